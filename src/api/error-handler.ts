@@ -1,0 +1,44 @@
+import type { Context, Next } from 'koa';
+import { AppError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+/** How a route wants errors rendered: ours, or the Flask tutorial's `{success: false, error}`. */
+export type ErrorFormat = 'standard' | 'tutorial';
+
+export interface ApiState {
+  requestId: string;
+  log: Logger;
+  errorFormat?: ErrorFormat;
+}
+
+/** Errors thrown by Koa or its middleware (http-errors) that carry a status we may pass on. */
+const httpStatusCodes: Record<number, ErrorCode> = { 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large' };
+
+function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const status = (err as { status?: unknown }).status;
+  const code = typeof status === 'number' ? httpStatusCodes[status] : undefined;
+  if (code) return new AppError(code);
+  return new AppError('internal');
+}
+
+/**
+ * The one place errors become responses. AppErrors carry a message written for clients;
+ * anything else is logged with its stack and answered as `internal`, never with internals.
+ */
+export async function errorHandler(ctx: Context & { state: ApiState }, next: Next): Promise<void> {
+  try {
+    await next();
+    if (ctx.status === 404 && ctx.body === undefined) throw new AppError('not_found', `no route for ${ctx.method} ${ctx.path}`);
+  } catch (err) {
+    const appError = toAppError(err);
+    if (appError.code === 'internal') ctx.state.log.error({ err }, 'request failed');
+    const message = appError.message;
+    ctx.status = appError.status;
+    ctx.set(appError.headers);
+    ctx.body =
+      ctx.state.errorFormat === 'tutorial'
+        ? { success: false, error: message, code: appError.code }
+        : { error: { code: appError.code, message } };
+  }
+}

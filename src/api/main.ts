@@ -1,0 +1,4 @@
+import { runMain } from '../run-main.js';
+import { startApi } from './server.js';
+
+await runMain('api', startApi);

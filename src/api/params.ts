@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+
+/** Parses one query parameter or header with a zod schema; failure names it in a 400. */
+export function parseParam<T>(name: string, schema: z.ZodType<T>, value: unknown): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new AppError('invalid_request', `${name}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+  }
+  return parsed.data;
+}
+
+/** `Prefer: wait=S` (RFC 7240, as Replicate's API uses it): seconds, or undefined. Unknown preferences are ignored. */
+export function preferWaitSeconds(header: string): number | undefined {
+  const match = /(?:^|[;,\s])wait=(\d+)(?:$|[;,\s])/i.exec(header);
+  return match ? Number(match[1]) : undefined;
+}

@@ -1,0 +1,52 @@
+import type { Context } from 'koa';
+import type Router from '@koa/router';
+import { z } from 'zod';
+import { AppError } from '../../errors.js';
+import { TopkSchema } from '../../jobs.js';
+import { acceptImage, waitForJob } from '../accept-image.js';
+import type { ApiDeps } from '../deps.js';
+import { isTerminal, type JobView } from '../job-view.js';
+import { parseParam, preferWaitSeconds } from '../params.js';
+import { multipartParser } from '../upload.js';
+
+/** Default long-poll duration when ?timeout= is absent, seconds. */
+const defaultWaitSeconds = 30;
+
+/**
+ * Terminal jobs answer 200. A job still queued or active answers 202 with its current view:
+ * "accepted, not finished; ask again" (Location points at the job).
+ */
+function respond(ctx: Context, view: JobView): void {
+  ctx.status = isTerminal(view.status) ? 200 : 202;
+  if (ctx.status === 202) ctx.set('Location', view.links.self);
+  ctx.body = view;
+}
+
+export function jobRoutes(router: Router, deps: ApiDeps): void {
+  const notFound = (id: string) => new AppError('not_found', `no job ${id} (unknown, malformed or expired)`);
+  const clampWait = (seconds: number) => Math.min(seconds, deps.limits.waitMaxSeconds);
+
+  router.post('/jobs', multipartParser(deps.limits.maxUploadBytes), async (ctx) => {
+    const topk = parseParam('topk', TopkSchema.optional(), ctx.query['topk']) ?? deps.manifest.topk;
+    const preferWait = preferWaitSeconds(ctx.get('prefer'));
+    const view = await acceptImage(ctx, deps, topk);
+    if (preferWait === undefined || preferWait === 0) return respond(ctx, view);
+    const seconds = clampWait(preferWait);
+    ctx.set('Preference-Applied', `wait=${seconds}`);
+    respond(ctx, (await waitForJob(ctx, deps, view.id, seconds)) ?? view);
+  });
+
+  router.get('/jobs/:id', async (ctx) => {
+    const view = await deps.store.get(ctx.params['id']!);
+    if (!view) throw notFound(ctx.params['id']!);
+    ctx.body = view;
+  });
+
+  router.get('/jobs/:id/wait', async (ctx) => {
+    const id = ctx.params['id']!;
+    const timeout = parseParam('timeout', z.coerce.number().min(0).optional(), ctx.query['timeout']) ?? defaultWaitSeconds;
+    const view = await waitForJob(ctx, deps, id, clampWait(timeout));
+    if (!view) throw notFound(id);
+    respond(ctx, view);
+  });
+}

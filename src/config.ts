@@ -1,0 +1,104 @@
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** Project root, so relative defaults do not depend on the working directory. */
+export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/**
+ * Every environment variable the service reads, with its unit and default.
+ * This is the only place that reads `process.env`.
+ */
+const EnvSchema = z.object({
+  /** HTTP port of the API (the tutorial's 5000). */
+  PORT: int(0, 65535).default(5000),
+  HOST: z.string().default('0.0.0.0'),
+  /** Redis to use. Unset: the all-in-one entry starts a private redis-server. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only').default('classify'),
+  /** Directory with model.onnx, an optional manifest.json and the labels file. */
+  MODEL_DIR: z.string().default(path.resolve(projectRoot, '../shared/models/resnet50-v1.5')),
+  /** Largest accepted upload, bytes (default 10 MiB). */
+  MAX_UPLOAD_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
+  /** Largest accepted image, width x height pixels, checked from the header before decoding. */
+  MAX_IMAGE_PIXELS: int(1, 1_000_000_000).default(50_000_000),
+  /** Most images in one forward pass. */
+  MAX_BATCH: int(1, 256).default(8),
+  /** Longest a queued image waits for its batch to fill, ms. */
+  MAX_BATCH_DELAY_MS: int(0, 10_000).default(10),
+  /** Jobs a worker holds at once; defaults to 2 x MAX_BATCH so one batch fills while another runs. */
+  WORKER_CONCURRENCY: int(1, 1024).optional(),
+  /** ONNX Runtime intra-op threads per worker process; defaults to the number of cores. */
+  INTRA_OP_THREADS: int(1, 256).default(os.availableParallelism()),
+  /** How long completed jobs (and their results) are kept, seconds. */
+  RESULT_TTL_SECONDS: int(1, 30 * 86400).default(3600),
+  /** How long failed jobs (and their inputs, for a retry) are kept, seconds. */
+  FAILED_TTL_SECONDS: int(1, 30 * 86400).default(86400),
+  /** Upper bound for `?timeout=` on the long-poll endpoint and for `Prefer: wait=`, seconds. */
+  WAIT_MAX_SECONDS: int(1, 600).default(60),
+  /** How long `POST /predict` waits for its result before answering 504, seconds. */
+  PREDICT_TIMEOUT_SECONDS: int(1, 600).default(30),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof EnvSchema>;
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly redisUrl: string | undefined;
+  readonly queueName: string;
+  readonly modelDir: string;
+  readonly maxUploadBytes: number;
+  readonly maxImagePixels: number;
+  readonly maxBatch: number;
+  readonly maxBatchDelayMs: number;
+  readonly workerConcurrency: number;
+  readonly intraOpThreads: number;
+  readonly resultTtlSeconds: number;
+  readonly failedTtlSeconds: number;
+  readonly waitMaxSeconds: number;
+  readonly predictTimeoutSeconds: number;
+  readonly logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once; every problem is listed, each naming its variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    port: e.PORT,
+    host: e.HOST,
+    redisUrl: e.REDIS_URL,
+    queueName: e.QUEUE_NAME,
+    modelDir: path.resolve(e.MODEL_DIR),
+    maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    maxImagePixels: e.MAX_IMAGE_PIXELS,
+    maxBatch: e.MAX_BATCH,
+    maxBatchDelayMs: e.MAX_BATCH_DELAY_MS,
+    workerConcurrency: e.WORKER_CONCURRENCY ?? 2 * e.MAX_BATCH,
+    intraOpThreads: e.INTRA_OP_THREADS,
+    resultTtlSeconds: e.RESULT_TTL_SECONDS,
+    failedTtlSeconds: e.FAILED_TTL_SECONDS,
+    waitMaxSeconds: e.WAIT_MAX_SECONDS,
+    predictTimeoutSeconds: e.PREDICT_TIMEOUT_SECONDS,
+    logLevel: e.LOG_LEVEL,
+  });
+}
+
+/** The environment for a child process of ours, with overrides (the all-in-one entry passes REDIS_URL on). */
+export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
+}

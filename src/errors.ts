@@ -1,0 +1,45 @@
+/**
+ * The one catalogue of error codes. `status` is what the API answers when the error
+ * ends a request; codes marked `job` are also what a failed job reports in `error.code`.
+ * Codes are stable: clients may switch on them.
+ */
+export const errorTable = {
+  missing_image: { status: 400, description: 'No image in the request: send a multipart field "image" or a raw image/* body.' },
+  empty_image: { status: 400, description: 'The uploaded image has zero bytes.' },
+  invalid_image: { status: 400, description: 'The upload is not a recognisable image.' },
+  invalid_request: { status: 400, description: 'A parameter, header or body is malformed; the message names it.' },
+  not_found: { status: 404, description: 'No such job or route (job results expire after their TTL).' },
+  method_not_allowed: { status: 405, description: 'The route exists but not for this HTTP method.' },
+  payload_too_large: { status: 413, description: 'The upload exceeds MAX_UPLOAD_BYTES.' },
+  unsupported_format: { status: 415, description: 'The image format is not accepted (JPEG, PNG, WebP, GIF and AVIF are).' },
+  corrupt_image: { status: 422, description: 'The image header was read but the pixels could not be decoded (truncated or damaged file).' },
+  image_too_large: { status: 422, description: 'The image has more pixels than MAX_IMAGE_PIXELS (decompression-bomb guard).' },
+  internal: { status: 500, description: 'An unexpected error; details are logged, never sent.' },
+  unavailable: { status: 503, description: 'Redis is unreachable; retry after the Retry-After delay.' },
+  timeout: { status: 504, description: 'The job did not finish within the synchronous wait.' },
+  input_missing: { status: 500, description: 'Job: its preprocessed input expired or was deleted before a worker ran it.' },
+  inference_failed: { status: 500, description: 'Job: the model failed on the batch this job ran in.' },
+} as const satisfies Record<string, { status: number; description: string }>;
+
+export type ErrorCode = keyof typeof errorTable;
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(errorTable, code);
+}
+
+/** An error whose code and message may be shown to the client (5xx messages are replaced). */
+export class AppError extends Error {
+  override name = 'AppError';
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string = errorTable[code].description,
+    headers: Record<string, string> = {},
+  ) {
+    super(message);
+    this.status = errorTable[code].status;
+    this.headers = headers;
+  }
+}

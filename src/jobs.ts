@@ -1,0 +1,65 @@
+import type { JobsOptions } from 'bullmq';
+import { z } from 'zod';
+
+/** BullMQ's default key prefix; input keys live beside the queue's own keys. */
+export const keyPrefix = 'bull';
+export const jobName = 'classify';
+
+/** Job IDs are random UUIDs: unguessable, and cheap to reject when malformed. */
+export const JobIdSchema = z.uuid();
+
+export const TopkSchema = z.coerce.number().int().min(1).max(20);
+
+export const PredictionSchema = z.object({
+  label: z.string(),
+  classId: z.number().int().min(0),
+  probability: z.number().min(0).max(1),
+});
+export type Prediction = z.infer<typeof PredictionSchema>;
+
+/**
+ * What a queued job carries. The preprocessed pixels themselves are not in here: they sit in
+ * a binary Redis key (`inputKey`) as a lossless PNG of the model-sized crop, so a job costs
+ * that PNG (at most ~150 KB for a 224x224 crop, whatever the upload) instead of base64 floats.
+ */
+export const JobDataSchema = z.object({
+  topk: TopkSchema,
+  input: z.object({ width: z.number().int().positive(), height: z.number().int().positive() }),
+  source: z.object({
+    format: z.string(),
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    bytes: z.number().int().nonnegative(),
+  }),
+});
+export type JobData = z.infer<typeof JobDataSchema>;
+
+export const JobResultSchema = z.object({
+  model: z.string(),
+  predictions: z.array(PredictionSchema),
+  batchSize: z.number().int().positive(),
+  inferenceMs: z.number().nonnegative(),
+});
+export type JobResult = z.infer<typeof JobResultSchema>;
+
+export function inputKey(queueName: string, jobId: string): string {
+  return `${keyPrefix}:${queueName}:input:${jobId}`;
+}
+
+export interface RetentionSeconds {
+  resultTtlSeconds: number;
+  failedTtlSeconds: number;
+}
+
+/**
+ * Applied to every job at submit time. Transient failures are retried with backoff; bad input
+ * is failed at once by the worker (UnrecoverableError). Finished jobs expire so Redis stays bounded.
+ */
+export function defaultJobOptions(retention: RetentionSeconds): JobsOptions {
+  return {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: { age: retention.resultTtlSeconds },
+    removeOnFail: { age: retention.failedTtlSeconds },
+  };
+}

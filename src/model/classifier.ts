@@ -1,0 +1,79 @@
+import { access } from 'node:fs/promises';
+import path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import type { Prediction } from '../jobs.js';
+import { loadLabels } from './labels.js';
+import { loadManifest, type Manifest } from './manifest.js';
+import { toInputTensor } from './tensor.js';
+import { topK } from './top-k.js';
+
+export interface ClassifierOptions {
+  /** ONNX Runtime intra-op threads (the worker's share of the cores). */
+  intraOpThreads: number;
+}
+
+export interface Classifier {
+  readonly manifest: Manifest;
+  readonly labels: readonly string[];
+  /** Wall time of session creation plus the warm-up run, ms. */
+  readonly loadMs: number;
+  /** One forward pass over all images (HWC RGB crops of manifest.inputSize); returns the logits of each. */
+  run(images: readonly Uint8Array[]): Promise<Float32Array[]>;
+  /** Softmax + top-k of one image's logits. */
+  predictions(logits: Float32Array, k: number): Prediction[];
+  close(): Promise<void>;
+}
+
+export class ModelLoadError extends Error {
+  override name = 'ModelLoadError';
+}
+
+/**
+ * Loads a classifier from a model directory: manifest, labels, ONNX session. Input and output
+ * names come from the session. A warm-up run checks that the model accepts the manifest's
+ * input size and emits one logit per label, so a worker never takes jobs with a broken model.
+ */
+export async function loadClassifier(modelDir: string, options: ClassifierOptions): Promise<Classifier> {
+  const started = performance.now();
+  const fail = (what: string, err?: unknown): never => {
+    throw new ModelLoadError(`model in ${modelDir}: ${what}${err instanceof Error ? `: ${err.message}` : ''}`);
+  };
+  const manifest = await loadManifest(modelDir).catch((err: unknown) => fail('bad manifest', err));
+  const modelFile = path.join(modelDir, manifest.file);
+  await access(modelFile).catch(() => fail(`${manifest.file} not found (set MODEL_DIR, or run the model fetch)`));
+  const labels = await loadLabels(path.join(modelDir, manifest.labels)).catch((err: unknown) => fail('bad labels', err));
+  const session = await ort.InferenceSession.create(modelFile, {
+    intraOpNumThreads: options.intraOpThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: 'all',
+  }).catch((err: unknown) => fail(`${manifest.file} is not a loadable ONNX model`, err));
+  const [inputName] = session.inputNames;
+  const [outputName] = session.outputNames;
+  if (inputName === undefined || outputName === undefined) return fail('the graph has no input or no output');
+
+  const size = manifest.inputSize;
+  const run = async (images: readonly Uint8Array[]): Promise<Float32Array[]> => {
+    const data = toInputTensor(images, manifest);
+    const input = new ort.Tensor('float32', data, [images.length, 3, size, size]);
+    const output = (await session.run({ [inputName]: input }))[outputName];
+    if (!output || output.dims.length !== 2 || output.dims[0] !== images.length) {
+      throw new Error(`model output ${outputName} has shape [${output?.dims.join(', ') ?? ''}], expected [${images.length}, classes]`);
+    }
+    const logits = output.data as Float32Array;
+    const classes = output.dims[1]!;
+    return images.map((_, i) => logits.subarray(i * classes, (i + 1) * classes));
+  };
+
+  const [warm] = await run([new Uint8Array(size * size * 3)]).catch((err: unknown) => fail('warm-up run failed', err));
+  if (warm?.length !== labels.length) fail(`model emits ${warm?.length} classes but ${manifest.labels} has ${labels.length} labels`);
+
+  return {
+    manifest,
+    labels,
+    loadMs: performance.now() - started,
+    run,
+    predictions: (logits, k) => topK(logits, labels, k),
+    close: () => session.release(),
+  };
+}

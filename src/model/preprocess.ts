@@ -1,0 +1,85 @@
+import sharp, { type Metadata } from 'sharp';
+import { AppError } from '../errors.js';
+import type { Manifest } from './manifest.js';
+
+export interface PreprocessLimits {
+  /** Largest accepted width x height, checked from the header before any pixel is decoded. */
+  maxImagePixels: number;
+}
+
+export interface PreparedImage {
+  /** The model-sized RGB crop as a lossless PNG: exactly the pixels the model will see. */
+  png: Buffer;
+  width: number;
+  height: number;
+  source: { format: string; width: number; height: number; bytes: number };
+}
+
+/** Formats we decode. HEIF is accepted only as AVIF: sharp's prebuilt libvips has no HEVC. */
+const accepted = new Set(['jpeg', 'png', 'webp', 'gif', 'avif']);
+
+async function readHeader(image: Buffer, maxImagePixels: number): Promise<Metadata> {
+  try {
+    return await sharp(image, { limitInputPixels: maxImagePixels }).metadata();
+  } catch {
+    throw new AppError('invalid_image', 'the upload is not a recognisable image (JPEG, PNG, WebP, GIF or AVIF expected)');
+  }
+}
+
+function formatName(meta: Metadata): string {
+  return meta.format === 'heif' && meta.compression === 'av1' ? 'avif' : meta.format;
+}
+
+/**
+ * Validates an upload and reduces it to the model's input crop, following the model README's
+ * contract: honour EXIF orientation, sRGB, drop alpha, shorter side to `resizeShorterTo`,
+ * centre crop `inputSize`. Runs in the API so bad input fails at submit time and a job stores
+ * only the small crop. Every rejection is an AppError with a stable code.
+ */
+export async function prepareImage(
+  image: Buffer,
+  manifest: Pick<Manifest, 'inputSize' | 'resizeShorterTo' | 'resizeKernel'>,
+  limits: PreprocessLimits,
+): Promise<PreparedImage> {
+  if (image.length === 0) throw new AppError('empty_image');
+  const meta = await readHeader(image, limits.maxImagePixels);
+  const format = formatName(meta);
+  if (format === 'svg') {
+    throw new AppError('unsupported_format', 'SVG is not accepted: vector images from users are never rendered; send a raster image');
+  }
+  if (!accepted.has(format)) {
+    throw new AppError('unsupported_format', `image format "${format}" is not accepted; send JPEG, PNG, WebP, GIF or AVIF`);
+  }
+  const pixels = meta.width * meta.height;
+  if (pixels > limits.maxImagePixels) {
+    throw new AppError('image_too_large', `image is ${meta.width}x${meta.height} (${pixels} pixels); the limit is ${limits.maxImagePixels} pixels`);
+  }
+  // EXIF orientations 5..8 swap width and height once the image is turned upright.
+  const [w, h] = (meta.orientation ?? 1) >= 5 ? [meta.height, meta.width] : [meta.width, meta.height];
+  const size = manifest.inputSize;
+  const scale = manifest.resizeShorterTo / Math.min(w, h);
+  const rw = Math.max(size, Math.round(w * scale));
+  const rh = Math.max(size, Math.round(h * scale));
+  try {
+    const png = await sharp(image, { limitInputPixels: limits.maxImagePixels, sequentialRead: true })
+      .autoOrient()
+      .resize(rw, rh, { kernel: manifest.resizeKernel, fit: 'fill' })
+      .extract({ left: Math.floor((rw - size) / 2), top: Math.floor((rh - size) / 2), width: size, height: size })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .png({ compressionLevel: 6, adaptiveFiltering: true })
+      .toBuffer();
+    return { png, width: size, height: size, source: { format, width: w, height: h, bytes: image.length } };
+  } catch (err) {
+    throw new AppError('corrupt_image', `the ${format} image could not be decoded: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
+
+/** Decodes a crop made by prepareImage back to HWC RGB bytes, checking its shape. */
+export async function decodeCrop(png: Buffer, size: number): Promise<Buffer> {
+  const { data, info } = await sharp(png).raw().toBuffer({ resolveWithObject: true });
+  if (info.width !== size || info.height !== size || info.channels !== 3) {
+    throw new Error(`stored input is ${info.width}x${info.height}x${info.channels}, model expects ${size}x${size}x3`);
+  }
+  return data;
+}

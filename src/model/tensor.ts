@@ -1,0 +1,23 @@
+import type { Manifest } from './manifest.js';
+
+/**
+ * Packs HWC RGB uint8 crops into one NCHW float32 batch, normalised as the manifest says.
+ * One pass, one allocation: the only copy between the decoded pixels and the ONNX input.
+ */
+export function toInputTensor(images: readonly Uint8Array[], manifest: Pick<Manifest, 'inputSize' | 'mean' | 'std'>): Float32Array {
+  const plane = manifest.inputSize * manifest.inputSize;
+  const out = new Float32Array(images.length * 3 * plane);
+  const scale = manifest.std.map((s) => 1 / (255 * s));
+  const offset = manifest.mean.map((m, c) => -m / manifest.std[c]!);
+  images.forEach((px, b) => {
+    if (px.length !== plane * 3) throw new Error(`image ${b} has ${px.length} bytes, expected ${plane * 3}`);
+    const base = b * 3 * plane;
+    for (let c = 0; c < 3; c++) {
+      const s = scale[c]!;
+      const o = offset[c]!;
+      const dst = base + c * plane;
+      for (let i = 0; i < plane; i++) out[dst + i] = px[i * 3 + c]! * s + o;
+    }
+  });
+  return out;
+}

@@ -1,0 +1,44 @@
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { createLogger, type Logger } from './logger.js';
+
+export interface Closable {
+  close(): Promise<void>;
+}
+
+/**
+ * The shape shared by every entry point: parse config (a bad variable stops start-up with its
+ * name), start, and on SIGTERM/SIGINT close in order and exit 0. Start-up failures exit 1 with
+ * one clear line. A stray rejection is logged, not fatal: accepted work must not die with it.
+ */
+export async function runMain(role: string, start: (config: Config, log: Logger) => Promise<Closable>): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`${role}: ${err.message}\n`);
+    process.exit(1);
+  }
+  const log = createLogger(config.logLevel, role);
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+
+  let running: Closable;
+  try {
+    running = await start(config, log);
+  } catch (err) {
+    log.fatal({ err }, `${role} failed to start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const stop = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    running.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
