@@ -32,7 +32,7 @@ function toStatus(state: JobState | 'unknown'): JobStatus {
 /** Workers fail jobs with "code: message"; anything else is an unexpected failure. */
 export function parseFailure(reason: string | undefined): { code: string; message: string } {
   const match = /^([a-z_]+): (.*)$/s.exec(reason ?? '');
-  if (match && isErrorCode(match[1]!)) return { code: match[1]!, message: match[2]! };
+  if (match && isErrorCode(match[1]!)) return { code: match[1], message: match[2]! };
   return { code: 'internal', message: 'the job failed unexpectedly' };
 }
 

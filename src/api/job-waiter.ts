@@ -37,7 +37,7 @@ export class JobWaiter {
    */
   async wait(id: string, timeoutMs: number, read: () => Promise<JobView | undefined>, signal?: AbortSignal): Promise<JobView | undefined> {
     let wake: Wake = () => undefined;
-    let woken = false;
+    let woken: boolean;
     const onWake: Wake = () => {
       woken = true;
       wake();

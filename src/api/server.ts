@@ -44,7 +44,8 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
       predictTimeoutSeconds: config.predictTimeoutSeconds,
     },
   });
-  const server = http.createServer(app.callback());
+  const handle = app.callback();
+  const server = http.createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);

@@ -35,7 +35,7 @@ export async function loadManifest(modelDir: string): Promise<Manifest> {
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${file}: ${(err as Error).message}`);
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
   const parsed = ManifestSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`invalid ${file}: ${z.prettifyError(parsed.error)}`);

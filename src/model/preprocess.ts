@@ -18,9 +18,10 @@ export interface PreparedImage {
 /** Formats we decode. HEIF is accepted only as AVIF: sharp's prebuilt libvips has no HEVC. */
 const accepted = new Set(['jpeg', 'png', 'webp', 'gif', 'avif']);
 
-async function readHeader(image: Buffer, maxImagePixels: number): Promise<Metadata> {
+/** Reads only the header; the pixel limit is checked by the caller so it can name the size. */
+async function readHeader(image: Buffer): Promise<Metadata> {
   try {
-    return await sharp(image, { limitInputPixels: maxImagePixels }).metadata();
+    return await sharp(image, { limitInputPixels: false }).metadata();
   } catch {
     throw new AppError('invalid_image', 'the upload is not a recognisable image (JPEG, PNG, WebP, GIF or AVIF expected)');
   }
@@ -42,7 +43,7 @@ export async function prepareImage(
   limits: PreprocessLimits,
 ): Promise<PreparedImage> {
   if (image.length === 0) throw new AppError('empty_image');
-  const meta = await readHeader(image, limits.maxImagePixels);
+  const meta = await readHeader(image);
   const format = formatName(meta);
   if (format === 'svg') {
     throw new AppError('unsupported_format', 'SVG is not accepted: vector images from users are never rendered; send a raster image');

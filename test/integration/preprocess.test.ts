@@ -1,0 +1,96 @@
+import sharp from 'sharp';
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../src/errors.js';
+import { decodeCrop, prepareImage } from '../../src/model/preprocess.js';
+import * as fx from '../support/fixtures.js';
+
+const manifest = { inputSize: 224, resizeShorterTo: 256, resizeKernel: 'linear' as const };
+const limits = { maxImagePixels: 50_000_000 };
+
+async function rejection(bytes: Buffer): Promise<AppError> {
+  const err: unknown = await prepareImage(bytes, manifest, limits).then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(AppError);
+  return err as AppError;
+}
+
+async function crop(bytes: Buffer): Promise<Buffer> {
+  const prepared = await prepareImage(bytes, manifest, limits);
+  expect([prepared.width, prepared.height]).toEqual([224, 224]);
+  return decodeCrop(prepared.png, 224);
+}
+
+function meanAbsDiff(a: Buffer, b: Buffer): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += Math.abs(a[i]! - b[i]!);
+  return sum / a.length;
+}
+
+describe('prepareImage rejects bad input with stable codes', () => {
+  it.each([
+    ['empty file', () => Buffer.alloc(0), 'empty_image', 400],
+    ['non-image bytes', () => Buffer.from('this is plainly not an image, just text'), 'invalid_image', 400],
+    ['truncated JPEG', fx.truncatedJpeg, 'corrupt_image', 422],
+    ['TIFF (unsupported format)', fx.tiff, 'unsupported_format', 415],
+    ['SVG', fx.svg, 'unsupported_format', 415],
+    ['30000x30000 PNG bomb', fx.pngBomb, 'image_too_large', 422],
+  ] as const)('%s', async (_name, make, code, status) => {
+    const bytes = await make();
+    const err = await rejection(bytes);
+    expect(err.code).toBe(code);
+    expect(err.status).toBe(status);
+  });
+
+  it('rejects the bomb from its header, in well under a second and a few MB', async () => {
+    const bomb = fx.pngBomb();
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    const rssBefore = process.memoryUsage().rss;
+    const started = performance.now();
+    await rejection(bomb);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(process.memoryUsage().rss - rssBefore).toBeLessThan(100 * 1024 * 1024);
+  });
+});
+
+describe('prepareImage normalises every accepted variant to a 224x224 sRGB crop', () => {
+  it.each([
+    ['CMYK JPEG', fx.cmykJpeg],
+    ['16-bit PNG', fx.png16],
+    ['greyscale', fx.greyscale],
+    ['alpha', fx.withAlpha],
+    ['animated GIF', fx.animatedGif],
+    ['WebP', fx.webp],
+  ] as const)('%s', async (_name, make) => {
+    const pixels = await crop(await make());
+    expect(pixels.length).toBe(224 * 224 * 3);
+  });
+
+  it('16-bit and CMYK inputs give nearly the same pixels as the 8-bit RGB original', async () => {
+    const original = await crop(await fx.coffee());
+    expect(meanAbsDiff(await crop(await fx.png16()), original)).toBeLessThan(1);
+    expect(meanAbsDiff(await crop(await fx.cmykJpeg()), original)).toBeLessThan(12);
+  });
+
+  it('turns an EXIF-rotated photo upright', async () => {
+    const original = await crop(await fx.coffee());
+    const upright = meanAbsDiff(await crop(await fx.exifRotated()), original);
+    const sideways = meanAbsDiff(await crop(await fx.sidewaysNoExif()), original);
+    expect(upright).toBeLessThan(6);
+    expect(sideways).toBeGreaterThan(4 * upright);
+  });
+
+  it('keeps the first frame of an animated GIF', async () => {
+    const gif = await fx.animatedGif();
+    expect((await sharp(gif).metadata()).pages).toBe(2);
+    const first = await crop(await sharp(await fx.coffee()).resize(256, 256, { fit: 'cover' }).png().toBuffer());
+    expect(meanAbsDiff(await crop(gif), first)).toBeLessThan(12);
+  });
+
+  it('stores a crop of at most ~150 KB whatever the upload', async () => {
+    const noise = Buffer.alloc(1024 * 1024 * 3);
+    for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
+    const big = await sharp(noise, { raw: { width: 1024, height: 1024, channels: 3 } }).png().toBuffer();
+    const prepared = await prepareImage(big, manifest, limits);
+    expect(prepared.png.length).toBeLessThan(160 * 1024);
+    expect(prepared.source).toMatchObject({ format: 'png', width: 1024, height: 1024, bytes: big.length });
+  });
+});

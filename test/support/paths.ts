@@ -1,0 +1,16 @@
+import path from 'node:path';
+import { projectRoot } from '../../src/config.js';
+
+export const sharedDir = path.resolve(projectRoot, '../shared');
+export const modelDir = path.join(sharedDir, 'models/resnet50-v1.5');
+export const imagesDir = path.join(sharedDir, 'images');
+export const outputDir = path.join(projectRoot, 'test-output');
+
+/** The shared photos and the top-1 labels their README gives (chelsea: any of the cat family). */
+export const expectedTop1: Record<string, readonly string[]> = {
+  'coffee.png': ['espresso'],
+  'orange.jpg': ['orange'],
+  'baboon.jpg': ['baboon'],
+  'eagle.jpg': ['bald_eagle'],
+  'chelsea.png': ['Egyptian_cat', 'tiger_cat', 'tabby'],
+};

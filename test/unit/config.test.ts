@@ -1,0 +1,27 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({ port: 5000, maxUploadBytes: 10 * 1024 * 1024, resultTtlSeconds: 3600, failedTtlSeconds: 86400, maxBatch: 8 });
+    expect(config.workerConcurrency).toBe(2 * config.maxBatch);
+    expect(config.modelDir).toMatch(/shared\/models\/resnet50-v1\.5$/);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '' }).port).toBe(5000);
+  });
+
+  it('names every bad variable in one error', () => {
+    const attempt = () => loadConfig({ PORT: 'eighty', MAX_BATCH: '0', REDIS_URL: 'localhost:6379' });
+    expect(attempt).toThrow(ConfigError);
+    expect(attempt).toThrow(/PORT.*MAX_BATCH.*REDIS_URL|PORT/);
+    try {
+      attempt();
+    } catch (err) {
+      for (const name of ['PORT', 'MAX_BATCH', 'REDIS_URL']) expect((err as Error).message).toContain(name);
+    }
+  });
+});
