@@ -57,15 +57,17 @@ export async function prepareImage(
   }
   // EXIF orientations 5..8 swap width and height once the image is turned upright.
   const [w, h] = (meta.orientation ?? 1) >= 5 ? [meta.height, meta.width] : [meta.width, meta.height];
+  // "Shorter side to resizeShorterTo, then centre crop inputSize" is done as "centre square of
+  // side shorter * inputSize / resizeShorterTo, then resize it to inputSize": the same region and
+  // scale, but the only intermediate is the crop itself, whatever the aspect ratio (a 65535x1
+  // strip would otherwise be upscaled to 16.7M x 256 pixels), and less area is resampled.
   const size = manifest.inputSize;
-  const scale = manifest.resizeShorterTo / Math.min(w, h);
-  const rw = Math.max(size, Math.round(w * scale));
-  const rh = Math.max(size, Math.round(h * scale));
+  const side = Math.max(1, Math.min(w, h, Math.round((Math.min(w, h) * size) / manifest.resizeShorterTo)));
   try {
     const png = await sharp(image, { limitInputPixels: limits.maxImagePixels, sequentialRead: true })
       .autoOrient()
-      .resize(rw, rh, { kernel: manifest.resizeKernel, fit: 'fill' })
-      .extract({ left: Math.floor((rw - size) / 2), top: Math.floor((rh - size) / 2), width: size, height: size })
+      .extract({ left: Math.floor((w - side) / 2), top: Math.floor((h - side) / 2), width: side, height: side })
+      .resize(size, size, { kernel: manifest.resizeKernel, fit: 'fill' })
       .removeAlpha()
       .toColourspace('srgb')
       .png({ compressionLevel: 6, adaptiveFiltering: true })

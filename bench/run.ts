@@ -1,0 +1,270 @@
+/**
+ * `npm run bench`: how much do HTTP, the queue and batching cost against the bare engine?
+ * One run measures, on this machine: (1) the ONNX Runtime ceiling per batch size, (2) the running
+ * service saturated by N closed-loop clients, (3) light-load latency, (4) Redis bytes per queued
+ * job, (5) API event-loop delay while the worker is saturated. Prints a table and the ratios to
+ * the targets, and writes the same numbers to bench/results/latest.json.
+ *   --quick          tiny request counts (for the test that the bench runs to completion)
+ *   --env K=V        extra service environment (repeatable), e.g. --env MAX_BATCH_DELAY_MS=0
+ *   --out FILE       JSON output path
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { loadConfig, projectRoot } from '../src/config.js';
+import { loadClassifier } from '../src/model/classifier.js';
+import { decodeCrop, prepareImage } from '../src/model/preprocess.js';
+import { freePort, startRedisServer } from '../src/redis-server.js';
+import { mean, percentile, round } from './stats.js';
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    env: { type: 'string', multiple: true, default: [] },
+    out: { type: 'string', default: path.join(projectRoot, 'bench/results/latest.json') },
+  },
+});
+const quick = args.quick;
+const extraEnv = Object.fromEntries(args.env.map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]));
+const config = loadConfig({ ...process.env, ...extraEnv });
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+const imagesDir = path.resolve(projectRoot, '../shared/images');
+const imageNames = (await readdir(imagesDir)).filter((n) => /\.(png|jpe?g)$/.test(n)).sort();
+const images = await Promise.all(imageNames.map((n) => readFile(path.join(imagesDir, n))));
+
+// ---------------------------------------------------------------- 1. engine ceiling
+async function engineCeiling() {
+  const classifier = await loadClassifier(config.modelDir, { intraOpThreads: config.intraOpThreads });
+  const crops = await Promise.all(
+    images.map(async (img) => decodeCrop((await prepareImage(img, classifier.manifest, config)).png, classifier.manifest.inputSize)),
+  );
+  const batch = (n: number) => Array.from({ length: n }, (_, i) => crops[i % crops.length]!);
+  const rows: { batch: number; imagesPerSecond: number; msPerBatch: number }[] = [];
+  const sizes = quick ? [1, 4] : [1, 4, 8, 16, 32];
+  for (const n of sizes) {
+    const input = batch(n);
+    await classifier.run(input);
+    const minImages = quick ? n : Math.max(64, 3 * n);
+    let done = 0;
+    const started = performance.now();
+    while (done < minImages) {
+      await classifier.run(input);
+      done += n;
+    }
+    const ms = performance.now() - started;
+    rows.push({ batch: n, imagesPerSecond: round((done * 1000) / ms), msPerBatch: round((ms * n) / done) });
+  }
+  const single: number[] = [];
+  for (let i = 0; i < (quick ? 3 : 40); i++) {
+    const started = performance.now();
+    await classifier.run(batch(1));
+    single.push(performance.now() - started);
+  }
+  await classifier.close();
+  return { rows, batch1: { p50Ms: round(percentile(single, 50)), p99Ms: round(percentile(single, 99)) } };
+}
+
+// ---------------------------------------------------------------- service under test
+interface Service {
+  url: string;
+  redisUrl: string;
+  api: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startService(): Promise<Service> {
+  const redis = await startRedisServer();
+  const port = await freePort();
+  const env = { ...process.env, ...extraEnv, REDIS_URL: redis.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+  const tsx = ['--import', 'tsx'];
+  const worker = spawn(process.execPath, [...tsx, path.join(projectRoot, 'src/worker/main.ts')], { env, stdio: 'inherit' });
+  const api = fork(path.join(projectRoot, 'src/api/main.ts'), {
+    env,
+    execArgv: [...tsx, '--import', path.join(projectRoot, 'bench/loop-probe.ts')],
+    stdio: 'inherit',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) break;
+    if (i > 600) throw new Error('service did not become ready');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    redisUrl: redis.url,
+    api,
+    stop: async () => {
+      for (const child of [api, worker]) {
+        child.kill('SIGTERM');
+        if (child.exitCode === null) await once(child, 'exit');
+      }
+      await redis.stop();
+    },
+  };
+}
+
+async function loopDelay(api: ChildProcess): Promise<{ p50: number; p99: number; max: number }> {
+  const reply = once(api, 'message') as Promise<[{ p50: number; p99: number; max: number }]>;
+  api.send('loop-delay');
+  return (await reply)[0];
+}
+
+interface LoadResult {
+  clients: number;
+  imagesPerSecond: number;
+  p50Ms: number;
+  p95Ms: number;
+  p99Ms: number;
+  meanBatch: number;
+  /** Means over jobs, from job timestamps: time queued in Redis, and time inside the worker. */
+  queueMs: number;
+  workerMs: number;
+  requests: number;
+  errors: number;
+}
+
+async function load(url: string, clients: number, warmupMs: number, measureMs: number, perClient = 0): Promise<LoadResult> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/load.ts'), url, String(clients), String(warmupMs), String(measureMs), String(perClient)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  if (code !== 0) throw new Error(`load generator exited ${code}`);
+  const { samples } = JSON.parse(out) as {
+    samples: { startMs: number; endMs: number; batchSize: number; ok: boolean; queueMs: number; workerMs: number }[];
+  };
+  const windowEnd = measureMs > 0 ? warmupMs + measureMs : Infinity;
+  const measured = samples.filter((s) => s.startMs >= warmupMs && s.endMs <= windowEnd);
+  const completedInWindow = samples.filter((s) => s.ok && s.endMs >= warmupMs && s.endMs <= windowEnd).length;
+  const ok = measured.filter((s) => s.ok);
+  const latencies = ok.map((s) => s.endMs - s.startMs);
+  const seconds = measureMs > 0 ? measureMs / 1000 : (Math.max(...ok.map((s) => s.endMs)) - warmupMs) / 1000;
+  return {
+    clients,
+    imagesPerSecond: round((measureMs > 0 ? completedInWindow : ok.length) / seconds),
+    p50Ms: round(percentile(latencies, 50)),
+    p95Ms: round(percentile(latencies, 95)),
+    p99Ms: round(percentile(latencies, 99)),
+    // Jobs per forward pass: each job in a batch of b accounts for 1/b of a batch.
+    meanBatch: round(ok.length / ok.reduce((s, x) => s + 1 / x.batchSize, 0), 2),
+    queueMs: round(mean(ok.map((s) => s.queueMs))),
+    workerMs: round(mean(ok.map((s) => s.workerMs))),
+    requests: measured.length,
+    errors: measured.length - ok.length,
+  };
+}
+
+// ---------------------------------------------------------------- 4. Redis footprint
+async function redisBytesPerJob(service: Service, jobs: number): Promise<{ jobs: number; bytesPerJob: number; kibPerJob: number }> {
+  const redis = new Redis(service.redisUrl);
+  const queue = new Queue(config.queueName, { connection: redis });
+  await queue.pause();
+  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+  const before = await usedMemory();
+  for (let i = 0; i < jobs; i += 10) {
+    await Promise.all(
+      Array.from({ length: Math.min(10, jobs - i) }, async (_, k) => {
+        const form = new FormData();
+        form.append('image', new Blob([new Uint8Array(images[(i + k) % images.length]!)]), 'image');
+        const res = await fetch(`${service.url}/jobs`, { method: 'POST', body: form });
+        if (res.status !== 202) throw new Error(`submit answered ${res.status}`);
+      }),
+    );
+  }
+  const waiting = await queue.getWaitingCount();
+  const bytesPerJob = (await usedMemory() - before) / waiting;
+  await queue.resume();
+  while ((await queue.getWaitingCount()) + (await queue.getActiveCount()) > 0) await new Promise((r) => setTimeout(r, 200));
+  await queue.close();
+  redis.disconnect();
+  return { jobs: waiting, bytesPerJob: Math.round(bytesPerJob), kibPerJob: round(bytesPerJob / 1024) };
+}
+
+// ---------------------------------------------------------------- run
+log(`engine ceiling (intra-op threads ${config.intraOpThreads})`);
+const engine = await engineCeiling();
+const best = engine.rows.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a));
+
+log('starting service (redis-server, worker, api as separate processes)');
+const service = await startService();
+let results;
+try {
+  log('redis footprint');
+  const footprint = await redisBytesPerJob(service, quick ? 10 : 200);
+  log('light load: 1 client, sequential');
+  const light = await load(service.url, 1, quick ? 0 : 2000, 0, quick ? 5 : 60);
+  const saturated: LoadResult[] = [];
+  let loop = { p50: NaN, p99: NaN, max: NaN };
+  for (const clients of quick ? [1, 4] : [1, 4, 16, 64]) {
+    log(`saturation: ${clients} clients`);
+    await loopDelay(service.api);
+    saturated.push(await load(service.url, clients, quick ? 500 : 3000, quick ? 2000 : 15000));
+    loop = await loopDelay(service.api);
+  }
+  const top = saturated.at(-1)!;
+  const fullBatchMs = engine.rows.find((r) => r.batch === config.maxBatch)?.msPerBatch ?? NaN;
+  const bestE2e = Math.max(...saturated.map((s) => s.imagesPerSecond));
+  results = {
+    machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version },
+    settings: {
+      maxBatch: config.maxBatch,
+      maxBatchDelayMs: config.maxBatchDelayMs,
+      workerConcurrency: config.workerConcurrency,
+      intraOpThreads: config.intraOpThreads,
+    },
+    engine,
+    saturated,
+    light,
+    footprint,
+    apiEventLoopDelayMs: { atClients: top.clients, ...loop },
+    targets: {
+      throughputRatio: { value: round(bestE2e / best.imagesPerSecond, 3), target: '>= 0.90', met: bestE2e / best.imagesPerSecond >= 0.9 },
+      lightLoadOverheadMs: { value: round(light.p50Ms - engine.batch1.p50Ms), target: '<= 15', met: light.p50Ms - engine.batch1.p50Ms <= 15 },
+      meanBatchAtTopLoad: { value: top.meanBatch, target: '> 4', met: top.meanBatch > 4 },
+      p99OverFullBatch: { value: round(top.p99Ms / fullBatchMs, 2), target: '< 3', met: top.p99Ms / fullBatchMs < 3 },
+      redisKibPerJob: { value: footprint.kibPerJob, target: '<= 160', met: footprint.kibPerJob <= 160 },
+      apiLoopDelayP99Ms: { value: round(loop.p99), target: '< 20', met: loop.p99 < 20 },
+    },
+  };
+} finally {
+  await service.stop();
+}
+
+const pad = (s: unknown, n: number) => String(s).padStart(n);
+const lines = [
+  `Machine: ${results.machine.cores} cores, ${results.machine.cpu}, Node ${results.machine.node}`,
+  `Settings: MAX_BATCH=${config.maxBatch} MAX_BATCH_DELAY_MS=${config.maxBatchDelayMs} WORKER_CONCURRENCY=${config.workerConcurrency} INTRA_OP_THREADS=${config.intraOpThreads}`,
+  '',
+  'Engine (ONNX Runtime, in-process)      batch   images/s   ms/batch',
+  ...engine.rows.map((r) => `                                      ${pad(r.batch, 5)} ${pad(r.imagesPerSecond, 10)} ${pad(r.msPerBatch, 10)}`),
+  `  batch-1 latency p50 ${engine.batch1.p50Ms} ms, p99 ${engine.batch1.p99Ms} ms`,
+  '',
+  'End to end (HTTP + queue + worker)   clients   images/s   p50 ms   p95 ms   p99 ms   mean batch   queued ms   in worker ms   errors',
+  ...results.saturated.map(
+    (s) => `                                      ${pad(s.clients, 5)} ${pad(s.imagesPerSecond, 10)} ${pad(s.p50Ms, 8)} ${pad(s.p95Ms, 8)} ${pad(s.p99Ms, 8)} ${pad(s.meanBatch, 12)} ${pad(s.queueMs, 11)} ${pad(s.workerMs, 14)} ${pad(s.errors, 8)}`,
+  ),
+  `  light load (1 client, sequential, ${results.light.requests} requests): p50 ${results.light.p50Ms} ms, p99 ${results.light.p99Ms} ms (queued ${results.light.queueMs} ms, in worker ${results.light.workerMs} ms)`,
+  `  Redis per queued job: ${results.footprint.bytesPerJob} bytes (${results.footprint.kibPerJob} KiB) over ${results.footprint.jobs} jobs`,
+  `  API event-loop delay at ${results.apiEventLoopDelayMs.atClients} clients: p50 ${round(results.apiEventLoopDelayMs.p50)} ms, p99 ${round(results.apiEventLoopDelayMs.p99)} ms, max ${round(results.apiEventLoopDelayMs.max)} ms`,
+  '',
+  'Target                                          measured     target   met',
+  ...Object.entries({
+    'e2e best / engine best throughput': results.targets.throughputRatio,
+    'light-load p50 - engine batch-1 p50 (ms)': results.targets.lightLoadOverheadMs,
+    [`mean batch at ${results.apiEventLoopDelayMs.atClients} clients`]: results.targets.meanBatchAtTopLoad,
+    [`p99 at ${results.apiEventLoopDelayMs.atClients} clients / full batch (${config.maxBatch}) time`]: results.targets.p99OverFullBatch,
+    'Redis KiB per queued job': results.targets.redisKibPerJob,
+    'API event-loop delay p99 (ms)': results.targets.apiLoopDelayP99Ms,
+  }).map(([name, t]) => `${name.padEnd(46)} ${pad(t.value, 9)} ${pad(t.target, 10)}   ${t.met ? 'yes' : 'NO'}`),
+];
+process.stdout.write(`${lines.join('\n')}\n`);
+await mkdir(path.dirname(args.out), { recursive: true });
+await writeFile(args.out, `${JSON.stringify(results, null, 2)}\n`);
+log(`wrote ${path.relative(process.cwd(), args.out)}`);
