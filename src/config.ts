@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +42,22 @@ const EnvSchema = z.object({
   WAIT_MAX_SECONDS: int(1, 600).default(60),
   /** How long `POST /predict` waits for its result before answering 504, seconds. */
   PREDICT_TIMEOUT_SECONDS: int(1, 600).default(30),
+  /** A job's lock lifetime, ms; renewed every half of it while the job is held. A dead worker's jobs are free again this long after it died. */
+  LOCK_DURATION_MS: int(1000, 600_000).default(10_000),
+  /** How often workers look for jobs whose lock expired (stalled), ms. Recovery of a dead worker's jobs takes at most LOCK_DURATION_MS + STALLED_INTERVAL_MS. */
+  STALLED_INTERVAL_MS: int(500, 600_000).default(5000),
+  /** Jobs waiting, delayed or active beyond which submissions get 429 (0 = no limit). */
+  MAX_QUEUE_DEPTH: int(0, 10_000_000).default(1000),
+  /** Deadline applied to jobs submitted without ?deadline=, seconds (0 = none). */
+  DEFAULT_DEADLINE_SECONDS: int(0, 30 * 86400).default(0),
+  /** Comma-separated API keys (or `sha256:<hex>` digests of them). Set: /jobs and /predict need `Authorization: Bearer <key>`. */
+  API_KEYS: z.string().optional(),
+  /** Requests per client (API key, else IP) per minute on /jobs and /predict, counted in Redis across replicas (0 = off). */
+  RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(0),
+  /** Trust X-Forwarded-For for the client IP (only behind a proxy you control). */
+  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  /** Longest a graceful shutdown may take before the process exits anyway, ms. */
+  SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(25_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -62,7 +79,29 @@ export interface Config {
   readonly failedTtlSeconds: number;
   readonly waitMaxSeconds: number;
   readonly predictTimeoutSeconds: number;
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+  readonly maxQueueDepth: number;
+  readonly defaultDeadlineSeconds: number;
+  /** sha256 digests (hex) of the accepted API keys; empty = no authentication. */
+  readonly apiKeyDigests: readonly string[];
+  readonly rateLimitPerMinute: number;
+  readonly trustProxy: boolean;
+  readonly shutdownTimeoutMs: number;
   readonly logLevel: Env['LOG_LEVEL'];
+}
+
+/** Keys are kept only as sha256 digests, so a key in the environment can also be given pre-hashed. */
+function parseApiKeys(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean)
+    .map((k) => (/^sha256:[0-9a-f]{64}$/.test(k) ? k.slice(7) : sha256Hex(k)));
+}
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
 }
 
 export class ConfigError extends Error {
@@ -94,6 +133,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     failedTtlSeconds: e.FAILED_TTL_SECONDS,
     waitMaxSeconds: e.WAIT_MAX_SECONDS,
     predictTimeoutSeconds: e.PREDICT_TIMEOUT_SECONDS,
+    lockDurationMs: e.LOCK_DURATION_MS,
+    stalledIntervalMs: e.STALLED_INTERVAL_MS,
+    maxQueueDepth: e.MAX_QUEUE_DEPTH,
+    defaultDeadlineSeconds: e.DEFAULT_DEADLINE_SECONDS,
+    apiKeyDigests: Object.freeze(parseApiKeys(e.API_KEYS)),
+    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+    trustProxy: e.TRUST_PROXY === 'true',
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
   });
 }

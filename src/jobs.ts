@@ -31,6 +31,10 @@ export const JobDataSchema = z.object({
     height: z.number().int().positive(),
     bytes: z.number().int().nonnegative(),
   }),
+  /** Epoch ms after which the job must not start (it fails with `expired`). */
+  deadlineAt: z.number().int().positive().optional(),
+  /** Digest prefix of the API key that submitted it; only that key may read or cancel it. */
+  owner: z.string().optional(),
 });
 export type JobData = z.infer<typeof JobDataSchema>;
 
@@ -44,6 +48,15 @@ export type JobResult = z.infer<typeof JobResultSchema>;
 
 export function inputKey(queueName: string, jobId: string): string {
   return `${keyPrefix}:${queueName}:input:${jobId}`;
+}
+
+/** Where a cancelled job's final view is kept (the job itself is removed from the queue). */
+export function cancelledKey(queueName: string, jobId: string): string {
+  return `${keyPrefix}:${queueName}:cancelled:${jobId}`;
+}
+
+export function idempotencyKey(queueName: string, digest: string): string {
+  return `${keyPrefix}:${queueName}:idempotency:${digest}`;
 }
 
 export interface RetentionSeconds {

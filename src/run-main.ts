@@ -31,6 +31,10 @@ export async function runMain(role: string, start: (config: Config, log: Logger)
   }
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
+    setTimeout(() => {
+      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
     running.close().then(
       () => process.exit(0),
       (err: unknown) => {

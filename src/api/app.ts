@@ -9,12 +9,16 @@ import { predictRoute } from './routes/predict.js';
 
 /** Builds the Koa application; it never listens, so tests and entry points decide how to serve it. */
 export function createApp(deps: ApiDeps): Koa<ApiState> {
-  const app = new Koa<ApiState>();
+  const app = new Koa<ApiState>({ proxy: deps.trustProxy });
   const router = new Router<ApiState>();
   healthRoutes(router, deps);
   jobRoutes(router, deps);
   predictRoute(router, deps);
   app.use(requestLog(deps.log));
+  app.use(async (ctx, next) => {
+    ctx.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
+    await next();
+  });
   app.use(errorHandler);
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { Manifest } from '../model/manifest.js';
 import type { JobStore } from './job-store.js';
@@ -10,11 +11,25 @@ export interface ApiDeps {
   /** The model's preprocessing contract (input size, resize) and default top-k. */
   manifest: Manifest;
   log: Logger;
+  /** For per-client rate-limit counters (shared by all API replicas). */
+  redis: Redis;
+  queueName: string;
+  /** Take the client IP from X-Forwarded-For (behind a trusted proxy only). */
+  trustProxy: boolean;
+  clients: {
+    /** sha256 digests of accepted API keys; empty = open API. */
+    apiKeyDigests: readonly string[];
+    rateLimitPerMinute: number;
+  };
   limits: {
     maxUploadBytes: number;
     maxImagePixels: number;
     /** Cap for ?timeout= and Prefer: wait=, seconds. */
     waitMaxSeconds: number;
     predictTimeoutSeconds: number;
+    /** 0 = unlimited. */
+    maxQueueDepth: number;
+    /** Applied when a submission names no deadline; 0 = none. */
+    defaultDeadlineSeconds: number;
   };
 }

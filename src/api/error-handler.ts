@@ -9,6 +9,8 @@ export interface ApiState {
   requestId: string;
   log: Logger;
   errorFormat?: ErrorFormat;
+  /** Digest prefix of the caller's API key when keys are configured; jobs are scoped to it. */
+  owner?: string;
 }
 
 /** Errors thrown by Koa or its middleware (http-errors) that carry a status we may pass on. */

@@ -1,10 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Job, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
-import { inputKey, JobIdSchema, jobName, type JobData, type JobResult } from '../jobs.js';
+import { cancelledKey, idempotencyKey, inputKey, JobIdSchema, jobName, type JobData, type JobResult } from '../jobs.js';
 import type { PreparedImage } from '../model/preprocess.js';
-import { toJobView, type JobView } from './job-view.js';
+import { JobViewSchema, toJobView, type JobView } from './job-view.js';
 
 /** Seconds a client should wait before retrying while Redis is unreachable. */
 const retryAfterSeconds = 5;
@@ -23,9 +23,26 @@ export interface JobStoreOptions {
   queueName: string;
   /** Lifetime of a stored input: it must outlive the longest a job may wait in the queue. */
   inputTtlSeconds: number;
+  /** How long idempotency keys and cancelled-job records are kept (the result TTL). */
+  resultTtlSeconds: number;
 }
 
-/** Submits jobs and reads them back as JobViews; the API's only path to the queue. */
+export interface Submission {
+  topk: number;
+  deadlineAt?: number;
+  /** Who may read the job back (see Caller); undefined when the API is open. */
+  owner?: string;
+  /** The client's Idempotency-Key header. */
+  idempotencyKey?: string;
+}
+
+export interface Submitted {
+  view: JobView;
+  /** True when an earlier submission with the same Idempotency-Key was returned instead. */
+  replayed: boolean;
+}
+
+/** Submits, reads and cancels jobs as JobViews; the API's only path to the queue. */
 export class JobStore {
   constructor(
     private readonly queue: Queue<JobData, JobResult>,
@@ -35,17 +52,36 @@ export class JobStore {
 
   /**
    * Stores the crop, then adds the job. If the add fails the crop is deleted (best effort; its
-   * TTL bounds it otherwise), so an answered 202 always means a job exists.
+   * TTL bounds it otherwise), so an answered 202 always means a job exists. With an idempotency
+   * key, the first submission claims the key atomically (SET NX) and later ones get its job.
    */
-  async submit(image: PreparedImage, topk: number): Promise<JobView> {
-    const id = randomUUID();
-    const key = inputKey(this.options.queueName, id);
-    const data: JobData = { topk, input: { width: image.width, height: image.height }, source: image.source };
+  async submit(image: PreparedImage, submission: Submission): Promise<Submitted> {
+    const { queueName, inputTtlSeconds, resultTtlSeconds } = this.options;
     return redisCall('submit', async () => {
-      await this.redis.set(key, image.png, 'EX', this.options.inputTtlSeconds);
+      const id = randomUUID();
+      if (submission.idempotencyKey !== undefined) {
+        const digest = createHash('sha256').update(`${submission.owner ?? ''}\n${submission.idempotencyKey}`).digest('hex');
+        const key = idempotencyKey(queueName, digest);
+        const claimed = await this.redis.set(key, id, 'EX', resultTtlSeconds, 'NX');
+        if (claimed !== 'OK') {
+          const earlier = await this.earlierJob(key, submission.owner);
+          if (earlier) return { view: earlier, replayed: true };
+          // The earlier job expired or its submission failed: take the key over.
+          await this.redis.set(key, id, 'EX', resultTtlSeconds);
+        }
+      }
+      const data: JobData = {
+        topk: submission.topk,
+        input: { width: image.width, height: image.height },
+        source: image.source,
+        deadlineAt: submission.deadlineAt,
+        owner: submission.owner,
+      };
+      const key = inputKey(queueName, id);
+      await this.redis.set(key, image.png, 'EX', inputTtlSeconds);
       try {
         const job = await this.queue.add(jobName, data, { jobId: id });
-        return toJobView(job, 'waiting');
+        return { view: toJobView(job, 'waiting'), replayed: false };
       } catch (err) {
         await this.redis.del(key).catch(() => undefined);
         throw err;
@@ -53,20 +89,78 @@ export class JobStore {
     });
   }
 
-  /** The job's current view, or undefined when the ID is malformed, unknown or expired. */
-  async get(id: string): Promise<JobView | undefined> {
+  /** The job's current view, or undefined when the ID is malformed, unknown, expired or not the caller's. */
+  async get(id: string, owner?: string): Promise<JobView | undefined> {
     if (!JobIdSchema.safeParse(id).success) return undefined;
     return redisCall('read', async () => {
       // State first: a job read after its state can only be further along, never behind it.
       const state = await this.queue.getJobState(id);
-      if (state === 'unknown') return undefined;
+      if (state === 'unknown') return this.cancelled(id, owner);
       const job = await Job.fromId<JobData, JobResult>(this.queue, id);
-      return job && toJobView(job, state);
+      if (!job || job.data.owner !== owner) return undefined;
+      return toJobView(job, state);
+    });
+  }
+
+  /**
+   * Cancels a queued job: it is removed from the queue and its final view (failed, code
+   * `cancelled`) is kept for the result TTL. Active or finished jobs answer `not_cancellable`.
+   */
+  async cancel(id: string, owner?: string): Promise<JobView | undefined> {
+    const view = await this.get(id, owner);
+    if (!view) return undefined;
+    if (view.status !== 'queued') throw new AppError('not_cancellable', `job ${id} is already ${view.status}`);
+    return redisCall('cancel', async () => {
+      const cancelled: JobView = {
+        ...view,
+        status: 'failed',
+        finishedAt: new Date().toISOString(),
+        error: { code: 'cancelled', message: 'cancelled by the client before it started' },
+      };
+      // The record is written before the removal, so a waiter woken by the 'removed' event finds it.
+      const record = cancelledKey(this.options.queueName, id);
+      await this.redis.set(record, JSON.stringify({ owner, view: cancelled }), 'EX', this.options.resultTtlSeconds);
+      // remove() refuses a job a worker has locked meanwhile: then it is active, not cancellable.
+      if ((await this.queue.remove(id)) !== 1) {
+        await this.redis.del(record);
+        throw new AppError('not_cancellable', `job ${id} has just started`);
+      }
+      await this.redis.del(inputKey(this.options.queueName, id));
+      return cancelled;
+    });
+  }
+
+  /** Jobs not yet finished (waiting, prioritized, delayed, active). */
+  depth(): Promise<number> {
+    return redisCall('depth', async () => {
+      const counts = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
+      return Object.values(counts).reduce((sum, n) => sum + n, 0);
     });
   }
 
   /** Live workers on the queue; a worker connects only after its model has loaded. */
   workerCount(): Promise<number> {
     return redisCall('workers', () => this.queue.getWorkersCount());
+  }
+
+  /**
+   * The job an idempotency key points at. A concurrent first submission may hold the key for a
+   * few ms before its job exists, so an absent job is looked for again briefly before giving up.
+   */
+  private async earlierJob(key: string, owner?: string): Promise<JobView | undefined> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const earlier = await this.redis.get(key);
+      const view = earlier ? await this.get(earlier, owner) : undefined;
+      if (view || !earlier) return view;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return undefined;
+  }
+
+  private async cancelled(id: string, owner?: string): Promise<JobView | undefined> {
+    const raw = await this.redis.get(cancelledKey(this.options.queueName, id));
+    if (!raw) return undefined;
+    const record = JSON.parse(raw) as { owner?: string; view: unknown };
+    return record.owner === owner ? JobViewSchema.parse(record.view) : undefined;
   }
 }

@@ -8,7 +8,7 @@ type Wake = () => void;
  * callback under its job ID, and the two queue-event listeners call those of the finished job.
  * Registering happens before the job is read (subscribe, then check), so a job that finishes in
  * between is never missed, and one that finished long ago answers at once.
- * There are never more than two listeners, however many clients wait.
+ * There are never more than three listeners (completed, failed, removed), however many clients wait.
  */
 export class JobWaiter {
   private readonly waiters = new Map<string, Set<Wake>>();
@@ -20,6 +20,7 @@ export class JobWaiter {
   constructor(private readonly events: QueueEvents) {
     events.on('completed', this.onFinished);
     events.on('failed', this.onFinished);
+    events.on('removed', this.onFinished);
   }
 
   /** Clients currently waiting (for metrics and tests). */
@@ -74,6 +75,7 @@ export class JobWaiter {
     this.closed = true;
     this.events.off('completed', this.onFinished);
     this.events.off('failed', this.onFinished);
+    this.events.off('removed', this.onFinished);
     for (const set of this.waiters.values()) for (const wake of set) wake();
   }
 }

@@ -31,17 +31,27 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
 
   const waiter = new JobWaiter(events);
-  const store = new JobStore(queue, redis, { queueName: config.queueName, inputTtlSeconds: config.failedTtlSeconds });
+  const store = new JobStore(queue, redis, {
+    queueName: config.queueName,
+    inputTtlSeconds: config.failedTtlSeconds,
+    resultTtlSeconds: config.resultTtlSeconds,
+  });
   const app = createApp({
     store,
     waiter,
     manifest,
     log,
+    redis,
+    queueName: config.queueName,
+    trustProxy: config.trustProxy,
+    clients: { apiKeyDigests: config.apiKeyDigests, rateLimitPerMinute: config.rateLimitPerMinute },
     limits: {
       maxUploadBytes: config.maxUploadBytes,
       maxImagePixels: config.maxImagePixels,
       waitMaxSeconds: config.waitMaxSeconds,
       predictTimeoutSeconds: config.predictTimeoutSeconds,
+      maxQueueDepth: config.maxQueueDepth,
+      defaultDeadlineSeconds: config.defaultDeadlineSeconds,
     },
   });
   const handle = app.callback();

@@ -31,6 +31,10 @@ export function createProcessor(
   return async (job: Job<JobData, JobResult>) => {
     const data = JobDataSchema.safeParse(job.data);
     if (!data.success) throw new UnrecoverableError(failureReason('invalid_request', 'job data does not match the job schema'));
+    const { deadlineAt } = data.data;
+    if (deadlineAt !== undefined && Date.now() > deadlineAt) {
+      throw new UnrecoverableError(failureReason('expired', `the deadline ${new Date(deadlineAt).toISOString()} passed before the job started`));
+    }
     const png = await redis.getBuffer(inputKey(queueName, job.id!));
     if (!png) throw new UnrecoverableError(failureReason('input_missing', 'the stored input expired or was deleted before the job ran'));
     const pixels = await decodeCrop(png, size).catch((err: unknown) => {

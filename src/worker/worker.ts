@@ -36,6 +36,10 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     connection: redis,
     prefix: keyPrefix,
     concurrency: config.workerConcurrency,
+    lockDuration: config.lockDurationMs,
+    stalledInterval: config.stalledIntervalMs,
+    // A job whose worker died runs again, twice at most; one that keeps killing workers then fails.
+    maxStalledCount: 2,
   });
   worker.on('completed', (job) => {
     redis.del(inputKey(config.queueName, job.id!)).catch((err: unknown) => log.warn({ err, jobId: job.id }, 'input cleanup failed'));

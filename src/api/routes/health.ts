@@ -1,8 +1,9 @@
 import type Router from '@koa/router';
 import { AppError } from '../../errors.js';
 import type { ApiDeps } from '../deps.js';
+import type { ApiState } from '../error-handler.js';
 
-export function healthRoutes(router: Router, deps: ApiDeps): void {
+export function healthRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   /** Liveness: the process answers. Never touches Redis, so an outage does not get the API killed. */
   router.get('/healthz', (ctx) => {
     ctx.body = { status: 'ok' };

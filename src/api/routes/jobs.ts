@@ -1,16 +1,20 @@
-import type { Context } from 'koa';
 import type Router from '@koa/router';
+import type { Context } from 'koa';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import { TopkSchema } from '../../jobs.js';
 import { acceptImage, waitForJob } from '../accept-image.js';
+import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
 import type { ApiDeps } from '../deps.js';
+import type { ApiState } from '../error-handler.js';
 import { isTerminal, type JobView } from '../job-view.js';
 import { parseParam, preferWaitSeconds } from '../params.js';
 import { multipartParser } from '../upload.js';
 
 /** Default long-poll duration when ?timeout= is absent, seconds. */
 const defaultWaitSeconds = 30;
+
+const DeadlineSchema = z.coerce.number().int().min(1).max(30 * 86400).optional();
 
 /**
  * Terminal jobs answer 200. A job still queued or active answers 202 with its current view:
@@ -22,31 +26,41 @@ function respond(ctx: Context, view: JobView): void {
   ctx.body = view;
 }
 
-export function jobRoutes(router: Router, deps: ApiDeps): void {
+export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   const notFound = (id: string) => new AppError('not_found', `no job ${id} (unknown, malformed or expired)`);
   const clampWait = (seconds: number) => Math.min(seconds, deps.limits.waitMaxSeconds);
+  const guards = [requireApiKey(deps.clients.apiKeyDigests), rateLimit(deps)];
 
-  router.post('/jobs', multipartParser(deps.limits.maxUploadBytes), async (ctx) => {
+  router.post('/jobs', ...guards, queueBackpressure(deps), multipartParser(deps.limits.maxUploadBytes), async (ctx) => {
     const topk = parseParam('topk', TopkSchema.optional(), ctx.query['topk']) ?? deps.manifest.topk;
+    const deadline = parseParam('deadline', DeadlineSchema, ctx.query['deadline']) ?? deps.limits.defaultDeadlineSeconds;
     const preferWait = preferWaitSeconds(ctx.get('prefer'));
-    const view = await acceptImage(ctx, deps, topk);
+    const { view, replayed } = await acceptImage(ctx, deps, { topk, deadlineAt: deadline > 0 ? Date.now() + deadline * 1000 : undefined });
+    if (replayed) ctx.set('Idempotent-Replayed', 'true');
     if (preferWait === undefined || preferWait === 0) return respond(ctx, view);
     const seconds = clampWait(preferWait);
     ctx.set('Preference-Applied', `wait=${seconds}`);
     respond(ctx, (await waitForJob(ctx, deps, view.id, seconds)) ?? view);
   });
 
-  router.get('/jobs/:id', async (ctx) => {
-    const view = await deps.store.get(ctx.params['id']!);
+  router.get('/jobs/:id', ...guards, async (ctx) => {
+    const view = await deps.store.get(ctx.params['id']!, ctx.state.owner);
     if (!view) throw notFound(ctx.params['id']!);
     ctx.body = view;
   });
 
-  router.get('/jobs/:id/wait', async (ctx) => {
+  router.get('/jobs/:id/wait', ...guards, async (ctx) => {
     const id = ctx.params['id']!;
     const timeout = parseParam('timeout', z.coerce.number().min(0).optional(), ctx.query['timeout']) ?? defaultWaitSeconds;
     const view = await waitForJob(ctx, deps, id, clampWait(timeout));
     if (!view) throw notFound(id);
     respond(ctx, view);
+  });
+
+  /** Cancels a queued job (200 with its final view); 409 once it is active or finished. */
+  router.delete('/jobs/:id', ...guards, async (ctx) => {
+    const view = await deps.store.cancel(ctx.params['id']!, ctx.state.owner);
+    if (!view) throw notFound(ctx.params['id']!);
+    ctx.body = view;
   });
 }

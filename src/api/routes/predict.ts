@@ -2,6 +2,7 @@ import type Router from '@koa/router';
 import { z } from 'zod';
 import { AppError, isErrorCode } from '../../errors.js';
 import { acceptImage, waitForJob } from '../accept-image.js';
+import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../error-handler.js';
 import { multipartParser } from '../upload.js';
@@ -23,9 +24,16 @@ export function predictRoute(router: Router<ApiState>, deps: ApiDeps): void {
       ctx.state.errorFormat = 'tutorial';
       await next();
     },
+    requireApiKey(deps.clients.apiKeyDigests),
+    rateLimit(deps),
+    queueBackpressure(deps),
     multipartParser(deps.limits.maxUploadBytes),
     async (ctx) => {
-      const queued = await acceptImage(ctx, deps, tutorialTopk);
+      const deadline = deps.limits.defaultDeadlineSeconds;
+      const { view: queued } = await acceptImage(ctx, deps, {
+        topk: tutorialTopk,
+        deadlineAt: deadline > 0 ? Date.now() + deadline * 1000 : undefined,
+      });
       const seconds = deps.limits.predictTimeoutSeconds;
       const view = await waitForJob(ctx, deps, queued.id, seconds);
       if (view?.status === 'failed' && view.error) {
