@@ -41,7 +41,8 @@ export async function waitForReady(url: string, child: ChildProcess, output: () 
 }
 
 export async function stopChild(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return child.exitCode;
+  // A process killed by a signal has exitCode null and signalCode set: it is gone too.
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
   const exited = once(child, 'exit');
   child.kill('SIGTERM');
   const [code] = (await exited) as [number | null];
