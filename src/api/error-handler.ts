@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { AppError, type ErrorCode } from '../errors.js';
+import { AppError, type ErrorBody, type ErrorCode, type TutorialErrorBody } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 /** How a route wants errors rendered: ours, or the Flask tutorial's `{success: false, error}`. */
@@ -36,9 +36,10 @@ export async function errorHandler(ctx: Context & { state: ApiState }, next: Nex
     const message = appError.message;
     ctx.status = appError.status;
     ctx.set(appError.headers);
-    ctx.body =
+    const body: ErrorBody | TutorialErrorBody =
       ctx.state.errorFormat === 'tutorial'
         ? { success: false, error: message, code: appError.code }
         : { error: { code: appError.code, message } };
+    ctx.body = body;
   }
 }
