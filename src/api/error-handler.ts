@@ -9,6 +9,11 @@ export interface ApiState {
   requestId: string;
   log: Logger;
   errorFormat?: ErrorFormat;
+  /**
+   * The route pattern this request is counted under in metrics, for handlers mounted outside the
+   * router (the dashboard); routed requests use the router's own pattern.
+   */
+  route?: string;
 }
 
 /** Errors thrown by Koa or its middleware (http-errors) that carry a status we may pass on. */
