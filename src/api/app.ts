@@ -6,18 +6,20 @@ import type { ApiDeps } from './deps.js';
 import { errorHandler, type ApiState } from './error-handler.js';
 import { httpMetrics } from './http-metrics.js';
 import { requestLog } from './request-log.js';
+import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoute } from './routes/metrics.js';
 import { predictRoute } from './routes/predict.js';
 
-/** Every route of the API. */
+/** Every route of the API; the OpenAPI document must describe each one (a test checks it). */
 export function createRouter(deps: ApiDeps): Router<ApiState> {
   const router = new Router<ApiState>();
   healthRoutes(router, deps);
   jobRoutes(router, deps);
   predictRoute(router, deps);
   metricsRoute(router, deps);
+  docsRoutes(router);
   return router;
 }
 

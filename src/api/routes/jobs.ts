@@ -12,6 +12,9 @@ import { multipartParser } from '../upload.js';
 /** Default long-poll duration when ?timeout= is absent, seconds. */
 const defaultWaitSeconds = 30;
 
+/** `?timeout=` of the long-poll, seconds (capped at WAIT_MAX_SECONDS). */
+export const WaitTimeoutSchema = z.coerce.number().min(0);
+
 /**
  * Terminal jobs answer 200. A job still queued or active answers 202 with its current view:
  * "accepted, not finished; ask again" (Location points at the job).
@@ -44,7 +47,7 @@ export function jobRoutes(router: Router, deps: ApiDeps): void {
 
   router.get('/jobs/:id/wait', async (ctx) => {
     const id = ctx.params['id']!;
-    const timeout = parseParam('timeout', z.coerce.number().min(0).optional(), ctx.query['timeout']) ?? defaultWaitSeconds;
+    const timeout = parseParam('timeout', WaitTimeoutSchema.optional(), ctx.query['timeout']) ?? defaultWaitSeconds;
     const view = await waitForJob(ctx, deps, id, clampWait(timeout));
     if (!view) throw notFound(id);
     respond(ctx, view);
