@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
+import type { Credentials } from './credentials.js';
 
 /** Project root, so relative defaults do not depend on the working directory. */
 export const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -16,6 +17,7 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const EnvSchema = z.object({
   /** HTTP port of the API (the tutorial's 5000). */
   PORT: int(0, 65535).default(5000),
+  /** Bind address of the API, and of the worker's metrics port. */
   HOST: z.string().default('0.0.0.0'),
   /** Redis to use. Unset: the all-in-one entry starts a private redis-server. */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
@@ -59,9 +61,33 @@ const EnvSchema = z.object({
   /** Longest a graceful shutdown may take before the process exits anyway, ms. */
   SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(25_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * HTTP Basic user for the Bull Board dashboard at /admin/queues; set together with
+   * DASHBOARD_PASSWORD. No colon: Basic credentials split at the first one.
+   */
+  DASHBOARD_USER: z.string().regex(/^[^:]{1,128}$/, 'no colon, at most 128 characters').optional(),
+  /** HTTP Basic password for the dashboard, at least 12 characters. */
+  DASHBOARD_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
+  /**
+   * Bearer token for the dashboard (for proxies and scripts), at least 16 characters. With none of
+   * the DASHBOARD_* credentials set the dashboard is not mounted: it can retry and delete jobs.
+   */
+  DASHBOARD_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** Bearer token required on GET /metrics (API and worker), at least 16 characters. Unset: /metrics is open. */
+  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+  /** Port on which each worker process serves its own /metrics; 0 (the default) serves none. */
+  WORKER_METRICS_PORT: int(0, 65535).default(0),
+}).superRefine((env, ctx) => {
+  if ((env.DASHBOARD_USER === undefined) !== (env.DASHBOARD_PASSWORD === undefined)) {
+    const missing = env.DASHBOARD_USER === undefined ? 'DASHBOARD_USER' : 'DASHBOARD_PASSWORD';
+    ctx.addIssue({ code: 'custom', path: [missing], message: 'DASHBOARD_USER and DASHBOARD_PASSWORD are set together or not at all' });
+  }
 });
 
 export type Env = z.infer<typeof EnvSchema>;
+
+/** Every variable the schema reads (the README's configuration table lists each one). */
+export const envVariableNames: readonly string[] = Object.keys(EnvSchema.shape);
 
 export interface Config {
   readonly port: number;
@@ -89,6 +115,11 @@ export interface Config {
   readonly trustProxy: boolean;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: Env['LOG_LEVEL'];
+  /** Who may open the dashboard; empty: it is not mounted. */
+  readonly dashboardCredentials: Credentials;
+  /** Who may read /metrics; empty: anyone. */
+  readonly metricsCredentials: Credentials;
+  readonly workerMetricsPort: number;
 }
 
 /** Keys are kept only as sha256 digests, so a key in the environment can also be given pre-hashed. */
@@ -142,6 +173,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY === 'true',
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
+    dashboardCredentials: Object.freeze({
+      basic: e.DASHBOARD_USER !== undefined && e.DASHBOARD_PASSWORD !== undefined ? { user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD } : undefined,
+      bearer: e.DASHBOARD_TOKEN,
+    }),
+    metricsCredentials: Object.freeze({ bearer: e.METRICS_TOKEN }),
+    workerMetricsPort: e.WORKER_METRICS_PORT,
   });
 }
 

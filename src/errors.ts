@@ -1,3 +1,5 @@
+import { z } from 'zod';
+
 /**
  * The one catalogue of error codes. `status` is what the API answers when the error
  * ends a request; codes marked `job` are also what a failed job reports in `error.code`.
@@ -8,7 +10,7 @@ export const errorTable = {
   empty_image: { status: 400, description: 'The uploaded image has zero bytes.' },
   invalid_image: { status: 400, description: 'The upload is not a recognisable image.' },
   invalid_request: { status: 400, description: 'A parameter, header or body is malformed; the message names it.' },
-  unauthorized: { status: 401, description: 'Missing or wrong credentials (Authorization: Bearer <key>).' },
+  unauthorized: { status: 401, description: 'Missing or wrong credentials: an API key (Authorization: Bearer <key>), or operator credentials for the dashboard and metrics; see WWW-Authenticate.' },
   not_found: { status: 404, description: 'No such job or route (job results expire after their TTL).' },
   method_not_allowed: { status: 405, description: 'The route exists but not for this HTTP method.' },
   not_cancellable: { status: 409, description: 'The job is already active or finished and cannot be cancelled.' },
@@ -28,6 +30,22 @@ export const errorTable = {
 } as const satisfies Record<string, { status: number; description: string }>;
 
 export type ErrorCode = keyof typeof errorTable;
+
+const errorCodes = Object.keys(errorTable) as [ErrorCode, ...ErrorCode[]];
+
+/** The body of every error response: `{"error": {"code", "message"}}`. */
+export const ErrorBodySchema = z.object({
+  error: z.object({ code: z.enum(errorCodes), message: z.string() }),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/** The Flask tutorial's error shape, which POST /predict keeps: `{"success": false, "error", "code"}`. */
+export const TutorialErrorBodySchema = z.object({
+  success: z.literal(false),
+  error: z.string(),
+  code: z.enum(errorCodes),
+});
+export type TutorialErrorBody = z.infer<typeof TutorialErrorBodySchema>;
 
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(errorTable, code);

@@ -1,26 +1,43 @@
 import Router from '@koa/router';
 import Koa from 'koa';
+import { hasCredentials } from '../credentials.js';
+import { dashboard } from './dashboard.js';
 import type { ApiDeps } from './deps.js';
 import { errorHandler, type ApiState } from './error-handler.js';
+import { httpMetrics } from './http-metrics.js';
 import { requestLog } from './request-log.js';
+import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { metricsRoute } from './routes/metrics.js';
 import { predictRoute } from './routes/predict.js';
 
-/** Builds the Koa application; it never listens, so tests and entry points decide how to serve it. */
-export function createApp(deps: ApiDeps): Koa<ApiState> {
-  const app = new Koa<ApiState>({ proxy: deps.trustProxy });
+/** Every route of the API; the OpenAPI document must describe each one (a test checks it). */
+export function createRouter(deps: ApiDeps): Router<ApiState> {
   const router = new Router<ApiState>();
   healthRoutes(router, deps);
   jobRoutes(router, deps);
   predictRoute(router, deps);
+  metricsRoute(router, deps);
+  docsRoutes(router);
+  return router;
+}
+
+/** Builds the Koa application; it never listens, so tests and entry points decide how to serve it. */
+export function createApp(deps: ApiDeps): Koa<ApiState> {
+  const app = new Koa<ApiState>({ proxy: deps.trustProxy });
+  const router = createRouter(deps);
   app.use(requestLog(deps.log));
   app.use(async (ctx, next) => {
     ctx.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
     await next();
   });
+  app.use(httpMetrics(deps.metrics));
   app.use(errorHandler);
+  if (hasCredentials(deps.operators.dashboardCredentials)) app.use(dashboard(deps.operators.queue, deps.operators.dashboardCredentials));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
+  // Only Bull Board emits these (it renders its own errors, then reports them): log them, not console.error.
+  app.on('error', (err: unknown) => deps.log.warn({ err }, 'dashboard error'));
   return app;
 }

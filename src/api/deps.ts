@@ -1,6 +1,10 @@
+import type { Queue } from 'bullmq';
+import type { Credentials } from '../credentials.js';
+import type { JobData, JobResult } from '../jobs.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { Manifest } from '../model/manifest.js';
+import type { ApiMetrics } from './api-metrics.js';
 import type { JobStore } from './job-store.js';
 import type { JobWaiter } from './job-waiter.js';
 
@@ -21,6 +25,7 @@ export interface ApiDeps {
     apiKeyDigests: readonly string[];
     rateLimitPerMinute: number;
   };
+  metrics: ApiMetrics;
   limits: {
     maxUploadBytes: number;
     maxImagePixels: number;
@@ -31,5 +36,13 @@ export interface ApiDeps {
     maxQueueDepth: number;
     /** Applied when a submission names no deadline; 0 = none. */
     defaultDeadlineSeconds: number;
+  };
+  operators: {
+    /** The queue itself, for the dashboard only: every other path goes through `store`. */
+    queue: Queue<JobData, JobResult>;
+    /** Who may open the dashboard; empty: it is not mounted. */
+    dashboardCredentials: Credentials;
+    /** Who may read /metrics; empty: anyone. */
+    metricsCredentials: Credentials;
   };
 }

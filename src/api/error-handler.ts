@@ -1,5 +1,5 @@
 import type { Context, Next } from 'koa';
-import { AppError, type ErrorCode } from '../errors.js';
+import { AppError, type ErrorBody, type ErrorCode, type TutorialErrorBody } from '../errors.js';
 import type { Logger } from '../logger.js';
 
 /** How a route wants errors rendered: ours, or the Flask tutorial's `{success: false, error}`. */
@@ -11,6 +11,11 @@ export interface ApiState {
   errorFormat?: ErrorFormat;
   /** Digest prefix of the caller's API key when keys are configured; jobs are scoped to it. */
   owner?: string;
+  /**
+   * The route pattern this request is counted under in metrics, for handlers mounted outside the
+   * router (the dashboard); routed requests use the router's own pattern.
+   */
+  route?: string;
 }
 
 /** Errors thrown by Koa or its middleware (http-errors) that carry a status we may pass on. */
@@ -38,9 +43,10 @@ export async function errorHandler(ctx: Context & { state: ApiState }, next: Nex
     const message = appError.message;
     ctx.status = appError.status;
     ctx.set(appError.headers);
-    ctx.body =
+    const body: ErrorBody | TutorialErrorBody =
       ctx.state.errorFormat === 'tutorial'
         ? { success: false, error: message, code: appError.code }
         : { error: { code: appError.code, message } };
+    ctx.body = body;
   }
 }

@@ -19,6 +19,13 @@ async function redisCall<T>(what: string, call: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * The states reported as queue depth: waiting for a worker, held by one, waiting out a retry
+ * backoff, and failed (kept FAILED_TTL_SECONDS for a retry).
+ */
+export const queueDepthStates = ['waiting', 'active', 'delayed', 'failed'] as const;
+export type QueueDepthState = (typeof queueDepthStates)[number];
+
 export interface JobStoreOptions {
   queueName: string;
   /** Lifetime of a stored input: it must outlive the longest a job may wait in the queue. */
@@ -135,6 +142,14 @@ export class JobStore {
     return redisCall('depth', async () => {
       const counts = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
       return Object.values(counts).reduce((sum, n) => sum + n, 0);
+    });
+  }
+
+  /** How many jobs are in each of these states right now (for the queue-depth metric). */
+  jobCounts(): Promise<Record<QueueDepthState, number>> {
+    return redisCall('counts', async () => {
+      const counts = await this.queue.getJobCounts(...queueDepthStates);
+      return Object.fromEntries(queueDepthStates.map((s) => [s, counts[s] ?? 0])) as Record<QueueDepthState, number>;
     });
   }
 

@@ -2,11 +2,15 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Config } from '../config.js';
+import { hasCredentials } from '../credentials.js';
 import { defaultJobOptions, keyPrefix, type JobData, type JobResult } from '../jobs.js';
 import type { Logger } from '../logger.js';
 import { loadManifest } from '../model/manifest.js';
 import { connectRedis } from '../redis.js';
+import { createApiMetrics } from './api-metrics.js';
 import { createApp } from './app.js';
+import { dashboardPath } from './dashboard.js';
+import type { ApiDeps } from './deps.js';
 import { JobStore } from './job-store.js';
 import { JobWaiter } from './job-waiter.js';
 
@@ -15,8 +19,14 @@ export interface RunningApi {
   close(): Promise<void>;
 }
 
-/** Connects to Redis, builds the app and listens. The model's manifest is read for its preprocessing. */
-export async function startApi(config: Config, log: Logger): Promise<RunningApi> {
+export interface ConnectedDeps {
+  deps: ApiDeps;
+  /** Releases long-polls with their current view, then disconnects from Redis. */
+  close(): Promise<void>;
+}
+
+/** Connects to Redis and builds what the routes need. The model's manifest is read for its preprocessing. */
+export async function connectApiDeps(config: Config, log: Logger): Promise<ConnectedDeps> {
   if (!config.redisUrl) throw new Error('REDIS_URL is required for the API');
   const manifest = await loadManifest(config.modelDir);
   const redis = connectRedis(config.redisUrl, 'command');
@@ -36,7 +46,7 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
     inputTtlSeconds: config.failedTtlSeconds,
     resultTtlSeconds: config.resultTtlSeconds,
   });
-  const app = createApp({
+  const deps: ApiDeps = {
     store,
     waiter,
     manifest,
@@ -45,6 +55,7 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
     queueName: config.queueName,
     trustProxy: config.trustProxy,
     clients: { apiKeyDigests: config.apiKeyDigests, rateLimitPerMinute: config.rateLimitPerMinute },
+    metrics: createApiMetrics(store, config.queueName, log),
     limits: {
       maxUploadBytes: config.maxUploadBytes,
       maxImagePixels: config.maxImagePixels,
@@ -53,7 +64,26 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
       maxQueueDepth: config.maxQueueDepth,
       defaultDeadlineSeconds: config.defaultDeadlineSeconds,
     },
-  });
+    operators: { queue, dashboardCredentials: config.dashboardCredentials, metricsCredentials: config.metricsCredentials },
+  };
+  let closing: Promise<void> | undefined;
+  return {
+    deps,
+    close: () =>
+      (closing ??= (async () => {
+        waiter.close();
+        await events.close().catch(() => undefined);
+        await queue.close().catch(() => undefined);
+        await redis.quit().catch(() => undefined);
+      })()),
+  };
+}
+
+/** Connects, builds the app and listens. */
+export async function startApi(config: Config, log: Logger): Promise<RunningApi> {
+  const connected = await connectApiDeps(config, log);
+  const { deps } = connected;
+  const app = createApp(deps);
   const handle = app.callback();
   const server = http.createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve, reject) => {
@@ -61,7 +91,10 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
     server.listen(config.port, config.host, resolve);
   });
   const port = (server.address() as AddressInfo).port;
-  log.info({ port, queue: config.queueName, model: manifest.name }, 'api listening');
+  log.info({ port, queue: config.queueName, model: deps.manifest.name }, 'api listening');
+  if (hasCredentials(config.dashboardCredentials)) log.info({ path: dashboardPath }, 'dashboard mounted (credentials required)');
+  else log.info(`dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_TOKEN, to serve it at ${dashboardPath}`);
+  if (!hasCredentials(config.metricsCredentials)) log.info('/metrics is open: set METRICS_TOKEN to require a bearer token');
 
   let closing: Promise<void> | undefined;
   return {
@@ -71,11 +104,9 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
       (closing ??= (async () => {
         const drained = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        waiter.close();
+        deps.waiter.close();
         await drained;
-        await events.close().catch(() => undefined);
-        await queue.close().catch(() => undefined);
-        await redis.quit().catch(() => undefined);
+        await connected.close();
       })()),
   };
 }

@@ -1,7 +1,11 @@
 import type { Context } from 'koa';
 import { koaBody } from 'koa-body';
 import { Writable } from 'node:stream';
+import { z } from 'zod';
 import { AppError } from '../errors.js';
+
+/** The multipart form readImageUpload accepts: one file in the field `image`. */
+export const UploadFormSchema = z.object({ image: z.file() });
 
 /** Upload bytes captured in memory, keyed by formidable's file object: no temp files to leak. */
 const received = new WeakMap<object, Buffer[]>();

@@ -5,7 +5,10 @@ import type { Logger } from '../logger.js';
 import { loadClassifier } from '../model/classifier.js';
 import { connectRedis } from '../redis.js';
 import { MicroBatcher } from './batcher.js';
+import { parseFailure } from '../api/job-view.js';
+import { startMetricsServer, type RunningMetricsServer } from './metrics-server.js';
 import { createProcessor, type BatchOutput } from './processor.js';
+import { createWorkerMetrics } from './worker-metrics.js';
 
 export interface RunningWorker {
   close(): Promise<void>;
@@ -17,8 +20,16 @@ export interface RunningWorker {
  */
 export async function startWorker(config: Config, log: Logger): Promise<RunningWorker> {
   if (!config.redisUrl) throw new Error('REDIS_URL is required for the worker');
+  const metrics = createWorkerMetrics(config.maxBatch);
   const classifier = await loadClassifier(config.modelDir, { intraOpThreads: config.intraOpThreads });
   log.info({ model: classifier.manifest.name, loadMs: Math.round(classifier.loadMs), classes: classifier.labels.length }, 'model loaded');
+  metrics.modelLoadSeconds.set(classifier.loadMs / 1000);
+  // Before the BullMQ worker exists: a port already in use stops start-up before any job is taken.
+  let metricsServer: RunningMetricsServer | undefined;
+  if (config.workerMetricsPort !== 0) {
+    metricsServer = await startMetricsServer({ port: config.workerMetricsPort, host: config.host, registry: metrics.registry, credentials: config.metricsCredentials });
+    log.info({ port: metricsServer.port }, 'worker metrics listening');
+  }
 
   const batcher = new MicroBatcher<Uint8Array, BatchOutput>(
     { maxBatchSize: config.maxBatch, maxDelayMs: config.maxBatchDelayMs },
@@ -27,6 +38,8 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       const logits = await classifier.run(images);
       const inferenceMs = performance.now() - started;
       log.info({ size: images.length, ms: Math.round(inferenceMs) }, 'batch');
+      metrics.batchSize.observe(images.length);
+      metrics.batchInferenceSeconds.observe(inferenceMs / 1000);
       return logits.map((l) => ({ logits: l, batchSize: images.length, inferenceMs }));
     },
   );
@@ -43,8 +56,20 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   });
   worker.on('completed', (job) => {
     redis.del(inputKey(config.queueName, job.id!)).catch((err: unknown) => log.warn({ err, jobId: job.id }, 'input cleanup failed'));
+    metrics.jobsCompleted.inc();
+    if (job.finishedOn) metrics.jobLatencySeconds.observe({ status: 'completed' }, (job.finishedOn - job.timestamp) / 1000);
   });
-  worker.on('failed', (job, err) => log.warn({ jobId: job?.id, reason: err.message }, 'job failed'));
+  worker.on('failed', (job, err) => {
+    log.warn({ jobId: job?.id, reason: err.message }, 'job failed');
+    const { code } = parseFailure(err.message);
+    // BullMQ sets finishedOn only when the job moves to failed for good; a retried attempt has none.
+    if (job?.finishedOn) {
+      metrics.jobsFailed.inc({ code });
+      metrics.jobLatencySeconds.observe({ status: 'failed' }, (job.finishedOn - job.timestamp) / 1000);
+    } else {
+      metrics.jobRetries.inc({ code });
+    }
+  });
   worker.on('error', (err) => log.error({ err }, 'worker error'));
   await worker.waitUntilReady();
   log.info({ queue: config.queueName, concurrency: config.workerConcurrency, maxBatch: config.maxBatch, maxBatchDelayMs: config.maxBatchDelayMs }, 'worker ready');
@@ -57,6 +82,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
         await worker.close();
         await batcher.close();
         await classifier.close();
+        await metricsServer?.close();
         await redis.quit().catch(() => undefined);
       })()),
   };

@@ -79,7 +79,7 @@ export async function submitMany(url: string, n: number): Promise<Submitted[]> {
   const out: Submitted[] = [];
   for (let i = 0; i < n; i += 10) {
     const batch = await Promise.all(
-      Array.from({ length: Math.min(10, n - i) }, (_, k) => postImage(url, bytes[(i + k) % names.length]!)),
+      Array.from({ length: Math.min(10, n - i) }, (_, k) => postImage(url, bytes[(i + k) % names.length])),
     );
     batch.forEach((res, k) => {
       if (res.status !== 202) throw new Error(`submit answered ${res.status}: ${JSON.stringify(res.body)}`);

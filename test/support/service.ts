@@ -29,11 +29,12 @@ export function spawnEntry(entry: Entry, env: Record<string, string | undefined>
   return { child, output: () => text };
 }
 
-export async function waitForReady(url: string, child: ChildProcess, output: () => string, timeoutMs = 60_000): Promise<void> {
+/** Polls `path` (readiness by default; `/healthz` for an API started without a worker) until it answers 2xx. */
+export async function waitForReady(url: string, child: ChildProcess, output: () => string, timeoutMs = 60_000, path = '/readyz'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}:\n${output()}`);
-    const ok = await fetch(`${url}/readyz`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}${path}`).then((r) => r.ok, () => false);
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -1,5 +1,7 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../../src/config.js';
+import { ConfigError, envVariableNames, loadConfig, projectRoot } from '../../src/config.js';
 
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
@@ -23,5 +25,28 @@ describe('loadConfig', () => {
     } catch (err) {
       for (const name of ['PORT', 'MAX_BATCH', 'REDIS_URL']) expect((err as Error).message).toContain(name);
     }
+  });
+
+  it('reads operator credentials: dashboard closed and metrics open by default, Basic user and password only together', () => {
+    const defaults = loadConfig({});
+    expect(defaults.dashboardCredentials).toEqual({ basic: undefined, bearer: undefined });
+    expect(defaults.metricsCredentials).toEqual({ bearer: undefined });
+    expect(defaults.workerMetricsPort).toBe(0);
+    const set = loadConfig({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'long-enough-pw', DASHBOARD_TOKEN: 't'.repeat(16), METRICS_TOKEN: 'm'.repeat(16), WORKER_METRICS_PORT: '9464' });
+    expect(set.dashboardCredentials).toEqual({ basic: { user: 'ops', password: 'long-enough-pw' }, bearer: 't'.repeat(16) });
+    expect(set.metricsCredentials).toEqual({ bearer: 'm'.repeat(16) });
+    expect(set.workerMetricsPort).toBe(9464);
+    expect(() => loadConfig({ DASHBOARD_USER: 'ops' })).toThrow(/DASHBOARD_PASSWORD/);
+    expect(() => loadConfig({ DASHBOARD_PASSWORD: 'long-enough-pw' })).toThrow(/DASHBOARD_USER/);
+    expect(() => loadConfig({ DASHBOARD_USER: 'a:b', DASHBOARD_PASSWORD: 'long-enough-pw' })).toThrow(/DASHBOARD_USER/);
+    expect(() => loadConfig({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'short' })).toThrow(/DASHBOARD_PASSWORD/);
+    expect(() => loadConfig({ DASHBOARD_TOKEN: 'short' })).toThrow(/DASHBOARD_TOKEN/);
+    expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
+  });
+
+  it('documents every variable in the README configuration table', async () => {
+    const readme = await readFile(path.join(projectRoot, 'README.md'), 'utf8');
+    expect(envVariableNames).toContain('WORKER_METRICS_PORT');
+    for (const name of envVariableNames) expect(readme, name).toContain(`| \`${name}\` |`);
   });
 });

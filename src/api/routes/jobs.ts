@@ -14,7 +14,10 @@ import { multipartParser } from '../upload.js';
 /** Default long-poll duration when ?timeout= is absent, seconds. */
 const defaultWaitSeconds = 30;
 
-const DeadlineSchema = z.coerce.number().int().min(1).max(30 * 86400).optional();
+/** `?deadline=` of a submission: seconds from now after which the job must not start. */
+export const DeadlineSchema = z.coerce.number().int().min(1).max(30 * 86400).optional();
+/** `?timeout=` of the long-poll, seconds (capped at WAIT_MAX_SECONDS). */
+export const WaitTimeoutSchema = z.coerce.number().min(0);
 
 /**
  * Terminal jobs answer 200. A job still queued or active answers 202 with its current view:
@@ -51,7 +54,7 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
 
   router.get('/jobs/:id/wait', ...guards, async (ctx) => {
     const id = ctx.params['id']!;
-    const timeout = parseParam('timeout', z.coerce.number().min(0).optional(), ctx.query['timeout']) ?? defaultWaitSeconds;
+    const timeout = parseParam('timeout', WaitTimeoutSchema.optional(), ctx.query['timeout']) ?? defaultWaitSeconds;
     const view = await waitForJob(ctx, deps, id, clampWait(timeout));
     if (!view) throw notFound(id);
     respond(ctx, view);

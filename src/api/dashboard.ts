@@ -1,0 +1,40 @@
+import { createBullBoard } from '@bull-board/api';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { KoaAdapter } from '@bull-board/koa';
+import type { Queue } from 'bullmq';
+import type { Context, Middleware, Next } from 'koa';
+import type { Credentials } from '../credentials.js';
+import type { ApiState } from './error-handler.js';
+import { requireCredentials } from './require-credentials.js';
+
+/** Where Bull Board is mounted. */
+export const dashboardPath = '/admin/queues';
+
+/**
+ * Bull Board over the classification queue, behind credentials: it can retry, delete and add
+ * jobs. It is its own Koa app (with its own JSON body parser) mounted under dashboardPath, beside
+ * the router rather than in it, so our per-route multipart parser never sees its requests.
+ * Everything under the path, static files included, is checked before Bull Board runs; a refusal
+ * is rendered by our error handler like any other error.
+ */
+export function dashboard(queue: Queue, credentials: Credentials): Middleware<ApiState> {
+  const adapter = new KoaAdapter();
+  adapter.setBasePath(dashboardPath);
+  createBullBoard({
+    queues: [new BullMQAdapter(queue)],
+    serverAdapter: adapter,
+    options: { uiConfig: { boardTitle: 'resnet-queue' } },
+  });
+  // Bull Board types its middleware for Koa's default state; it never reads ours.
+  const board = adapter.registerPlugin() as unknown as (ctx: Context, next: Next) => Promise<void>;
+  const guard = requireCredentials(credentials, 'dashboard');
+  return async (ctx: Context & { state: ApiState }, next: Next): Promise<void> => {
+    if (ctx.path !== dashboardPath && !ctx.path.startsWith(`${dashboardPath}/`)) {
+      await next();
+      return;
+    }
+    // One metrics series for the whole dashboard, whatever Bull Board's own router matched.
+    ctx.state.route = `${dashboardPath}/*`;
+    await guard(ctx, () => board(ctx, next));
+  };
+}

@@ -1,0 +1,237 @@
+import { z } from 'zod';
+import { errorTable, ErrorBodySchema, TutorialErrorBodySchema, type ErrorCode } from '../errors.js';
+import { JobIdSchema, PredictionSchema, TopkSchema } from '../jobs.js';
+import { dashboardPath } from './dashboard.js';
+import { JobViewSchema } from './job-view.js';
+import { HealthSchema, ReadySchema } from './routes/health.js';
+import { DeadlineSchema, WaitTimeoutSchema } from './routes/jobs.js';
+import { PredictResponseSchema } from './routes/predict.js';
+import { UploadFormSchema } from './upload.js';
+
+type JsonSchema = Record<string, unknown>;
+type Content = Record<string, { schema?: JsonSchema }>;
+interface Response {
+  description: string;
+  headers?: Record<string, { description: string; schema: JsonSchema }>;
+  content?: Content;
+}
+interface Parameter {
+  name: string;
+  in: 'query' | 'path' | 'header';
+  required: boolean;
+  description: string;
+  schema: JsonSchema;
+}
+export interface Operation {
+  summary: string;
+  description?: string;
+  tags: string[];
+  parameters?: Parameter[];
+  requestBody?: { required: boolean; description: string; content: Content };
+  responses: Record<string, Response>;
+  security?: Record<string, string[]>[];
+}
+export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
+
+export interface OpenApiDocument {
+  openapi: '3.1.1';
+  info: { title: string; version: string; description: string };
+  tags: { name: string; description: string }[];
+  paths: Record<string, Partial<Record<HttpMethod, Operation>>>;
+  components: { schemas: Record<string, JsonSchema>; securitySchemes: Record<string, JsonSchema> };
+}
+
+/**
+ * Version of the HTTP contract this document describes (not of the package): bump the major on
+ * a breaking change to a path, parameter or response shape.
+ */
+const contractVersion = '1.0.0';
+
+/**
+ * A schema as part of this document: without its own $schema (the document's dialect applies)
+ * or $id (zod sets it to the $ref URI, and an $id may not carry a fragment).
+ */
+function embedded(schema: JsonSchema): JsonSchema {
+  const copy = { ...schema };
+  delete copy['$schema'];
+  delete copy['$id'];
+  return copy;
+}
+
+/** JSON Schema of one zod schema, as a fragment of this document. */
+const fragment = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => embedded(z.toJSONSchema(schema, { io }));
+
+/**
+ * The response shapes, converted once from the very schemas the routes build their bodies from.
+ * Registered schemas nested in another (Prediction inside JobView) become $refs.
+ */
+function componentSchemas(): Record<string, JsonSchema> {
+  const registry = z.registry<{ id: string; description: string }>();
+  registry.add(JobViewSchema, { id: 'JobView', description: 'A job: its status, timestamps, and its result or error once finished.' });
+  registry.add(PredictionSchema, { id: 'Prediction', description: 'One class: label, ImageNet class index, softmax probability.' });
+  registry.add(PredictResponseSchema, { id: 'PredictResponse', description: "The Flask tutorial's success body." });
+  registry.add(ErrorBodySchema, { id: 'Error', description: 'Every error response except those of POST /predict.' });
+  registry.add(TutorialErrorBodySchema, { id: 'TutorialError', description: "POST /predict's error body, in the tutorial's shape." });
+  registry.add(HealthSchema, { id: 'Health', description: 'Liveness.' });
+  registry.add(ReadySchema, { id: 'Ready', description: 'Readiness.' });
+  const { schemas } = z.toJSONSchema(registry, { io: 'output', uri: (id) => `#/components/schemas/${id}` });
+  return Object.fromEntries(Object.entries(schemas).map(([id, schema]) => [id, embedded(schema as JsonSchema)]));
+}
+
+const ref = (id: string): JsonSchema => ({ $ref: `#/components/schemas/${id}` });
+const json = (id: string): Content => ({ 'application/json': { schema: ref(id) } });
+const locationHeader = { Location: { description: 'The job: `/jobs/{id}`.', schema: { type: 'string' } } };
+
+/** One response per status among `codes`, each listing its codes from the error table. */
+function errorResponses(schemaId: 'Error' | 'TutorialError', codes: readonly ErrorCode[]): Record<string, Response> {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) byStatus.set(errorTable[code].status, [...(byStatus.get(errorTable[code].status) ?? []), code]);
+  const responses: Record<string, Response> = {};
+  for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
+    const description = list.map((code) => `\`${code}\`: ${errorTable[code].description}`).join(' ');
+    responses[String(status)] = { description, content: json(schemaId) };
+  }
+  responses['default'] = { description: 'Any other error (`not_found`, `method_not_allowed`, `internal`).', content: json(schemaId) };
+  return responses;
+}
+
+/** What every /jobs and /predict call may meet before its own work: API keys and the rate limit. */
+const clientCodes = ['unauthorized', 'rate_limited', 'unavailable'] as const satisfies readonly ErrorCode[];
+
+const uploadCodes = [
+  ...clientCodes, 'queue_full', 'missing_image', 'empty_image', 'invalid_image', 'invalid_request', 'payload_too_large',
+  'unsupported_format', 'corrupt_image', 'image_too_large',
+] as const satisfies readonly ErrorCode[];
+
+/** Open API unless API_KEYS is set. */
+const clientSecurity: Record<string, string[]>[] = [{}, { apiKey: [] }];
+
+const upload = {
+  required: true,
+  description: 'The image: multipart field `image`, or the raw bytes with an image/* content type. JPEG, PNG, WebP, GIF (first frame) or AVIF.',
+  content: { 'multipart/form-data': { schema: fragment(UploadFormSchema, 'input') }, 'image/*': {} },
+};
+
+const jobId: Parameter = { name: 'id', in: 'path', required: true, description: 'The job ID returned at submission.', schema: fragment(JobIdSchema, 'input') };
+
+/** The OpenAPI 3.1 document of every route the router serves; a test keeps the two in step. */
+export function buildOpenApiDocument(): OpenApiDocument {
+  const paths: OpenApiDocument['paths'] = {
+    '/jobs': {
+      post: {
+        tags: ['jobs'],
+        summary: 'Submit an image for classification',
+        description: 'Answers 202 with the queued job. With `Prefer: wait=S`, waits up to S seconds (capped at WAIT_MAX_SECONDS) and answers 200 with the finished job, or 202 if it did not finish in time.',
+        parameters: [
+          { name: 'topk', in: 'query', required: false, description: 'How many classes to return (default: the model manifest\'s, 5).', schema: fragment(TopkSchema, 'input') },
+          { name: 'deadline', in: 'query', required: false, description: 'Seconds from now after which the job must not start; it then fails with `expired` (default DEFAULT_DEADLINE_SECONDS, 0 = none).', schema: fragment(DeadlineSchema, 'input') },
+          { name: 'Prefer', in: 'header', required: false, description: '`wait=S` (RFC 7240): wait up to S seconds for the result.', schema: { type: 'string' } },
+          { name: 'Idempotency-Key', in: 'header', required: false, description: 'The same key from the same client within RESULT_TTL_SECONDS returns the first job (with `Idempotent-Replayed: true`) instead of creating another.', schema: { type: 'string' } },
+        ],
+        security: clientSecurity,
+        requestBody: upload,
+        responses: {
+          '200': { description: 'Finished within `Prefer: wait`.', headers: { 'Preference-Applied': { description: 'The wait applied, `wait=S`.', schema: { type: 'string' } } }, content: json('JobView') },
+          '202': { description: 'Queued.', headers: locationHeader, content: json('JobView') },
+          ...errorResponses('Error', uploadCodes),
+        },
+      },
+    },
+    '/jobs/{id}': {
+      get: {
+        tags: ['jobs'],
+        summary: 'Read a job',
+        parameters: [jobId],
+        security: clientSecurity,
+        responses: { '200': { description: 'The job, in whatever state it is.', content: json('JobView') }, ...errorResponses('Error', [...clientCodes, 'not_found']) },
+      },
+      delete: {
+        tags: ['jobs'],
+        summary: 'Cancel a queued job',
+        description: 'A queued job is removed and reads afterwards as failed with code `cancelled`. An active or finished job cannot be cancelled (409).',
+        parameters: [jobId],
+        security: clientSecurity,
+        responses: {
+          '200': { description: 'Cancelled: the job\'s final view.', content: json('JobView') },
+          ...errorResponses('Error', [...clientCodes, 'not_found', 'not_cancellable']),
+        },
+      },
+    },
+    '/jobs/{id}/wait': {
+      get: {
+        tags: ['jobs'],
+        summary: 'Long-poll a job until it finishes',
+        description: 'Answers as soon as the job is completed or failed, or with 202 and its current state when the timeout passes first.',
+        parameters: [jobId, { name: 'timeout', in: 'query', required: false, description: 'Seconds to wait (default 30, capped at WAIT_MAX_SECONDS).', schema: fragment(WaitTimeoutSchema, 'input') }],
+        security: clientSecurity,
+        responses: {
+          '200': { description: 'The job is completed or failed.', content: json('JobView') },
+          '202': { description: 'Not finished yet: call wait again.', headers: locationHeader, content: json('JobView') },
+          ...errorResponses('Error', [...clientCodes, 'invalid_request', 'not_found']),
+        },
+      },
+    },
+    '/predict': {
+      post: {
+        tags: ['tutorial'],
+        summary: "The Flask + Keras tutorial's endpoint, unchanged",
+        description: 'Submits through the same queue and waits up to PREDICT_TIMEOUT_SECONDS. Top 5, Keras labels. Errors use the tutorial\'s shape.',
+        requestBody: upload,
+        security: clientSecurity,
+        responses: {
+          '200': { description: 'The top 5 classes.', content: json('PredictResponse') },
+          ...errorResponses('TutorialError', [...uploadCodes, 'timeout', 'expired', 'input_missing', 'inference_failed']),
+        },
+      },
+    },
+    '/healthz': {
+      get: { tags: ['operations'], summary: 'Liveness: the process answers (never touches Redis)', responses: { '200': { description: 'Alive.', content: json('Health') } } },
+    },
+    '/readyz': {
+      get: {
+        tags: ['operations'],
+        summary: 'Readiness: Redis answers and a worker with a loaded model is connected',
+        responses: { '200': { description: 'Ready.', content: json('Ready') }, ...errorResponses('Error', ['unavailable']) },
+      },
+    },
+    '/metrics': {
+      get: {
+        tags: ['operations'],
+        summary: 'Prometheus metrics of this API process',
+        description: `HTTP requests by route pattern and status, queue depth by state (read from Redis at scrape time), process metrics. Open unless METRICS_TOKEN is set. Workers serve their own batch, inference and job metrics on WORKER_METRICS_PORT. The Bull Board dashboard (not described here) is at ${dashboardPath} when credentials are configured.`,
+        security: [{}, { metricsToken: [] }],
+        responses: {
+          '200': { description: 'Prometheus text exposition format 0.0.4.', content: { 'text/plain': { schema: { type: 'string' } } } },
+          ...errorResponses('Error', ['unauthorized']),
+        },
+      },
+    },
+    '/openapi.json': {
+      get: { tags: ['operations'], summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1.', content: { 'application/json': { schema: { type: 'object' } } } } } },
+    },
+    '/docs': {
+      get: { tags: ['operations'], summary: 'This document as a web page', responses: { '200': { description: 'Self-contained HTML.', content: { 'text/html': { schema: { type: 'string' } } } } } },
+    },
+  };
+  return {
+    openapi: '3.1.1',
+    info: {
+      title: 'resnet-queue',
+      version: contractVersion,
+      description: 'Image classification (ResNet-50, ImageNet-1k) through a Redis job queue. Submit with POST /jobs, then poll GET /jobs/{id} or long-poll GET /jobs/{id}/wait; POST /predict is the Flask tutorial\'s synchronous call.',
+    },
+    tags: [
+      { name: 'jobs', description: 'Asynchronous classification.' },
+      { name: 'tutorial', description: 'Drop-in for the Flask + Keras tutorial.' },
+      { name: 'operations', description: 'Health, metrics and documentation.' },
+    ],
+    paths,
+    components: {
+      schemas: componentSchemas(),
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'One of API_KEYS, when set. Each job is visible only to the key that created it.' },
+        metricsToken: { type: 'http', scheme: 'bearer', description: 'METRICS_TOKEN, when set.' },
+      },
+    },
+  };
+}

@@ -1,0 +1,19 @@
+import type { Context, Next } from 'koa';
+import { challenges, hasCredentials, isAuthorized, type Credentials } from '../credentials.js';
+import { AppError } from '../errors.js';
+
+/**
+ * Guards an operator endpoint. With no credentials configured it lets everyone through: callers
+ * decide whether that is acceptable (/metrics) or whether to not mount the endpoint at all (the
+ * dashboard). A refusal is an `unauthorized` AppError carrying the challenge, rendered as usual.
+ */
+export function requireCredentials(accepted: Credentials, realm: string) {
+  const challenge = challenges(accepted, realm);
+  const open = !hasCredentials(accepted);
+  return async (ctx: Context, next: Next): Promise<void> => {
+    if (!open && !isAuthorized(ctx.get('authorization'), accepted)) {
+      throw new AppError('unauthorized', `${realm} needs credentials (see WWW-Authenticate)`, { 'WWW-Authenticate': challenge });
+    }
+    await next();
+  };
+}
