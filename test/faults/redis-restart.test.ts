@@ -53,11 +53,11 @@ describe('Redis restarted (AOF on) while jobs are queued and the API is receivin
       if (after.status === 202) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    expect(after!.status).toBe(202);
+    expect(after.status).toBe(202);
     const acceptingSeconds = (Date.now() - upAt) / 1000;
     const views = await waitAllTerminal(cluster.url, jobs);
     const counts = tally(jobs, views, counter.counts);
-    const waited = await get(cluster.url, `${after!.body.links.wait}?timeout=30`);
+    const waited = await get(cluster.url, `${after.body.links.wait}?timeout=30`);
     expect(waited.status).toBe(200);
     expect(waited.body.result!.predictions[0]!.label).toBe('orange');
     const lastFinish = Math.max(...[...views.values()].map((v) => Date.parse(v.finishedAt ?? '0')));
