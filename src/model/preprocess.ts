@@ -51,6 +51,7 @@ export async function prepareImage(
   if (!accepted.has(format)) {
     throw new AppError('unsupported_format', `image format "${format}" is not accepted; send JPEG, PNG, WebP, GIF or AVIF`);
   }
+  if (!(meta.width > 0 && meta.height > 0)) throw new AppError('invalid_image', `the ${format} header declares no usable size`);
   const pixels = meta.width * meta.height;
   if (pixels > limits.maxImagePixels) {
     throw new AppError('image_too_large', `image is ${meta.width}x${meta.height} (${pixels} pixels); the limit is ${limits.maxImagePixels} pixels`);

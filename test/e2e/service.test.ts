@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import * as fx from '../support/fixtures.js';
+import { fuzzCases } from '../support/fuzz-cases.js';
 import { get, image, postImage, submitAndWait, type ErrorBody, type JobBody } from '../support/http.js';
 import { expectedTop1 } from '../support/paths.js';
 import { startService, type RunningService } from '../support/service.js';
@@ -155,6 +156,20 @@ describe('bad input over HTTP: a clear 4xx JSON error, and the service stays up'
     const res = await get<ErrorBody>(url, '/jobs', { method: 'DELETE' });
     expect(res.status).toBe(405);
     expect(res.body.error.code).toBe('method_not_allowed');
+  });
+
+  it('400 fuzzed uploads over HTTP: every answer is 202 or a 4xx JSON error, never a 5xx', async () => {
+    const cases = await fuzzCases(400, 0xf00d);
+    const statuses = new Map<number, number>();
+    for (let i = 0; i < cases.length; i += 8) {
+      const replies = await Promise.all(cases.slice(i, i + 8).map((c) => postImage<ErrorBody>(url, c.bytes)));
+      replies.forEach((res, k) => {
+        statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        expect(res.status === 202 || (res.status >= 400 && res.status < 500), cases[i + k]!.name).toBe(true);
+        if (res.status !== 202) expect(res.body.error.code, cases[i + k]!.name).toMatch(/^[a-z_]+$/);
+      });
+    }
+    expect(statuses.get(202) ?? 0).toBeGreaterThan(10);
   });
 
   it('the process is still alive and ready after all of the above', async () => {

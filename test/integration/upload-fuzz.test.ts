@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../../src/errors.js';
+import { prepareImage } from '../../src/model/preprocess.js';
+import { fuzzCases } from '../support/fuzz-cases.js';
+
+const manifest = { inputSize: 224, resizeShorterTo: 256, resizeKernel: 'linear' as const };
+const limits = { maxImagePixels: 50_000_000 };
+
+describe('upload fuzzing of the preprocessing path', () => {
+  it('3000 hostile inputs: each is a 224x224 crop or a 4xx AppError; nothing else escapes; memory stays bounded', async () => {
+    const cases = await fuzzCases(3000, 0x5eed);
+    const outcomes = new Map<string, number>();
+    const rssBefore = process.memoryUsage().rss;
+    let peakRss = rssBefore;
+    for (const { name, bytes } of cases) {
+      let outcome: string;
+      try {
+        const prepared = await prepareImage(bytes, manifest, limits);
+        expect([prepared.width, prepared.height], name).toEqual([224, 224]);
+        outcome = 'accepted';
+      } catch (err) {
+        expect(err, name).toBeInstanceOf(AppError);
+        expect((err as AppError).status, name).toBeLessThan(500);
+        outcome = (err as AppError).code;
+      }
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    }
+    process.stdout.write(`fuzz outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}, peak RSS +${Math.round((peakRss - rssBefore) / 2 ** 20)} MiB\n`);
+    // The mix must exercise both sides: some mutated images still decode, most are refused.
+    expect(outcomes.get('accepted') ?? 0).toBeGreaterThan(50);
+    expect(outcomes.get('invalid_image') ?? 0).toBeGreaterThan(50);
+    expect(outcomes.get('corrupt_image') ?? 0).toBeGreaterThan(50);
+    expect(peakRss - rssBefore).toBeLessThan(512 * 2 ** 20);
+  });
+});
