@@ -33,6 +33,8 @@ COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # ImageNet labels, written beside a model the worker fetches (MODEL_URL).
 COPY assets ./assets
+# The web page at / (read by the API at start-up).
+COPY public ./public
 # package.json is needed at runtime: its "type": "module" makes dist/*.js load as ESM.
 COPY package.json ./
 USER node

@@ -6,6 +6,7 @@ import { requestLog } from './request-log.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { predictRoute } from './routes/predict.js';
+import { webPageRoutes } from './routes/web-page.js';
 
 /** Builds the Koa application; it never listens, so tests and entry points decide how to serve it. */
 export function createApp(deps: ApiDeps): Koa<ApiState> {
@@ -14,6 +15,7 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   healthRoutes(router, deps);
   jobRoutes(router, deps);
   predictRoute(router, deps);
+  webPageRoutes(router);
   app.use(requestLog(deps.log));
   app.use(errorHandler);
   app.use(router.routes());
