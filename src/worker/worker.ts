@@ -15,8 +15,9 @@ export interface RunningWorker {
 }
 
 /**
- * Fetches the model if MODEL_URL is set and MODEL_DIR lacks it, loads it, then starts consuming: the BullMQ Worker is created only after the model
- * is ready, so a worker visible on the queue (what /readyz counts) can always run jobs.
+ * Fetches the model if MODEL_URL is set and MODEL_DIR lacks it, loads it, then starts consuming:
+ * the BullMQ Worker is created only after the model is ready, so a worker visible on the queue
+ * (what /readyz counts) can always run jobs.
  */
 export async function startWorker(config: Config, log: Logger): Promise<RunningWorker> {
   if (!config.redisUrl) throw new Error('REDIS_URL is required for the worker');

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -117,6 +117,13 @@ describe('fetchModel', () => {
     await writeFile(path.join(dir, 'model.onnx.part'), Buffer.alloc(modelBytes + 10));
     expect(await fetchModel(dir, source, quick)).toBe('downloaded');
     expect(server.requests).toEqual([{ range: undefined, status: 200 }]);
+  });
+
+  it('verifies a complete partial file left by a run stopped before its check, without a request', async () => {
+    await copyFile(path.join(sharedModelDir, 'model.onnx'), path.join(dir, 'model.onnx.part'));
+    expect(await fetchModel(dir, source, quick)).toBe('downloaded');
+    expect(server.requests).toEqual([]);
+    expect(await listDir()).toEqual(['imagenet_class_index.json', 'manifest.json', 'model.onnx']);
   });
 
   it('lets processes sharing a directory take turns: one downloads, the other finds the model', async () => {
