@@ -31,6 +31,10 @@ ENV NODE_ENV=production MODEL_DIR=/models PORT=5000
 # Files stay root-owned: the app only reads them, so the node user cannot modify its own code.
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# ImageNet labels, written beside a model the worker fetches (MODEL_URL).
+COPY assets ./assets
+# The web page at / (read by the API at start-up).
+COPY public ./public
 # package.json is needed at runtime: its "type": "module" makes dist/*.js load as ESM.
 COPY package.json ./
 USER node

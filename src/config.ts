@@ -24,6 +24,14 @@ const EnvSchema = z.object({
   QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only').default('classify'),
   /** Directory with model.onnx, an optional manifest.json and the labels file. */
   MODEL_DIR: z.string().default(path.resolve(projectRoot, '../shared/models/resnet50-v1.5')),
+  /**
+   * Where to download the model from when MODEL_DIR has no model file: the worker then fetches it
+   * at start (resuming a partial download), and `npm run model:fetch` fetches it on demand.
+   * Unset: the worker never downloads, and `model:fetch` uses the ONNX Model Zoo ResNet50 v1.
+   */
+  MODEL_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  /** sha256 of the file at MODEL_URL, 64 hex digits; required with it. Checked before the file is put in place. */
+  MODEL_SHA256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits').optional(),
   /** Largest accepted upload, bytes (default 10 MiB). */
   MAX_UPLOAD_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
   /** Largest accepted image, width x height pixels, checked from the header before decoding. */
@@ -95,6 +103,9 @@ export interface Config {
   readonly redisUrl: string | undefined;
   readonly queueName: string;
   readonly modelDir: string;
+  readonly modelUrl: string | undefined;
+  /** Lower-case hex. */
+  readonly modelSha256: string | undefined;
   readonly maxUploadBytes: number;
   readonly maxImagePixels: number;
   readonly maxBatch: number;
@@ -143,10 +154,11 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = EnvSchema.safeParse(present);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
-  }
+  const lines = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+  // A download is only ever trusted against a pinned checksum, so the two come together.
+  if (present['MODEL_URL'] && !present['MODEL_SHA256']) lines.push('MODEL_SHA256: required with MODEL_URL (the download is verified against it)');
+  if (present['MODEL_SHA256'] && !present['MODEL_URL']) lines.push('MODEL_URL: required with MODEL_SHA256');
+  if (!parsed.success || lines.length > 0) throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   const e = parsed.data;
   return Object.freeze({
     port: e.PORT,
@@ -154,6 +166,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     queueName: e.QUEUE_NAME,
     modelDir: path.resolve(e.MODEL_DIR),
+    modelUrl: e.MODEL_URL,
+    modelSha256: e.MODEL_SHA256?.toLowerCase(),
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     maxImagePixels: e.MAX_IMAGE_PIXELS,
     maxBatch: e.MAX_BATCH,

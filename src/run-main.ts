@@ -5,20 +5,24 @@ export interface Closable {
   close(): Promise<void>;
 }
 
-/**
- * The shape shared by every entry point: parse config (a bad variable stops start-up with its
- * name), start, and on SIGTERM/SIGINT close in order and exit 0. Start-up failures exit 1 with
- * one clear line. A stray rejection is logged, not fatal: accepted work must not die with it.
- */
-export async function runMain(role: string, start: (config: Config, log: Logger) => Promise<Closable>): Promise<void> {
-  let config: Config;
+/** Parses the environment; a bad variable stops the process (exit 1) with one line naming it. */
+export function loadConfigOrExit(role: string): Config {
   try {
-    config = loadConfig();
+    return loadConfig();
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`${role}: ${err.message}\n`);
     process.exit(1);
   }
+}
+
+/**
+ * The shape shared by every service entry point: parse config (a bad variable stops start-up with
+ * its name), start, and on SIGTERM/SIGINT close in order and exit 0. Start-up failures exit 1 with
+ * one clear line. A stray rejection is logged, not fatal: accepted work must not die with it.
+ */
+export async function runMain(role: string, start: (config: Config, log: Logger) => Promise<Closable>): Promise<void> {
+  const config = loadConfigOrExit(role);
   const log = createLogger(config.logLevel, role);
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
 

@@ -11,6 +11,7 @@ import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoute } from './routes/metrics.js';
 import { predictRoute } from './routes/predict.js';
+import { webPageRoutes } from './routes/web-page.js';
 
 /** Every route of the API; the OpenAPI document must describe each one (a test checks it). */
 export function createRouter(deps: ApiDeps): Router<ApiState> {
@@ -18,6 +19,7 @@ export function createRouter(deps: ApiDeps): Router<ApiState> {
   healthRoutes(router, deps);
   jobRoutes(router, deps);
   predictRoute(router, deps);
+  webPageRoutes(router);
   metricsRoute(router, deps);
   docsRoutes(router);
   return router;

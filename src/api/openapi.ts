@@ -206,6 +206,12 @@ export function buildOpenApiDocument(): OpenApiDocument {
         },
       },
     },
+    '/': {
+      get: { tags: ['web'], summary: 'The web page: upload an image and watch it being classified', responses: { '200': { description: 'HTML, with a strict Content-Security-Policy.', content: { 'text/html': { schema: { type: 'string' } } } } } },
+    },
+    '/app.js': {
+      get: { tags: ['web'], summary: "The web page's script", responses: { '200': { description: 'JavaScript.', content: { 'text/javascript': { schema: { type: 'string' } } } } } },
+    },
     '/openapi.json': {
       get: { tags: ['operations'], summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1.', content: { 'application/json': { schema: { type: 'object' } } } } } },
     },
@@ -224,6 +230,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
       { name: 'jobs', description: 'Asynchronous classification.' },
       { name: 'tutorial', description: 'Drop-in for the Flask + Keras tutorial.' },
       { name: 'operations', description: 'Health, metrics and documentation.' },
+      { name: 'web', description: 'The page for humans at /.' },
     ],
     paths,
     components: {

@@ -3,6 +3,9 @@ import type { Config } from '../config.js';
 import { inputKey, keyPrefix, type JobData, type JobResult } from '../jobs.js';
 import type { Logger } from '../logger.js';
 import { loadClassifier } from '../model/classifier.js';
+import { progressLines } from '../model/download-progress.js';
+import { fetchModel } from '../model/fetch-model.js';
+import { configuredModelSource } from '../model/model-source.js';
 import { connectRedis } from '../redis.js';
 import { MicroBatcher } from './batcher.js';
 import { parseFailure } from '../api/job-view.js';
@@ -15,11 +18,18 @@ export interface RunningWorker {
 }
 
 /**
- * Loads the model, then starts consuming: the BullMQ Worker is created only after the model
- * is ready, so a worker visible on the queue (what /readyz counts) can always run jobs.
+ * Fetches the model if MODEL_URL is set and MODEL_DIR lacks it, loads it, then starts consuming:
+ * the BullMQ Worker is created only after the model is ready, so a worker visible on the queue
+ * (what /readyz counts) can always run jobs.
  */
 export async function startWorker(config: Config, log: Logger): Promise<RunningWorker> {
   if (!config.redisUrl) throw new Error('REDIS_URL is required for the worker');
+  const source = configuredModelSource(config);
+  if (source) {
+    // An empty model volume fills itself on first start; a model already there is used as it is.
+    const onLine = (message: string) => log.info({ modelDir: config.modelDir }, message);
+    await fetchModel(config.modelDir, source, { whenPresent: 'trust', log: onLine, onProgress: progressLines(onLine) });
+  }
   const metrics = createWorkerMetrics(config.maxBatch);
   const classifier = await loadClassifier(config.modelDir, { intraOpThreads: config.intraOpThreads });
   log.info({ model: classifier.manifest.name, loadMs: Math.round(classifier.loadMs), classes: classifier.labels.length }, 'model loaded');

@@ -49,4 +49,17 @@ describe('loadConfig', () => {
     expect(envVariableNames).toContain('WORKER_METRICS_PORT');
     for (const name of envVariableNames) expect(readme, name).toContain(`| \`${name}\` |`);
   });
+
+  it('takes MODEL_URL only with a pinned MODEL_SHA256, and an http(s) URL only', () => {
+    const sha = 'AB'.repeat(32);
+    expect(loadConfig({ MODEL_URL: 'https://models.example/r50.onnx', MODEL_SHA256: sha })).toMatchObject({
+      modelUrl: 'https://models.example/r50.onnx',
+      modelSha256: 'ab'.repeat(32),
+    });
+    expect(loadConfig({})).toMatchObject({ modelUrl: undefined, modelSha256: undefined });
+    expect(() => loadConfig({ MODEL_URL: 'https://models.example/r50.onnx' })).toThrow(/MODEL_SHA256: required with MODEL_URL/);
+    expect(() => loadConfig({ MODEL_SHA256: sha })).toThrow(/MODEL_URL: required with MODEL_SHA256/);
+    expect(() => loadConfig({ MODEL_URL: 'file:///etc/passwd', MODEL_SHA256: sha })).toThrow(/MODEL_URL: must be an http/);
+    expect(() => loadConfig({ MODEL_URL: 'https://m/r.onnx', MODEL_SHA256: 'abc' })).toThrow(/MODEL_SHA256: must be 64 hex digits/);
+  });
 });

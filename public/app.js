@@ -1,0 +1,190 @@
+// The page's only script: upload an image to POST /jobs, follow the job with the long-poll
+// endpoint and show the top 5. Plain DOM, no framework, nothing loaded from elsewhere.
+'use strict';
+
+/**
+ * Seconds per long-poll. A finished job answers at once whatever this is; it only bounds how
+ * stale "Queued"/"Running" may look, so it is short enough for a person watching.
+ */
+const waitSeconds = 2;
+/** Failed long-polls in a row (network, 5xx) tolerated before giving up, one second apart. */
+const maxWaitFailures = 3;
+
+/** Plain words for each error code the service can answer with (README, "Errors"). */
+const plainWords = {
+  missing_image: 'No image reached the service. Choose a file and try again.',
+  empty_image: 'That file is empty.',
+  invalid_image: 'That file is not an image the service can read.',
+  invalid_request: 'The service did not understand the request.',
+  not_found: 'The service no longer knows this job; results are kept for a limited time.',
+  payload_too_large: 'That file is too large to upload.',
+  unsupported_format: 'That image format is not accepted. Use JPEG, PNG, WebP, GIF or AVIF.',
+  corrupt_image: 'The image looks damaged: it could not be decoded.',
+  image_too_large: 'That image has too many pixels.',
+  internal: 'Something went wrong on the server.',
+  unavailable: 'The service is busy or restarting. Try again in a few seconds.',
+  timeout: 'The service took too long to answer.',
+  input_missing: 'The image expired before a worker got to it. Please upload it again.',
+  inference_failed: 'The model failed on this image. Please try again.',
+  network: 'Could not reach the service. Check your connection and try again.',
+};
+
+const el = {
+  drop: document.getElementById('drop'),
+  file: document.getElementById('file'),
+  preview: document.getElementById('preview'),
+  steps: document.getElementById('steps'),
+  status: document.getElementById('status'),
+  error: document.getElementById('error'),
+  results: document.getElementById('results'),
+};
+
+/** Each upload bumps this; a loop that sees a newer one stops, so only the latest job is shown. */
+let generation = 0;
+
+const statusText = {
+  uploading: 'Uploading…',
+  queued: 'Waiting in the queue…',
+  active: 'A worker is running the model…',
+  completed: 'Done.',
+  failed: 'The job failed.',
+};
+
+/** Marks the steps before `status` done and `status` current (or failed). */
+function showStep(status) {
+  el.steps.hidden = false;
+  const order = ['queued', 'active', 'completed'];
+  const at = status === 'failed' ? order.length - 1 : order.indexOf(status);
+  for (const li of el.steps.children) {
+    const i = order.indexOf(li.dataset.step);
+    li.className = i < at ? 'done' : i === at ? (status === 'failed' ? 'failed' : 'current') : '';
+  }
+  el.status.textContent = statusText[status] ?? '';
+}
+
+function showError(error) {
+  const code = error && typeof error.code === 'string' ? error.code : 'internal';
+  const detail = error && typeof error.message === 'string' ? error.message : '';
+  el.error.replaceChildren(document.createTextNode(plainWords[code] ?? plainWords.internal));
+  if (detail) {
+    const small = document.createElement('small');
+    small.textContent = `${detail} (${code})`;
+    el.error.append(small);
+  }
+  el.error.hidden = false;
+  el.status.textContent = '';
+}
+
+const seconds = (from, to) => ((Date.parse(to) - Date.parse(from)) / 1000).toFixed(2);
+
+function showResult(job) {
+  const predictions = job.result.predictions;
+  el.results.replaceChildren(
+    ...predictions.map((p) => {
+      const percent = 100 * p.probability;
+      const li = document.createElement('li');
+      const label = document.createElement('span');
+      label.className = 'label';
+      // Keras labels use underscores (bald_eagle); people read spaces.
+      label.textContent = p.label.replaceAll('_', ' ');
+      label.title = `${p.label} (class ${p.classId})`;
+      const bar = document.createElement('span');
+      bar.className = 'bar';
+      const fill = document.createElement('span');
+      fill.style.width = `${percent.toFixed(1)}%`;
+      bar.append(fill);
+      const pct = document.createElement('span');
+      pct.className = 'pct';
+      pct.textContent = `${percent.toFixed(1)} %`;
+      li.append(label, bar, pct);
+      return li;
+    }),
+  );
+  el.results.hidden = false;
+  el.status.textContent =
+    `Done: ${seconds(job.createdAt, job.startedAt)} s in the queue, ` +
+    `${seconds(job.startedAt, job.finishedAt)} s running in a batch of ${job.batchSize}.`;
+}
+
+/** Draws the chosen image locally; a file the browser cannot decode simply gets no preview. */
+async function showPreview(file) {
+  el.preview.hidden = true;
+  try {
+    const bitmap = await createImageBitmap(file);
+    const scale = Math.min(1, 480 / bitmap.width, 320 / bitmap.height);
+    el.preview.width = Math.round(bitmap.width * scale);
+    el.preview.height = Math.round(bitmap.height * scale);
+    el.preview.getContext('2d').drawImage(bitmap, 0, 0, el.preview.width, el.preview.height);
+    bitmap.close();
+    el.preview.hidden = false;
+  } catch {
+    // Not decodable here; the service will say why in plain words.
+  }
+}
+
+/** fetch + JSON body; a network failure becomes status 0 with the `network` error. */
+async function request(url, init) {
+  try {
+    const res = await fetch(url, init);
+    const body = await res.json().catch(() => ({}));
+    return { status: res.status, body };
+  } catch {
+    return { status: 0, body: { error: { code: 'network', message: `no answer from ${location.host}` } } };
+  }
+}
+
+async function classify(file) {
+  const mine = ++generation;
+  el.error.hidden = true;
+  el.results.hidden = true;
+  el.steps.hidden = true;
+  el.status.textContent = statusText.uploading;
+  void showPreview(file);
+
+  const form = new FormData();
+  form.append('image', file, file.name);
+  const submitted = await request('/jobs', { method: 'POST', body: form });
+  if (mine !== generation) return;
+  if (submitted.status !== 202 && submitted.status !== 200) return showError(submitted.body.error);
+
+  let job = submitted.body;
+  let failures = 0;
+  showStep(job.status);
+  // 202: not finished yet, ask again; 200: terminal (completed or failed).
+  while (job.status !== 'completed' && job.status !== 'failed') {
+    const waited = await request(`${job.links.wait}?timeout=${waitSeconds}`);
+    if (mine !== generation) return;
+    if (waited.status === 200 || waited.status === 202) {
+      job = waited.body;
+      failures = 0;
+      showStep(job.status);
+    } else if (++failures > maxWaitFailures || (waited.status >= 400 && waited.status < 500)) {
+      return showError(waited.body.error);
+    } else {
+      el.status.textContent = 'Connection trouble; trying again…';
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+  if (job.status === 'failed') return showError(job.error);
+  showResult(job);
+}
+
+el.file.addEventListener('change', () => {
+  const [file] = el.file.files;
+  if (file) void classify(file);
+});
+
+// The whole page takes drops: a file dropped beside the zone would otherwise replace the page.
+document.addEventListener('dragover', (event) => {
+  event.preventDefault();
+  el.drop.classList.add('over');
+});
+document.addEventListener('dragleave', (event) => {
+  if (!event.relatedTarget) el.drop.classList.remove('over');
+});
+document.addEventListener('drop', (event) => {
+  event.preventDefault();
+  el.drop.classList.remove('over');
+  const [file] = event.dataTransfer.files;
+  if (file) void classify(file);
+});

@@ -1,0 +1,164 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isTerminal, JobViewSchema, type JobView } from '../api/job-view.js';
+import { errorTable, isErrorCode } from '../errors.js';
+import type { Prediction } from '../jobs.js';
+import { parseClassifyArgs, usage, UsageError, type ClassifyArgs } from './classify-args.js';
+import { predictionTable } from './prediction-table.js';
+
+export const exitCodes = { ok: 0, badInput: 2, serverError: 3, timeout: 4 } as const;
+type ExitCode = (typeof exitCodes)[keyof typeof exitCodes];
+/** When images fail in different ways, the most systemic failure is the one reported. */
+const precedence: readonly ExitCode[] = [exitCodes.serverError, exitCodes.timeout, exitCodes.badInput];
+
+/** Images in flight at once: enough for the server to batch them, few enough not to flood it. */
+const concurrency = 4;
+/** Longest single long-poll, seconds; the server may cap it lower and then answers 202 sooner. */
+const maxPollSeconds = 30;
+/** Beyond the deadline, how long a request may hang before it counts as timed out, ms. */
+const hangGraceMs = 5000;
+
+export interface FileResult {
+  file: string;
+  /** The job's ID, once submitted. */
+  id?: string;
+  /** The job's last known status; `not_submitted` if it never reached the service. */
+  status: JobView['status'] | 'not_submitted';
+  predictions?: Prediction[];
+  error?: { code: string; message: string };
+  exitCode: ExitCode;
+}
+
+export interface Io {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** Why one image could not be classified, with the exit code it stands for. */
+class Failure extends Error {
+  constructor(
+    readonly exitCode: ExitCode,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Reply {
+  status: number;
+  body: unknown;
+}
+
+async function call(url: string, init: RequestInit, deadlineMs: number): Promise<Reply> {
+  // The long-poll answers by itself within its timeout; this signal only catches a server that hangs.
+  const signal = AbortSignal.timeout(Math.max(deadlineMs - Date.now(), 0) + hangGraceMs);
+  try {
+    const res = await fetch(url, { ...init, signal });
+    const text = await res.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+    return { status: res.status, body };
+  } catch (err) {
+    if ((err as Error).name === 'TimeoutError') throw new Failure(exitCodes.timeout, 'timeout', `no answer from ${new URL(url).origin} in time`);
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    throw new Failure(exitCodes.serverError, 'unreachable', `cannot reach ${new URL(url).origin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+  }
+}
+
+/** The service's `{error: {code, message}}`, or a stand-in naming the HTTP status. */
+function httpFailure(reply: Reply, exitCode: ExitCode): Failure {
+  const error = (reply.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  if (typeof error?.code === 'string' && typeof error.message === 'string') return new Failure(exitCode, error.code, error.message);
+  return new Failure(exitCode, `http_${reply.status}`, `the service answered HTTP ${reply.status}`);
+}
+
+function parseView(reply: Reply): JobView {
+  const parsed = JobViewSchema.safeParse(reply.body);
+  if (!parsed.success) throw new Failure(exitCodes.serverError, 'bad_response', `unexpected answer from the service (HTTP ${reply.status})`);
+  return parsed.data;
+}
+
+/** Submits one image and follows its job to the end or the deadline; every failure becomes part of the result. */
+async function classifyFile(file: string, args: ClassifyArgs, deadlineMs: number): Promise<FileResult> {
+  const result: FileResult = { file, status: 'not_submitted', exitCode: exitCodes.ok };
+  try {
+    const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
+      throw new Failure(exitCodes.badInput, 'unreadable_file', `cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+    });
+    const form = new FormData();
+    form.append('image', new Blob([new Uint8Array(bytes)]), path.basename(file));
+    const submitted = await call(`${args.url}/jobs`, { method: 'POST', body: form }, deadlineMs);
+    if (submitted.status !== 202 && submitted.status !== 200) {
+      throw httpFailure(submitted, submitted.status >= 400 && submitted.status < 500 ? exitCodes.badInput : exitCodes.serverError);
+    }
+    let view = parseView(submitted);
+    result.id = view.id;
+    result.status = view.status;
+    while (!isTerminal(view.status)) {
+      const remainingSeconds = (deadlineMs - Date.now()) / 1000;
+      if (remainingSeconds <= 0) {
+        throw new Failure(exitCodes.timeout, 'timeout', `job ${view.id} still ${view.status} after ${args.waitSeconds} s; it goes on at ${args.url}${view.links.self}`);
+      }
+      const waited = await call(`${args.url}${view.links.wait}?timeout=${Math.min(remainingSeconds, maxPollSeconds).toFixed(1)}`, {}, deadlineMs);
+      // 202 is "not finished yet, ask again"; anything but 200/202 is the service's fault here.
+      if (waited.status !== 200 && waited.status !== 202) throw httpFailure(waited, exitCodes.serverError);
+      view = parseView(waited);
+      result.status = view.status;
+    }
+    if (view.status === 'failed') {
+      const error = view.error ?? { code: 'internal', message: 'the job failed' };
+      const clientFault = isErrorCode(error.code) && errorTable[error.code].status < 500;
+      throw new Failure(clientFault ? exitCodes.badInput : exitCodes.serverError, error.code, error.message);
+    }
+    result.predictions = view.result?.predictions ?? [];
+    return result;
+  } catch (err) {
+    if (!(err instanceof Failure)) throw err;
+    return { ...result, error: { code: err.code, message: err.message }, exitCode: err.exitCode };
+  }
+}
+
+/** Runs `work` over `items` with at most `limit` at a time; results keep the order of `items`. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await work(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  return results;
+}
+
+/** The whole command: parse, classify every image, print, and return the exit code. */
+export async function runClassify(argv: readonly string[], io: Io): Promise<number> {
+  let args: ClassifyArgs;
+  try {
+    args = parseClassifyArgs(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.err(`classify: ${err.message}\n\n${usage}`);
+    return exitCodes.badInput;
+  }
+  if (args.help) {
+    io.out(usage);
+    return exitCodes.ok;
+  }
+  const deadlineMs = Date.now() + args.waitSeconds * 1000;
+  const results = await mapLimit(args.files, concurrency, (file) => classifyFile(file, args, deadlineMs));
+  if (args.json) {
+    io.out(`${JSON.stringify(results.map(({ exitCode: _, ...shown }) => shown), null, 2)}\n`);
+  } else {
+    const tables = results.filter((r) => r.predictions).map((r) => predictionTable(r.file, r.predictions!));
+    if (tables.length > 0) io.out(`${tables.join('\n\n')}\n`);
+  }
+  for (const r of results) if (r.error) io.err(`classify: ${r.file}: ${r.error.code}: ${r.error.message}\n`);
+  return precedence.find((code) => results.some((r) => r.exitCode === code)) ?? exitCodes.ok;
+}

@@ -1,0 +1,6 @@
+import { runClassify } from './classify.js';
+
+process.exitCode = await runClassify(process.argv.slice(2), {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+});

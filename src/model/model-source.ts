@@ -1,0 +1,32 @@
+import path from 'node:path';
+import type { Config } from '../config.js';
+
+/** Where a model comes from, and what it must hash to. */
+export interface ModelSource {
+  /** Written as the manifest's `name`, reported in every result. */
+  name: string;
+  url: string;
+  /** Lower-case hex sha256 of the file; the download is checked against it before use. */
+  sha256: string;
+  /** Size of the file in bytes, when pinned (lets a bad partial or a wrong file be refused early). */
+  bytes?: number;
+}
+
+/**
+ * The ONNX Model Zoo's ResNet50 v1 (fp32, opset 12): input `data` [N,3,224,224], 1000 logits in
+ * standard ImageNet order, the same preprocessing as the manifest defaults. Facts from
+ * ../shared/models/README.md.
+ */
+export const zooResNet50: ModelSource = {
+  name: 'resnet50-v1-12',
+  url: 'https://github.com/onnx/models/raw/main/vision/classification/resnet/model/resnet50-v1-12.onnx',
+  sha256: 'ab65bdc02c5b3123eb3cdf6dac01742438517d8635d4f233913b2be1c70db3b6',
+  bytes: 102_576_419,
+};
+
+/** The source set by MODEL_URL and MODEL_SHA256, named after the URL's file; undefined when unset. */
+export function configuredModelSource(config: Pick<Config, 'modelUrl' | 'modelSha256'>): ModelSource | undefined {
+  if (!config.modelUrl || !config.modelSha256) return undefined;
+  const name = path.posix.basename(new URL(config.modelUrl).pathname).replace(/\.onnx$/i, '');
+  return { name: name || 'model', url: config.modelUrl, sha256: config.modelSha256 };
+}

@@ -1,0 +1,160 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { access, constants, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { projectRoot } from '../../src/config.js';
+import { freePort } from '../../src/redis-server.js';
+import { imagesDir } from '../support/paths.js';
+import { startService, type RunningService } from '../support/service.js';
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The `classify` command from source (bin/classify.js runs the same entry once built). */
+async function classify(...args: string[]): Promise<CliRun> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/cli/main.ts'), ...args], {
+    cwd: projectRoot,
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'] },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+const coffee = path.join(imagesDir, 'coffee.png');
+const orange = path.join(imagesDir, 'orange.jpg');
+
+let service: RunningService;
+let scratch: string;
+beforeAll(async () => {
+  service = await startService(inject('redisUrl'));
+  scratch = await mkdtemp(path.join(os.tmpdir(), 'classify-cli-'));
+});
+afterAll(async () => {
+  expect(await service.stop()).toBe(0);
+  await rm(scratch, { recursive: true, force: true });
+});
+
+describe('classify against the running service', () => {
+  it('prints a top-5 table per image and exits 0', async () => {
+    const run = await classify(coffee, orange, '--url', service.url);
+    expect(run.code, run.stderr).toBe(0);
+    const blocks = run.stdout.trim().split('\n\n');
+    expect(blocks).toHaveLength(2);
+    const [coffeeBlock, orangeBlock] = blocks.map((b) => b.split('\n'));
+    expect(coffeeBlock![0]).toBe(coffee);
+    expect(coffeeBlock!.slice(1)).toHaveLength(5);
+    expect(coffeeBlock![1]).toMatch(/^ {3}1 {2}espresso +\d{2}\.\d\d%$/);
+    expect(orangeBlock![0]).toBe(orange);
+    expect(orangeBlock![1]).toMatch(/^ {3}1 {2}orange +\d{2}\.\d\d%$/);
+    expect(run.stderr).toBe('');
+  });
+
+  it('--json prints one valid JSON array in argument order', async () => {
+    const run = await classify('--json', coffee, '--url', service.url);
+    expect(run.code, run.stderr).toBe(0);
+    const results = JSON.parse(run.stdout) as { file: string; id: string; status: string; predictions: { label: string; probability: number }[] }[];
+    expect(results).toHaveLength(1);
+    expect(results[0]).toMatchObject({ file: coffee, status: 'completed' });
+    expect(results[0]!.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(results[0]!.predictions).toHaveLength(5);
+    expect(results[0]!.predictions[0]!.label).toBe('espresso');
+  });
+
+  it('exits 2 for a non-image or a missing file, still classifying the good one', async () => {
+    const notes = path.join(scratch, 'notes.txt');
+    await writeFile(notes, 'plain text, not a picture');
+    const missing = path.join(scratch, 'missing.png');
+    const run = await classify(coffee, notes, missing, '--url', service.url, '--json');
+    expect(run.code).toBe(2);
+    const results = JSON.parse(run.stdout) as { file: string; status: string; error?: { code: string } }[];
+    expect(results.map((r) => [r.status, r.error?.code])).toEqual([
+      ['completed', undefined],
+      ['not_submitted', 'invalid_image'],
+      ['not_submitted', 'unreadable_file'],
+    ]);
+    expect(run.stderr).toContain(`classify: ${notes}: invalid_image: `);
+    expect(run.stderr).toContain(`classify: ${missing}: unreadable_file: cannot read ${missing}: no such file`);
+  });
+
+  it('exits 3 when the service cannot be reached', async () => {
+    const port = await freePort();
+    const run = await classify(coffee, '--url', `http://127.0.0.1:${port}`);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toMatch(new RegExp(`unreachable: cannot reach http://127\\.0\\.0\\.1:${port}: ECONNREFUSED`));
+    expect(run.stdout).toBe('');
+  });
+
+  it('exits 2 with the usage for bad arguments', async () => {
+    for (const args of [[], [coffee, '--wait', 'soon'], [coffee, '--url', 'ftp://x'], [coffee, '--nope']]) {
+      const run = await classify(...args);
+      expect(run.code, args.join(' ')).toBe(2);
+      expect(run.stderr).toContain('usage: classify IMAGE...');
+    }
+  });
+});
+
+describe('classify against a service that never finishes or fails', () => {
+  let stub: http.Server;
+  let stubUrl: string;
+  let mode: 'queued' | 'unavailable' = 'queued';
+  const id = '00000000-0000-4000-8000-000000000001';
+  const queued = { id, status: 'queued', createdAt: new Date().toISOString(), links: { self: `/jobs/${id}`, wait: `/jobs/${id}/wait` } };
+  beforeAll(async () => {
+    // Stands in for an overloaded deployment: accepts every job, finishes none, or answers 503.
+    stub = http.createServer((req, res) => {
+      req.resume();
+      if (mode === 'unavailable') {
+        res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'unavailable', message: 'the job store is unavailable' } }));
+        return;
+      }
+      const timeout = Number(new URL(req.url!, 'http://x').searchParams.get('timeout') ?? 0);
+      setTimeout(() => res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify(queued)), Math.min(timeout, 1) * 1000);
+    });
+    stub.listen(0, '127.0.0.1');
+    await once(stub, 'listening');
+    stubUrl = `http://127.0.0.1:${(stub.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => stub.close(() => resolve())));
+
+  it('exits 4 once --wait runs out, naming the job to fetch later', async () => {
+    mode = 'queued';
+    const started = performance.now();
+    const run = await classify(coffee, '--url', stubUrl, '--wait', '1.5');
+    expect(run.code).toBe(4);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1500);
+    expect(run.stderr).toContain(`timeout: job ${id} still queued after 1.5 s; it goes on at ${stubUrl}/jobs/${id}`);
+  });
+
+  it('exits 3 on a 5xx', async () => {
+    mode = 'unavailable';
+    const run = await classify(coffee, '--url', stubUrl);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain('unavailable: the job store is unavailable');
+  });
+});
+
+describe('packaging', () => {
+  it('package.json "bin" names an executable shim that loads the compiled CLI entry', async () => {
+    const pkg = JSON.parse(await readFile(path.join(projectRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    const shim = path.join(projectRoot, pkg.bin['classify']!);
+    await access(shim, constants.X_OK);
+    const text = await readFile(shim, 'utf8');
+    expect(text.startsWith('#!/usr/bin/env node\n')).toBe(true);
+    // tsc maps src/X.ts to dist/X.js (rootDir src, outDir dist), so the shim's target must have a source.
+    const target = /new URL\('\.\.\/dist\/(.+)\.js', import\.meta\.url\)/.exec(text)?.[1];
+    expect(target).toBeDefined();
+    await access(path.join(projectRoot, 'src', `${target}.ts`));
+  });
+});

@@ -1,0 +1,104 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { imagesDir, outputDir } from '../support/paths.js';
+import { startService, type RunningService } from '../support/service.js';
+
+/** Debian's chromium (apt-get install -y chromium); playwright-core drives it, downloading nothing. */
+const chromiumPath = '/usr/bin/chromium';
+/** Without the background-networking flags Chromium's own connections fail on a closed network. */
+const chromiumArgs = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const hasChromium = existsSync(chromiumPath);
+if (!hasChromium) process.stderr.write(`web page: browser test skipped because ${chromiumPath} is absent (Debian: apt-get install -y chromium)\n`);
+
+let service: RunningService;
+beforeAll(async () => {
+  // A lone image waits MAX_BATCH_DELAY_MS for company, running: long enough for the page's
+  // 2-second long-poll to come back 202 and show "Running" before the result arrives.
+  service = await startService(inject('redisUrl'), { MAX_BATCH_DELAY_MS: '4000' });
+});
+afterAll(async () => {
+  expect(await service.stop()).toBe(0);
+});
+
+describe('GET / and /app.js', () => {
+  it('serve the page with a same-origin-only CSP, no framing, no sniffing and no referrer', async () => {
+    const res = await fetch(`${service.url}/`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    const csp = res.headers.get('content-security-policy') ?? '';
+    expect(csp).toMatch(/(^|; )default-src 'self'(;|$)/);
+    expect(csp).toMatch(/(^|; )frame-ancestors 'none'(;|$)/);
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*|https?:/);
+    expect(res.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    const html = await res.text();
+    expect(html).toContain('<script src="/app.js" defer></script>');
+    expect(html).not.toMatch(/<script>|https?:\/\//);
+
+    const script = await fetch(`${service.url}/app.js`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(script.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(await script.text()).toContain("fetch(url, init)");
+  });
+});
+
+describe.skipIf(!hasChromium)('the page in headless Chromium', () => {
+  let browser: Browser;
+  beforeAll(async () => {
+    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+  });
+  afterAll(() => browser?.close());
+
+  it('uploads a photo, shows queued → running → done live, then the top 5 with espresso first; a non-image gets plain words', async () => {
+    const page = await browser.newPage({ viewport: { width: 800, height: 900 } });
+    const problems: string[] = [];
+    page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    page.on('console', (msg) => {
+      if (/Content Security Policy|Refused to/i.test(msg.text())) problems.push(`CSP: ${msg.text()}`);
+    });
+    await mkdir(outputDir, { recursive: true });
+
+    await page.goto(`${service.url}/`);
+    await page.setInputFiles('#file', path.join(imagesDir, 'coffee.png'));
+    await page.waitForSelector('[data-step="queued"].current');
+    await page.waitForSelector('#preview:not([hidden])');
+    await page.waitForSelector('[data-step="active"].current');
+    expect(await page.textContent('#status')).toBe('A worker is running the model…');
+    await page.waitForSelector('#results:not([hidden])');
+    expect(await page.getAttribute('[data-step="completed"]', 'class')).toBe('current');
+    const rows = await page.locator('#results li').allTextContents();
+    expect(rows).toHaveLength(5);
+    expect(rows[0]).toMatch(/^espresso\d{2}\.\d %$/);
+    expect(await page.locator('#results li:first-child .bar span').evaluate((e) => (e as { style: { width: string } }).style.width)).toMatch(/^9\d\.\d%$/);
+    expect(await page.textContent('#status')).toMatch(/^Done: [\d.]+ s in the queue, [\d.]+ s running in a batch of 1\.$/);
+    await page.screenshot({ path: path.join(outputDir, 'web-page.png'), fullPage: true });
+
+    // Dropped this time, and not an image: the service's 400 reads as a sentence.
+    // Built in the page (a string, since the tests compile without the DOM typings).
+    const dataTransfer = await page.evaluateHandle(`(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File(['just some notes'], 'notes.txt', { type: 'text/plain' }));
+      return dt;
+    })()`);
+    await page.dispatchEvent('#drop', 'drop', { dataTransfer });
+    await page.waitForSelector('#error:not([hidden])');
+    expect(await page.textContent('#error')).toMatch(/^That file is not an image the service can read\..*\(invalid_image\)$/);
+    expect(await page.isHidden('#results')).toBe(true);
+    await page.screenshot({ path: path.join(outputDir, 'web-page-error.png'), fullPage: true });
+
+    expect(problems).toEqual([]);
+  });
+});
