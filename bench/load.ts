@@ -60,4 +60,5 @@ await Promise.all(
     }
   }),
 );
-process.stdout.write(`${JSON.stringify({ clients, warmupMs, measureMs, samples })}\n`);
+const { user, system } = process.cpuUsage();
+process.stdout.write(`${JSON.stringify({ clients, warmupMs, measureMs, samples, cpuSeconds: (user + system) / 1e6 })}\n`);

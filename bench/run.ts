@@ -8,7 +8,7 @@
  *   --env K=V        extra service environment (repeatable), e.g. --env MAX_BATCH_DELAY_MS=0
  *   --out FILE       JSON output path
  */
-import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -17,9 +17,7 @@ import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, projectRoot } from '../src/config.js';
-import { loadClassifier } from '../src/model/classifier.js';
-import { decodeCrop, prepareImage } from '../src/model/preprocess.js';
-import { freePort, startRedisServer } from '../src/redis-server.js';
+import { cpuSeconds, loopDelay, startBenchService, type BenchService } from './service.js';
 import { mean, percentile, round } from './stats.js';
 
 const { values: args } = parseArgs({
@@ -27,11 +25,13 @@ const { values: args } = parseArgs({
     quick: { type: 'boolean', default: false },
     env: { type: 'string', multiple: true, default: [] },
     out: { type: 'string', default: path.join(projectRoot, 'bench/results/latest.json') },
+    workers: { type: 'string', default: '1' },
   },
 });
 const quick = args.quick;
 const extraEnv = Object.fromEntries(args.env.map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]));
 const config = loadConfig({ ...process.env, ...extraEnv });
+const workerProcesses = Number(args.workers);
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
 const imagesDir = path.resolve(projectRoot, '../shared/images');
@@ -39,82 +39,40 @@ const imageNames = (await readdir(imagesDir)).filter((n) => /\.(png|jpe?g)$/.tes
 const images = await Promise.all(imageNames.map((n) => readFile(path.join(imagesDir, n))));
 
 // ---------------------------------------------------------------- 1. engine ceiling
-async function engineCeiling() {
-  const classifier = await loadClassifier(config.modelDir, { intraOpThreads: config.intraOpThreads });
-  const crops = await Promise.all(
-    images.map(async (img) => decodeCrop((await prepareImage(img, classifier.manifest, config)).png, classifier.manifest.inputSize)),
-  );
-  const batch = (n: number) => Array.from({ length: n }, (_, i) => crops[i % crops.length]!);
-  const rows: { batch: number; imagesPerSecond: number; msPerBatch: number }[] = [];
-  const sizes = quick ? [1, 4] : [1, 4, 8, 16, 32];
-  for (const n of sizes) {
-    const input = batch(n);
-    await classifier.run(input);
-    const minImages = quick ? n : Math.max(64, 3 * n);
-    let done = 0;
-    const started = performance.now();
-    while (done < minImages) {
-      await classifier.run(input);
-      done += n;
-    }
-    const ms = performance.now() - started;
-    rows.push({ batch: n, imagesPerSecond: round((done * 1000) / ms), msPerBatch: round((ms * n) / done) });
-  }
-  const single: number[] = [];
-  for (let i = 0; i < (quick ? 3 : 40); i++) {
-    const started = performance.now();
-    await classifier.run(batch(1));
-    single.push(performance.now() - started);
-  }
-  await classifier.close();
-  return { rows, batch1: { p50Ms: round(percentile(single, 50)), p99Ms: round(percentile(single, 99)) } };
-}
-
-// ---------------------------------------------------------------- service under test
-interface Service {
-  url: string;
-  redisUrl: string;
-  api: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function startService(): Promise<Service> {
-  const redis = await startRedisServer();
-  const port = await freePort();
-  const env = { ...process.env, ...extraEnv, REDIS_URL: redis.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
-  const tsx = ['--import', 'tsx'];
-  const worker = spawn(process.execPath, [...tsx, path.join(projectRoot, 'src/worker/main.ts')], { env, stdio: 'inherit' });
-  const api = fork(path.join(projectRoot, 'src/api/main.ts'), {
-    env,
-    execArgv: [...tsx, '--import', path.join(projectRoot, 'bench/loop-probe.ts')],
-    stdio: 'inherit',
+/** Runs bench/engine.ts in a child process with the service's environment; resolves its JSON line. */
+async function engineChild<T>(args: string[]): Promise<T> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/engine.ts'), ...args], {
+    env: { ...process.env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; ; i++) {
-    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) break;
-    if (i > 600) throw new Error('service did not become ready');
-    await new Promise((r) => setTimeout(r, 100));
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  if (code !== 0) throw new Error(`engine measurement exited ${code}`);
+  return JSON.parse(out) as T;
+}
+
+/**
+ * Throughput per batch size with as many engine processes as the layout runs worker processes,
+ * all at once (their sum is the layout's ceiling); batch-1 latency from one process alone, which
+ * is what a lone request meets.
+ */
+async function engineCeiling() {
+  const rows: { batch: number; imagesPerSecond: number; msPerBatch: number }[] = [];
+  for (const size of quick ? [1, 4] : [1, 4, 8, 16, 32]) {
+    const minImages = quick ? size : Math.max(64, 3 * size);
+    const runs = await Promise.all(
+      Array.from({ length: workerProcesses }, () => engineChild<{ images: number; ms: number }>(['throughput', String(size), String(minImages)])),
+    );
+    const imagesPerSecond = runs.reduce((sum, r) => sum + (r.images * 1000) / r.ms, 0);
+    const msPerBatch = runs.reduce((sum, r) => sum + (r.ms * size) / r.images, 0) / runs.length;
+    rows.push({ batch: size, imagesPerSecond: round(imagesPerSecond), msPerBatch: round(msPerBatch) });
   }
-  return {
-    url,
-    redisUrl: redis.url,
-    api,
-    stop: async () => {
-      for (const child of [api, worker]) {
-        child.kill('SIGTERM');
-        if (child.exitCode === null) await once(child, 'exit');
-      }
-      await redis.stop();
-    },
-  };
+  const { samplesMs } = await engineChild<{ samplesMs: number[] }>(['latency', String(quick ? 3 : 40)]);
+  return { rows, batch1: { p50Ms: round(percentile(samplesMs, 50)), p99Ms: round(percentile(samplesMs, 99)) } };
 }
 
-async function loopDelay(api: ChildProcess): Promise<{ p50: number; p99: number; max: number }> {
-  const reply = once(api, 'message') as Promise<[{ p50: number; p99: number; max: number }]>;
-  api.send('loop-delay');
-  return (await reply)[0];
-}
-
+// ---------------------------------------------------------------- 2, 3. load through the service
 interface LoadResult {
   clients: number;
   imagesPerSecond: number;
@@ -127,6 +85,8 @@ interface LoadResult {
   workerMs: number;
   requests: number;
   errors: number;
+  /** CPU the load generator itself used over the whole step, seconds. */
+  cpuSeconds: number;
 }
 
 async function load(url: string, clients: number, warmupMs: number, measureMs: number, perClient = 0): Promise<LoadResult> {
@@ -137,7 +97,8 @@ async function load(url: string, clients: number, warmupMs: number, measureMs: n
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const [code] = (await once(child, 'exit')) as [number];
   if (code !== 0) throw new Error(`load generator exited ${code}`);
-  const { samples } = JSON.parse(out) as {
+  const { samples, cpuSeconds: loadCpuSeconds } = JSON.parse(out) as {
+    cpuSeconds: number;
     samples: { startMs: number; endMs: number; batchSize: number; ok: boolean; queueMs: number; workerMs: number }[];
   };
   const windowEnd = measureMs > 0 ? warmupMs + measureMs : Infinity;
@@ -158,11 +119,17 @@ async function load(url: string, clients: number, warmupMs: number, measureMs: n
     workerMs: round(mean(ok.map((s) => s.workerMs))),
     requests: measured.length,
     errors: measured.length - ok.length,
+    cpuSeconds: loadCpuSeconds,
   };
 }
 
-// ---------------------------------------------------------------- 4. Redis footprint
-async function redisBytesPerJob(service: Service, jobs: number): Promise<{ jobs: number; bytesPerJob: number; kibPerJob: number }> {
+// ---------------------------------------------------------------- 4. Redis footprint, and the worker alone
+/**
+ * Fills the queue with the workers paused and divides the growth of Redis `used_memory` by the
+ * jobs queued. Then resumes and times the drain: throughput of the workers with the API idle,
+ * i.e. queue + batching + inference without any decoding competing for the cores.
+ */
+async function redisBytesPerJob(service: BenchService, jobs: number) {
   const redis = new Redis(service.redisUrl);
   const queue = new Queue(config.queueName, { connection: redis });
   await queue.pause();
@@ -180,32 +147,65 @@ async function redisBytesPerJob(service: Service, jobs: number): Promise<{ jobs:
   }
   const waiting = await queue.getWaitingCount();
   const bytesPerJob = (await usedMemory() - before) / waiting;
+  const resumed = performance.now();
   await queue.resume();
-  while ((await queue.getWaitingCount()) + (await queue.getActiveCount()) > 0) await new Promise((r) => setTimeout(r, 200));
+  while ((await queue.getWaitingCount()) + (await queue.getActiveCount()) > 0) await new Promise((r) => setTimeout(r, 50));
+  const drainSeconds = (performance.now() - resumed) / 1000;
   await queue.close();
   redis.disconnect();
-  return { jobs: waiting, bytesPerJob: Math.round(bytesPerJob), kibPerJob: round(bytesPerJob / 1024) };
+  return {
+    footprint: { jobs: waiting, bytesPerJob: Math.round(bytesPerJob), kibPerJob: round(bytesPerJob / 1024) },
+    drain: { jobs: waiting, imagesPerSecond: round(waiting / drainSeconds) },
+  };
+}
+
+/**
+ * CPU ms per completed image of each service process over one load step, and of the load
+ * generator (which reports its own). Approximate: the step's warm-up is counted in both.
+ */
+async function cpuPerImage(pids: Record<string, number>, work: () => Promise<LoadResult>, seconds: number) {
+  const before = Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuSeconds(pid)] as const)));
+  const result = await work();
+  const images = result.imagesPerSecond * seconds;
+  const perImage = (cpu: number) => round((cpu * 1000) / images);
+  const msPerImage: Record<string, number> = {};
+  for (const [name, pid] of Object.entries(pids)) msPerImage[name] = perImage((await cpuSeconds(pid)) - before[name]!);
+  msPerImage['load generator'] = perImage(result.cpuSeconds);
+  return { result, msPerImage };
 }
 
 // ---------------------------------------------------------------- run
-log(`engine ceiling (intra-op threads ${config.intraOpThreads})`);
+log(`engine ceiling (intra-op threads ${config.intraOpThreads}, ${workerProcesses} process(es))`);
 const engine = await engineCeiling();
 const best = engine.rows.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a));
 
-log('starting service (redis-server, worker, api as separate processes)');
-const service = await startService();
+log(`starting service (redis-server, ${workerProcesses} worker process(es), api: separate processes)`);
+const service = await startBenchService(extraEnv, workerProcesses);
 let results;
 try {
-  log('redis footprint');
-  const footprint = await redisBytesPerJob(service, quick ? 10 : 200);
+  log('redis footprint, then the workers alone draining the queue');
+  const { footprint, drain } = await redisBytesPerJob(service, quick ? 10 : 200);
   log('light load: 1 client, sequential');
   const light = await load(service.url, 1, quick ? 0 : 2000, 0, quick ? 5 : 60);
   const saturated: LoadResult[] = [];
   let loop = { p50: NaN, p99: NaN, max: NaN };
-  for (const clients of quick ? [1, 4] : [1, 4, 16, 64]) {
+  let cpu: Record<string, number> = {};
+  const clientSteps = quick ? [1, 4] : [1, 4, 16, 64];
+  for (const clients of clientSteps) {
     log(`saturation: ${clients} clients`);
     await loopDelay(service.api);
-    saturated.push(await load(service.url, clients, quick ? 500 : 3000, quick ? 2000 : 15000));
+    const [warmupMs, measureMs] = quick ? [500, 2000] : [3000, 15000];
+    if (clients === clientSteps.at(-1)) {
+      const measured = await cpuPerImage(
+        { api: service.api.pid!, ...Object.fromEntries(service.workers.map((w, i) => [`worker${i + 1}`, w.pid!])), redis: service.redisPid },
+        () => load(service.url, clients, warmupMs, measureMs),
+        (warmupMs + measureMs) / 1000,
+      );
+      saturated.push(measured.result);
+      cpu = measured.msPerImage;
+    } else {
+      saturated.push(await load(service.url, clients, warmupMs, measureMs));
+    }
     loop = await loopDelay(service.api);
   }
   const top = saturated.at(-1)!;
@@ -214,18 +214,23 @@ try {
   results = {
     machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version },
     settings: {
+      workerProcesses,
+      intraOpSpinning: config.intraOpSpinning,
       maxBatch: config.maxBatch,
       maxBatchDelayMs: config.maxBatchDelayMs,
       workerConcurrency: config.workerConcurrency,
       intraOpThreads: config.intraOpThreads,
     },
     engine,
+    drain,
     saturated,
+    cpuMsPerImageAtTopLoad: cpu,
     light,
     footprint,
     apiEventLoopDelayMs: { atClients: top.clients, ...loop },
     targets: {
       throughputRatio: { value: round(bestE2e / best.imagesPerSecond, 3), target: '>= 0.90', met: bestE2e / best.imagesPerSecond >= 0.9 },
+      drainRatio: { value: round(drain.imagesPerSecond / best.imagesPerSecond, 3), target: '(>= 0.90)', met: drain.imagesPerSecond / best.imagesPerSecond >= 0.9 },
       lightLoadOverheadMs: { value: round(light.p50Ms - engine.batch1.p50Ms), target: '<= 15', met: light.p50Ms - engine.batch1.p50Ms <= 15 },
       meanBatchAtTopLoad: { value: top.meanBatch, target: '> 4', met: top.meanBatch > 4 },
       p99OverFullBatch: { value: round(top.p99Ms / fullBatchMs, 2), target: '< 3', met: top.p99Ms / fullBatchMs < 3 },
@@ -240,9 +245,9 @@ try {
 const pad = (s: unknown, n: number) => String(s).padStart(n);
 const lines = [
   `Machine: ${results.machine.cores} cores, ${results.machine.cpu}, Node ${results.machine.node}`,
-  `Settings: MAX_BATCH=${config.maxBatch} MAX_BATCH_DELAY_MS=${config.maxBatchDelayMs} WORKER_CONCURRENCY=${config.workerConcurrency} INTRA_OP_THREADS=${config.intraOpThreads}`,
+  `Settings: ${workerProcesses} worker process(es), INTRA_OP_SPINNING=${config.intraOpSpinning} MAX_BATCH=${config.maxBatch} MAX_BATCH_DELAY_MS=${config.maxBatchDelayMs} WORKER_CONCURRENCY=${config.workerConcurrency} INTRA_OP_THREADS=${config.intraOpThreads}`,
   '',
-  'Engine (ONNX Runtime, in-process)      batch   images/s   ms/batch',
+  `Engine (ONNX Runtime, ${workerProcesses} process(es)) batch   images/s   ms/batch`,
   ...engine.rows.map((r) => `                                      ${pad(r.batch, 5)} ${pad(r.imagesPerSecond, 10)} ${pad(r.msPerBatch, 10)}`),
   `  batch-1 latency p50 ${engine.batch1.p50Ms} ms, p99 ${engine.batch1.p99Ms} ms`,
   '',
@@ -251,12 +256,15 @@ const lines = [
     (s) => `                                      ${pad(s.clients, 5)} ${pad(s.imagesPerSecond, 10)} ${pad(s.p50Ms, 8)} ${pad(s.p95Ms, 8)} ${pad(s.p99Ms, 8)} ${pad(s.meanBatch, 12)} ${pad(s.queueMs, 11)} ${pad(s.workerMs, 14)} ${pad(s.errors, 8)}`,
   ),
   `  light load (1 client, sequential, ${results.light.requests} requests): p50 ${results.light.p50Ms} ms, p99 ${results.light.p99Ms} ms (queued ${results.light.queueMs} ms, in worker ${results.light.workerMs} ms)`,
+  `  workers alone, draining ${results.drain.jobs} queued jobs with the API idle: ${results.drain.imagesPerSecond} images/s`,
+  `  CPU ms per image at ${results.apiEventLoopDelayMs.atClients} clients, by process: ${Object.entries(results.cpuMsPerImageAtTopLoad).map(([k, v]) => `${k} ${v}`).join(', ')}`,
   `  Redis per queued job: ${results.footprint.bytesPerJob} bytes (${results.footprint.kibPerJob} KiB) over ${results.footprint.jobs} jobs`,
   `  API event-loop delay at ${results.apiEventLoopDelayMs.atClients} clients: p50 ${round(results.apiEventLoopDelayMs.p50)} ms, p99 ${round(results.apiEventLoopDelayMs.p99)} ms, max ${round(results.apiEventLoopDelayMs.max)} ms`,
   '',
   'Target                                          measured     target   met',
   ...Object.entries({
     'e2e best / engine best throughput': results.targets.throughputRatio,
+    'workers alone (API idle) / engine best': results.targets.drainRatio,
     'light-load p50 - engine batch-1 p50 (ms)': results.targets.lightLoadOverheadMs,
     [`mean batch at ${results.apiEventLoopDelayMs.atClients} clients`]: results.targets.meanBatchAtTopLoad,
     [`p99 at ${results.apiEventLoopDelayMs.atClients} clients / full batch (${config.maxBatch}) time`]: results.targets.p99OverFullBatch,

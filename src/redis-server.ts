@@ -8,6 +8,7 @@ import { Redis } from 'ioredis';
 
 export interface RedisServer {
   url: string;
+  pid: number;
   port: number;
   /** Data directory (the AOF lives here when enabled). */
   dir: string;
@@ -67,6 +68,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   let stopping: Promise<void> | undefined;
   return {
     url,
+    pid: child.pid!,
     port,
     dir,
     stop: () =>

@@ -10,6 +10,8 @@ import { topK } from './top-k.js';
 export interface ClassifierOptions {
   /** ONNX Runtime intra-op threads (the worker's share of the cores). */
   intraOpThreads: number;
+  /** Whether idle intra-op threads spin (ORT's session.intra_op.allow_spinning); default true. */
+  intraOpSpinning?: boolean;
 }
 
 export interface Classifier {
@@ -47,6 +49,7 @@ export async function loadClassifier(modelDir: string, options: ClassifierOption
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
+    extra: { session: { intra_op: { allow_spinning: options.intraOpSpinning === false ? '0' : '1' } } },
   }).catch((err: unknown) => fail(`${manifest.file} is not a loadable ONNX model`, err));
   const [inputName] = session.inputNames;
   const [outputName] = session.outputNames;

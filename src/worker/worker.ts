@@ -2,7 +2,7 @@ import { Worker } from 'bullmq';
 import type { Config } from '../config.js';
 import { inputKey, keyPrefix, type JobData, type JobResult } from '../jobs.js';
 import type { Logger } from '../logger.js';
-import { loadClassifier } from '../model/classifier.js';
+import { startInferenceThread } from '../model/inference-thread.js';
 import { progressLines } from '../model/download-progress.js';
 import { fetchModel } from '../model/fetch-model.js';
 import { configuredModelSource } from '../model/model-source.js';
@@ -31,7 +31,16 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     await fetchModel(config.modelDir, source, { whenPresent: 'trust', log: onLine, onProgress: progressLines(onLine) });
   }
   const metrics = createWorkerMetrics(config.maxBatch);
-  const classifier = await loadClassifier(config.modelDir, { intraOpThreads: config.intraOpThreads });
+  const classifier = await startInferenceThread(config.modelDir, {
+    intraOpThreads: config.intraOpThreads,
+    intraOpSpinning: config.intraOpSpinning,
+    // Without its model thread the worker cannot run jobs: exit, so the jobs it holds are
+    // recovered as stalled by another worker and a supervisor restarts this one.
+    onExit: (err) => {
+      log.fatal({ err }, 'inference thread died');
+      process.exit(1);
+    },
+  });
   log.info({ model: classifier.manifest.name, loadMs: Math.round(classifier.loadMs), classes: classifier.labels.length }, 'model loaded');
   metrics.modelLoadSeconds.set(classifier.loadMs / 1000);
   // Before the BullMQ worker exists: a port already in use stops start-up before any job is taken.

@@ -16,6 +16,12 @@ export interface RunningService {
 
 export type Entry = 'main' | 'api/main' | 'worker/main';
 
+/** Every process a test started; killed when the test process exits, even after a timed-out hook. */
+const started = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of started) child.kill('SIGKILL');
+});
+
 /** Starts an entry point of the real service as a child process (TypeScript through tsx). */
 export function spawnEntry(entry: Entry, env: Record<string, string | undefined>): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', `${entry}.ts`)], {
@@ -23,6 +29,8 @@ export function spawnEntry(entry: Entry, env: Record<string, string | undefined>
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  started.add(child);
+  child.once('exit', () => started.delete(child));
   let text = '';
   child.stdout.on('data', (d: Buffer) => (text += d.toString()));
   child.stderr.on('data', (d: Buffer) => (text += d.toString()));

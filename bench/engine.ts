@@ -1,0 +1,44 @@
+/**
+ * Raw ONNX Runtime measurement in its own process, with the worker's thread settings, so the
+ * bench can run several at once for a multi-process layout. Prints one JSON line.
+ *   tsx bench/engine.ts throughput <batch> <minImages>   -> { images, ms }
+ *   tsx bench/engine.ts latency <samples>                -> { samplesMs: [...] } (batch 1)
+ */
+import { readFile, readdir } from 'node:fs/promises';
+import path from 'node:path';
+import { loadConfig, projectRoot } from '../src/config.js';
+import { loadClassifier } from '../src/model/classifier.js';
+import { decodeCrop, prepareImage } from '../src/model/preprocess.js';
+
+const [mode, first, second] = process.argv.slice(2);
+const config = loadConfig();
+const classifier = await loadClassifier(config.modelDir, { intraOpThreads: config.intraOpThreads, intraOpSpinning: config.intraOpSpinning });
+const imagesDir = path.resolve(projectRoot, '../shared/images');
+const names = (await readdir(imagesDir)).filter((n) => /\.(png|jpe?g)$/.test(n)).sort();
+const crops = await Promise.all(
+  names.map(async (n) => decodeCrop((await prepareImage(await readFile(path.join(imagesDir, n)), classifier.manifest, config)).png, classifier.manifest.inputSize)),
+);
+const batch = (n: number) => Array.from({ length: n }, (_, i) => crops[i % crops.length]!);
+
+if (mode === 'throughput') {
+  const size = Number(first);
+  const input = batch(size);
+  await classifier.run(input);
+  let images = 0;
+  const started = performance.now();
+  while (images < Number(second)) {
+    await classifier.run(input);
+    images += size;
+  }
+  process.stdout.write(`${JSON.stringify({ images, ms: performance.now() - started })}\n`);
+} else {
+  const samplesMs: number[] = [];
+  await classifier.run(batch(1));
+  for (let i = 0; i < Number(first); i++) {
+    const started = performance.now();
+    await classifier.run(batch(1));
+    samplesMs.push(performance.now() - started);
+  }
+  process.stdout.write(`${JSON.stringify({ samplesMs })}\n`);
+}
+await classifier.close();
