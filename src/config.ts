@@ -38,14 +38,18 @@ const EnvSchema = z.object({
   MAX_IMAGE_PIXELS: int(1, 1_000_000_000).default(50_000_000),
   /** Most images in one forward pass. */
   MAX_BATCH: int(1, 256).default(8),
-  /** Longest a queued image waits for its batch to fill, ms. */
-  MAX_BATCH_DELAY_MS: int(0, 10_000).default(10),
+  /**
+   * Longest the oldest queued image waits for its batch to fill, ms. 0: an idle engine starts at
+   * once, and batches form from what queues up while it is busy (on CPUs where batching does not
+   * speed up per-image inference, waiting only adds latency; see README, Performance).
+   */
+  MAX_BATCH_DELAY_MS: int(0, 10_000).default(0),
   /** Jobs a worker holds at once; defaults to 2 x MAX_BATCH so one batch fills while another runs. */
   WORKER_CONCURRENCY: int(1, 1024).optional(),
   /** ONNX Runtime intra-op threads per worker process; defaults to the number of cores. */
   INTRA_OP_THREADS: int(1, 256).default(os.availableParallelism()),
   /** Let ONNX Runtime's idle threads spin waiting for work (lower latency alone, steals CPU from a co-located API). */
-  INTRA_OP_SPINNING: z.enum(['true', 'false']).default('true'),
+  INTRA_OP_SPINNING: z.enum(['true', 'false']).default('false'),
   /** How long completed jobs (and their results) are kept, seconds. */
   RESULT_TTL_SECONDS: int(1, 30 * 86400).default(3600),
   /** How long failed jobs (and their inputs, for a retry) are kept, seconds. */
