@@ -26,6 +26,11 @@ const plainWords = {
   timeout: 'The service took too long to answer.',
   input_missing: 'The image expired before a worker got to it. Please upload it again.',
   inference_failed: 'The model failed on this image. Please try again.',
+  unauthorized: 'This service requires an API key, which this page cannot send.',
+  queue_full: 'The service is full right now. Try again in a few seconds.',
+  rate_limited: 'Too many uploads this minute. Wait a little and try again.',
+  expired: 'The job waited longer than its deadline and was not run. Please upload it again.',
+  cancelled: 'The job was cancelled.',
   network: 'Could not reach the service. Check your connection and try again.',
 };
 

@@ -103,9 +103,12 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
     close: () =>
       (closing ??= (async () => {
         const drained = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
         deps.waiter.close();
+        // Keep-alive sockets become idle only once their last response is sent: close them as they do.
+        const sweep = setInterval(() => server.closeIdleConnections(), 50);
+        server.closeIdleConnections();
         await drained;
+        clearInterval(sweep);
         await connected.close();
       })()),
   };

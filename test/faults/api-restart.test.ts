@@ -28,7 +28,7 @@ describe('the API restarted while clients are long-polling', () => {
     // Released with the current view (202: "not finished, ask again"), or a dropped connection.
     for (const a of answers) expect([202, 0]).toContain(a.status);
     expect(answers.filter((a) => a.status === 202).length).toBeGreaterThan(0);
-    expect(apiExitSeconds).toBeLessThan(5);
+    expect(apiExitSeconds).toBeLessThan(2);
 
     await cluster.startApi();
     const restartedAt = Date.now();
