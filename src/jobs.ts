@@ -1,5 +1,6 @@
 import type { JobsOptions } from 'bullmq';
 import { z } from 'zod';
+import { isErrorCode, type ErrorCode } from './errors.js';
 
 /** BullMQ's default key prefix; input keys live beside the queue's own keys. */
 export const keyPrefix = 'bull';
@@ -75,4 +76,17 @@ export function defaultJobOptions(retention: RetentionSeconds): JobsOptions {
     removeOnComplete: { age: retention.resultTtlSeconds },
     removeOnFail: { age: retention.failedTtlSeconds },
   };
+}
+
+/**
+ * A failed job carries only BullMQ's `failedReason` string, so workers write it as
+ * "code: message" with a code from the error table, and readers take it apart again.
+ */
+export const failureReason = (code: ErrorCode, message: string): string => `${code}: ${message}`;
+
+/** The code and message of a failure reason; anything not written by failureReason is `internal`, its text hidden. */
+export function parseFailure(reason: string | undefined): { code: string; message: string } {
+  const match = /^([a-z_]+): (.*)$/s.exec(reason ?? '');
+  if (match && isErrorCode(match[1]!)) return { code: match[1], message: match[2]! };
+  return { code: 'internal', message: 'the job failed unexpectedly' };
 }

@@ -1,7 +1,6 @@
 import type { Job, JobState } from 'bullmq';
 import { z } from 'zod';
-import { isErrorCode } from '../errors.js';
-import { JobResultSchema, PredictionSchema, type JobData, type JobResult } from '../jobs.js';
+import { JobResultSchema, parseFailure, PredictionSchema, type JobData, type JobResult } from '../jobs.js';
 
 export const JobStatusSchema = z.enum(['queued', 'active', 'completed', 'failed']);
 export type JobStatus = z.infer<typeof JobStatusSchema>;
@@ -27,13 +26,6 @@ function toStatus(state: JobState | 'unknown'): JobStatus {
   if (state === 'active') return 'active';
   if (state === 'completed' || state === 'failed') return state;
   return 'queued';
-}
-
-/** Workers fail jobs with "code: message"; anything else is an unexpected failure. */
-export function parseFailure(reason: string | undefined): { code: string; message: string } {
-  const match = /^([a-z_]+): (.*)$/s.exec(reason ?? '');
-  if (match && isErrorCode(match[1]!)) return { code: match[1], message: match[2]! };
-  return { code: 'internal', message: 'the job failed unexpectedly' };
 }
 
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);

@@ -1,7 +1,6 @@
 import { UnrecoverableError, type Job, type Processor } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { ErrorCode } from '../errors.js';
-import { inputKey, JobDataSchema, type JobData, type JobResult } from '../jobs.js';
+import { failureReason, inputKey, JobDataSchema, type JobData, type JobResult } from '../jobs.js';
 import type { Classifier } from '../model/classifier.js';
 import { decodeCrop } from '../model/preprocess.js';
 import type { MicroBatcher } from './batcher.js';
@@ -13,8 +12,6 @@ export interface BatchOutput {
   inferenceMs: number;
 }
 
-/** Failure reasons are "code: message" so the API can report a stable code (see parseFailure). */
-export const failureReason = (code: ErrorCode, message: string) => `${code}: ${message}`;
 
 /**
  * One job: fetch its stored crop, decode it, and await its slot in the next batch. Many of these

@@ -1,6 +1,6 @@
 import { Worker } from 'bullmq';
 import type { Config } from '../config.js';
-import { inputKey, keyPrefix, type JobData, type JobResult } from '../jobs.js';
+import { inputKey, keyPrefix, parseFailure, type JobData, type JobResult } from '../jobs.js';
 import type { Logger } from '../logger.js';
 import { startInferenceThread } from '../model/inference-thread.js';
 import { progressLines } from '../model/download-progress.js';
@@ -8,7 +8,6 @@ import { fetchModel } from '../model/fetch-model.js';
 import { configuredModelSource } from '../model/model-source.js';
 import { connectRedis } from '../redis.js';
 import { MicroBatcher } from './batcher.js';
-import { parseFailure } from '../api/job-view.js';
 import { startMetricsServer, type RunningMetricsServer } from './metrics-server.js';
 import { createProcessor, type BatchOutput } from './processor.js';
 import { createWorkerMetrics } from './worker-metrics.js';

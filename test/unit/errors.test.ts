@@ -3,8 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/config.js';
 import { errorTable } from '../../src/errors.js';
-import { parseFailure } from '../../src/api/job-view.js';
-import { failureReason } from '../../src/worker/processor.js';
+import { failureReason, parseFailure } from '../../src/jobs.js';
 
 describe('error table', () => {
   it('has snake_case codes with client (4xx) or server (5xx) statuses', () => {
