@@ -1,11 +1,13 @@
 /**
  * `npm run bench`: how much do HTTP, the queue and batching cost against the bare engine?
  * One run measures, on this machine: (1) the ONNX Runtime ceiling per batch size, (2) the running
- * service saturated by N closed-loop clients, (3) light-load latency, (4) Redis bytes per queued
- * job, (5) API event-loop delay while the worker is saturated. Prints a table and the ratios to
+ * service saturated by N closed-loop clients, with CPU time per image by process at the top load,
+ * (3) light-load latency, (4) Redis bytes per queued job, then the workers alone draining that
+ * queue, (5) API event-loop delay while the worker is saturated. Prints a table and the ratios to
  * the targets, and writes the same numbers to bench/results/latest.json.
  *   --quick          tiny request counts (for the test that the bench runs to completion)
  *   --env K=V        extra service environment (repeatable), e.g. --env MAX_BATCH_DELAY_MS=0
+ *   --workers N      worker processes (default 1); the engine ceiling then runs N processes at once
  *   --out FILE       JSON output path
  */
 import { spawn } from 'node:child_process';
