@@ -59,8 +59,11 @@ const snapshot = async () => ({
 });
 
 const counts = { goodSent: 0, accepted: 0, completed: 0, failed: 0, badSent: 0, badRejected4xx: 0, unexpected: 0, serverErrors: 0 };
-/** Latencies of good uploads with the time they started, so the warm-up can be left out. */
-const latencies: { startedAt: number; ms: number }[] = [];
+/**
+ * Latencies of good uploads with the time they started, so the warm-up can be left out, split by
+ * the job's own timestamps into time queued in Redis and time in the worker.
+ */
+const latencies: { startedAt: number; ms: number; queuedMs: number; workerMs: number }[] = [];
 /** The first seconds run cold (JIT, ONNX Runtime's first pass at each batch size): counted, not timed. */
 const warmupMs = 30_000;
 const inFlight = new Set<Promise<void>>();
@@ -90,9 +93,10 @@ async function goodRequest(bytes: Buffer): Promise<void> {
       continue;
     }
     if (waited.status === 202) continue;
-    const job = (await waited.json()) as { status: string };
+    const job = (await waited.json()) as { status: string; createdAt: string; startedAt?: string; finishedAt?: string };
     counts[job.status === 'completed' ? 'completed' : 'failed']++;
-    latencies.push({ startedAt, ms: performance.now() - started });
+    const [created, begun, finished] = [job.createdAt, job.startedAt ?? job.createdAt, job.finishedAt ?? job.createdAt].map(Date.parse) as [number, number, number];
+    latencies.push({ startedAt, ms: performance.now() - started, queuedMs: begun - created, workerMs: finished - begun });
     return;
   }
 }
@@ -135,18 +139,27 @@ redis.disconnect();
 await service.stop();
 
 const balanced = counts.accepted === counts.completed + counts.failed;
-const timed = latencies.filter((l) => l.startedAt >= started + warmupMs).map((l) => l.ms);
+const afterWarmup = latencies.filter((l) => l.startedAt >= started + warmupMs);
+const timed = afterWarmup.map((l) => l.ms);
 const result = {
   minutes,
   ratePerSecond: rate,
   counts,
   balanced,
-  latencyMs: { afterWarmup: { p50: round(percentile(timed, 50)), p99: round(percentile(timed, 99)) }, all: { p99: round(percentile(latencies.map((l) => l.ms), 99)) } },
+  latencyMs: {
+    afterWarmup: { p50: round(percentile(timed, 50)), p99: round(percentile(timed, 99)) },
+    all: { p99: round(percentile(latencies.map((l) => l.ms), 99)) },
+    queuedAfterWarmup: { p50: round(percentile(afterWarmup.map((l) => l.queuedMs), 50)), p99: round(percentile(afterWarmup.map((l) => l.queuedMs), 99)) },
+    inWorkerAfterWarmup: { p50: round(percentile(afterWarmup.map((l) => l.workerMs), 50)), p99: round(percentile(afterWarmup.map((l) => l.workerMs), 99)) },
+  },
   apiEventLoopDelayMs: { p99: round(loop.p99), max: round(loop.max) },
   memory: samples,
 };
 await mkdir(path.join(projectRoot, 'bench/results'), { recursive: true });
 await writeFile(path.join(projectRoot, 'bench/results/soak.json'), `${JSON.stringify(result, null, 2)}\n`);
+// Every good upload's timings, relative to the start, for finding when a tail happened.
+const perRequest = latencies.map((l) => ({ atS: round((l.startedAt - started) / 1000), ...l, startedAt: undefined }));
+await writeFile(path.join(projectRoot, 'bench/results/soak-samples.json'), `${JSON.stringify(perRequest)}\n`);
 const first = samples[1] ?? samples[0]!;
 const last = samples.at(-1)!;
 process.stdout.write(
@@ -155,6 +168,7 @@ process.stdout.write(
     `  accepted ${counts.accepted} = completed ${counts.completed} + failed ${counts.failed}: ${balanced ? 'balanced' : 'NOT BALANCED'}`,
     `  bad uploads refused with 4xx: ${counts.badRejected4xx}/${counts.badSent}; unexpected answers ${counts.unexpected}; 5xx or network errors ${counts.serverErrors}`,
     `  latency after the ${warmupMs / 1000} s warm-up: p50 ${result.latencyMs.afterWarmup.p50} ms, p99 ${result.latencyMs.afterWarmup.p99} ms (p99 including it: ${result.latencyMs.all.p99} ms); API event-loop delay p99 ${result.apiEventLoopDelayMs.p99} ms`,
+    `  of which queued in Redis p50 ${result.latencyMs.queuedAfterWarmup.p50} ms / p99 ${result.latencyMs.queuedAfterWarmup.p99} ms, in the worker p50 ${result.latencyMs.inWorkerAfterWarmup.p50} ms / p99 ${result.latencyMs.inWorkerAfterWarmup.p99} ms`,
     `  after minute 1 -> end (drained): API RSS ${first.apiRssMiB} -> ${last.apiRssMiB} MiB, worker RSS ${first.workerRssMiB} -> ${last.workerRssMiB} MiB, Redis ${first.redisMiB} -> ${last.redisMiB} MiB`,
   ].join('\n') + '\n',
 );
