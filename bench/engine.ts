@@ -4,19 +4,16 @@
  *   tsx bench/engine.ts throughput <batch> <minImages>   -> { images, ms }
  *   tsx bench/engine.ts latency <samples>                -> { samplesMs: [...] } (batch 1)
  */
-import { readFile, readdir } from 'node:fs/promises';
-import path from 'node:path';
-import { loadConfig, projectRoot } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
+import { sharedImages } from './shared-images.js';
 import { loadClassifier } from '../src/model/classifier.js';
 import { decodeCrop, prepareImage } from '../src/model/preprocess.js';
 
 const [mode, first, second] = process.argv.slice(2);
 const config = loadConfig();
 const classifier = await loadClassifier(config.modelDir, { intraOpThreads: config.intraOpThreads, intraOpSpinning: config.intraOpSpinning });
-const imagesDir = path.resolve(projectRoot, '../shared/images');
-const names = (await readdir(imagesDir)).filter((n) => /\.(png|jpe?g)$/.test(n)).sort();
 const crops = await Promise.all(
-  names.map(async (n) => decodeCrop((await prepareImage(await readFile(path.join(imagesDir, n)), classifier.manifest, config)).png, classifier.manifest.inputSize)),
+  (await sharedImages()).map(async (bytes) => decodeCrop((await prepareImage(bytes, classifier.manifest, config)).png, classifier.manifest.inputSize)),
 );
 const batch = (n: number) => Array.from({ length: n }, (_, i) => crops[i % crops.length]!);
 

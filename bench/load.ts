@@ -4,8 +4,7 @@
  * endpoint, and go again. Prints one JSON line with per-request samples.
  *   tsx bench/load.ts <url> <clients> <warmupMs> <measureMs | 0> [requestsPerClient]
  */
-import { readFile, readdir } from 'node:fs/promises';
-import path from 'node:path';
+import { sharedImages } from './shared-images.js';
 
 interface Sample {
   startMs: number;
@@ -26,9 +25,7 @@ const warmupMs = Number(warmupArg);
 const measureMs = Number(measureArg);
 const perClient = Number(perClientArg ?? 0);
 
-const imagesDir = path.resolve(import.meta.dirname, '../../shared/images');
-const names = (await readdir(imagesDir)).filter((n) => /\.(png|jpe?g)$/.test(n)).sort();
-const images = await Promise.all(names.map(async (n) => new Blob([new Uint8Array(await readFile(path.join(imagesDir, n)))])));
+const images = (await sharedImages()).map((bytes) => new Blob([new Uint8Array(bytes)]));
 
 async function classify(image: Blob): Promise<Outcome> {
   const form = new FormData();

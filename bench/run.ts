@@ -12,13 +12,14 @@
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, projectRoot } from '../src/config.js';
+import { sharedImages } from './shared-images.js';
 import { cpuSeconds, loopDelay, startBenchService, type BenchService } from './service.js';
 import { mean, percentile, round } from './stats.js';
 
@@ -36,9 +37,7 @@ const config = loadConfig({ ...process.env, ...extraEnv });
 const workerProcesses = Number(args.workers);
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-const imagesDir = path.resolve(projectRoot, '../shared/images');
-const imageNames = (await readdir(imagesDir)).filter((n) => /\.(png|jpe?g)$/.test(n)).sort();
-const images = await Promise.all(imageNames.map((n) => readFile(path.join(imagesDir, n))));
+const images = await sharedImages();
 
 // ---------------------------------------------------------------- 1. engine ceiling
 /** Runs bench/engine.ts in a child process with the service's environment; resolves its JSON line. */

@@ -7,12 +7,13 @@
  *   --rate R      arrivals per second (default 0.8 x the best end-to-end rate in bench/results/latest.json)
  *   --bad F       fraction of bad uploads (default 0.15)
  */
-import { readFile, readdir, mkdir, writeFile } from 'node:fs/promises';
+import { readFile, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { projectRoot } from '../src/config.js';
+import { sharedImages } from './shared-images.js';
 import { loopDelay, rssBytes, startBenchService } from './service.js';
 import { percentile, round } from './stats.js';
 
@@ -35,10 +36,7 @@ const minutes = Number(args.minutes);
 const rate = args.rate ? Number(args.rate) : await defaultRate();
 const badFraction = Number(args.bad);
 
-const imagesDir = path.resolve(projectRoot, '../shared/images');
-const good = await Promise.all(
-  (await readdir(imagesDir)).filter((n) => /\.(png|jpe?g)$/.test(n)).map((n) => readFile(path.join(imagesDir, n))),
-);
+const good = await sharedImages();
 const jpeg = await sharp(good[0]).jpeg().toBuffer();
 const bad: Buffer[] = [
   Buffer.from('definitely not an image'),
