@@ -39,7 +39,7 @@ export function createApiMetrics(store: JobStore, queueName: string, log: Logger
     registers: [registry],
     async collect() {
       try {
-        const counts = await store.jobCounts();
+        const counts = await store.jobCounts(queueDepthStates);
         for (const state of queueDepthStates) this.set({ queue: queueName, state }, counts[state]);
       } catch (err) {
         // Redis is down: report no depth rather than a stale one, and keep the process metrics scrapeable.

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Job, type Queue } from 'bullmq';
+import { Job, type JobType, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
 import { cancelledKey, idempotencyKey, inputKey, JobIdSchema, jobName, type JobData, type JobResult } from '../jobs.js';
@@ -24,7 +24,9 @@ async function redisCall<T>(what: string, call: () => Promise<T>): Promise<T> {
  * backoff, and failed (kept FAILED_TTL_SECONDS for a retry).
  */
 export const queueDepthStates = ['waiting', 'active', 'delayed', 'failed'] as const;
-export type QueueDepthState = (typeof queueDepthStates)[number];
+
+/** Waiting for a worker (plain or by priority), waiting out a retry backoff, or held by one. */
+const unfinishedStates = ['waiting', 'prioritized', 'delayed', 'active'] as const;
 
 export interface JobStoreOptions {
   queueName: string;
@@ -137,19 +139,17 @@ export class JobStore {
     });
   }
 
-  /** Jobs not yet finished (waiting, prioritized, delayed, active). */
-  depth(): Promise<number> {
-    return redisCall('depth', async () => {
-      const counts = await this.queue.getJobCounts('waiting', 'prioritized', 'delayed', 'active');
-      return Object.values(counts).reduce((sum, n) => sum + n, 0);
-    });
+  /** Jobs not yet finished: the backlog MAX_QUEUE_DEPTH bounds. */
+  async depth(): Promise<number> {
+    const counts = await this.jobCounts(unfinishedStates);
+    return unfinishedStates.reduce((sum, state) => sum + counts[state], 0);
   }
 
-  /** How many jobs are in each of these states right now (for the queue-depth metric). */
-  jobCounts(): Promise<Record<QueueDepthState, number>> {
+  /** How many jobs are in each of `states` right now (every state present, 0 when empty). */
+  jobCounts<S extends JobType>(states: readonly S[]): Promise<Record<S, number>> {
     return redisCall('counts', async () => {
-      const counts = await this.queue.getJobCounts(...queueDepthStates);
-      return Object.fromEntries(queueDepthStates.map((s) => [s, counts[s] ?? 0])) as Record<QueueDepthState, number>;
+      const counts = await this.queue.getJobCounts(...states);
+      return Object.fromEntries(states.map((s) => [s, counts[s] ?? 0])) as Record<S, number>;
     });
   }
 
