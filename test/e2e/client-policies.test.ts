@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../src/redis-server.js';
 import { get, image, postImage, type ErrorBody, type JobBody } from '../support/http.js';
-import { spawnEntry, stopChild } from '../support/service.js';
+import { spawnEntry, stopChild, waitForReady } from '../support/service.js';
 
 const redisUrl = inject('redisUrl');
 const queueName = `policies-${randomUUID().slice(0, 8)}`;
@@ -25,7 +25,7 @@ beforeAll(async () => {
     RATE_LIMIT_PER_MINUTE: '45',
   });
   children.push(api.child);
-  for (let i = 0; i < 300 && !(await fetch(`${url}/healthz`).then((r) => r.ok, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+  await waitForReady(url, api.child, api.output, 60_000, '/healthz');
 });
 afterAll(async () => {
   for (const child of children) expect(await stopChild(child)).toBe(0);

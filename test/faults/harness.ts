@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { freePort } from '../../src/redis-server.js';
 import { get, image, postImage, type JobBody } from '../support/http.js';
 import { expectedTop1, outputDir } from '../support/paths.js';
-import { spawnEntry, stopChild } from '../support/service.js';
+import { spawnEntry, stopChild, waitForReady } from '../support/service.js';
 
 export type Proc = ReturnType<typeof spawnEntry>;
 
@@ -37,11 +37,8 @@ export async function startCluster(redisUrl: string, env: Record<string, string>
     workers: [],
     async startApi() {
       const api = spawnEntry('api/main', { ...common, PORT: String(port), HOST: '127.0.0.1' });
-      for (let i = 0; i < 300; i++) {
-        if (await fetch(`${url}/healthz`).then((r) => r.ok, () => false)) break;
-        if (api.child.exitCode !== null) throw new Error(`api exited:\n${api.output()}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      // Alive is enough: most fault tests start the API before any worker, so it is not ready yet.
+      await waitForReady(url, api.child, api.output, 60_000, '/healthz');
       cluster.api = api;
       return api;
     },
