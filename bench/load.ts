@@ -4,7 +4,7 @@
  * endpoint, and go again. Prints one JSON line with per-request samples.
  *   tsx bench/load.ts <url> <clients> <warmupMs> <measureMs | 0> [requestsPerClient]
  */
-import { sharedImages } from './shared-images.js';
+import { sharedImages, submitImage } from './shared-images.js';
 
 interface Sample {
   startMs: number;
@@ -19,7 +19,9 @@ interface Sample {
 type Outcome = Omit<Sample, 'startMs' | 'endMs'>;
 const failed: Outcome = { batchSize: 0, ok: false, queueMs: 0, workerMs: 0 };
 
-const [url, clientsArg, warmupArg, measureArg, perClientArg] = process.argv.slice(2);
+const [urlArg, clientsArg, warmupArg, measureArg, perClientArg] = process.argv.slice(2);
+if (!urlArg) throw new Error('usage: tsx bench/load.ts <url> <clients> <warmupMs> <measureMs | 0> [requestsPerClient]');
+const url: string = urlArg;
 const clients = Number(clientsArg);
 const warmupMs = Number(warmupArg);
 const measureMs = Number(measureArg);
@@ -28,9 +30,7 @@ const perClient = Number(perClientArg ?? 0);
 const images = (await sharedImages()).map((bytes) => new Blob([new Uint8Array(bytes)]));
 
 async function classify(image: Blob): Promise<Outcome> {
-  const form = new FormData();
-  form.append('image', image, 'image');
-  const submitted = await fetch(`${url}/jobs`, { method: 'POST', body: form });
+  const submitted = await submitImage(url, image);
   const job = (await submitted.json()) as { links?: { wait: string } };
   if (submitted.status !== 202 || !job.links) return failed;
   for (;;) {

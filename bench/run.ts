@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, projectRoot } from '../src/config.js';
-import { sharedImages } from './shared-images.js';
+import { sharedImages, submitImage } from './shared-images.js';
 import { cpuSeconds, loopDelay, startBenchService, type BenchService } from './service.js';
 import { mean, percentile, round } from './stats.js';
 
@@ -139,9 +139,7 @@ async function redisBytesPerJob(service: BenchService, jobs: number) {
   for (let i = 0; i < jobs; i += 10) {
     await Promise.all(
       Array.from({ length: Math.min(10, jobs - i) }, async (_, k) => {
-        const form = new FormData();
-        form.append('image', new Blob([new Uint8Array(images[(i + k) % images.length]!)]), 'image');
-        const res = await fetch(`${service.url}/jobs`, { method: 'POST', body: form });
+        const res = await submitImage(service.url, images[(i + k) % images.length]!);
         if (res.status !== 202) throw new Error(`submit answered ${res.status}`);
       }),
     );

@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { projectRoot } from '../src/config.js';
-import { sharedImages } from './shared-images.js';
+import { sharedImages, submitImage } from './shared-images.js';
 import { loopDelay, rssBytes, startBenchService } from './service.js';
 import { percentile, round } from './stats.js';
 
@@ -66,17 +66,11 @@ const latencies: { startedAt: number; ms: number; queuedMs: number; workerMs: nu
 const warmupMs = 30_000;
 const inFlight = new Set<Promise<void>>();
 
-async function post(bytes: Buffer): Promise<Response> {
-  const form = new FormData();
-  form.append('image', new Blob([new Uint8Array(bytes)]), 'upload');
-  return fetch(`${service.url}/jobs`, { method: 'POST', body: form });
-}
-
 async function goodRequest(bytes: Buffer): Promise<void> {
   counts.goodSent++;
   const startedAt = Date.now();
   const started = performance.now();
-  const res = await post(bytes).catch(() => undefined);
+  const res = await submitImage(service.url, bytes).catch(() => undefined);
   if (res?.status !== 202) {
     counts[res && res.status < 500 ? 'unexpected' : 'serverErrors']++;
     return;
@@ -101,7 +95,7 @@ async function goodRequest(bytes: Buffer): Promise<void> {
 
 async function badRequest(bytes: Buffer): Promise<void> {
   counts.badSent++;
-  const res = await post(bytes).catch(() => undefined);
+  const res = await submitImage(service.url, bytes).catch(() => undefined);
   if (res && res.status >= 400 && res.status < 500) counts.badRejected4xx++;
   else counts[res && res.status < 500 ? 'unexpected' : 'serverErrors']++;
 }
