@@ -146,11 +146,7 @@ function parseApiKeys(value: string | undefined): string[] {
     .split(',')
     .map((k) => k.trim())
     .filter(Boolean)
-    .map((k) => (/^sha256:[0-9a-f]{64}$/.test(k) ? k.slice(7) : sha256Hex(k)));
-}
-
-export function sha256Hex(value: string): string {
-  return createHash('sha256').update(value).digest('hex');
+    .map((k) => (/^sha256:[0-9a-f]{64}$/.test(k) ? k.slice(7) : createHash('sha256').update(k).digest('hex')));
 }
 
 export class ConfigError extends Error {
