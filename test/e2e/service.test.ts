@@ -77,11 +77,11 @@ describe('classification through the queue', () => {
 
   it('rejects bad query parameters with 400 naming them', async () => {
     const bytes = await image('orange.jpg');
-    for (const query of ['?topk=0', '?topk=21', '?topk=abc']) {
+    for (const [query, name] of [['?topk=0', 'topk'], ['?topk=21', 'topk'], ['?topk=abc', 'topk'], ['?deadline=abc', 'deadline'], ['?deadline=0', 'deadline']]) {
       const res = await postImage<ErrorBody>(url, bytes, { query });
       expect(res.status, query).toBe(400);
       expect(res.body.error).toMatchObject({ code: 'invalid_request' });
-      expect(res.body.error.message).toContain('topk');
+      expect(res.body.error.message).toContain(name);
     }
     const wait = await get<ErrorBody>(url, '/jobs/00000000-0000-4000-8000-000000000000/wait?timeout=-1');
     expect(wait.status).toBe(400);
