@@ -52,7 +52,7 @@ const EnvSchema = z.object({
   INTRA_OP_SPINNING: z.enum(['true', 'false']).default('false'),
   /** How long completed jobs (and their results) are kept, seconds. */
   RESULT_TTL_SECONDS: int(1, 30 * 86400).default(3600),
-  /** How long failed jobs (and their inputs, for a retry) are kept, seconds. */
+  /** How long failed jobs are kept, seconds; also the longest a stored input may wait for its job to run. */
   FAILED_TTL_SECONDS: int(1, 30 * 86400).default(86400),
   /** Upper bound for `?timeout=` on the long-poll endpoint and for `Prefer: wait=`, seconds. */
   WAIT_MAX_SECONDS: int(1, 600).default(60),
@@ -91,6 +91,16 @@ const EnvSchema = z.object({
   METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   /** Port on which each worker process serves its own /metrics; 0 (the default) serves none. */
   WORKER_METRICS_PORT: int(0, 65535).default(0),
+  /**
+   * After the API starts, how long it accepts jobs although no worker has announced a loaded model
+   * (the workers of a fresh start are loading theirs), seconds. Past it, POST /jobs and /predict
+   * answer 503 no_worker while none is live.
+   */
+  WORKER_GRACE_SECONDS: int(0, 3600).default(30),
+  /** `npm start`: delay before restarting a crashed worker, ms; doubles with each crash in a row (cap 30 s). */
+  RESTART_BACKOFF_MS: int(10, 60_000).default(1000),
+  /** `npm start`: crashes in a row (none lasting a minute) after which the supervisor gives up and stops. */
+  RESTART_MAX_CRASHES: int(1, 100).default(5),
 }).superRefine((env, ctx) => {
   if ((env.DASHBOARD_USER === undefined) !== (env.DASHBOARD_PASSWORD === undefined)) {
     const missing = env.DASHBOARD_USER === undefined ? 'DASHBOARD_USER' : 'DASHBOARD_PASSWORD';
@@ -138,6 +148,9 @@ export interface Config {
   /** Who may read /metrics; empty: anyone. */
   readonly metricsCredentials: Credentials;
   readonly workerMetricsPort: number;
+  readonly workerGraceSeconds: number;
+  readonly restartBackoffMs: number;
+  readonly restartMaxCrashes: number;
 }
 
 /** Keys are kept only as sha256 digests, so a key in the environment can also be given pre-hashed. */
@@ -197,6 +210,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     }),
     metricsCredentials: Object.freeze({ bearer: e.METRICS_TOKEN }),
     workerMetricsPort: e.WORKER_METRICS_PORT,
+    workerGraceSeconds: e.WORKER_GRACE_SECONDS,
+    restartBackoffMs: e.RESTART_BACKOFF_MS,
+    restartMaxCrashes: e.RESTART_MAX_CRASHES,
   });
 }
 

@@ -22,6 +22,7 @@ export const errorTable = {
   rate_limited: { status: 429, description: 'This client exceeded RATE_LIMIT_PER_MINUTE; retry after the Retry-After delay.' },
   internal: { status: 500, description: 'An unexpected error; details are logged, never sent.' },
   unavailable: { status: 503, description: 'Redis is unreachable; retry after the Retry-After delay.' },
+  no_worker: { status: 503, description: 'No worker with a loaded model is running, so the job could not be run; retry after the Retry-After delay.' },
   timeout: { status: 504, description: 'The job did not finish within the synchronous wait.' },
   input_missing: { status: 500, description: 'Job: its preprocessed input expired or was deleted before a worker ran it.' },
   expired: { status: 410, description: 'Job: its deadline passed before a worker started it, so it was not run.' },
@@ -51,19 +52,26 @@ export function isErrorCode(code: string): code is ErrorCode {
   return Object.hasOwn(errorTable, code);
 }
 
-/** An error whose code and message may be shown to the client (5xx messages are replaced). */
+/**
+ * An error with a code from the table. Its message reaches the client only when `expose` is true,
+ * which is the default for 4xx (Koa's rule): a 5xx answers the table's generic text unless the
+ * thrower says its message was written for clients and carries nothing internal.
+ */
 export class AppError extends Error {
   override name = 'AppError';
   readonly status: number;
   readonly headers: Readonly<Record<string, string>>;
+  readonly expose: boolean;
 
   constructor(
     readonly code: ErrorCode,
     message: string = errorTable[code].description,
     headers: Record<string, string> = {},
+    options: { expose?: boolean; cause?: unknown } = {},
   ) {
-    super(message);
+    super(message, { cause: options.cause });
     this.status = errorTable[code].status;
     this.headers = headers;
+    this.expose = options.expose ?? this.status < 500;
   }
 }

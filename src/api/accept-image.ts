@@ -1,10 +1,10 @@
 import type { Context } from 'koa';
 import { prepareImage } from '../model/preprocess.js';
 import type { ApiDeps } from './deps.js';
-import type { ApiState } from './error-handler.js';
+import type { ApiState } from './api-state.js';
 import type { Submitted } from './job-store.js';
-import type { JobView } from './job-view.js';
 import { readImageUpload } from './upload.js';
+import type { JobView } from './wire.js';
 
 type ApiContext = Context & { state: ApiState };
 
@@ -24,4 +24,10 @@ export function waitForJob(ctx: ApiContext, deps: ApiDeps, id: string, seconds: 
   const clientGone = new AbortController();
   ctx.res.once('close', () => clientGone.abort());
   return deps.waiter.wait(id, seconds * 1000, () => deps.store.get(id, ctx.state.owner), clientGone.signal);
+}
+
+/** When a submission's job must start by (epoch ms): `?deadline=` seconds, else DEFAULT_DEADLINE_SECONDS; undefined for none. */
+export function deadlineAt(deps: Pick<ApiDeps, 'limits'>, seconds: number | undefined): number | undefined {
+  const s = seconds ?? deps.limits.defaultDeadlineSeconds;
+  return s > 0 ? Date.now() + s * 1000 : undefined;
 }

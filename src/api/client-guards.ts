@@ -1,9 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { AppError } from '../errors.js';
-import { keyPrefix } from '../jobs.js';
+import { keyPrefix } from '../queue/keys.js';
 import type { ApiDeps } from './deps.js';
-import type { ApiState } from './error-handler.js';
+import type { ApiState } from './api-state.js';
 
 type Middleware = (ctx: Context & { state: ApiState }, next: Next) => Promise<void>;
 

@@ -4,7 +4,7 @@ import { KoaAdapter } from '@bull-board/koa';
 import type { Queue } from 'bullmq';
 import type { Context, Middleware, Next } from 'koa';
 import type { Credentials } from '../credentials.js';
-import type { ApiState } from './error-handler.js';
+import type { ApiState } from './api-state.js';
 import { requireCredentials } from './require-credentials.js';
 
 /** Where Bull Board is mounted. */

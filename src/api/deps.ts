@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Credentials } from '../credentials.js';
-import type { JobData, JobResult } from '../jobs.js';
+import type { JobData, JobResult } from '../queue/job-schemas.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { Manifest } from '../model/manifest.js';
@@ -37,6 +37,11 @@ export interface ApiDeps {
     /** Applied when a submission names no deadline; 0 = none. */
     defaultDeadlineSeconds: number;
   };
+  /**
+   * Submissions are refused with 503 no_worker while no worker has announced a loaded model, once
+   * this instant (epoch ms) has passed: the grace period that lets the workers of a fresh start load.
+   */
+  acceptWithoutWorkerUntil: number;
   operators: {
     /** The queue itself, for the dashboard only: every other path goes through `store`. */
     queue: Queue<JobData, JobResult>;

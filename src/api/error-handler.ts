@@ -1,28 +1,15 @@
 import type { Context, Next } from 'koa';
-import { AppError, type ErrorBody, type ErrorCode, type TutorialErrorBody } from '../errors.js';
-import type { Logger } from '../logger.js';
-
-/** How a route wants errors rendered: ours, or the Flask tutorial's `{success: false, error}`. */
-export type ErrorFormat = 'standard' | 'tutorial';
-
-export interface ApiState {
-  requestId: string;
-  log: Logger;
-  errorFormat?: ErrorFormat;
-  /** Digest prefix of the caller's API key when keys are configured; jobs are scoped to it. */
-  owner?: string;
-  /**
-   * The route pattern this request is counted under in metrics, for handlers mounted outside the
-   * router (the dashboard); routed requests use the router's own pattern.
-   */
-  route?: string;
-}
+import { AppError, errorTable, type ErrorBody, type ErrorCode, type TutorialErrorBody } from '../errors.js';
+import { ImageError } from '../model/image-error.js';
+import type { ApiState } from './api-state.js';
 
 /** Errors thrown by Koa or its middleware (http-errors) that carry a status we may pass on. */
 const httpStatusCodes: Record<number, ErrorCode> = { 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large' };
 
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  // The model layer's refusals carry codes of the error table; their messages are written for clients.
+  if (err instanceof ImageError) return new AppError(err.code, err.message);
   const status = (err as { status?: unknown }).status;
   const code = typeof status === 'number' ? httpStatusCodes[status] : undefined;
   if (code) return new AppError(code);
@@ -30,8 +17,11 @@ function toAppError(err: unknown): AppError {
 }
 
 /**
- * The one place errors become responses. AppErrors carry a message written for clients;
- * anything else is logged with its stack and answered as `internal`, never with internals.
+ * The one place errors become responses, and the one error policy: a 4xx answers the error's own
+ * message (written for clients); every 5xx is logged with its cause and the request id, and
+ * answers the table's generic text unless the AppError was explicitly exposed (a message of ours,
+ * such as the 504's "the job goes on as /jobs/…"), so no Redis, sharp or ONNX Runtime message
+ * reaches a client whatever threw it.
  */
 export async function errorHandler(ctx: Context & { state: ApiState }, next: Next): Promise<void> {
   try {
@@ -39,8 +29,10 @@ export async function errorHandler(ctx: Context & { state: ApiState }, next: Nex
     if (ctx.status === 404 && ctx.body === undefined) throw new AppError('not_found', `no route for ${ctx.method} ${ctx.path}`);
   } catch (err) {
     const appError = toAppError(err);
-    if (appError.code === 'internal') ctx.state.log.error({ err }, 'request failed');
-    const message = appError.message;
+    const serverSide = appError.status >= 500;
+    if (serverSide) ctx.state.log.error({ err, code: appError.code, reqId: ctx.state.requestId }, 'request failed');
+    else if (err instanceof ImageError && err.cause) ctx.state.log.debug({ err }, 'image refused');
+    const message = appError.expose ? appError.message : errorTable[appError.code].description;
     ctx.status = appError.status;
     ctx.set(appError.headers);
     const body: ErrorBody | TutorialErrorBody =

@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
 import type { ApiMetrics } from './api-metrics.js';
-import type { ApiState } from './error-handler.js';
+import type { ApiState } from './api-state.js';
 
 /**
  * Counts each request under its route pattern (`/jobs/:id`), never its raw path: one series per

@@ -2,12 +2,16 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Job, type JobType, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
-import { cancelledKey, idempotencyKey, inputKey, JobIdSchema, jobName, type JobData, type JobResult } from '../jobs.js';
 import type { PreparedImage } from '../model/preprocess.js';
-import { JobViewSchema, toJobView, type JobView } from './job-view.js';
+import type { InputStore } from '../queue/input-store.js';
+import { JobIdSchema, jobName, type JobData, type JobResult } from '../queue/job-schemas.js';
+import type { QueueKeys } from '../queue/keys.js';
+import type { WorkerPresence } from '../queue/worker-presence.js';
+import { toJobView } from './job-view.js';
+import { JobViewSchema, type JobView } from './wire.js';
 
-/** Seconds a client should wait before retrying while Redis is unreachable. */
-const retryAfterSeconds = 5;
+/** Seconds a client should wait before retrying while Redis is unreachable or no worker runs. */
+export const retryAfterSeconds = 5;
 
 /** Redis failures on a request path become a 503 with Retry-After, never a hang or a 500. */
 async function redisCall<T>(what: string, call: () => Promise<T>): Promise<T> {
@@ -15,7 +19,7 @@ async function redisCall<T>(what: string, call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (err) {
     if (err instanceof AppError) throw err;
-    throw new AppError('unavailable', `the job store is unavailable (${what}); retry shortly`, { 'Retry-After': String(retryAfterSeconds) });
+    throw new AppError('unavailable', `the job store is unavailable (${what}); retry shortly`, { 'Retry-After': String(retryAfterSeconds) }, { cause: err });
   }
 }
 
@@ -29,10 +33,10 @@ export const queueDepthStates = ['waiting', 'active', 'delayed', 'failed'] as co
 const unfinishedStates = ['waiting', 'prioritized', 'delayed', 'active'] as const;
 
 export interface JobStoreOptions {
-  queueName: string;
-  /** Lifetime of a stored input: it must outlive the longest a job may wait in the queue. */
-  inputTtlSeconds: number;
-  /** How long idempotency keys and cancelled-job records are kept (the result TTL). */
+  keys: QueueKeys;
+  inputs: InputStore;
+  workers: WorkerPresence;
+  /** How long idempotency keys and cancelled-job records are kept (the result TTL), seconds. */
   resultTtlSeconds: number;
 }
 
@@ -65,12 +69,12 @@ export class JobStore {
    * key, the first submission claims the key atomically (SET NX) and later ones get its job.
    */
   async submit(image: PreparedImage, submission: Submission): Promise<Submitted> {
-    const { queueName, inputTtlSeconds, resultTtlSeconds } = this.options;
+    const { keys, inputs, resultTtlSeconds } = this.options;
     return redisCall('submit', async () => {
       const id = randomUUID();
       if (submission.idempotencyKey !== undefined) {
         const digest = createHash('sha256').update(`${submission.owner ?? ''}\n${submission.idempotencyKey}`).digest('hex');
-        const key = idempotencyKey(queueName, digest);
+        const key = keys.idempotency(digest);
         const claimed = await this.redis.set(key, id, 'EX', resultTtlSeconds, 'NX');
         if (claimed !== 'OK') {
           const earlier = await this.earlierJob(key, submission.owner);
@@ -86,13 +90,13 @@ export class JobStore {
         deadlineAt: submission.deadlineAt,
         owner: submission.owner,
       };
-      const key = inputKey(queueName, id);
-      await this.redis.set(key, image.png, 'EX', inputTtlSeconds);
+      await inputs.put(id, image.png);
       try {
         const job = await this.queue.add(jobName, data, { jobId: id });
         return { view: toJobView(job, 'waiting'), replayed: false };
       } catch (err) {
-        await this.redis.del(key).catch(() => undefined);
+        // Awaited but not fatal: if Redis is gone too, the workers' sweep removes the input later.
+        await inputs.delete(id).catch(() => undefined);
         throw err;
       }
     });
@@ -127,14 +131,17 @@ export class JobStore {
         error: { code: 'cancelled', message: 'cancelled by the client before it started' },
       };
       // The record is written before the removal, so a waiter woken by the 'removed' event finds it.
-      const record = cancelledKey(this.options.queueName, id);
-      await this.redis.set(record, JSON.stringify({ owner, view: cancelled }), 'EX', this.options.resultTtlSeconds);
+      const record = this.options.keys.cancelled(id);
+      const value = JSON.stringify({ owner, view: cancelled });
+      const ttl = this.options.resultTtlSeconds;
+      await this.redis.set(record, value, 'EX', ttl);
       // remove() refuses a job a worker has locked meanwhile: then it is active, not cancellable.
       if ((await this.queue.remove(id)) !== 1) {
         await this.redis.del(record);
         throw new AppError('not_cancellable', `job ${id} has just started`);
       }
-      await this.redis.del(inputKey(this.options.queueName, id));
+      // The terminal record and the input's deletion in one step: nobody sees one without the other.
+      await this.options.inputs.deleteIn(this.redis.multi().set(record, value, 'EX', ttl), id).exec();
       return cancelled;
     });
   }
@@ -153,9 +160,9 @@ export class JobStore {
     });
   }
 
-  /** Live workers on the queue; a worker connects only after its model has loaded. */
+  /** Live workers that have announced a loaded model. */
   workerCount(): Promise<number> {
-    return redisCall('workers', () => this.queue.getWorkersCount());
+    return redisCall('workers', () => this.options.workers.count());
   }
 
   /**
@@ -173,7 +180,7 @@ export class JobStore {
   }
 
   private async cancelled(id: string, owner?: string): Promise<JobView | undefined> {
-    const raw = await this.redis.get(cancelledKey(this.options.queueName, id));
+    const raw = await this.redis.get(this.options.keys.cancelled(id));
     if (!raw) return undefined;
     const record = JSON.parse(raw) as { owner?: string; view: unknown };
     return record.owner === owner ? JobViewSchema.parse(record.view) : undefined;

@@ -1,26 +1,7 @@
 import type { Job, JobState } from 'bullmq';
-import { z } from 'zod';
-import { JobResultSchema, parseFailure, PredictionSchema, type JobData, type JobResult } from '../jobs.js';
-
-export const JobStatusSchema = z.enum(['queued', 'active', 'completed', 'failed']);
-export type JobStatus = z.infer<typeof JobStatusSchema>;
-
-/** The representation of a job that every /jobs endpoint returns. */
-export const JobViewSchema = z.object({
-  id: z.string(),
-  status: JobStatusSchema,
-  createdAt: z.iso.datetime(),
-  startedAt: z.iso.datetime().optional(),
-  finishedAt: z.iso.datetime().optional(),
-  /** How many images shared the forward pass this job ran in. */
-  batchSize: z.number().int().positive().optional(),
-  result: z.object({ model: z.string(), predictions: z.array(PredictionSchema) }).optional(),
-  error: z.object({ code: z.string(), message: z.string() }).optional(),
-  links: z.object({ self: z.string(), wait: z.string() }),
-});
-export type JobView = z.infer<typeof JobViewSchema>;
-
-export const isTerminal = (status: JobStatus): boolean => status === 'completed' || status === 'failed';
+import { parseJobFailure } from '../queue/job-failure.js';
+import { JobResultSchema, type JobData, type JobResult } from '../queue/job-schemas.js';
+import type { JobStatus, JobView } from './wire.js';
 
 function toStatus(state: JobState | 'unknown'): JobStatus {
   if (state === 'active') return 'active';
@@ -30,10 +11,12 @@ function toStatus(state: JobState | 'unknown'): JobStatus {
 
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);
 
+/** A BullMQ job as the API shows it (wire.ts's JobView). */
 export function toJobView(job: Job<JobData, JobResult>, state: JobState | 'unknown'): JobView {
   const id = job.id!;
   const status = toStatus(state);
   const result = status === 'completed' ? JobResultSchema.parse(job.returnvalue) : undefined;
+  const failure = status === 'failed' ? parseJobFailure(job.failedReason) : undefined;
   return {
     id,
     status,
@@ -42,7 +25,7 @@ export function toJobView(job: Job<JobData, JobResult>, state: JobState | 'unkno
     finishedAt: status === 'completed' || status === 'failed' ? iso(job.finishedOn) : undefined,
     batchSize: result?.batchSize,
     result: result && { model: result.model, predictions: result.predictions },
-    error: status === 'failed' ? parseFailure(job.failedReason) : undefined,
+    error: failure && { code: failure.code, message: failure.message },
     links: { self: `/jobs/${id}`, wait: `/jobs/${id}/wait` },
   };
 }

@@ -1,5 +1,5 @@
 import type { QueueEvents } from 'bullmq';
-import { isTerminal, type JobView } from './job-view.js';
+import { isTerminal, type JobView } from './wire.js';
 
 type Wake = () => void;
 

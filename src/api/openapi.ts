@@ -1,12 +1,20 @@
 import { z } from 'zod';
-import { errorTable, ErrorBodySchema, TutorialErrorBodySchema, type ErrorCode } from '../errors.js';
-import { JobIdSchema, PredictionSchema, TopkSchema } from '../jobs.js';
+import { errorTable, type ErrorCode } from '../errors.js';
 import { dashboardPath } from './dashboard.js';
-import { JobViewSchema } from './job-view.js';
-import { HealthSchema, ReadySchema } from './routes/health.js';
-import { DeadlineSchema, WaitTimeoutSchema } from './routes/jobs.js';
-import { PredictResponseSchema } from './routes/predict.js';
-import { UploadFormSchema } from './upload.js';
+import {
+  ErrorBodySchema,
+  HealthSchema,
+  JobPathSchema,
+  JobViewSchema,
+  PredictionSchema,
+  PredictResponseSchema,
+  ReadySchema,
+  SubmitHeadersSchema,
+  SubmitQuerySchema,
+  TutorialErrorBodySchema,
+  UploadFormSchema,
+  WaitQuerySchema,
+} from './wire.js';
 
 type JsonSchema = Record<string, unknown>;
 type Content = Record<string, { schema?: JsonSchema }>;
@@ -62,6 +70,18 @@ function embedded(schema: JsonSchema): JsonSchema {
 const fragment = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => embedded(z.toJSONSchema(schema, { io }));
 
 /**
+ * The parameters of one wire schema (an object of query fields, headers or path segments):
+ * name, requiredness, description and schema all come from the zod schema the route parses with.
+ */
+function parametersOf(schema: z.ZodObject, where: Parameter['in']): Parameter[] {
+  return Object.entries(schema.shape).map(([name, field]) => {
+    const { description, ...rest } = fragment(field as z.ZodType, 'input');
+    const required = where === 'path' || !(field as z.ZodType).safeParse(undefined).success;
+    return { name, in: where, required, description: typeof description === 'string' ? description : '', schema: rest };
+  });
+}
+
+/**
  * The response shapes, converted once from the very schemas the routes build their bodies from.
  * Registered schemas nested in another (Prediction inside JobView) become $refs.
  */
@@ -99,7 +119,7 @@ function errorResponses(schemaId: 'Error' | 'TutorialError', codes: readonly Err
 const clientCodes = ['unauthorized', 'rate_limited', 'unavailable'] as const satisfies readonly ErrorCode[];
 
 const uploadCodes = [
-  ...clientCodes, 'queue_full', 'missing_image', 'empty_image', 'invalid_image', 'invalid_request', 'payload_too_large',
+  ...clientCodes, 'no_worker', 'queue_full', 'missing_image', 'empty_image', 'invalid_image', 'invalid_request', 'payload_too_large',
   'unsupported_format', 'corrupt_image', 'image_too_large',
 ] as const satisfies readonly ErrorCode[];
 
@@ -112,7 +132,7 @@ const upload = {
   content: { 'multipart/form-data': { schema: fragment(UploadFormSchema, 'input') }, 'image/*': {} },
 };
 
-const jobId: Parameter = { name: 'id', in: 'path', required: true, description: 'The job ID returned at submission.', schema: fragment(JobIdSchema, 'input') };
+const jobId = parametersOf(JobPathSchema, 'path');
 
 /** The OpenAPI 3.1 document of every route the router serves; a test keeps the two in step. */
 export function buildOpenApiDocument(): OpenApiDocument {
@@ -122,12 +142,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
         tags: ['jobs'],
         summary: 'Submit an image for classification',
         description: 'Answers 202 with the queued job. With `Prefer: wait=S`, waits up to S seconds (capped at WAIT_MAX_SECONDS) and answers 200 with the finished job, or 202 if it did not finish in time.',
-        parameters: [
-          { name: 'topk', in: 'query', required: false, description: 'How many classes to return (default: the model manifest\'s, 5).', schema: fragment(TopkSchema, 'input') },
-          { name: 'deadline', in: 'query', required: false, description: 'Seconds from now after which the job must not start; it then fails with `expired` (default DEFAULT_DEADLINE_SECONDS, 0 = none).', schema: fragment(DeadlineSchema, 'input') },
-          { name: 'Prefer', in: 'header', required: false, description: '`wait=S` (RFC 7240): wait up to S seconds for the result.', schema: { type: 'string' } },
-          { name: 'Idempotency-Key', in: 'header', required: false, description: 'The same key from the same client within RESULT_TTL_SECONDS returns the first job (with `Idempotent-Replayed: true`) instead of creating another.', schema: { type: 'string' } },
-        ],
+        parameters: [...parametersOf(SubmitQuerySchema, 'query'), ...parametersOf(SubmitHeadersSchema, 'header')],
         security: clientSecurity,
         requestBody: upload,
         responses: {
@@ -141,7 +156,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
       get: {
         tags: ['jobs'],
         summary: 'Read a job',
-        parameters: [jobId],
+        parameters: jobId,
         security: clientSecurity,
         responses: { '200': { description: 'The job, in whatever state it is.', content: json('JobView') }, ...errorResponses('Error', [...clientCodes, 'not_found']) },
       },
@@ -149,7 +164,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
         tags: ['jobs'],
         summary: 'Cancel a queued job',
         description: 'A queued job is removed and reads afterwards as failed with code `cancelled`. An active or finished job cannot be cancelled (409).',
-        parameters: [jobId],
+        parameters: jobId,
         security: clientSecurity,
         responses: {
           '200': { description: 'Cancelled: the job\'s final view.', content: json('JobView') },
@@ -162,7 +177,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
         tags: ['jobs'],
         summary: 'Long-poll a job until it finishes',
         description: 'Answers as soon as the job is completed or failed, or with 202 and its current state when the timeout passes first.',
-        parameters: [jobId, { name: 'timeout', in: 'query', required: false, description: 'Seconds to wait (default 30, capped at WAIT_MAX_SECONDS).', schema: fragment(WaitTimeoutSchema, 'input') }],
+        parameters: [...jobId, ...parametersOf(WaitQuerySchema, 'query')],
         security: clientSecurity,
         responses: {
           '200': { description: 'The job is completed or failed.', content: json('JobView') },
@@ -190,8 +205,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
     '/readyz': {
       get: {
         tags: ['operations'],
-        summary: 'Readiness: Redis answers and a worker with a loaded model is connected',
-        responses: { '200': { description: 'Ready.', content: json('Ready') }, ...errorResponses('Error', ['unavailable']) },
+        summary: 'Readiness: Redis answers and a worker has announced a loaded model',
+        responses: { '200': { description: 'Ready.', content: json('Ready') }, ...errorResponses('Error', ['unavailable', 'no_worker']) },
       },
     },
     '/metrics': {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import type { Logger } from '../logger.js';
-import type { ApiState } from './error-handler.js';
+import type { ApiState } from './api-state.js';
 
 const acceptableId = /^[A-Za-z0-9._:-]{1,128}$/;
 

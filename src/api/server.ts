@@ -3,9 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { Queue, QueueEvents } from 'bullmq';
 import type { Config } from '../config.js';
 import { hasCredentials } from '../credentials.js';
-import { defaultJobOptions, keyPrefix, type JobData, type JobResult } from '../jobs.js';
 import type { Logger } from '../logger.js';
 import { loadManifest } from '../model/manifest.js';
+import { InputStore } from '../queue/input-store.js';
+import type { JobData, JobResult } from '../queue/job-schemas.js';
+import { defaultJobOptions, inputTtlSeconds, keyPrefix, queueKeys } from '../queue/keys.js';
+import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis } from '../redis.js';
 import { createApiMetrics } from './api-metrics.js';
 import { createApp } from './app.js';
@@ -41,9 +44,11 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
 
   const waiter = new JobWaiter(events);
+  const keys = queueKeys(config.queueName);
   const store = new JobStore(queue, redis, {
-    queueName: config.queueName,
-    inputTtlSeconds: config.failedTtlSeconds,
+    keys,
+    inputs: new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(config) }),
+    workers: new WorkerPresence(redis, keys),
     resultTtlSeconds: config.resultTtlSeconds,
   });
   const deps: ApiDeps = {
@@ -64,6 +69,7 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
       maxQueueDepth: config.maxQueueDepth,
       defaultDeadlineSeconds: config.defaultDeadlineSeconds,
     },
+    acceptWithoutWorkerUntil: Date.now() + config.workerGraceSeconds * 1000,
     operators: { queue, dashboardCredentials: config.dashboardCredentials, metricsCredentials: config.metricsCredentials },
   };
   let closing: Promise<void> | undefined;

@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isTerminal, JobViewSchema, type JobView } from '../api/job-view.js';
+import { isTerminal, JobViewSchema, type JobView, type Prediction } from '../api/wire.js';
 import { errorTable, isErrorCode } from '../errors.js';
-import type { Prediction } from '../jobs.js';
 import { parseClassifyArgs, usage, UsageError, type ClassifyArgs } from './classify-args.js';
 import { predictionTable } from './prediction-table.js';
 

@@ -1,4 +1,4 @@
-import type { Prediction } from '../jobs.js';
+import type { Prediction } from '../api/wire.js';
 
 /**
  * One block per image: its name, then rank, label and probability, labels padded to one column.

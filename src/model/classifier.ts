@@ -1,7 +1,7 @@
 import { access } from 'node:fs/promises';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import type { Prediction } from '../jobs.js';
+import type { Prediction } from './prediction.js';
 import { loadLabels } from './labels.js';
 import { loadManifest, type Manifest } from './manifest.js';
 import { toInputTensor } from './tensor.js';

@@ -1,5 +1,5 @@
 import sharp, { type Metadata } from 'sharp';
-import { AppError } from '../errors.js';
+import { ImageError } from './image-error.js';
 import type { Manifest } from './manifest.js';
 
 export interface PreprocessLimits {
@@ -23,7 +23,7 @@ async function readHeader(image: Buffer): Promise<Metadata> {
   try {
     return await sharp(image, { limitInputPixels: false }).metadata();
   } catch {
-    throw new AppError('invalid_image', 'the upload is not a recognisable image (JPEG, PNG, WebP, GIF or AVIF expected)');
+    throw new ImageError('invalid_image', 'the upload is not a recognisable image (JPEG, PNG, WebP, GIF or AVIF expected)');
   }
 }
 
@@ -35,26 +35,26 @@ function formatName(meta: Metadata): string {
  * Validates an upload and reduces it to the model's input crop, following the model README's
  * contract: honour EXIF orientation, sRGB, drop alpha, shorter side to `resizeShorterTo`,
  * centre crop `inputSize`. Runs in the API so bad input fails at submit time and a job stores
- * only the small crop. Every rejection is an AppError with a stable code.
+ * only the small crop. Every rejection is an ImageError with a stable code.
  */
 export async function prepareImage(
   image: Buffer,
   manifest: Pick<Manifest, 'inputSize' | 'resizeShorterTo' | 'resizeKernel'>,
   limits: PreprocessLimits,
 ): Promise<PreparedImage> {
-  if (image.length === 0) throw new AppError('empty_image');
+  if (image.length === 0) throw new ImageError('empty_image', 'the uploaded image has zero bytes');
   const meta = await readHeader(image);
   const format = formatName(meta);
   if (format === 'svg') {
-    throw new AppError('unsupported_format', 'SVG is not accepted: vector images from users are never rendered; send a raster image');
+    throw new ImageError('unsupported_format', 'SVG is not accepted: vector images from users are never rendered; send a raster image');
   }
   if (!accepted.has(format)) {
-    throw new AppError('unsupported_format', `image format "${format}" is not accepted; send JPEG, PNG, WebP, GIF or AVIF`);
+    throw new ImageError('unsupported_format', `image format "${format}" is not accepted; send JPEG, PNG, WebP, GIF or AVIF`);
   }
-  if (!(meta.width > 0 && meta.height > 0)) throw new AppError('invalid_image', `the ${format} header declares no usable size`);
+  if (!(meta.width > 0 && meta.height > 0)) throw new ImageError('invalid_image', `the ${format} header declares no usable size`);
   const pixels = meta.width * meta.height;
   if (pixels > limits.maxImagePixels) {
-    throw new AppError('image_too_large', `image is ${meta.width}x${meta.height} (${pixels} pixels); the limit is ${limits.maxImagePixels} pixels`);
+    throw new ImageError('image_too_large', `image is ${meta.width}x${meta.height} (${pixels} pixels); the limit is ${limits.maxImagePixels} pixels`);
   }
   // EXIF orientations 5..8 swap width and height once the image is turned upright.
   const [w, h] = (meta.orientation ?? 1) >= 5 ? [meta.height, meta.width] : [meta.width, meta.height];
@@ -75,7 +75,8 @@ export async function prepareImage(
       .toBuffer();
     return { png, width: size, height: size, source: { format, width: w, height: h, bytes: image.length } };
   } catch (err) {
-    throw new AppError('corrupt_image', `the ${format} image could not be decoded: ${(err as Error).message.split('\n')[0]}`);
+    // sharp's text names libvips internals: it stays in `cause` (logged), never in the message.
+    throw new ImageError('corrupt_image', `the ${format} image could not be decoded (truncated or damaged file)`, { cause: err });
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Prediction } from '../jobs.js';
+import type { Prediction } from './prediction.js';
 
 /** Softmax over one row of logits, then the k most probable classes, best first. */
 export function topK(logits: Float32Array, labels: readonly string[], k: number): Prediction[] {

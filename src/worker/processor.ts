@@ -1,8 +1,10 @@
-import { UnrecoverableError, type Job, type Processor } from 'bullmq';
-import type { Redis } from 'ioredis';
-import { failureReason, inputKey, JobDataSchema, type JobData, type JobResult } from '../jobs.js';
+import type { Job, Processor } from 'bullmq';
+import type { Logger } from '../logger.js';
 import type { Classifier } from '../model/classifier.js';
 import { decodeCrop } from '../model/preprocess.js';
+import type { InputStore } from '../queue/input-store.js';
+import { jobFailureError, type JobFailure } from '../queue/job-failure.js';
+import { JobDataSchema, type JobData, type JobResult } from '../queue/job-schemas.js';
 import type { MicroBatcher } from './batcher.js';
 
 /** What the batcher hands back for one image. */
@@ -12,33 +14,45 @@ export interface BatchOutput {
   inferenceMs: number;
 }
 
+/** A typed failure on its way out of the processor. */
+class Failed extends Error {
+  constructor(readonly failure: JobFailure) {
+    super(failure.message);
+  }
+}
 
 /**
  * One job: fetch its stored crop, decode it, and await its slot in the next batch. Many of these
  * run at once (worker concurrency), which is what lets the batcher see several jobs together.
- * Problems with the job itself are unrecoverable (no retry); inference errors are retried.
+ * Problems with the job itself are not retried; inference errors are. When the outcome is final
+ * (a result, or a failure with no retry left) the stored input is deleted before the processor
+ * returns, so by the time BullMQ records the terminal state, and anyone hears of it, the input is gone.
  */
 export function createProcessor(
-  queueName: string,
-  redis: Redis,
+  inputs: InputStore,
   classifier: Classifier,
   batcher: MicroBatcher<Uint8Array, BatchOutput>,
+  log: Logger,
 ): Processor<JobData, JobResult> {
   const size = classifier.manifest.inputSize;
-  return async (job: Job<JobData, JobResult>) => {
+
+  const run = async (job: Job<JobData, JobResult>): Promise<JobResult> => {
     const data = JobDataSchema.safeParse(job.data);
-    if (!data.success) throw new UnrecoverableError(failureReason('invalid_request', 'job data does not match the job schema'));
+    if (!data.success) throw new Failed({ code: 'invalid_request', message: 'job data does not match the job schema', retryable: false });
     const { deadlineAt } = data.data;
     if (deadlineAt !== undefined && Date.now() > deadlineAt) {
-      throw new UnrecoverableError(failureReason('expired', `the deadline ${new Date(deadlineAt).toISOString()} passed before the job started`));
+      throw new Failed({ code: 'expired', message: `the deadline ${new Date(deadlineAt).toISOString()} passed before the job started`, retryable: false });
     }
-    const png = await redis.getBuffer(inputKey(queueName, job.id!));
-    if (!png) throw new UnrecoverableError(failureReason('input_missing', 'the stored input expired or was deleted before the job ran'));
-    const pixels = await decodeCrop(png, size).catch((err: unknown) => {
-      throw new UnrecoverableError(failureReason('invalid_request', `stored input is unusable: ${(err as Error).message}`));
+    const stored = await inputs.get(job.id!);
+    if (!stored) throw new Failed({ code: 'input_missing', message: 'the stored input expired or was deleted before the job ran', retryable: false });
+    const pixels = await decodeCrop(stored, size).catch((err: unknown) => {
+      log.warn({ err, jobId: job.id }, 'stored input is unusable');
+      throw new Failed({ code: 'invalid_request', message: 'the stored input is unusable', retryable: false });
     });
     const out = await batcher.enqueue(pixels).catch((err: unknown) => {
-      throw new Error(failureReason('inference_failed', (err as Error).message));
+      // ONNX Runtime's text is for the log; the client learns only that inference failed.
+      log.error({ err, jobId: job.id }, 'inference failed');
+      throw new Failed({ code: 'inference_failed', message: 'the model failed on the batch this job ran in', retryable: true });
     });
     return {
       model: classifier.manifest.name,
@@ -46,5 +60,22 @@ export function createProcessor(
       batchSize: out.batchSize,
       inferenceMs: out.inferenceMs,
     };
+  };
+
+  const deleteInput = (job: Job) => inputs.delete(job.id!).catch((err: unknown) => log.warn({ err, jobId: job.id }, 'input deletion failed; the sweep will remove it'));
+
+  return async (job) => {
+    let result: JobResult;
+    try {
+      result = await run(job);
+    } catch (err) {
+      if (!(err instanceof Failed)) log.error({ err, jobId: job.id }, 'job failed unexpectedly');
+      const failure: JobFailure = err instanceof Failed ? err.failure : { code: 'internal', message: 'the job failed unexpectedly', retryable: true };
+      const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+      if (!failure.retryable || lastAttempt) await deleteInput(job);
+      throw jobFailureError(failure);
+    }
+    await deleteInput(job);
+    return result;
   };
 }

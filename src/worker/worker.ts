@@ -1,11 +1,16 @@
+import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import type { Config } from '../config.js';
-import { inputKey, keyPrefix, parseFailure, type JobData, type JobResult } from '../jobs.js';
 import type { Logger } from '../logger.js';
 import { startInferenceThread } from '../model/inference-thread.js';
 import { progressLines } from '../model/download-progress.js';
 import { fetchModel } from '../model/fetch-model.js';
 import { configuredModelSource } from '../model/model-source.js';
+import { InputStore } from '../queue/input-store.js';
+import { parseJobFailure } from '../queue/job-failure.js';
+import type { JobData, JobResult } from '../queue/job-schemas.js';
+import { inputTtlSeconds, keyPrefix, queueKeys } from '../queue/keys.js';
+import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis } from '../redis.js';
 import { MicroBatcher } from './batcher.js';
 import { startMetricsServer, type RunningMetricsServer } from './metrics-server.js';
@@ -15,6 +20,9 @@ import { createWorkerMetrics } from './worker-metrics.js';
 export interface RunningWorker {
   close(): Promise<void>;
 }
+
+/** How often a worker sweeps orphaned inputs (it also does at start), ms. */
+const sweepIntervalMs = 60_000;
 
 /**
  * Fetches the model if MODEL_URL is set and MODEL_DIR lacks it, loads it, then starts consuming:
@@ -63,7 +71,9 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   );
 
   const redis = connectRedis(config.redisUrl, 'blocking');
-  const worker = new Worker<JobData, JobResult>(config.queueName, createProcessor(config.queueName, redis, classifier, batcher), {
+  const keys = queueKeys(config.queueName);
+  const inputs = new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(config) });
+  const worker = new Worker<JobData, JobResult>(config.queueName, createProcessor(inputs, classifier, batcher, log), {
     connection: redis,
     prefix: keyPrefix,
     concurrency: config.workerConcurrency,
@@ -73,13 +83,12 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     maxStalledCount: 2,
   });
   worker.on('completed', (job) => {
-    redis.del(inputKey(config.queueName, job.id!)).catch((err: unknown) => log.warn({ err, jobId: job.id }, 'input cleanup failed'));
     metrics.jobsCompleted.inc();
     if (job.finishedOn) metrics.jobLatencySeconds.observe({ status: 'completed' }, (job.finishedOn - job.timestamp) / 1000);
   });
   worker.on('failed', (job, err) => {
-    log.warn({ jobId: job?.id, reason: err.message }, 'job failed');
-    const { code } = parseFailure(err.message);
+    const { code, message } = parseJobFailure(err.message);
+    log.warn({ jobId: job?.id, code, reason: message }, 'job failed');
     // BullMQ sets finishedOn only when the job moves to failed for good; a retried attempt has none.
     if (job?.finishedOn) {
       metrics.jobsFailed.inc({ code });
@@ -90,6 +99,17 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   });
   worker.on('error', (err) => log.error({ err }, 'worker error'));
   await worker.waitUntilReady();
+  // Inputs orphaned by any fault (a crash between steps, a job failed by the stall check, one
+  // removed from the dashboard) live at most one sweep interval.
+  const sweep = () =>
+    inputs.sweep().then(
+      (deleted) => deleted > 0 && log.info({ deleted }, 'orphaned inputs deleted'),
+      (err: unknown) => log.warn({ err }, 'input sweep failed'),
+    );
+  await sweep();
+  const sweeper = setInterval(() => void sweep(), sweepIntervalMs);
+  // Announced last: from here on this worker can run jobs, so the API may accept them.
+  const withdraw = await new WorkerPresence(redis, keys).keepAnnounced(randomUUID(), (err) => log.warn({ err }, 'worker announcement failed'));
   log.info({ queue: config.queueName, concurrency: config.workerConcurrency, maxBatch: config.maxBatch, maxBatchDelayMs: config.maxBatchDelayMs }, 'worker ready');
 
   let closing: Promise<void> | undefined;
@@ -97,6 +117,8 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     /** Stops fetching, lets held jobs finish their batches, then releases the model and Redis. */
     close: () =>
       (closing ??= (async () => {
+        clearInterval(sweeper);
+        await withdraw();
         await worker.close();
         await batcher.close();
         await classifier.close();

@@ -1,16 +1,18 @@
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors.js';
+import { errorTable } from '../../src/errors.js';
+import { ImageError } from '../../src/model/image-error.js';
 import { decodeCrop, prepareImage } from '../../src/model/preprocess.js';
 import * as fx from '../support/fixtures.js';
 
 const manifest = { inputSize: 224, resizeShorterTo: 256, resizeKernel: 'linear' as const };
 const limits = { maxImagePixels: 50_000_000 };
 
-async function rejection(bytes: Buffer): Promise<AppError> {
+async function rejection(bytes: Buffer): Promise<ImageError & { status: number }> {
   const err: unknown = await prepareImage(bytes, manifest, limits).then(() => undefined, (e: unknown) => e);
-  expect(err).toBeInstanceOf(AppError);
-  return err as AppError;
+  expect(err).toBeInstanceOf(ImageError);
+  // The model layer knows no HTTP: the status is the error table's for the code.
+  return Object.assign(err as ImageError, { status: errorTable[(err as ImageError).code].status });
 }
 
 async function crop(bytes: Buffer): Promise<Buffer> {

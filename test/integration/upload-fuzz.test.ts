@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../../src/errors.js';
+import { errorTable } from '../../src/errors.js';
+import { ImageError } from '../../src/model/image-error.js';
 import { prepareImage } from '../../src/model/preprocess.js';
 import { fuzzCases } from '../support/fuzz-cases.js';
 
@@ -7,7 +8,7 @@ const manifest = { inputSize: 224, resizeShorterTo: 256, resizeKernel: 'linear' 
 const limits = { maxImagePixels: 50_000_000 };
 
 describe('upload fuzzing of the preprocessing path', () => {
-  it('3000 hostile inputs: each is a 224x224 crop or a 4xx AppError; nothing else escapes; memory stays bounded', async () => {
+  it('3000 hostile inputs: each is a 224x224 crop or an ImageError with a 4xx code; nothing else escapes; memory stays bounded', async () => {
     const cases = await fuzzCases(3000, 0x5eed);
     const outcomes = new Map<string, number>();
     const rssBefore = process.memoryUsage().rss;
@@ -19,9 +20,9 @@ describe('upload fuzzing of the preprocessing path', () => {
         expect([prepared.width, prepared.height], name).toEqual([224, 224]);
         outcome = 'accepted';
       } catch (err) {
-        expect(err, name).toBeInstanceOf(AppError);
-        expect((err as AppError).status, name).toBeLessThan(500);
-        outcome = (err as AppError).code;
+        expect(err, name).toBeInstanceOf(ImageError);
+        expect(errorTable[(err as ImageError).code].status, name).toBeLessThan(500);
+        outcome = (err as ImageError).code;
       }
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       peakRss = Math.max(peakRss, process.memoryUsage().rss);

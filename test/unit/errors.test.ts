@@ -3,7 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/config.js';
 import { errorTable } from '../../src/errors.js';
-import { failureReason, parseFailure } from '../../src/jobs.js';
+import { jobFailureError, parseJobFailure } from '../../src/queue/job-failure.js';
 
 describe('error table', () => {
   it('has snake_case codes with client (4xx) or server (5xx) statuses', () => {
@@ -18,9 +18,18 @@ describe('error table', () => {
     for (const code of Object.keys(errorTable)) expect(readme, code).toContain(`\`${code}\``);
   });
 
-  it('round-trips job failure reasons, and hides unknown ones', () => {
-    expect(parseFailure(failureReason('input_missing', 'gone'))).toEqual({ code: 'input_missing', message: 'gone' });
-    expect(parseFailure('TypeError: x is undefined at /srv/app.js:1')).toEqual({ code: 'internal', message: 'the job failed unexpectedly' });
-    expect(parseFailure(undefined).code).toBe('internal');
+  it('round-trips typed job failures through the failedReason string, and hides anything else', () => {
+    const failure = { code: 'input_missing', message: 'gone', retryable: false } as const;
+    const err = jobFailureError(failure);
+    expect(err.name).toBe('UnrecoverableError');
+    expect(parseJobFailure(err.message)).toEqual(failure);
+    expect(jobFailureError({ ...failure, code: 'inference_failed', retryable: true }).name).toBe('Error');
+    const hidden = { code: 'internal', message: 'the job failed unexpectedly', retryable: false };
+    expect(parseJobFailure('TypeError: x is undefined at /srv/app.js:1')).toEqual(hidden);
+    // The old "code: message" strings of earlier versions are not trusted either.
+    expect(parseJobFailure('input_missing: gone')).toEqual(hidden);
+    expect(parseJobFailure('{"code":"made_up","message":"x","retryable":true}')).toEqual(hidden);
+    expect(parseJobFailure('{not json')).toEqual(hidden);
+    expect(parseJobFailure(undefined).code).toBe('internal');
   });
 });

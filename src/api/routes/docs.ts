@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import { renderDocsPage } from '../docs-page.js';
-import type { ApiState } from '../error-handler.js';
+import type { ApiState } from '../api-state.js';
 import { buildOpenApiDocument } from '../openapi.js';
 
 /** GET /openapi.json and GET /docs. The document is static, so both are built once. */

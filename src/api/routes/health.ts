@@ -1,16 +1,10 @@
 import type Router from '@koa/router';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { AppError } from '../../errors.js';
+import type { ApiState } from '../api-state.js';
 import type { ApiDeps } from '../deps.js';
-import type { ApiState } from '../error-handler.js';
-
-export const HealthSchema = z.object({ status: z.literal('ok') });
-export const ReadySchema = z.object({
-  status: z.literal('ready'),
-  /** Workers with a loaded model connected to the queue. */
-  workers: z.number().int().positive(),
-  model: z.string(),
-});
+import { retryAfterSeconds } from '../job-store.js';
+import type { HealthSchema, ReadySchema } from '../wire.js';
 
 export function healthRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   /** Liveness: the process answers. Never touches Redis, so an outage does not get the API killed. */
@@ -18,10 +12,12 @@ export function healthRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     ctx.body = { status: 'ok' } satisfies z.infer<typeof HealthSchema>;
   });
 
-  /** Readiness: Redis answers and at least one worker with a loaded model is connected. */
+  /** Readiness: Redis answers and at least one worker has announced a loaded model. */
   router.get('/readyz', async (ctx) => {
     const workers = await deps.store.workerCount();
-    if (workers === 0) throw new AppError('unavailable', 'no worker with a loaded model is connected to the queue', { 'Retry-After': '5' });
+    if (workers === 0) {
+      throw new AppError('no_worker', 'no worker with a loaded model is running', { 'Retry-After': String(retryAfterSeconds) }, { expose: true });
+    }
     ctx.body = { status: 'ready', workers, model: deps.manifest.name } satisfies z.infer<typeof ReadySchema>;
   });
 }

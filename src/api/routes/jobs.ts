@@ -1,23 +1,17 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
-import { z } from 'zod';
 import { AppError } from '../../errors.js';
-import { TopkSchema } from '../../jobs.js';
-import { acceptImage, waitForJob } from '../accept-image.js';
+import { acceptImage, deadlineAt, waitForJob } from '../accept-image.js';
 import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
 import type { ApiDeps } from '../deps.js';
-import type { ApiState } from '../error-handler.js';
-import { isTerminal, type JobView } from '../job-view.js';
+import type { ApiState } from '../api-state.js';
 import { parseParam, preferWaitSeconds } from '../params.js';
+import { requireWorker } from '../require-worker.js';
 import { multipartParser } from '../upload.js';
+import { isTerminal, SubmitQuerySchema, WaitQuerySchema, type JobView } from '../wire.js';
 
 /** Default long-poll duration when ?timeout= is absent, seconds. */
 const defaultWaitSeconds = 30;
-
-/** `?deadline=` of a submission: seconds from now after which the job must not start. */
-export const DeadlineSchema = z.coerce.number().int().min(1).max(30 * 86400).optional();
-/** `?timeout=` of the long-poll, seconds (capped at WAIT_MAX_SECONDS). */
-export const WaitTimeoutSchema = z.coerce.number().min(0);
 
 /**
  * Terminal jobs answer 200. A job still queued or active answers 202 with its current view:
@@ -34,11 +28,11 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   const clampWait = (seconds: number) => Math.min(seconds, deps.limits.waitMaxSeconds);
   const guards = [requireApiKey(deps.clients.apiKeyDigests), rateLimit(deps)];
 
-  router.post('/jobs', ...guards, queueBackpressure(deps), multipartParser(deps.limits.maxUploadBytes), async (ctx) => {
-    const topk = parseParam('topk', TopkSchema.optional(), ctx.query['topk']) ?? deps.manifest.topk;
-    const deadline = parseParam('deadline', DeadlineSchema, ctx.query['deadline']) ?? deps.limits.defaultDeadlineSeconds;
+  router.post('/jobs', ...guards, requireWorker(deps), queueBackpressure(deps), multipartParser(deps.limits.maxUploadBytes), async (ctx) => {
+    const topk = parseParam('topk', SubmitQuerySchema.shape.topk, ctx.query['topk']) ?? deps.manifest.topk;
+    const deadline = parseParam('deadline', SubmitQuerySchema.shape.deadline, ctx.query['deadline']);
     const preferWait = preferWaitSeconds(ctx.get('prefer'));
-    const { view, replayed } = await acceptImage(ctx, deps, { topk, deadlineAt: deadline > 0 ? Date.now() + deadline * 1000 : undefined });
+    const { view, replayed } = await acceptImage(ctx, deps, { topk, deadlineAt: deadlineAt(deps, deadline) });
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     if (preferWait === undefined || preferWait === 0) return respond(ctx, view);
     const seconds = clampWait(preferWait);
@@ -54,7 +48,7 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
 
   router.get('/jobs/:id/wait', ...guards, async (ctx) => {
     const id = ctx.params['id']!;
-    const timeout = parseParam('timeout', WaitTimeoutSchema.optional(), ctx.query['timeout']) ?? defaultWaitSeconds;
+    const timeout = parseParam('timeout', WaitQuerySchema.shape.timeout, ctx.query['timeout']) ?? defaultWaitSeconds;
     const view = await waitForJob(ctx, deps, id, clampWait(timeout));
     if (!view) throw notFound(id);
     respond(ctx, view);

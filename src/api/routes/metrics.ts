@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { ApiDeps } from '../deps.js';
-import type { ApiState } from '../error-handler.js';
+import type { ApiState } from '../api-state.js';
 import { requireCredentials } from '../require-credentials.js';
 
 /** GET /metrics: Prometheus text format; behind METRICS_TOKEN when it is set, open otherwise. */

@@ -1,0 +1,83 @@
+import { z } from 'zod';
+import { PredictionSchema } from '../model/prediction.js';
+import { JobIdSchema, TopkSchema } from '../queue/job-schemas.js';
+
+/**
+ * The HTTP contract, as zod schemas: what requests may carry and what responses look like.
+ * Routes parse and build with these, the OpenAPI document is generated from them, and the CLI
+ * and tests read responses with them. Descriptions (`.meta`) become the document's.
+ */
+
+export { ErrorBodySchema, TutorialErrorBodySchema, type ErrorBody, type TutorialErrorBody } from '../errors.js';
+export { PredictionSchema, type Prediction } from '../model/prediction.js';
+
+// ---- Requests
+
+/** Path parameter of every /jobs/{id} route. */
+export const JobPathSchema = z.object({ id: JobIdSchema.meta({ description: 'The job ID returned at submission.' }) });
+
+/** Query of POST /jobs. */
+export const SubmitQuerySchema = z.object({
+  topk: TopkSchema.optional().meta({ description: "How many classes to return (default: the model manifest's, 5)." }),
+  deadline: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(30 * 86400)
+    .optional()
+    .meta({ description: 'Seconds from now after which the job must not start; it then fails with `expired` (default DEFAULT_DEADLINE_SECONDS, 0 = none).' }),
+});
+
+/** Headers of POST /jobs that change its behaviour. */
+export const SubmitHeadersSchema = z.object({
+  Prefer: z.string().optional().meta({ description: '`wait=S` (RFC 7240): wait up to S seconds (capped at WAIT_MAX_SECONDS) for the result.' }),
+  'Idempotency-Key': z
+    .string()
+    .optional()
+    .meta({ description: 'The same key from the same client within RESULT_TTL_SECONDS returns the first job (with `Idempotent-Replayed: true`) instead of creating another.' }),
+});
+
+/** Query of GET /jobs/{id}/wait. */
+export const WaitQuerySchema = z.object({
+  timeout: z.coerce.number().min(0).optional().meta({ description: 'Seconds to wait (default 30, capped at WAIT_MAX_SECONDS).' }),
+});
+
+/** The multipart form of an upload: one file in the field `image` (a raw image/* body is the alternative). */
+export const UploadFormSchema = z.object({ image: z.file() });
+
+// ---- Responses
+
+export const JobStatusSchema = z.enum(['queued', 'active', 'completed', 'failed']);
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+/** The representation of a job that every /jobs endpoint returns. */
+export const JobViewSchema = z.object({
+  id: z.string(),
+  status: JobStatusSchema,
+  createdAt: z.iso.datetime(),
+  startedAt: z.iso.datetime().optional(),
+  finishedAt: z.iso.datetime().optional(),
+  /** How many images shared the forward pass this job ran in. */
+  batchSize: z.number().int().positive().optional(),
+  result: z.object({ model: z.string(), predictions: z.array(PredictionSchema) }).optional(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  links: z.object({ self: z.string(), wait: z.string() }),
+});
+export type JobView = z.infer<typeof JobViewSchema>;
+
+export const isTerminal = (status: JobStatus): boolean => status === 'completed' || status === 'failed';
+
+/** The Flask tutorial's response to POST /predict, unchanged, so its clients work as they are. */
+export const PredictResponseSchema = z.object({
+  success: z.literal(true),
+  predictions: z.array(z.object({ label: z.string(), probability: z.number() })),
+});
+
+export const HealthSchema = z.object({ status: z.literal('ok') });
+
+export const ReadySchema = z.object({
+  status: z.literal('ready'),
+  /** Workers with a loaded model connected to the queue. */
+  workers: z.number().int().positive(),
+  model: z.string(),
+});

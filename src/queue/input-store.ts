@@ -1,0 +1,81 @@
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { QueueKeys } from './keys.js';
+
+export interface InputStoreOptions {
+  /** Backstop lifetime of a stored input, seconds; normally it is deleted when its job finishes. */
+  ttlSeconds: number;
+  /**
+   * How old an input must be before the sweep deletes it for having no job, seconds (default 60).
+   * The API stores the input just before it adds the job, so a young input without a job is a
+   * submission in flight, not an orphan.
+   */
+  orphanGraceSeconds?: number;
+}
+
+/**
+ * The stored input of each job: written by the API at submit, read by the worker, deleted when
+ * the job reaches a terminal state. The bytes are opaque here (their encoding is the model's
+ * business). BullMQ moves a job to completed/failed in a Lua script that cannot delete a key of
+ * ours, so "deleted with the terminal state" is kept as an order instead: the worker deletes the
+ * input (awaited) before it hands the outcome to BullMQ, and cancel deletes it in the same MULTI
+ * that writes the cancelled record. Whatever a crash leaves between those steps, `sweep` removes.
+ */
+export class InputStore {
+  private readonly graceSeconds: number;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: QueueKeys,
+    private readonly options: InputStoreOptions,
+  ) {
+    this.graceSeconds = options.orphanGraceSeconds ?? 60;
+  }
+
+  async put(jobId: string, bytes: Buffer): Promise<void> {
+    await this.redis.set(this.keys.input(jobId), bytes, 'EX', this.options.ttlSeconds);
+  }
+
+  /** The stored bytes, or null when they expired or were deleted. */
+  get(jobId: string): Promise<Buffer | null> {
+    return this.redis.getBuffer(this.keys.input(jobId));
+  }
+
+  async delete(jobId: string): Promise<void> {
+    await this.redis.del(this.keys.input(jobId));
+  }
+
+  /** Adds the deletion to a MULTI the caller executes, so it happens in one step with the caller's writes. */
+  deleteIn(multi: ChainableCommander, jobId: string): ChainableCommander {
+    return multi.del(this.keys.input(jobId));
+  }
+
+  /**
+   * Deletes every input whose job is finished (completed or failed) or gone (removed, expired, or
+   * never added, past the grace period). One SCAN over the input keys and one pipelined round
+   * trip per page: cheap enough to run at worker start and every minute. Returns how many it deleted.
+   */
+  async sweep(): Promise<number> {
+    let deleted = 0;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.inputPattern, 'COUNT', 500);
+      cursor = next;
+      if (keys.length === 0) continue;
+      const ids = keys.map((key) => key.slice(key.lastIndexOf(':') + 1));
+      const checks = this.redis.pipeline();
+      for (const [i, id] of ids.entries()) {
+        checks.exists(this.keys.job(id)).zscore(this.keys.completed, id).zscore(this.keys.failed, id).ttl(keys[i]!);
+      }
+      const replies = (await checks.exec()) ?? [];
+      const orphans = keys.filter((_, i) => {
+        const [exists, completed, failed, ttl] = replies.slice(i * 4, i * 4 + 4).map(([err, value]) => (err ? undefined : value));
+        if (completed !== null && completed !== undefined) return true;
+        if (failed !== null && failed !== undefined) return true;
+        const ageSeconds = this.options.ttlSeconds - Number(ttl);
+        return exists === 0 && ageSeconds > this.graceSeconds;
+      });
+      if (orphans.length > 0) deleted += await this.redis.del(...orphans);
+    } while (cursor !== '0');
+    return deleted;
+  }
+}

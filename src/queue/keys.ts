@@ -1,0 +1,69 @@
+import type { JobsOptions } from 'bullmq';
+
+/**
+ * Every Redis key of the job contract, and every lifetime, in one place. Keys live beside
+ * BullMQ's own under its default prefix, so one `bull:<queue>:*` pattern covers a queue.
+ */
+export const keyPrefix = 'bull';
+
+export interface QueueKeys {
+  /** The stored input of a job (InputStore): opaque bytes. */
+  input(jobId: string): string;
+  /** The SCAN pattern matching every input key of the queue. */
+  readonly inputPattern: string;
+  /** BullMQ's hash of a job (exists while the job does). */
+  job(jobId: string): string;
+  /** BullMQ's sorted sets of finished jobs. */
+  readonly completed: string;
+  readonly failed: string;
+  /** Where a cancelled job's final view is kept (the job itself is removed from the queue). */
+  cancelled(jobId: string): string;
+  /** Idempotency-Key claims, by digest of owner and key. */
+  idempotency(digest: string): string;
+  /** Per-client request counter of one rate-limit window. */
+  rateLimit(client: string, window: number): string;
+  /** Sorted set of live workers with a loaded model, scored by when their announcement expires (epoch ms). */
+  readonly workers: string;
+}
+
+export function queueKeys(queueName: string): QueueKeys {
+  const base = `${keyPrefix}:${queueName}`;
+  return {
+    input: (jobId) => `${base}:input:${jobId}`,
+    inputPattern: `${base}:input:*`,
+    job: (jobId) => `${base}:${jobId}`,
+    completed: `${base}:completed`,
+    failed: `${base}:failed`,
+    cancelled: (jobId) => `${base}:cancelled:${jobId}`,
+    idempotency: (digest) => `${base}:idempotency:${digest}`,
+    rateLimit: (client, window) => `${base}:ratelimit:${client}:${window}`,
+    workers: `${base}:live-workers`,
+  };
+}
+
+/** How long things are kept, seconds (from RESULT_TTL_SECONDS and FAILED_TTL_SECONDS). */
+export interface RetentionSeconds {
+  /** Completed jobs, cancelled-job records and idempotency keys. */
+  resultTtlSeconds: number;
+  /** Failed jobs; also the upper bound of a stored input's life (it must outlive the longest wait in the queue). */
+  failedTtlSeconds: number;
+}
+
+/** Lifetime of a stored input: a backstop only, the input is deleted when its job finishes. */
+export const inputTtlSeconds = (retention: RetentionSeconds): number => retention.failedTtlSeconds;
+
+/** Attempts per job: transient failures (inference) are retried, bad input never is. */
+export const jobAttempts = 3;
+
+/**
+ * Applied to every job at submit time. Transient failures are retried with backoff; bad input
+ * is failed at once by the worker (UnrecoverableError). Finished jobs expire so Redis stays bounded.
+ */
+export function defaultJobOptions(retention: RetentionSeconds): JobsOptions {
+  return {
+    attempts: jobAttempts,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: { age: retention.resultTtlSeconds },
+    removeOnFail: { age: retention.failedTtlSeconds },
+  };
+}
