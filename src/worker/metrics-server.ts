@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import { challenges, isAuthorized, hasCredentials, type Credentials } from '../credentials.js';
 import { errorTable, type ErrorBody, type ErrorCode } from '../errors.js';
+import { renderMetrics } from '../render-metrics.js';
 
 export interface MetricsServerOptions {
   port: number;
@@ -34,8 +35,8 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     if (hasCredentials(options.credentials) && !isAuthorized(req.headers.authorization, options.credentials)) {
       return fail(res, 'unauthorized', 'metrics needs credentials (see WWW-Authenticate)', { 'WWW-Authenticate': challenge });
     }
-    options.registry.metrics().then(
-      (text) => res.writeHead(200, { 'content-type': options.registry.contentType }).end(req.method === 'HEAD' ? undefined : text),
+    renderMetrics(options.registry).then(
+      ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(req.method === 'HEAD' ? undefined : body),
       () => fail(res, 'internal', errorTable.internal.description),
     );
   });

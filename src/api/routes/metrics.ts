@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import { renderMetrics } from '../../render-metrics.js';
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../api-state.js';
 import { requireCredentials } from '../require-credentials.js';
@@ -6,8 +7,8 @@ import { requireCredentials } from '../require-credentials.js';
 /** GET /metrics: Prometheus text format; behind METRICS_TOKEN when it is set, open otherwise. */
 export function metricsRoute(router: Router<ApiState>, deps: ApiDeps): void {
   router.get('/metrics', requireCredentials(deps.operators.metricsCredentials, 'metrics'), async (ctx) => {
-    const { registry } = deps.metrics;
-    ctx.type = registry.contentType;
-    ctx.body = await registry.metrics();
+    const { contentType, body } = await renderMetrics(deps.metrics.registry);
+    ctx.type = contentType;
+    ctx.body = body;
   });
 }
