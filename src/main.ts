@@ -1,8 +1,7 @@
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startApi } from './api/server.js';
+import { superviseChild } from './child-supervisor.js';
 import { childEnv, type Config } from './config.js';
 import type { Logger } from './logger.js';
 import { redisServerOnPath, startRedisServer, type RedisServer } from './redis-server.js';
@@ -11,36 +10,27 @@ import { runMain } from './run-main.js';
 const here = fileURLToPath(import.meta.url);
 /** Same extension as this file, so this works from compiled JS and from TypeScript under tsx. */
 const workerEntry = path.join(path.dirname(here), 'worker', `main${path.extname(here)}`);
-const restartDelayMs = 1000;
 
 /**
- * Runs the worker as a child process: inference gets its own process (a crash there cannot take
- * the API down) and is restarted if it dies.
+ * How long each part may take to stop, ms: the API and the worker stop side by side, then Redis,
+ * so SIGTERM ends everything within 10 s even with Redis down (a worker still closing is killed).
  */
-function superviseWorker(redisUrl: string, log: Logger): { stop(): Promise<void> } {
-  let child: ChildProcess | undefined;
-  let stopping = false;
-  const start = () => {
-    child = fork(workerEntry, { env: childEnv({ REDIS_URL: redisUrl }) });
-    child.once('exit', (code, signal) => {
-      if (stopping) return;
-      log.error({ code, signal }, `worker exited; restarting in ${restartDelayMs} ms`);
-      setTimeout(start, restartDelayMs);
-    });
-  };
-  start();
-  return {
-    stop: async () => {
-      stopping = true;
-      if (child && child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await once(child, 'exit');
-      }
-    },
-  };
-}
+const stopTimeoutMs = 7000;
 
-/** All-in-one for a single machine: Redis (private unless REDIS_URL is set), the worker, the API. */
+const within = (promise: Promise<unknown>, ms: number): Promise<unknown> => {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([promise.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
+};
+
+/**
+ * All-in-one for a single machine: Redis (private unless REDIS_URL is set), the API, the worker
+ * as a supervised child (inference gets its own process, so a crash there cannot take the API
+ * down). The shutdown policy: no child outlives this process (the worker watches its IPC
+ * channel, the private Redis a pipe, so both go even after a SIGKILL of this one); a start-up
+ * failure of any part stops everything with its one sentence; a crashing worker is restarted with
+ * backoff and given up on after RESTART_MAX_CRASHES crashes in a row.
+ */
 async function startAll(config: Config, log: Logger) {
   let redis: RedisServer | undefined;
   let redisUrl = config.redisUrl;
@@ -48,19 +38,34 @@ async function startAll(config: Config, log: Logger) {
     if (!redisServerOnPath()) {
       throw new Error('no Redis: set REDIS_URL to a Redis 6.2+ server, or install redis-server (Debian: apt-get install -y redis-server)');
     }
-    redis = await startRedisServer();
+    redis = await startRedisServer({ dieWithParent: true });
     redisUrl = redis.url;
-    log.info({ url: redisUrl }, 'started a private redis-server (data is not kept after exit; set REDIS_URL for a durable one)');
+    log.info({ url: redisUrl, pid: redis.pid }, 'started a private redis-server (data is not kept after exit; set REDIS_URL for a durable one)');
   }
-  const worker = superviseWorker(redisUrl, log);
-  const api = await startApi({ ...config, redisUrl }, log);
-  return {
-    close: async () => {
-      await api.close();
-      await worker.stop();
-      await redis?.stop();
+  // The API first: a port in use stops start-up before the worker loads a model for nothing.
+  const api = await startApi({ ...config, redisUrl }, log).catch(async (err: unknown) => {
+    await redis?.stop();
+    throw err;
+  });
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      await Promise.all([within(api.close(), stopTimeoutMs), worker.stop(stopTimeoutMs)]);
+      await within(redis?.stop() ?? Promise.resolve(), 2000);
+    })());
+  const worker = superviseChild({
+    name: 'worker',
+    entry: workerEntry,
+    env: childEnv({ REDIS_URL: redisUrl }),
+    backoff: { baseMs: config.restartBackoffMs, maxCrashes: config.restartMaxCrashes },
+    log,
+    onGiveUp: (reason) => {
+      process.stderr.write(`main: ${reason}; stopping\n`);
+      log.fatal({ reason }, 'stopping: the worker cannot run');
+      void close().finally(() => process.exit(1));
     },
-  };
+  });
+  return { close };
 }
 
 await runMain('main', startAll);

@@ -22,6 +22,12 @@ export interface RedisServerOptions {
   dir?: string;
   /** Turn on AOF persistence (appendfsync everysec), as production Redis should run. */
   appendOnly?: boolean;
+  /**
+   * Stop the server when this process dies, even by SIGKILL (default false). A watchdog shell
+   * holds the read end of a pipe from us; the kernel closes our end when we die, its `read` sees
+   * end-of-file, and it stops the server (and removes a directory we created).
+   */
+  dieWithParent?: boolean;
 }
 
 export function redisServerOnPath(): boolean {
@@ -51,6 +57,10 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     { stdio: 'ignore' },
   );
   const exited = once(child, 'exit');
+  const cleanup = `kill -TERM ${child.pid} 2>/dev/null${ownDir ? `; sleep 1; rm -rf '${dir}'` : ''}`;
+  const watchdog = options.dieWithParent
+    ? spawn('sh', ['-c', `while read -r _; do :; done; ${cleanup}`], { stdio: ['pipe', 'ignore', 'ignore'] })
+    : undefined;
   const url = `redis://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -61,6 +71,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     if (ok) break;
     if (child.exitCode !== null || Date.now() > deadline) {
       child.kill('SIGKILL');
+      watchdog?.kill('SIGKILL');
       throw new Error(`redis-server did not start on port ${port}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -73,6 +84,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     dir,
     stop: () =>
       (stopping ??= (async () => {
+        watchdog?.kill('SIGKILL');
         if (child.exitCode === null) {
           child.kill('SIGTERM');
           await exited;

@@ -1,9 +1,14 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { StartupError } from './startup-error.js';
 
 export interface Closable {
   close(): Promise<void>;
 }
+
+
+/** What a child tells its supervisor over the IPC channel. */
+export type ChildMessage = { type: 'fatal'; message: string };
 
 /** Parses the environment; a bad variable stops the process (exit 1) with one line naming it. */
 export function loadConfigOrExit(role: string): Config {
@@ -20,26 +25,26 @@ export function loadConfigOrExit(role: string): Config {
  * The shape shared by every service entry point: parse config (a bad variable stops start-up with
  * its name), start, and on SIGTERM/SIGINT close in order and exit 0. Start-up failures exit 1 with
  * one clear line. A stray rejection is logged, not fatal: accepted work must not die with it.
+ * A process started by a supervisor (it has an IPC channel) also shuts down when the channel
+ * closes: the supervisor is gone, even if it was killed with SIGKILL and could not tell us.
  */
 export async function runMain(role: string, start: (config: Config, log: Logger) => Promise<Closable>): Promise<void> {
   const config = loadConfigOrExit(role);
   const log = createLogger(config.logLevel, role);
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  const supervised = typeof process.send === 'function';
 
-  let running: Closable;
-  try {
-    running = await start(config, log);
-  } catch (err) {
-    log.fatal({ err }, `${role} failed to start: ${(err as Error).message}`);
-    process.exit(1);
-  }
-  const stop = (signal: string) => {
-    log.info({ signal }, 'shutting down');
+  let running: Closable | undefined;
+  let stopping = false;
+  const stop = (reason: string, timeoutMs = config.shutdownTimeoutMs) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ reason }, 'shutting down');
     setTimeout(() => {
-      log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown took too long; exiting');
+      log.error({ timeoutMs }, 'shutdown took too long; exiting');
       process.exit(1);
-    }, config.shutdownTimeoutMs).unref();
-    running.close().then(
+    }, timeoutMs).unref();
+    (running?.close() ?? Promise.resolve()).then(
       () => process.exit(0),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
@@ -47,6 +52,19 @@ export async function runMain(role: string, start: (config: Config, log: Logger)
       },
     );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+  // Orphaned: nobody will wait for a long graceful close, so it gets a few seconds at most.
+  if (supervised) process.once('disconnect', () => stop('supervisor gone', Math.min(config.shutdownTimeoutMs, 5000)));
+
+  try {
+    running = await start(config, log);
+  } catch (err) {
+    const message = err instanceof StartupError ? `${role}: ${err.message}` : `${role} failed to start: ${(err as Error).message}`;
+    if (err instanceof StartupError) process.stderr.write(`${message}\n`);
+    else log.fatal({ err }, message);
+    // The supervisor must hear why before it sees the exit, so exit only once the message is out.
+    if (supervised) process.send!({ type: 'fatal', message } satisfies ChildMessage, () => process.exit(1));
+    else process.exit(1);
+  }
 }

@@ -10,6 +10,7 @@ import type { JobData, JobResult } from '../queue/job-schemas.js';
 import { defaultJobOptions, inputTtlSeconds, keyPrefix, queueKeys } from '../queue/keys.js';
 import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis } from '../redis.js';
+import { StartupError } from '../startup-error.js';
 import { createApiMetrics } from './api-metrics.js';
 import { createApp } from './app.js';
 import { dashboardPath } from './dashboard.js';
@@ -95,6 +96,12 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);
+  }).catch(async (err: unknown) => {
+    await connected.close();
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new StartupError(`port ${config.port} on ${config.host} is already in use: stop what holds it, or set PORT to another port`);
+    if (code === 'EACCES') throw new StartupError(`not allowed to listen on port ${config.port} on ${config.host}: set PORT to a port above 1023`);
+    throw err;
   });
   const port = (server.address() as AddressInfo).port;
   log.info({ port, queue: config.queueName, model: deps.manifest.name }, 'api listening');

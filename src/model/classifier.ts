@@ -42,7 +42,7 @@ export async function loadClassifier(modelDir: string, options: ClassifierOption
   };
   const manifest = await loadManifest(modelDir).catch((err: unknown) => fail('bad manifest', err));
   const modelFile = path.join(modelDir, manifest.file);
-  await access(modelFile).catch(() => fail(`${manifest.file} not found (set MODEL_DIR, or run the model fetch)`));
+  await access(modelFile).catch(() => fail(`${manifest.file} not found (set MODEL_DIR to a directory that holds it, or fetch one with "npm run model:fetch")`));
   const labels = await loadLabels(path.join(modelDir, manifest.labels)).catch((err: unknown) => fail('bad labels', err));
   const session = await ort.InferenceSession.create(modelFile, {
     intraOpNumThreads: options.intraOpThreads,

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { ModelLoadError } from '../model/classifier.js';
 import { startInferenceThread } from '../model/inference-thread.js';
 import { progressLines } from '../model/download-progress.js';
 import { fetchModel } from '../model/fetch-model.js';
@@ -12,6 +13,7 @@ import type { JobData, JobResult } from '../queue/job-schemas.js';
 import { inputTtlSeconds, keyPrefix, queueKeys } from '../queue/keys.js';
 import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis } from '../redis.js';
+import { StartupError } from '../startup-error.js';
 import { MicroBatcher } from './batcher.js';
 import { startMetricsServer, type RunningMetricsServer } from './metrics-server.js';
 import { createProcessor, type BatchOutput } from './processor.js';
@@ -47,6 +49,9 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
       log.fatal({ err }, 'inference thread died');
       process.exit(1);
     },
+  }).catch((err: unknown) => {
+    // A missing or unreadable model does not fix itself by restarting: say which and how to get one.
+    throw err instanceof ModelLoadError ? new StartupError(`cannot load the model: ${err.message}`) : err;
   });
   log.info({ model: classifier.manifest.name, loadMs: Math.round(classifier.loadMs), classes: classifier.labels.length }, 'model loaded');
   metrics.modelLoadSeconds.set(classifier.loadMs / 1000);
