@@ -18,6 +18,17 @@ import type { ApiDeps } from './deps.js';
 import { JobStore } from './job-store.js';
 import { JobWaiter } from './job-waiter.js';
 
+/** How long one Redis client may take to close before its connection is dropped, ms. */
+const closeStepMs = 1500;
+
+async function closeWithin(closing: Promise<unknown>, ms: number, drop: () => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
+  const outcome = await Promise.race([closing.then(() => 'closed', () => 'failed'), late]);
+  clearTimeout(timer);
+  if (outcome !== 'closed') drop();
+}
+
 export interface RunningApi {
   port: number;
   close(): Promise<void>;
@@ -39,8 +50,10 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
     prefix: keyPrefix,
     defaultJobOptions: defaultJobOptions(config),
   });
-  const events = new QueueEvents(config.queueName, { connection: connectRedis(config.redisUrl, 'blocking'), prefix: keyPrefix });
+  const eventsConnection = connectRedis(config.redisUrl, 'blocking');
+  const events = new QueueEvents(config.queueName, { connection: eventsConnection, prefix: keyPrefix });
   events.on('error', (err) => log.warn({ err }, 'queue events connection error'));
+  redis.on('error', (err: unknown) => log.debug({ err }, 'redis connection error'));
   queue.on('error', (err) => log.warn({ err }, 'queue connection error'));
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
 
@@ -79,9 +92,11 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
     close: () =>
       (closing ??= (async () => {
         waiter.close();
-        await events.close().catch(() => undefined);
-        await queue.close().catch(() => undefined);
-        await redis.quit().catch(() => undefined);
+        // BullMQ's close() waits for Redis; with Redis down it would wait forever, so each gets
+        // a bounded time and then its connection is dropped.
+        await closeWithin(events.close(), closeStepMs, () => eventsConnection.disconnect());
+        await closeWithin(queue.close(), closeStepMs, () => redis.disconnect());
+        await closeWithin(redis.quit(), closeStepMs, () => redis.disconnect());
       })()),
   };
 }

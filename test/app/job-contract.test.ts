@@ -1,0 +1,160 @@
+import { Queue, QueueEvents, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createLogger } from '../../src/logger.js';
+import { InputStore } from '../../src/queue/input-store.js';
+import { keyPrefix, queueKeys } from '../../src/queue/keys.js';
+import { startRedisServer } from '../../src/redis-server.js';
+import { WorkerPresence } from '../../src/queue/worker-presence.js';
+import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
+import * as fx from '../support/fixtures.js';
+import { get, image, postImage, type ErrorBody } from '../support/http.js';
+import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
+
+const redisUrl = inject('redisUrl');
+let redis: Redis;
+beforeAll(() => {
+  redis = new Redis(redisUrl);
+});
+afterAll(() => {
+  redis.disconnect();
+});
+
+describe('InputStore.sweep', () => {
+  it('deletes the inputs of finished and vanished jobs, and keeps those of queued jobs and of submissions in flight', async () => {
+    const queueName = `sweep-${randomUUID().slice(0, 8)}`;
+    const keys = queueKeys(queueName);
+    const inputs = new InputStore(redis, keys, { ttlSeconds: 3600, orphanGraceSeconds: 60 });
+    const queue = new Queue(queueName, { connection: redis, prefix: keyPrefix });
+    const events = new QueueEvents(queueName, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: keyPrefix });
+    await events.waitUntilReady();
+    const id = { completed: randomUUID(), failed: randomUUID(), queued: randomUUID(), gone: randomUUID(), inFlight: randomUUID() };
+    for (const jobId of Object.values(id)) await inputs.put(jobId, Buffer.from('opaque bytes'));
+    // A job that vanished long ago: its input is older than the grace period.
+    await redis.expire(keys.input(id.gone), 3600 - 120);
+
+    // Real BullMQ outcomes, from a worker that completes one job and fails the other.
+    const finished = new Promise<void>((resolve) => {
+      let n = 0;
+      const count = () => ++n === 2 && resolve();
+      events.on('completed', count);
+      events.on('failed', count);
+    });
+    const worker = new Worker(queueName, async (job) => {
+      if (job.id === id.failed) throw new Error('boom');
+      return 'ok';
+    }, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: keyPrefix, autorun: false });
+    await queue.add('classify', {}, { jobId: id.completed });
+    await queue.add('classify', {}, { jobId: id.failed });
+    void worker.run();
+    await finished;
+    await worker.close();
+    await queue.add('classify', {}, { jobId: id.queued });
+
+    expect(await inputs.sweep()).toBe(3);
+    for (const jobId of [id.completed, id.failed, id.gone]) expect(await redis.exists(keys.input(jobId)), jobId).toBe(0);
+    for (const jobId of [id.queued, id.inFlight]) expect(await redis.exists(keys.input(jobId)), jobId).toBe(1);
+    await events.close();
+    await queue.obliterate({ force: true });
+    await queue.close();
+  });
+});
+
+describe('the API and a worker in one process', () => {
+  let api: InProcessApi;
+  let worker: RunningWorker;
+  beforeAll(async () => {
+    const config = testConfig(redisUrl);
+    worker = await startWorker(config, createLogger('silent', 'test-worker'));
+    api = await startInProcessApi(config);
+  });
+  afterAll(async () => {
+    await api.close();
+    await worker.close();
+  });
+
+  it('deletes a job\'s stored input before anyone can see the job finished', async () => {
+    // Each waiter answers at the terminal state; the input must already be gone then, every time.
+    const keys = queueKeys(api.config.queueName);
+    const coffee = await image('coffee.png');
+    for (let i = 0; i < 5; i++) {
+      const submitted = await postImage(api.url, coffee);
+      expect(submitted.status).toBe(202);
+      expect(await redis.exists(keys.input(submitted.body.id))).toBe(1);
+      const done = await get(api.url, `/jobs/${submitted.body.id}/wait?timeout=60`);
+      expect(done.body.status).toBe('completed');
+      expect(await redis.exists(keys.input(submitted.body.id))).toBe(0);
+    }
+  });
+
+  it('cancels a queued job with its record and input deletion in one step', async () => {
+    const keys = queueKeys(api.config.queueName);
+    await worker.close();
+    const submitted = await postImage(api.url, await image('coffee.png'));
+    const cancelled = await get(api.url, `/jobs/${submitted.body.id}`, { method: 'DELETE' });
+    expect(cancelled.status).toBe(200);
+    expect(cancelled.body.error?.code).toBe('cancelled');
+    expect(await redis.exists(keys.input(submitted.body.id))).toBe(0);
+  });
+
+  it('answers a corrupt image with 422 and a message of its own, not the decoder\'s', async () => {
+    const res = await postImage<ErrorBody>(api.url, await fx.truncatedJpeg());
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('corrupt_image');
+    expect(res.body.error.message).not.toMatch(/vips|premature|libjpeg|\n/i);
+  });
+});
+
+describe('workers announce a loaded model; the API refuses jobs nobody can run', () => {
+  it('answers 503 no_worker with Retry-After on POST /jobs, /predict and /readyz until a worker is announced', async () => {
+    const api = await startInProcessApi(testConfig(redisUrl, { WORKER_GRACE_SECONDS: '0' }));
+    try {
+      const coffee = await image('coffee.png');
+      for (const route of ['/jobs', '/predict']) {
+        const refused = await postImage<Record<string, unknown>>(api.url, coffee, { route });
+        expect(refused.status, route).toBe(503);
+        expect(refused.headers.get('retry-after'), route).toBe('5');
+        expect(JSON.stringify(refused.body), route).toContain('no_worker');
+      }
+      const ready = await get<ErrorBody>(api.url, '/readyz');
+      expect(ready.status).toBe(503);
+      expect(ready.body.error.code).toBe('no_worker');
+
+      const presence = new WorkerPresence(redis, queueKeys(api.config.queueName));
+      await presence.announce('test-worker');
+      expect((await postImage(api.url, coffee)).status).toBe(202);
+      expect((await get(api.url, '/readyz')).status).toBe(200);
+      await presence.withdraw('test-worker');
+      expect((await postImage(api.url, coffee)).status).toBe(503);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('accepts jobs during the start-up grace period', async () => {
+    const api = await startInProcessApi(testConfig(redisUrl, { WORKER_GRACE_SECONDS: '600' }));
+    try {
+      expect((await postImage(api.url, await image('coffee.png'))).status).toBe(202);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
+describe('one error policy: a 5xx never carries a runtime\'s message', () => {
+  it('answers Redis failures with the generic text', async () => {
+    const own = await startRedisServer();
+    const api = await startInProcessApi(testConfig(own.url, { WORKER_GRACE_SECONDS: '600' }));
+    try {
+      await own.stop();
+      const res = await get<ErrorBody>(api.url, `/jobs/${randomUUID()}`);
+      expect(res.status).toBe(503);
+      expect(res.body.error.code).toBe('unavailable');
+      expect(res.body.error.message).not.toMatch(/ECONNREFUSED|connection|closed|stream/i);
+    } finally {
+      await api.close();
+    }
+  });
+
+});
