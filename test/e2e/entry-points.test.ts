@@ -57,7 +57,7 @@ describe('API and worker as separate processes', () => {
     await expect(waitForReady(url, api.child, api.output, 3000)).rejects.toThrow(/not ready/);
     const ready = await get<ErrorBody>(url, '/readyz');
     expect(ready.status).toBe(503);
-    expect(ready.body.error.code).toBe('unavailable');
+    expect(ready.body.error.code).toBe('no_worker');
 
     const submitted = await postImage(url, await image('coffee.png'));
     expect(submitted.status).toBe(202);

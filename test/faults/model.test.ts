@@ -29,6 +29,9 @@ describe('the model missing or corrupt at worker start', () => {
     const missing = await workerExit(dir);
     expect(missing.code).toBe(1);
     expect(missing.output).toMatch(/model\.onnx not found/);
+    // One sentence, naming the path and how to get a model.
+    expect(missing.output).toContain(`worker: cannot load the model: model in ${dir}: model.onnx not found`);
+    expect(missing.output).toMatch(/npm run model:fetch/);
 
     await copyFile(path.join(modelDir, 'imagenet_class_index.json'), path.join(dir, 'imagenet_class_index.json'));
     await writeFile(path.join(dir, 'model.onnx'), Buffer.alloc(4096, 7));
@@ -39,6 +42,7 @@ describe('the model missing or corrupt at worker start', () => {
     const ready = await get<ErrorBody>(cluster.url, '/readyz');
     expect(ready.status).toBe(503);
     expect(ready.body.error.message).toMatch(/no worker/);
+    expect(ready.body.error.code).toBe('no_worker');
     await report({
       fault: 'model file missing, then corrupt, at worker start',
       happened: 'worker exited 1 with "model.onnx not found" / "not a loadable ONNX model"; /readyz answered 503 throughout',
