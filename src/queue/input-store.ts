@@ -16,9 +16,13 @@ export interface InputStoreOptions {
  * The stored input of each job: written by the API at submit, read by the worker, deleted when
  * the job reaches a terminal state. The bytes are opaque here (their encoding is the model's
  * business). BullMQ moves a job to completed/failed in a Lua script that cannot delete a key of
- * ours, so "deleted with the terminal state" is kept as an order instead: the worker deletes the
- * input (awaited) before it hands the outcome to BullMQ, and cancel deletes it in the same MULTI
- * that writes the cancelled record. Whatever a crash leaves between those steps, `sweep` removes.
+ * ours, so "deleted with the terminal state" is kept as an order instead: the worker replaces the
+ * input with the job's outcome in one MULTI (`finish`, awaited) before it hands the outcome to
+ * BullMQ, so nobody sees a finished job whose input still exists. If BullMQ then cannot record
+ * the state (the lock was lost in a Redis outage) the job runs again and replays the stored
+ * outcome instead of failing for want of its input. The outcome key goes once the state is
+ * recorded (`forgetOutcome`). Cancel deletes the input in the same MULTI that writes the cancelled
+ * record. Whatever a crash leaves between those steps, `sweep` removes.
  */
 export class InputStore {
   private readonly graceSeconds: number;
@@ -44,14 +48,29 @@ export class InputStore {
     await this.redis.del(this.keys.input(jobId));
   }
 
+  /** Deletes the input and keeps the job's final outcome (opaque text) in its place, in one MULTI. */
+  async finish(jobId: string, outcome: string): Promise<void> {
+    await this.redis.multi().set(this.keys.outcome(jobId), outcome, 'EX', this.options.ttlSeconds).del(this.keys.input(jobId)).exec();
+  }
+
+  /** The outcome `finish` kept, while BullMQ has not yet recorded the job as finished; null otherwise. */
+  outcome(jobId: string): Promise<string | null> {
+    return this.redis.get(this.keys.outcome(jobId));
+  }
+
+  /** Once BullMQ has recorded the terminal state, the kept outcome has served its purpose. */
+  async forgetOutcome(jobId: string): Promise<void> {
+    await this.redis.del(this.keys.outcome(jobId));
+  }
+
   /** Adds the deletion to a MULTI the caller executes, so it happens in one step with the caller's writes. */
   deleteIn(multi: ChainableCommander, jobId: string): ChainableCommander {
     return multi.del(this.keys.input(jobId));
   }
 
   /**
-   * Deletes every input whose job is finished (completed or failed) or gone (removed, expired, or
-   * never added, past the grace period). One SCAN over the input keys and one pipelined round
+   * Deletes every input (and kept outcome) whose job is finished (completed or failed) or gone
+   * (removed, expired, or never added, past the grace period). One SCAN over the input keys and one pipelined round
    * trip per page: cheap enough to run at worker start and every minute. Returns how many it deleted.
    */
   async sweep(): Promise<number> {

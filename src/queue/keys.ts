@@ -9,7 +9,12 @@ export const keyPrefix = 'bull';
 export interface QueueKeys {
   /** The stored input of a job (InputStore): opaque bytes. */
   input(jobId: string): string;
-  /** The SCAN pattern matching every input key of the queue. */
+  /**
+   * A job's final outcome (its result or failure as JSON), written in the MULTI that deletes its
+   * input, so a re-run after a lost lock can replay it instead of finding no input.
+   */
+  outcome(jobId: string): string;
+  /** The SCAN pattern matching every input and outcome key of the queue. */
   readonly inputPattern: string;
   /** BullMQ's hash of a job (exists while the job does). */
   job(jobId: string): string;
@@ -30,7 +35,8 @@ export function queueKeys(queueName: string): QueueKeys {
   const base = `${keyPrefix}:${queueName}`;
   return {
     input: (jobId) => `${base}:input:${jobId}`,
-    inputPattern: `${base}:input:*`,
+    outcome: (jobId) => `${base}:input-outcome:${jobId}`,
+    inputPattern: `${base}:input*`,
     job: (jobId) => `${base}:${jobId}`,
     completed: `${base}:completed`,
     failed: `${base}:failed`,

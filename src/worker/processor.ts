@@ -3,8 +3,9 @@ import type { Logger } from '../logger.js';
 import type { Classifier } from '../model/classifier.js';
 import { decodeCrop } from '../model/preprocess.js';
 import type { InputStore } from '../queue/input-store.js';
-import { jobFailureError, type JobFailure } from '../queue/job-failure.js';
-import { JobDataSchema, type JobData, type JobResult } from '../queue/job-schemas.js';
+import { z } from 'zod';
+import { jobFailureError, JobFailureSchema, type JobFailure } from '../queue/job-failure.js';
+import { JobDataSchema, JobResultSchema, type JobData, type JobResult } from '../queue/job-schemas.js';
 import type { MicroBatcher } from './batcher.js';
 
 /** What the batcher hands back for one image. */
@@ -13,6 +14,9 @@ export interface BatchOutput {
   batchSize: number;
   inferenceMs: number;
 }
+
+/** A final outcome as InputStore.finish keeps it. */
+const OutcomeSchema = z.union([z.object({ result: JobResultSchema }), z.object({ failure: JobFailureSchema })]);
 
 /** A typed failure on its way out of the processor. */
 class Failed extends Error {
@@ -25,8 +29,9 @@ class Failed extends Error {
  * One job: fetch its stored crop, decode it, and await its slot in the next batch. Many of these
  * run at once (worker concurrency), which is what lets the batcher see several jobs together.
  * Problems with the job itself are not retried; inference errors are. When the outcome is final
- * (a result, or a failure with no retry left) the stored input is deleted before the processor
- * returns, so by the time BullMQ records the terminal state, and anyone hears of it, the input is gone.
+ * (a result, or a failure with no retry left) the stored input is replaced by that outcome before
+ * the processor returns, so by the time BullMQ records the terminal state, and anyone hears of it,
+ * the input is gone; a re-run (BullMQ lost the lock before it could record the state) replays it.
  */
 export function createProcessor(
   inputs: InputStore,
@@ -62,9 +67,18 @@ export function createProcessor(
     };
   };
 
-  const deleteInput = (job: Job) => inputs.delete(job.id!).catch((err: unknown) => log.warn({ err, jobId: job.id }, 'input deletion failed; the sweep will remove it'));
+  // Awaited, so it comes before the state change; if Redis refuses it, the sweep removes the input later.
+  const finish = (job: Job, outcome: z.infer<typeof OutcomeSchema>) =>
+    inputs.finish(job.id!, JSON.stringify(outcome)).catch((err: unknown) => log.warn({ err, jobId: job.id }, 'input deletion failed; the sweep will remove it'));
 
   return async (job) => {
+    const kept = await inputs.outcome(job.id!);
+    const replay = kept === null ? undefined : OutcomeSchema.safeParse(JSON.parse(kept));
+    if (replay?.success) {
+      log.info({ jobId: job.id }, 'job finished before its state could be recorded; replaying its outcome');
+      if ('result' in replay.data) return replay.data.result;
+      throw jobFailureError({ ...replay.data.failure, retryable: false });
+    }
     let result: JobResult;
     try {
       result = await run(job);
@@ -72,10 +86,10 @@ export function createProcessor(
       if (!(err instanceof Failed)) log.error({ err, jobId: job.id }, 'job failed unexpectedly');
       const failure: JobFailure = err instanceof Failed ? err.failure : { code: 'internal', message: 'the job failed unexpectedly', retryable: true };
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
-      if (!failure.retryable || lastAttempt) await deleteInput(job);
+      if (!failure.retryable || lastAttempt) await finish(job, { failure });
       throw jobFailureError(failure);
     }
-    await deleteInput(job);
+    await finish(job, { result });
     return result;
   };
 }

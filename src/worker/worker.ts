@@ -87,7 +87,10 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     // A job whose worker died runs again, twice at most; one that keeps killing workers then fails.
     maxStalledCount: 2,
   });
+  // The state is recorded: the outcome kept for a replay is no longer needed (the sweep is the backstop).
+  const forgetOutcome = (jobId: string) => void inputs.forgetOutcome(jobId).catch(() => undefined);
   worker.on('completed', (job) => {
+    forgetOutcome(job.id!);
     metrics.jobsCompleted.inc();
     if (job.finishedOn) metrics.jobLatencySeconds.observe({ status: 'completed' }, (job.finishedOn - job.timestamp) / 1000);
   });
@@ -96,6 +99,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     log.warn({ jobId: job?.id, code, reason: message }, 'job failed');
     // BullMQ sets finishedOn only when the job moves to failed for good; a retried attempt has none.
     if (job?.finishedOn) {
+      forgetOutcome(job.id!);
       metrics.jobsFailed.inc({ code });
       metrics.jobLatencySeconds.observe({ status: 'failed' }, (job.finishedOn - job.timestamp) / 1000);
     } else {

@@ -41,10 +41,7 @@ describe('InputStore.sweep', () => {
       events.on('completed', count);
       events.on('failed', count);
     });
-    const worker = new Worker(queueName, async (job) => {
-      if (job.id === id.failed) throw new Error('boom');
-      return 'ok';
-    }, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: keyPrefix, autorun: false });
+    const worker = new Worker(queueName, (job) => (job.id === id.failed ? Promise.reject(new Error('boom')) : Promise.resolve('ok')), { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: keyPrefix, autorun: false });
     await queue.add('classify', {}, { jobId: id.completed });
     await queue.add('classify', {}, { jobId: id.failed });
     void worker.run();

@@ -36,7 +36,8 @@ export async function startCluster(redisUrl: string, env: Record<string, string>
     api: undefined as unknown as Proc,
     workers: [],
     async startApi() {
-      const api = spawnEntry('api/main', { ...common, PORT: String(port), HOST: '127.0.0.1' });
+      // Fault tests submit while workers are down on purpose: the API keeps accepting (no 503 no_worker).
+      const api = spawnEntry('api/main', { ...common, PORT: String(port), HOST: '127.0.0.1', WORKER_GRACE_SECONDS: '3600' });
       // Alive is enough: most fault tests start the API before any worker, so it is not ready yet.
       await waitForReady(url, api.child, api.output, 60_000, '/healthz');
       cluster.api = api;
