@@ -9,6 +9,7 @@ import { loadManifest } from '../model/manifest.js';
 import { connectRedis } from '../redis.js';
 import { createApiMetrics } from './api-metrics.js';
 import { createApp } from './app.js';
+import { AuthFailures } from './auth-failures.js';
 import { dashboardPath } from './dashboard.js';
 import type { ApiDeps } from './deps.js';
 import { JobStore } from './job-store.js';
@@ -53,8 +54,12 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
     log,
     redis,
     queueName: config.queueName,
-    trustProxy: config.trustProxy,
-    clients: { apiKeyDigests: config.apiKeyDigests, rateLimitPerMinute: config.rateLimitPerMinute },
+    trustedProxyHops: config.trustedProxyHops,
+    clients: {
+      apiKeyDigests: config.apiKeyDigests,
+      rateLimitPerMinute: config.rateLimitPerMinute,
+      authFailures: new AuthFailures(redis, config.queueName, config.authFailuresPerHour),
+    },
     metrics: createApiMetrics(store, config.queueName, log),
     limits: {
       maxUploadBytes: config.maxUploadBytes,

@@ -1,26 +1,12 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { chromiumPath, launchChromium, reportMissingChromium } from '../support/chromium.js';
 import { imagesDir, outputDir } from '../support/paths.js';
 import { startService, type RunningService } from '../support/service.js';
 
-/** Debian's chromium (apt-get install -y chromium); playwright-core drives it, downloading nothing. */
-const chromiumPath = '/usr/bin/chromium';
-/** Without the background-networking flags Chromium's own connections fail on a closed network. */
-const chromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const hasChromium = existsSync(chromiumPath);
-if (!hasChromium) process.stderr.write(`web page: browser test skipped because ${chromiumPath} is absent (Debian: apt-get install -y chromium)\n`);
+reportMissingChromium('web page');
 
 let service: RunningService;
 beforeAll(async () => {
@@ -55,10 +41,10 @@ describe('GET / and /app.js', () => {
   });
 });
 
-describe.skipIf(!hasChromium)('the page in headless Chromium', () => {
+describe.skipIf(!chromiumPath)('the page in headless Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+    browser = await launchChromium();
   });
   afterAll(() => browser?.close());
 
