@@ -33,7 +33,7 @@ export const codeSamples: Readonly<Record<string, CodeSample[]>> = {
 /** The error catalogue as a Markdown table, for the document's description (one source: src/errors.ts). */
 export function errorTableMarkdown(): string {
   const rows = (Object.entries(errorTable) as [ErrorCode, (typeof errorTable)[ErrorCode]][]).map(
-    ([code, { status, description }]) => `| \`${code}\` | ${status} | ${description.replace(/\|/g, '\\|')} |`,
+    ([code, { status, description }]) => `| \`${code}\` | ${status} | ${description.replace(/\|/g, '\\|').replace(/</g, '&lt;')} |`,
   );
   return ['| code | status | meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }
