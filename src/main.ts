@@ -4,8 +4,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startApi } from './api/server.js';
 import { childEnv, type Config } from './config.js';
+import { hasCredentials } from './credentials.js';
 import type { Logger } from './logger.js';
 import { redisServerOnPath, startRedisServer, type RedisServer } from './redis-server.js';
+import { browserUrl, readyLine } from './ready-line.js';
 import { runMain } from './run-main.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -17,11 +19,17 @@ const restartDelayMs = 1000;
  * Runs the worker as a child process: inference gets its own process (a crash there cannot take
  * the API down) and is restarted if it dies.
  */
-function superviseWorker(redisUrl: string, log: Logger): { stop(): Promise<void> } {
+function superviseWorker(redisUrl: string, log: Logger): { ready: Promise<void>; stop(): Promise<void> } {
   let child: ChildProcess | undefined;
   let stopping = false;
+  let markReady: () => void;
+  /** The first time a worker has loaded its model and connected (run-main.ts sends the message). */
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
   const start = () => {
     child = fork(workerEntry, { env: childEnv({ REDIS_URL: redisUrl }) });
+    child.on('message', (message: { type?: string }) => {
+      if (message.type === 'ready') markReady();
+    });
     child.once('exit', (code, signal) => {
       if (stopping) return;
       log.error({ code, signal }, `worker exited; restarting in ${restartDelayMs} ms`);
@@ -30,6 +38,7 @@ function superviseWorker(redisUrl: string, log: Logger): { stop(): Promise<void>
   };
   start();
   return {
+    ready,
     stop: async () => {
       stopping = true;
       if (child && child.exitCode === null && child.signalCode === null) {
@@ -54,6 +63,17 @@ async function startAll(config: Config, log: Logger) {
   }
   const worker = superviseWorker(redisUrl, log);
   const api = await startApi({ ...config, redisUrl }, log);
+  void worker.ready.then(() =>
+    log.info(
+      readyLine({
+        baseUrl: browserUrl(config.host, api.port),
+        dashboard: hasCredentials(config.dashboardCredentials),
+        model: { name: api.manifest.name },
+        workers: 1,
+        redis: redis ? { mode: 'embedded' } : { mode: 'url', url: redisUrl },
+      }),
+    ),
+  );
   return {
     close: async () => {
       await api.close();

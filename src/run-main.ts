@@ -18,7 +18,7 @@ export function loadConfigOrExit(role: string): Config {
 
 /**
  * The shape shared by every service entry point: parse config (a bad variable stops start-up with
- * its name), start, and on SIGTERM/SIGINT close in order and exit 0. Start-up failures exit 1 with
+ * its name), start, and on SIGTERM/SIGINT/SIGHUP close in order and exit 0. Start-up failures exit 1 with
  * one clear line. A stray rejection is logged, not fatal: accepted work must not die with it.
  */
 export async function runMain(role: string, start: (config: Config, log: Logger) => Promise<Closable>): Promise<void> {
@@ -33,6 +33,8 @@ export async function runMain(role: string, start: (config: Config, log: Logger)
     log.fatal({ err }, `${role} failed to start: ${(err as Error).message}`);
     process.exit(1);
   }
+  // Tells a supervising parent (src/main.ts forks the worker) that this process is up.
+  process.send?.({ type: 'ready', role });
   const stop = (signal: string) => {
     log.info({ signal }, 'shutting down');
     setTimeout(() => {
@@ -49,4 +51,6 @@ export async function runMain(role: string, start: (config: Config, log: Logger)
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  // A closed terminal: shut down the same way, or `npm start`'s private redis-server outlives it.
+  process.once('SIGHUP', stop);
 }

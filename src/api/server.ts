@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { hasCredentials } from '../credentials.js';
 import { defaultJobOptions, keyPrefix, type JobData, type JobResult } from '../jobs.js';
 import type { Logger } from '../logger.js';
-import { loadManifest } from '../model/manifest.js';
+import { loadManifest, type Manifest } from '../model/manifest.js';
 import { connectRedis } from '../redis.js';
 import { createApiMetrics } from './api-metrics.js';
 import { createApp } from './app.js';
@@ -17,6 +17,8 @@ import { JobWaiter } from './job-waiter.js';
 
 export interface RunningApi {
   port: number;
+  /** The model this API preprocesses for (its name is in every result). */
+  manifest: Manifest;
   close(): Promise<void>;
 }
 
@@ -104,6 +106,7 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
   let closing: Promise<void> | undefined;
   return {
     port,
+    manifest: deps.manifest,
     /** Stops accepting, releases long-polls with their current view, lets requests finish, then disconnects. */
     close: () =>
       (closing ??= (async () => {
