@@ -215,6 +215,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   });
 }
 
+/** What the `classify` command line takes from the environment. */
+export function cliEnv(env: NodeJS.ProcessEnv = process.env): { apiKey: string | undefined } {
+  return { apiKey: env['CLASSIFY_API_KEY'] || undefined };
+}
+
 /** The environment for a child process of ours, with overrides (the all-in-one entry passes REDIS_URL on). */
 export function childEnv(overrides: Record<string, string>): NodeJS.ProcessEnv {
   return { ...process.env, ...overrides };
