@@ -54,7 +54,10 @@ export function rateLimit(deps: Pick<ApiDeps, 'redis' | 'queueName' | 'clients'>
       state = await limiter.consume(ctx.state.owner ?? ctx.ip);
     } catch (err) {
       // Fails open on a Redis error: the job store reports the outage (503) right after.
-      if (!(err instanceof RateLimiterRes)) return next();
+      if (!(err instanceof RateLimiterRes)) {
+        await next();
+        return;
+      }
       state = err;
     }
     const resetSeconds = Math.max(1, Math.ceil(state.msBeforeNext / 1000));

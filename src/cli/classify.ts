@@ -34,7 +34,7 @@ export interface Io {
   out(text: string): void;
   err(text: string): void;
   /** Where the progress line goes (a terminal's stderr, rewritten in place); absent: no progress. */
-  progress?(text: string): void;
+  progress?: (text: string) => void;
 }
 
 /** Why one image could not be classified, with the exit code it stands for. */

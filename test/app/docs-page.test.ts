@@ -26,7 +26,8 @@ let browser: Browser;
 beforeAll(async () => {
   const config = loadConfig({ REDIS_URL: inject('redisUrl'), QUEUE_NAME: `docs-${randomUUID().slice(0, 8)}` });
   connected = await connectApiDeps(config, createLogger('silent', 'test'));
-  server = http.createServer(createApp(connected.deps).callback());
+  const handle = createApp(connected.deps).callback();
+  server = http.createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   if (chromiumPath) browser = await launchChromium();

@@ -27,7 +27,8 @@ interface Served {
 async function serve(env: Record<string, string> = {}): Promise<Served> {
   const config = loadConfig({ REDIS_URL: redisUrl, QUEUE_NAME: `sec-${randomUUID().slice(0, 8)}`, ...env });
   const connected = await connectApiDeps(config, createLogger('silent', 'test'));
-  const server = http.createServer(createApp(connected.deps).callback());
+  const handle = createApp(connected.deps).callback();
+  const server = http.createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   open.push({ close: async () => (await new Promise<void>((resolve) => server.close(() => resolve())), await connected.close()) });
   const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
