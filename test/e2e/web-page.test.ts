@@ -24,8 +24,8 @@ describe('GET / and /app.js', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const csp = res.headers.get('content-security-policy') ?? '';
-    expect(csp).toMatch(/(^|; )default-src 'self'(;|$)/);
-    expect(csp).toMatch(/(^|; )frame-ancestors 'none'(;|$)/);
+    expect(csp).toMatch(/(^|;\s*)default-src 'self'(;|$)/);
+    expect(csp).toMatch(/(^|;\s*)frame-ancestors 'none'(;|$)/);
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*|https?:/);
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
