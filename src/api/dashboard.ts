@@ -14,12 +14,14 @@ import { pagePolicy } from './security-headers.js';
 export const dashboardPath = '/admin/queues';
 
 /**
- * What Bull Board's page needs: its own scripts, styles and JSON API, plus inline styles (its
- * loading screen and React's style attributes). Its Google Fonts stylesheet is not allowed: the
- * operator's browser asks no third party, and the page falls back to a system font.
+ * What Bull Board's page needs: its own scripts, styles and JSON API, inline styles (its loading
+ * screen and React's style attributes), and its `<base href="/admin/queues/">` (its asset URLs are
+ * relative to it). Its Google Fonts stylesheet is not allowed: the operator's browser asks no third
+ * party, and the page falls back to a system font.
  */
 const boardPolicy = pagePolicy({
   'default-src': ["'self'"],
+  'base-uri': ["'self'"],
   'script-src': ["'self'"],
   'style-src': ["'self'", "'unsafe-inline'"],
   'img-src': ["'self'", 'data:'],

@@ -4,15 +4,14 @@ import type { Middleware } from 'koa';
 /** Content-Security-Policy directives, helmet's shape: directive name → sources. */
 export type CspDirectives = Record<string, string[]>;
 
-/**
- * What every policy here says, whatever the page: nothing may frame it (clickjacking), no
- * `<base>` may re-root its relative URLs, no plugin runs.
- */
+/** What every policy here says, whatever the page: nothing may frame it (clickjacking), no plugin runs. */
 const always: CspDirectives = {
   'frame-ancestors': ["'none'"],
-  'base-uri': ["'none'"],
   'object-src': ["'none'"],
 };
+
+/** No `<base>` may re-root a page's relative URLs, unless the page declares its own (Bull Board does). */
+const noBase: CspDirectives = { 'base-uri': ["'none'"] };
 
 /** JSON, text and scripts render nothing, so a response opened as a document may load nothing. */
 const nothing: CspDirectives = { 'default-src': ["'none'"], 'form-action': ["'none'"] };
@@ -25,16 +24,17 @@ const nothing: CspDirectives = { 'default-src': ["'none'"], 'form-action': ["'no
  */
 export function securityHeaders(): Middleware {
   return helmet({
-    contentSecurityPolicy: { useDefaults: false, directives: { ...nothing, ...always } },
+    contentSecurityPolicy: { useDefaults: false, directives: { ...nothing, ...noBase, ...always } },
     frameguard: { action: 'deny' },
     referrerPolicy: { policy: 'no-referrer' },
   });
 }
 
 /**
- * The CSP of one HTML page: what it needs, plus the framing, `<base>` and plugin bans every page
- * keeps. It replaces the API's policy set by `securityHeaders`, so it runs after it.
+ * The CSP of one HTML page: what it needs, plus the framing and plugin bans every page keeps (and
+ * `base-uri 'none'` unless it says otherwise). It replaces the API's policy set by
+ * `securityHeaders`, so it runs after it.
  */
 export function pagePolicy(directives: CspDirectives): Middleware {
-  return helmet.contentSecurityPolicy({ useDefaults: false, directives: { ...directives, ...always } });
+  return helmet.contentSecurityPolicy({ useDefaults: false, directives: { ...noBase, ...directives, ...always } });
 }
