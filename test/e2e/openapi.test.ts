@@ -58,7 +58,7 @@ describe('the published OpenAPI document', () => {
     }
   });
 
-  it('is what /docs renders, with Redoc from this server (test/app/docs-page.test.ts renders it in Chromium)', async () => {
+  it('is what /docs renders, with Redoc from this server (test/app/pages-in-browser.test.ts renders it in Chromium)', async () => {
     const page = await get<string>(service.url, '/docs');
     expect(page.status).toBe(200);
     expect(page.body).toContain('<redoc spec-url="/openapi.json"');
