@@ -3,15 +3,17 @@
 # (command: node dist/worker/main.js). The model is not baked in; mount it at /models.
 # bookworm (glibc), not alpine: sharp's prebuilt libvips (@img/sharp-linux-*) and
 # onnxruntime-node's bundled CPU binaries are built for glibc.
-ARG NODE_IMAGE=node:20-bookworm-slim
+# Node 24 (Active LTS); the service also runs on Node 22, and on 20 (end of life, April 2026).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # --- build: all deps, compile TypeScript to dist/ ---
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# onnxruntime-node's postinstall would fetch GPU binaries from outside the npm
-# registry; the CPU binaries we use ship inside the package.
+# onnxruntime-node's postinstall would fetch GPU binaries from outside the npm registry; the CPU
+# binaries we use ship inside the package. package.json's allowScripts denies it on npm 11.16+;
+# the variable covers an older npm.
 ENV ONNXRUNTIME_NODE_INSTALL=skip
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci
 COPY tsconfig*.json ./
 COPY src ./src
@@ -21,7 +23,7 @@ RUN npm run build
 FROM ${NODE_IMAGE} AS prod-deps
 WORKDIR /app
 ENV ONNXRUNTIME_NODE_INSTALL=skip
-COPY package.json package-lock.json .npmrc ./
+COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev
 
 # --- runtime ---

@@ -12,6 +12,8 @@ export interface ChildSupervisorOptions {
   env: NodeJS.ProcessEnv;
   backoff: RestartBackoffOptions;
   log: Logger;
+  /** The child has started and is serving (it sent `ready`); called after every (re)start. */
+  onReady?: () => void;
   /** The child cannot run (it reported a fatal start-up error, or crashed too often): one sentence why. */
   onGiveUp: (reason: string) => void;
 }
@@ -40,6 +42,7 @@ export function superviseChild(options: ChildSupervisorOptions): SupervisedChild
     log.info({ pid: current.pid, child: name }, `${name} started`);
     current.on('message', (message: ChildMessage) => {
       if (message?.type === 'fatal') fatal = message.message;
+      if (message?.type === 'ready') options.onReady?.();
     });
     current.once('exit', (code, signal) => {
       if (stopping) return;

@@ -70,8 +70,20 @@ const EnvSchema = z.object({
   API_KEYS: z.string().optional(),
   /** Requests per client (API key, else IP) per minute on /jobs and /predict, counted in Redis across replicas (0 = off). */
   RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(0),
-  /** Trust X-Forwarded-For for the client IP (only behind a proxy you control). */
-  TRUST_PROXY: z.enum(['true', 'false']).default('false'),
+  /**
+   * Failed authentication attempts (a wrong API key, dashboard or metrics credentials) per client
+   * address per hour, counted in Redis; beyond it the address gets 429 before any check (0 = off).
+   */
+  AUTH_FAILURES_PER_HOUR: int(0, 1_000_000).default(60),
+  /**
+   * How many proxies in front of the API append to X-Forwarded-For (0 = none: the socket address
+   * is the client). The client address is taken that many entries from the right, so whatever a
+   * client writes into the header itself is never trusted.
+   */
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(false|\d{1,2})$/, "the number of proxies in front of the API (0 = none); 'true' would trust any X-Forwarded-For, give the count")
+    .default('0'),
   /** Longest a graceful shutdown may take before the process exits anyway, ms. */
   SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(25_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -140,7 +152,9 @@ export interface Config {
   /** sha256 digests (hex) of the accepted API keys; empty = no authentication. */
   readonly apiKeyDigests: readonly string[];
   readonly rateLimitPerMinute: number;
-  readonly trustProxy: boolean;
+  readonly authFailuresPerHour: number;
+  /** Proxies in front of the API whose X-Forwarded-For entries are trusted; 0: none. */
+  readonly trustedProxyHops: number;
   readonly shutdownTimeoutMs: number;
   readonly logLevel: Env['LOG_LEVEL'];
   /** Who may open the dashboard; empty: it is not mounted. */
@@ -201,7 +215,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     defaultDeadlineSeconds: e.DEFAULT_DEADLINE_SECONDS,
     apiKeyDigests: Object.freeze(parseApiKeys(e.API_KEYS)),
     rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
-    trustProxy: e.TRUST_PROXY === 'true',
+    authFailuresPerHour: e.AUTH_FAILURES_PER_HOUR,
+    trustedProxyHops: e.TRUST_PROXY === 'false' ? 0 : Number(e.TRUST_PROXY),
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
     dashboardCredentials: Object.freeze({
@@ -214,6 +229,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     restartBackoffMs: e.RESTART_BACKOFF_MS,
     restartMaxCrashes: e.RESTART_MAX_CRASHES,
   });
+}
+
+/** What the `classify` command line takes from the environment. */
+export function cliEnv(env: NodeJS.ProcessEnv = process.env): { apiKey: string | undefined } {
+  return { apiKey: env['CLASSIFY_API_KEY'] || undefined };
 }
 
 /** The environment for a child process of ours, with overrides (the all-in-one entry passes REDIS_URL on). */

@@ -3,8 +3,10 @@ import { fileURLToPath } from 'node:url';
 import { startApi } from './api/server.js';
 import { superviseChild } from './child-supervisor.js';
 import { childEnv, type Config } from './config.js';
+import { hasCredentials } from './credentials.js';
 import type { Logger } from './logger.js';
 import { redisServerOnPath, startRedisServer, type RedisServer } from './redis-server.js';
+import { browserUrl, readyLine } from './ready-line.js';
 import { runMain } from './run-main.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -48,6 +50,7 @@ async function startAll(config: Config, log: Logger) {
     throw err;
   });
   let closing: Promise<void> | undefined;
+  let announced = false;
   const close = () =>
     (closing ??= (async () => {
       await Promise.all([within(api.close(), stopTimeoutMs), worker.stop(stopTimeoutMs)]);
@@ -63,6 +66,19 @@ async function startAll(config: Config, log: Logger) {
       process.stderr.write(`main: ${reason}; stopping\n`);
       log.fatal({ reason }, 'stopping: the worker cannot run');
       void close().finally(() => process.exit(1));
+    },
+    onReady: () => {
+      if (announced) return;
+      announced = true;
+      log.info(
+        readyLine({
+          baseUrl: browserUrl(config.host, api.port),
+          dashboard: hasCredentials(config.dashboardCredentials),
+          model: { name: api.manifest.name },
+          workers: 1,
+          redis: redis ? { mode: 'embedded' } : { mode: 'url', url: redisUrl },
+        }),
+      );
     },
   });
   return { close };

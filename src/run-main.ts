@@ -8,7 +8,7 @@ export interface Closable {
 
 
 /** What a child tells its supervisor over the IPC channel. */
-export type ChildMessage = { type: 'fatal'; message: string };
+export type ChildMessage = { type: 'fatal'; message: string } | { type: 'ready' };
 
 /** Parses the environment; a bad variable stops the process (exit 1) with one line naming it. */
 export function loadConfigOrExit(role: string): Config {
@@ -23,7 +23,7 @@ export function loadConfigOrExit(role: string): Config {
 
 /**
  * The shape shared by every service entry point: parse config (a bad variable stops start-up with
- * its name), start, and on SIGTERM/SIGINT close in order and exit 0. Start-up failures exit 1 with
+ * its name), start, and on SIGTERM/SIGINT/SIGHUP close in order and exit 0. Start-up failures exit 1 with
  * one clear line. A stray rejection is logged, not fatal: accepted work must not die with it.
  * A process started by a supervisor (it has an IPC channel) also shuts down when the channel
  * closes: the supervisor is gone, even if it was killed with SIGKILL and could not tell us.
@@ -54,6 +54,8 @@ export async function runMain(role: string, start: (config: Config, log: Logger)
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+  // A closed terminal: shut down the same way, or `npm start`'s private redis-server outlives it.
+  process.once('SIGHUP', () => stop('SIGHUP'));
   // Orphaned: nobody will wait for a long graceful close, so it gets a few seconds at most.
   if (supervised) process.once('disconnect', () => stop('supervisor gone', Math.min(config.shutdownTimeoutMs, 5000)));
 
@@ -66,5 +68,8 @@ export async function runMain(role: string, start: (config: Config, log: Logger)
     // The supervisor must hear why before it sees the exit, so exit only once the message is out.
     if (supervised) process.send!({ type: 'fatal', message } satisfies ChildMessage, () => process.exit(1));
     else process.exit(1);
+    return;
   }
+  // Tells a supervising parent (src/main.ts forks the worker) that this process is up.
+  if (supervised) process.send!({ type: 'ready' } satisfies ChildMessage);
 }

@@ -7,6 +7,7 @@ import type { ApiState } from './api-state.js';
 import { errorHandler } from './error-handler.js';
 import { httpMetrics } from './http-metrics.js';
 import { requestLog } from './request-log.js';
+import { securityHeaders } from './security-headers.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -28,16 +29,20 @@ export function createRouter(deps: ApiDeps): Router<ApiState> {
 
 /** Builds the Koa application; it never listens, so tests and entry points decide how to serve it. */
 export function createApp(deps: ApiDeps): Koa<ApiState> {
-  const app = new Koa<ApiState>({ proxy: deps.trustProxy });
+  // With N trusted proxies, ctx.ip is the N-th X-Forwarded-For entry from the right: entries a
+  // client wrote itself sit further left and are never read (so they cannot dodge the rate limit).
+  const hops = deps.trustedProxyHops;
+  const app = new Koa<ApiState>({ proxy: hops > 0, maxIpsCount: hops });
   const router = createRouter(deps);
   app.use(requestLog(deps.log));
+  app.use(securityHeaders());
   app.use(async (ctx, next) => {
-    ctx.set({ 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer', 'Cache-Control': 'no-store' });
+    ctx.set('Cache-Control', 'no-store');
     await next();
   });
   app.use(httpMetrics(deps.metrics));
   app.use(errorHandler);
-  if (hasCredentials(deps.operators.dashboardCredentials)) app.use(dashboard(deps.operators.queue, deps.operators.dashboardCredentials));
+  if (hasCredentials(deps.operators.dashboardCredentials)) app.use(dashboard(deps.operators.queue, deps.operators.dashboardCredentials, deps.clients.authFailures));
   app.use(router.routes());
   app.use(router.allowedMethods({ throw: true }));
   // Only Bull Board emits these (it renders its own errors, then reports them): log them, not console.error.

@@ -1,7 +1,9 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../errors.js';
 import { keyPrefix } from '../queue/keys.js';
+import type { AuthFailures } from './auth-failures.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
 
@@ -10,40 +12,61 @@ type Middleware = (ctx: Context & { state: ApiState }, next: Next) => Promise<vo
 /**
  * With API keys configured, requires `Authorization: Bearer <key>`. The presented key is hashed
  * and compared with every configured digest in constant time, so neither the keys nor a timing
- * side channel reveals them. The caller's owner id scopes the jobs it can see.
+ * side channel reveals them. The caller's owner id scopes the jobs it can see. Wrong keys count
+ * as failed attempts of the client's address (`AuthFailures`).
  */
-export function requireApiKey(digests: readonly string[]): Middleware {
+export function requireApiKey(digests: readonly string[], failures: AuthFailures): Middleware {
   const expected = digests.map((d) => Buffer.from(d, 'hex'));
   return async (ctx, next) => {
     if (expected.length > 0) {
+      await failures.assertAllowed(ctx.ip);
       const match = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'));
       const presented = match ? createHash('sha256').update(match[1]!).digest() : undefined;
       let ok = false;
       for (const digest of expected) ok = (presented !== undefined && timingSafeEqual(presented, digest)) || ok;
-      if (!ok) throw new AppError('unauthorized', 'send a valid API key as Authorization: Bearer <key>', { 'WWW-Authenticate': 'Bearer' });
+      if (!ok) {
+        await failures.record(ctx.ip);
+        throw new AppError('unauthorized', 'send a valid API key as Authorization: Bearer <key>', { 'WWW-Authenticate': 'Bearer' });
+      }
       ctx.state.owner = presented!.toString('hex').slice(0, 16);
     }
     await next();
   };
 }
 
+/** Name of the one policy in the RateLimit headers. */
+const policyName = 'per-minute';
+
 /**
- * Fixed one-minute windows counted in Redis (INCR + EXPIRE), so the limit holds across API
- * replicas. Clients are API keys when configured, else IP addresses.
+ * RATE_LIMIT_PER_MINUTE per client (its API key when keys are configured, else its address),
+ * counted in Redis by rate-limiter-flexible so the limit holds across API replicas; each client's
+ * key expires with its window. Every answer carries the IETF `RateLimit-Policy` and `RateLimit`
+ * headers (draft-ietf-httpapi-ratelimit-headers: quota `q` per window `w` seconds, `r` remaining,
+ * reset in `t` seconds); a refusal is 429 with Retry-After.
  */
 export function rateLimit(deps: Pick<ApiDeps, 'redis' | 'queueName' | 'clients'>): Middleware {
   const limit = deps.clients.rateLimitPerMinute;
+  if (limit === 0) return (_ctx, next) => next();
+  const limiter = new RateLimiterRedis({ storeClient: deps.redis, keyPrefix: `${keyPrefix}:${deps.queueName}:ratelimit`, points: limit, duration: 60 });
   return async (ctx, next) => {
-    if (limit > 0) {
-      const windowStart = Math.floor(Date.now() / 60_000);
-      const key = `${keyPrefix}:${deps.queueName}:ratelimit:${ctx.state.owner ?? ctx.ip}:${windowStart}`;
+    let state: RateLimiterRes;
+    try {
+      state = await limiter.consume(ctx.state.owner ?? ctx.ip);
+    } catch (err) {
       // Fails open on a Redis error: the job store reports the outage (503) right after.
-      const replies = await deps.redis.multi().incr(key).expire(key, 60).exec().catch(() => null);
-      const count = Number(replies?.[0]?.[1] ?? 0);
-      if (count > limit) {
-        const retryAfter = Math.max(1, Math.ceil(((windowStart + 1) * 60_000 - Date.now()) / 1000));
-        throw new AppError('rate_limited', `more than ${limit} requests this minute`, { 'Retry-After': String(retryAfter) });
+      if (!(err instanceof RateLimiterRes)) {
+        await next();
+        return;
       }
+      state = err;
+    }
+    const resetSeconds = Math.max(1, Math.ceil(state.msBeforeNext / 1000));
+    ctx.set({
+      'RateLimit-Policy': `"${policyName}";q=${limit};w=60`,
+      RateLimit: `"${policyName}";r=${state.remainingPoints};t=${resetSeconds}`,
+    });
+    if (state.consumedPoints > limit) {
+      throw new AppError('rate_limited', `more than ${limit} requests this minute`, { 'Retry-After': String(resetSeconds) });
     }
     await next();
   };

@@ -5,19 +5,39 @@ import type { Queue } from 'bullmq';
 import type { Context, Middleware, Next } from 'koa';
 import type { Credentials } from '../credentials.js';
 import type { ApiState } from './api-state.js';
+import type { AuthFailures } from './auth-failures.js';
+import { rejectCrossSite } from './cross-site.js';
 import { requireCredentials } from './require-credentials.js';
+import { pagePolicy } from './security-headers.js';
 
 /** Where Bull Board is mounted. */
 export const dashboardPath = '/admin/queues';
+
+/**
+ * What Bull Board's page needs: its own scripts, styles and JSON API, inline styles (its loading
+ * screen and React's style attributes), and its `<base href="/admin/queues/">` (its asset URLs are
+ * relative to it). Its Google Fonts stylesheet is not allowed: the operator's browser asks no third
+ * party, and the page falls back to a system font.
+ */
+const boardPolicy = pagePolicy({
+  'default-src': ["'self'"],
+  'base-uri': ["'self'"],
+  'script-src': ["'self'"],
+  'style-src': ["'self'", "'unsafe-inline'"],
+  'img-src': ["'self'", 'data:'],
+  'connect-src': ["'self'"],
+  'form-action': ["'self'"],
+});
 
 /**
  * Bull Board over the classification queue, behind credentials: it can retry, delete and add
  * jobs. It is its own Koa app (with its own JSON body parser) mounted under dashboardPath, beside
  * the router rather than in it, so our per-route multipart parser never sees its requests.
  * Everything under the path, static files included, is checked before Bull Board runs; a refusal
- * is rendered by our error handler like any other error.
+ * is rendered by our error handler like any other error. Basic credentials are sent by the
+ * browser on its own, so a state-changing call from another site is refused (`rejectCrossSite`).
  */
-export function dashboard(queue: Queue, credentials: Credentials): Middleware<ApiState> {
+export function dashboard(queue: Queue, credentials: Credentials, failures: AuthFailures): Middleware<ApiState> {
   const adapter = new KoaAdapter();
   adapter.setBasePath(dashboardPath);
   createBullBoard({
@@ -27,7 +47,7 @@ export function dashboard(queue: Queue, credentials: Credentials): Middleware<Ap
   });
   // Bull Board types its middleware for Koa's default state; it never reads ours.
   const board = adapter.registerPlugin() as unknown as (ctx: Context, next: Next) => Promise<void>;
-  const guard = requireCredentials(credentials, 'dashboard');
+  const guard = requireCredentials(credentials, 'dashboard', failures);
   return async (ctx: Context & { state: ApiState }, next: Next): Promise<void> => {
     if (ctx.path !== dashboardPath && !ctx.path.startsWith(`${dashboardPath}/`)) {
       await next();
@@ -35,6 +55,7 @@ export function dashboard(queue: Queue, credentials: Credentials): Middleware<Ap
     }
     // One metrics series for the whole dashboard, whatever Bull Board's own router matched.
     ctx.state.route = `${dashboardPath}/*`;
-    await guard(ctx, () => board(ctx, next));
+    rejectCrossSite(ctx);
+    await boardPolicy(ctx, () => guard(ctx, () => board(ctx, next)));
   };
 }

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { Manifest } from '../model/manifest.js';
 import type { ApiMetrics } from './api-metrics.js';
+import type { AuthFailures } from './auth-failures.js';
 import type { JobStore } from './job-store.js';
 import type { JobWaiter } from './job-waiter.js';
 
@@ -18,12 +19,14 @@ export interface ApiDeps {
   /** For per-client rate-limit counters (shared by all API replicas). */
   redis: Redis;
   queueName: string;
-  /** Take the client IP from X-Forwarded-For (behind a trusted proxy only). */
-  trustProxy: boolean;
+  /** Proxies in front of the API whose X-Forwarded-For entries are trusted (Koa's maxIpsCount); 0: none. */
+  trustedProxyHops: number;
   clients: {
     /** sha256 digests of accepted API keys; empty = open API. */
     apiKeyDigests: readonly string[];
     rateLimitPerMinute: number;
+    /** Failed authentication attempts per address, shared by API keys, the dashboard and /metrics. */
+    authFailures: AuthFailures;
   };
   metrics: ApiMetrics;
   limits: {

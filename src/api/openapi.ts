@@ -15,6 +15,7 @@ import {
   UploadFormSchema,
   WaitQuerySchema,
 } from './wire.js';
+import { codeSamples, errorTableMarkdown, type CodeSample } from './openapi-examples.js';
 
 type JsonSchema = Record<string, unknown>;
 type Content = Record<string, { schema?: JsonSchema }>;
@@ -38,6 +39,8 @@ export interface Operation {
   requestBody?: { required: boolean; description: string; content: Content };
   responses: Record<string, Response>;
   security?: Record<string, string[]>[];
+  /** Request examples, shown by the reference page at /docs. */
+  'x-codeSamples'?: CodeSample[];
 }
 export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 
@@ -230,16 +233,28 @@ export function buildOpenApiDocument(): OpenApiDocument {
     '/openapi.json': {
       get: { tags: ['operations'], summary: 'This document', responses: { '200': { description: 'OpenAPI 3.1.', content: { 'application/json': { schema: { type: 'object' } } } } } },
     },
+    '/favicon.svg': {
+      get: { tags: ['web'], summary: "The pages' icon", responses: { '200': { description: 'SVG.', content: { 'image/svg+xml': { schema: { type: 'string' } } } } } },
+    },
     '/docs': {
-      get: { tags: ['operations'], summary: 'This document as a web page', responses: { '200': { description: 'Self-contained HTML.', content: { 'text/html': { schema: { type: 'string' } } } } } },
+      get: { tags: ['operations'], summary: 'This document as an API reference page (Redoc)', responses: { '200': { description: 'HTML that loads Redoc from this server and renders /openapi.json; nothing from elsewhere.', content: { 'text/html': { schema: { type: 'string' } } } } } },
+    },
+    '/docs/redoc.standalone.js': {
+      get: { tags: ['operations'], summary: "Redoc's browser bundle, from its npm package", responses: { '200': { description: 'JavaScript.', content: { 'text/javascript': { schema: { type: 'string' } } } } } },
     },
   };
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      const samples = codeSamples[`${method} ${path}`];
+      if (samples) op['x-codeSamples'] = samples;
+    }
+  }
   return {
     openapi: '3.1.1',
     info: {
       title: 'resnet-queue',
       version: contractVersion,
-      description: 'Image classification (ResNet-50, ImageNet-1k) through a Redis job queue. Submit with POST /jobs, then poll GET /jobs/{id} or long-poll GET /jobs/{id}/wait; POST /predict is the Flask tutorial\'s synchronous call.',
+      description: `Image classification (ResNet-50, ImageNet-1k) through a Redis job queue. Submit with POST /jobs, then poll GET /jobs/{id} or long-poll GET /jobs/{id}/wait; POST /predict is the Flask tutorial's synchronous call.\n\nWith RATE_LIMIT_PER_MINUTE set, /jobs and /predict answers carry \`RateLimit-Policy\` and \`RateLimit\` (IETF draft: quota \`q\` per \`w\` seconds, \`r\` remaining, reset in \`t\` seconds).\n\n## Errors\n\nEvery error is \`{"error": {"code", "message"}}\` (POST /predict: \`{"success": false, "error", "code"}\`) with a stable code:\n\n${errorTableMarkdown()}`,
     },
     tags: [
       { name: 'jobs', description: 'Asynchronous classification.' },

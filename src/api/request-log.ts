@@ -5,6 +5,9 @@ import type { ApiState } from './api-state.js';
 
 const acceptableId = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** Probed every few seconds by orchestrators: their successes are logged at debug, not info. */
+const probePaths = new Set(['/healthz', '/readyz']);
+
 /** Gives each request an id (the caller's X-Request-Id when sane) and logs one line when it ends. */
 export function requestLog(log: Logger) {
   return async (ctx: Context & { state: ApiState }, next: Next): Promise<void> => {
@@ -17,7 +20,8 @@ export function requestLog(log: Logger) {
     try {
       await next();
     } finally {
-      ctx.state.log.info(
+      const level = probePaths.has(ctx.path) && ctx.status < 400 ? 'debug' : 'info';
+      ctx.state.log[level](
         { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round((performance.now() - started) * 10) / 10 },
         'request',
       );

@@ -4,7 +4,7 @@ import { Queue, QueueEvents } from 'bullmq';
 import type { Config } from '../config.js';
 import { hasCredentials } from '../credentials.js';
 import type { Logger } from '../logger.js';
-import { loadManifest } from '../model/manifest.js';
+import { loadManifest, type Manifest } from '../model/manifest.js';
 import { InputStore } from '../queue/input-store.js';
 import type { JobData, JobResult } from '../queue/job-schemas.js';
 import { defaultJobOptions, inputTtlSeconds, keyPrefix, queueKeys } from '../queue/keys.js';
@@ -13,6 +13,7 @@ import { connectRedis } from '../redis.js';
 import { StartupError } from '../startup-error.js';
 import { createApiMetrics } from './api-metrics.js';
 import { createApp } from './app.js';
+import { AuthFailures } from './auth-failures.js';
 import { dashboardPath } from './dashboard.js';
 import type { ApiDeps } from './deps.js';
 import { JobStore } from './job-store.js';
@@ -31,6 +32,8 @@ async function closeWithin(closing: Promise<unknown>, ms: number, drop: () => vo
 
 export interface RunningApi {
   port: number;
+  /** The model this API preprocesses for (its name is in every result). */
+  manifest: Manifest;
   close(): Promise<void>;
 }
 
@@ -72,8 +75,12 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
     log,
     redis,
     queueName: config.queueName,
-    trustProxy: config.trustProxy,
-    clients: { apiKeyDigests: config.apiKeyDigests, rateLimitPerMinute: config.rateLimitPerMinute },
+    trustedProxyHops: config.trustedProxyHops,
+    clients: {
+      apiKeyDigests: config.apiKeyDigests,
+      rateLimitPerMinute: config.rateLimitPerMinute,
+      authFailures: new AuthFailures(redis, config.queueName, config.authFailuresPerHour),
+    },
     metrics: createApiMetrics(store, config.queueName, log),
     limits: {
       maxUploadBytes: config.maxUploadBytes,
@@ -127,6 +134,7 @@ export async function startApi(config: Config, log: Logger): Promise<RunningApi>
   let closing: Promise<void> | undefined;
   return {
     port,
+    manifest: deps.manifest,
     /** Stops accepting, releases long-polls with their current view, lets requests finish, then disconnects. */
     close: () =>
       (closing ??= (async () => {

@@ -1,11 +1,13 @@
 import { parseArgs } from 'node:util';
 
-export const usage = `usage: classify IMAGE... [--url URL] [--wait SECONDS] [--json]
+export const usage = `usage: classify IMAGE... [--url URL] [--api-key KEY] [--wait SECONDS] [--json]
 
 Submits each image to the service's POST /jobs, waits for the results through the long-poll
 endpoint GET /jobs/:id/wait, and prints the top-5 labels of each (or JSON with --json).
+IMAGE may be a glob pattern ('photos/*.jpg'); on a terminal a progress line counts the results.
 
   --url URL         the service (default http://localhost:5000)
+  --api-key KEY     sent as Authorization: Bearer KEY (default: $CLASSIFY_API_KEY)
   --wait SECONDS    how long to wait for the results, from the start (default 60)
   --json            print one JSON array, one entry per image, in argument order
   -h, --help        this text
@@ -19,6 +21,8 @@ export interface ClassifyArgs {
   files: string[];
   /** Without a trailing slash. */
   url: string;
+  /** Sent as a bearer token when the service has API_KEYS; from --api-key, else CLASSIFY_API_KEY. */
+  apiKey: string | undefined;
   waitSeconds: number;
   json: boolean;
   help: boolean;
@@ -28,8 +32,8 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** Parses the command line; anything wrong becomes a UsageError naming the argument. */
-export function parseClassifyArgs(argv: readonly string[]): ClassifyArgs {
+/** Parses the command line; anything wrong becomes a UsageError naming the argument. `env` supplies defaults (cliEnv in config.ts). */
+export function parseClassifyArgs(argv: readonly string[], env: { apiKey?: string | undefined } = {}): ClassifyArgs {
   let parsed;
   try {
     parsed = parseArgs({
@@ -37,6 +41,7 @@ export function parseClassifyArgs(argv: readonly string[]): ClassifyArgs {
       allowPositionals: true,
       options: {
         url: { type: 'string', default: 'http://localhost:5000' },
+        'api-key': { type: 'string' },
         wait: { type: 'string', default: '60' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -46,7 +51,7 @@ export function parseClassifyArgs(argv: readonly string[]): ClassifyArgs {
     throw new UsageError((err as Error).message);
   }
   const { values, positionals } = parsed;
-  if (values.help) return { files: [], url: '', waitSeconds: 0, json: false, help: true };
+  if (values.help) return { files: [], url: '', apiKey: undefined, waitSeconds: 0, json: false, help: true };
   if (positionals.length === 0) throw new UsageError('no image given');
   let url: URL;
   try {
@@ -57,5 +62,7 @@ export function parseClassifyArgs(argv: readonly string[]): ClassifyArgs {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('--url: must be http:// or https://');
   const waitSeconds = Number(values.wait);
   if (values.wait.trim() === '' || !Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError(`--wait: "${values.wait}" is not a number of seconds`);
-  return { files: positionals, url: url.href.replace(/\/+$/, ''), waitSeconds, json: values.json, help: false };
+  const apiKey = values['api-key'] ?? env.apiKey;
+  if (apiKey !== undefined && !/^\S+$/.test(apiKey)) throw new UsageError('--api-key: must be one word (no spaces)');
+  return { files: positionals, url: url.href.replace(/\/+$/, ''), apiKey, waitSeconds, json: values.json, help: false };
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { isTerminal, JobViewSchema, type JobView, type Prediction } from '../api/wire.js';
 import { errorTable, isErrorCode } from '../errors.js';
 import { parseClassifyArgs, usage, UsageError, type ClassifyArgs } from './classify-args.js';
+import { expandFiles } from './expand-files.js';
 import { predictionTable } from './prediction-table.js';
 
 export const exitCodes = { ok: 0, badInput: 2, serverError: 3, timeout: 4 } as const;
@@ -31,6 +32,8 @@ export interface FileResult {
 export interface Io {
   out(text: string): void;
   err(text: string): void;
+  /** Where the progress line goes (a terminal's stderr, rewritten in place); absent: no progress. */
+  progress?: (text: string) => void;
 }
 
 /** Why one image could not be classified, with the exit code it stands for. */
@@ -91,7 +94,8 @@ async function classifyFile(file: string, args: ClassifyArgs, deadlineMs: number
     });
     const form = new FormData();
     form.append('image', new Blob([new Uint8Array(bytes)]), path.basename(file));
-    const submitted = await call(`${args.url}/jobs`, { method: 'POST', body: form }, deadlineMs);
+    const headers: Record<string, string> = args.apiKey === undefined ? {} : { Authorization: `Bearer ${args.apiKey}` };
+    const submitted = await call(`${args.url}/jobs`, { method: 'POST', body: form, headers }, deadlineMs);
     if (submitted.status !== 202 && submitted.status !== 200) {
       throw httpFailure(submitted, submitted.status >= 400 && submitted.status < 500 ? exitCodes.badInput : exitCodes.serverError);
     }
@@ -103,7 +107,7 @@ async function classifyFile(file: string, args: ClassifyArgs, deadlineMs: number
       if (remainingSeconds <= 0) {
         throw new Failure(exitCodes.timeout, 'timeout', `job ${view.id} still ${view.status} after ${args.waitSeconds} s; it goes on at ${args.url}${view.links.self}`);
       }
-      const waited = await call(`${args.url}${view.links.wait}?timeout=${Math.min(remainingSeconds, maxPollSeconds).toFixed(1)}`, {}, deadlineMs);
+      const waited = await call(`${args.url}${view.links.wait}?timeout=${Math.min(remainingSeconds, maxPollSeconds).toFixed(1)}`, { headers }, deadlineMs);
       // 202 is "not finished yet, ask again"; anything but 200/202 is the service's fault here.
       if (waited.status !== 200 && waited.status !== 202) throw httpFailure(waited, exitCodes.serverError);
       view = parseView(waited);
@@ -136,11 +140,16 @@ async function mapLimit<T, R>(items: readonly T[], limit: number, work: (item: T
   return results;
 }
 
+/** `classify: 3/10 done, 1 failed`: rewritten in place (\r), cleared at the end. */
+function progressLine(done: number, failed: number, total: number): string {
+  return `\rclassify: ${done}/${total} done${failed > 0 ? `, ${failed} failed` : ''}`;
+}
+
 /** The whole command: parse, classify every image, print, and return the exit code. */
-export async function runClassify(argv: readonly string[], io: Io): Promise<number> {
+export async function runClassify(argv: readonly string[], io: Io, env: { apiKey?: string | undefined } = {}): Promise<number> {
   let args: ClassifyArgs;
   try {
-    args = parseClassifyArgs(argv);
+    args = parseClassifyArgs(argv, env);
   } catch (err) {
     if (!(err instanceof UsageError)) throw err;
     io.err(`classify: ${err.message}\n\n${usage}`);
@@ -150,8 +159,21 @@ export async function runClassify(argv: readonly string[], io: Io): Promise<numb
     io.out(usage);
     return exitCodes.ok;
   }
+  const files = await expandFiles(args.files);
   const deadlineMs = Date.now() + args.waitSeconds * 1000;
-  const results = await mapLimit(args.files, concurrency, (file) => classifyFile(file, args, deadlineMs));
+  let done = 0;
+  let failed = 0;
+  const progress = files.length > 1 ? io.progress : undefined;
+  progress?.(progressLine(0, 0, files.length));
+  const results = await mapLimit(files, concurrency, async (file) => {
+    const result = await classifyFile(file, args, deadlineMs);
+    done++;
+    if (result.error) failed++;
+    progress?.(progressLine(done, failed, files.length));
+    return result;
+  });
+  // Erase the progress line, so the results start on a clean line.
+  progress?.('\r\x1b[2K');
   if (args.json) {
     io.out(`${JSON.stringify(results.map(({ exitCode: _, ...shown }) => shown), null, 2)}\n`);
   } else {

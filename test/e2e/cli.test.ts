@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runClassify } from '../../src/cli/classify.js';
 import { projectRoot } from '../../src/config.js';
 import { freePort } from '../../src/redis-server.js';
 import { imagesDir } from '../support/paths.js';
@@ -19,9 +20,13 @@ interface CliRun {
 
 /** The `classify` command from source (bin/classify.js runs the same entry once built). */
 async function classify(...args: string[]): Promise<CliRun> {
+  return classifyWithEnv({}, ...args);
+}
+
+async function classifyWithEnv(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/cli/main.ts'), ...args], {
     cwd: projectRoot,
-    env: { PATH: process.env['PATH'], HOME: process.env['HOME'] },
+    env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -88,6 +93,19 @@ describe('classify against the running service', () => {
     expect(run.stderr).toContain(`classify: ${missing}: unreadable_file: cannot read ${missing}: no such file`);
   });
 
+  it('expands glob patterns (sorted) and counts the results on a progress line', async () => {
+    const out: string[] = [];
+    const progress: string[] = [];
+    const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(t), progress: (t: string) => void progress.push(t) };
+    const code = await runClassify([path.join(imagesDir, '*.jpg'), '--url', service.url, '--json'], io);
+    expect(code, out.join('')).toBe(0);
+    const results = JSON.parse(out.join('')) as { file: string; predictions: { label: string }[] }[];
+    expect(results.map((r) => path.basename(r.file))).toEqual(['baboon.jpg', 'eagle.jpg', 'orange.jpg']);
+    expect(results.map((r) => r.predictions[0]!.label)).toEqual(['baboon', 'bald_eagle', 'orange']);
+    expect(progress.slice(0, -1)).toEqual(['\rclassify: 0/3 done', '\rclassify: 1/3 done', '\rclassify: 2/3 done', '\rclassify: 3/3 done']);
+    expect(progress.at(-1)).toBe('\r\x1b[2K');
+  });
+
   it('exits 3 when the service cannot be reached', async () => {
     const port = await freePort();
     const run = await classify(coffee, '--url', `http://127.0.0.1:${port}`);
@@ -110,11 +128,13 @@ describe('classify against a service that never finishes or fails', () => {
   let stubUrl: string;
   let mode: 'queued' | 'unavailable' = 'queued';
   const id = '00000000-0000-4000-8000-000000000001';
+  const seenAuthorization: string[] = [];
   const queued = { id, status: 'queued', createdAt: new Date().toISOString(), links: { self: `/jobs/${id}`, wait: `/jobs/${id}/wait` } };
   beforeAll(async () => {
     // Stands in for an overloaded deployment: accepts every job, finishes none, or answers 503.
     stub = http.createServer((req, res) => {
       req.resume();
+      seenAuthorization.push(req.headers.authorization ?? '(none)');
       if (mode === 'unavailable') {
         res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'unavailable', message: 'the job store is unavailable' } }));
         return;
@@ -135,6 +155,17 @@ describe('classify against a service that never finishes or fails', () => {
     expect(run.code).toBe(4);
     expect(performance.now() - started).toBeGreaterThanOrEqual(1500);
     expect(run.stderr).toContain(`timeout: job ${id} still queued after 1.5 s; it goes on at ${stubUrl}/jobs/${id}`);
+  });
+
+  it('sends --api-key, else CLASSIFY_API_KEY, as a bearer token on every call', async () => {
+    mode = 'queued';
+    seenAuthorization.length = 0;
+    await classifyWithEnv({ CLASSIFY_API_KEY: 'from-the-environment' }, coffee, '--url', stubUrl, '--wait', '0.5');
+    expect(new Set(seenAuthorization)).toEqual(new Set(['Bearer from-the-environment']));
+    expect(seenAuthorization.length).toBeGreaterThanOrEqual(2);
+    seenAuthorization.length = 0;
+    await classifyWithEnv({ CLASSIFY_API_KEY: 'from-the-environment' }, coffee, '--url', stubUrl, '--wait', '0.5', '--api-key', 'from-the-flag');
+    expect(new Set(seenAuthorization)).toEqual(new Set(['Bearer from-the-flag']));
   });
 
   it('exits 3 on a 5xx', async () => {

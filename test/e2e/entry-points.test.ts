@@ -32,6 +32,12 @@ describe('start-up', () => {
     await waitForReady(url, child, output);
     const redisUrl = /"url":"(redis:\/\/127\.0\.0\.1:\d+)"/.exec(output())?.[1];
     expect(redisUrl).toBeDefined();
+    // One line for people once the worker has its model (it may trail readiness by a log write).
+    await expect.poll(() => output()).toMatch(
+      new RegExp(`"msg":"ready: ${url}/ · docs ${url}/docs · dashboard off \\(set DASHBOARD_USER \\+ DASHBOARD_PASSWORD\\) · model resnet50-v1\\.5 · 1 worker · Redis embedded`),
+    );
+    // Successful health probes (waitForReady's) log at debug, below the default level.
+    expect(output()).not.toMatch(/"path":"\/readyz","status":200/);
     const res = await postImage(url, await image('orange.jpg'), { route: '/predict' });
     expect(res.status).toBe(200);
     expect(await stopChild(child)).toBe(0);

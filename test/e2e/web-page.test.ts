@@ -1,26 +1,12 @@
-import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { chromiumPath, launchChromium, reportMissingChromium } from '../support/chromium.js';
 import { imagesDir, outputDir } from '../support/paths.js';
 import { startService, type RunningService } from '../support/service.js';
 
-/** Debian's chromium (apt-get install -y chromium); playwright-core drives it, downloading nothing. */
-const chromiumPath = '/usr/bin/chromium';
-/** Without the background-networking flags Chromium's own connections fail on a closed network. */
-const chromiumArgs = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
-const hasChromium = existsSync(chromiumPath);
-if (!hasChromium) process.stderr.write(`web page: browser test skipped because ${chromiumPath} is absent (Debian: apt-get install -y chromium)\n`);
+reportMissingChromium('web page');
 
 let service: RunningService;
 beforeAll(async () => {
@@ -38,8 +24,8 @@ describe('GET / and /app.js', () => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     const csp = res.headers.get('content-security-policy') ?? '';
-    expect(csp).toMatch(/(^|; )default-src 'self'(;|$)/);
-    expect(csp).toMatch(/(^|; )frame-ancestors 'none'(;|$)/);
+    expect(csp).toMatch(/(^|;\s*)default-src 'self'(;|$)/);
+    expect(csp).toMatch(/(^|;\s*)frame-ancestors 'none'(;|$)/);
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*|https?:/);
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
@@ -55,10 +41,10 @@ describe('GET / and /app.js', () => {
   });
 });
 
-describe.skipIf(!hasChromium)('the page in headless Chromium', () => {
+describe.skipIf(!chromiumPath)('the page in headless Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
-    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+    browser = await launchChromium();
   });
   afterAll(() => browser?.close());
 

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
@@ -73,6 +73,21 @@ describe('compose.yaml', () => {
     expect(env['REDIS_URL']).toMatch(/^redis:\/\/redis:6379/);
     expect(env['MODEL_DIR']).toBeTruthy();
     expect(worker.depends_on).toMatchObject({ redis: { condition: 'service_healthy' } });
+  });
+
+  it('mounts a model that exists on a fresh clone (../shared) where MODEL_DIR points, keeping its name', async () => {
+    for (const name of ['api', 'worker']) {
+      const s = service(name);
+      const volume = (s as { volumes?: string[] }).volumes?.find((v) => v.includes('MODEL_PATH'));
+      expect(volume, name).toBeDefined();
+      // ${MODEL_PATH:-default}:target:ro, with the defaults compose applies when nothing is set.
+      const resolved = volume!.replace(/\$\{(\w+):-([^}]*)\}/g, (_m, _v, fallback: string) => fallback);
+      const [source, target, mode] = resolved.split(':');
+      await access(path.join(projectRoot, source!, 'model.onnx'));
+      expect(target).toBe(environment(s)['MODEL_DIR']!.replace(/\$\{(\w+):-([^}]*)\}/g, (_m, _v, fallback: string) => fallback));
+      expect(path.basename(target!)).toBe('resnet50-v1.5');
+      expect(mode).toBe('ro');
+    }
   });
 
   it('reads credentials from an env_file that git and docker both ignore', async () => {

@@ -62,4 +62,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MODEL_URL: 'file:///etc/passwd', MODEL_SHA256: sha })).toThrow(/MODEL_URL: must be an http/);
     expect(() => loadConfig({ MODEL_URL: 'https://m/r.onnx', MODEL_SHA256: 'abc' })).toThrow(/MODEL_SHA256: must be 64 hex digits/);
   });
+
+  it('reads TRUST_PROXY as a number of proxy hops, and refuses "true" (which would trust any X-Forwarded-For)', () => {
+    expect(loadConfig({}).trustedProxyHops).toBe(0);
+    expect(loadConfig({ TRUST_PROXY: 'false' }).trustedProxyHops).toBe(0);
+    expect(loadConfig({ TRUST_PROXY: '2' }).trustedProxyHops).toBe(2);
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY: the number of proxies/);
+    expect(() => loadConfig({ TRUST_PROXY: '-1' })).toThrow(/TRUST_PROXY/);
+    expect(loadConfig({}).authFailuresPerHour).toBe(60);
+    expect(loadConfig({ AUTH_FAILURES_PER_HOUR: '0' }).authFailuresPerHour).toBe(0);
+  });
 });

@@ -1,19 +1,58 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import type Router from '@koa/router';
-import { renderDocsPage } from '../docs-page.js';
 import type { ApiState } from '../api-state.js';
 import { buildOpenApiDocument } from '../openapi.js';
+import { pagePolicy } from '../security-headers.js';
 
-/** GET /openapi.json and GET /docs. The document is static, so both are built once. */
+/** Redoc's self-contained browser bundle, served from its npm package: the page loads nothing from elsewhere. */
+const redocBundlePath = createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
+
+/**
+ * The reference page: Redoc reads /openapi.json and renders the operations, their parameters,
+ * request and response samples and the error table. Options are attributes of `<redoc>` (the
+ * bundle finds the element itself), so the page has no inline script.
+ */
+const page = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>resnet-queue API reference</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"></head>
+<body><noscript>The reference needs JavaScript; the document itself is <a href="/openapi.json">/openapi.json</a>.</noscript>
+<redoc spec-url="/openapi.json" expand-responses="200,202" required-props-first="true" hide-hostname="true"></redoc>
+<script src="/docs/redoc.standalone.js"></script>
+</body></html>
+`;
+
+/**
+ * Redoc's needs: its script from here, the document from here, styles injected at run time
+ * (styled-components, hence 'unsafe-inline' for styles only), its search index in a worker it
+ * starts from a blob, and inline SVG icons.
+ */
+const docsPolicy = pagePolicy({
+  'default-src': ["'self'"],
+  'script-src': ["'self'"],
+  'style-src': ["'self'", "'unsafe-inline'"],
+  'img-src': ["'self'", 'data:'],
+  'worker-src': ['blob:'],
+  'connect-src': ["'self'"],
+  'form-action': ["'none'"],
+});
+
+/** GET /openapi.json, GET /docs and Redoc's bundle. The document is static, so it is built once. */
 export function docsRoutes(router: Router<ApiState>): void {
   const document = buildOpenApiDocument();
-  const page = renderDocsPage(document);
+  const bundle = readFileSync(redocBundlePath);
   router.get('/openapi.json', (ctx) => {
     ctx.body = document;
   });
-  router.get('/docs', (ctx) => {
-    ctx.type = 'html';
-    // The page has no script and loads nothing; say so, so a browser refuses anything injected.
-    ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
+  router.get('/docs', docsPolicy, (ctx) => {
+    ctx.set('Cache-Control', 'no-cache');
+    ctx.type = 'text/html; charset=utf-8';
     ctx.body = page;
+  });
+  router.get('/docs/redoc.standalone.js', (ctx) => {
+    // The file changes only with the package version, i.e. with a new deployment.
+    ctx.set('Cache-Control', 'public, max-age=3600');
+    ctx.type = 'text/javascript; charset=utf-8';
+    ctx.body = bundle;
   });
 }

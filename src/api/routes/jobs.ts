@@ -26,7 +26,7 @@ function respond(ctx: Context, view: JobView): void {
 export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   const notFound = (id: string) => new AppError('not_found', `no job ${id} (unknown, malformed or expired)`);
   const clampWait = (seconds: number) => Math.min(seconds, deps.limits.waitMaxSeconds);
-  const guards = [requireApiKey(deps.clients.apiKeyDigests), rateLimit(deps)];
+  const guards = [requireApiKey(deps.clients.apiKeyDigests, deps.clients.authFailures), rateLimit(deps)];
 
   router.post('/jobs', ...guards, requireWorker(deps), queueBackpressure(deps), multipartParser(deps.limits.maxUploadBytes), async (ctx) => {
     const topk = parseParam('topk', SubmitQuerySchema.shape.topk, ctx.query['topk']) ?? deps.manifest.topk;

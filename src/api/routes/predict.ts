@@ -19,7 +19,7 @@ export function predictRoute(router: Router<ApiState>, deps: ApiDeps): void {
       ctx.state.errorFormat = 'tutorial';
       await next();
     },
-    requireApiKey(deps.clients.apiKeyDigests),
+    requireApiKey(deps.clients.apiKeyDigests, deps.clients.authFailures),
     rateLimit(deps),
     requireWorker(deps),
     queueBackpressure(deps),

@@ -3,8 +3,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type Router from '@koa/router';
 import { projectRoot } from '../../config.js';
+import { pagePolicy } from '../security-headers.js';
 
-/** The page for people: one HTML file and one script, served as they are. */
+/** The page for people: one HTML file, one script and the icon, served as they are. */
 export const publicDir = path.join(projectRoot, 'public');
 
 /** CSP sources for the page's inline <style> blocks, by hash, so no 'unsafe-inline' is needed. */
@@ -13,31 +14,34 @@ function inlineStyleHashes(html: string): string[] {
 }
 
 /**
- * GET / and GET /app.js. The page may load and talk to nothing but this origin (CSP), may not be
- * framed (clickjacking), sends no Referer, and no response is MIME-sniffed. Files are read once,
- * at start-up, so a missing one stops the API instead of failing requests.
+ * GET /, GET /app.js and GET /favicon.svg. The page may load and talk to nothing but this origin
+ * (its CSP replaces the API's load-nothing policy); framing, sniffing and the Referer are off for
+ * every response (security-headers.ts). Files are read once, at start-up, so a missing one stops
+ * the API instead of failing requests.
  */
 export function webPageRoutes(router: Router): void {
   const html = readFileSync(path.join(publicDir, 'index.html'), 'utf8');
   const script = readFileSync(path.join(publicDir, 'app.js'));
-  const csp = [
-    "default-src 'self'",
-    `style-src 'self' ${inlineStyleHashes(html).join(' ')}`,
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-  ].join('; ');
-  const common = { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-cache' };
+  const icon = readFileSync(path.join(publicDir, 'favicon.svg'));
+  const policy = pagePolicy({
+    'default-src': ["'self'"],
+    'style-src': ["'self'", ...inlineStyleHashes(html)],
+    'form-action': ["'self'"],
+  });
 
-  router.get('/', (ctx) => {
-    ctx.set({ ...common, 'Content-Security-Policy': csp, 'Referrer-Policy': 'no-referrer', 'X-Frame-Options': 'DENY' });
+  router.get('/', policy, (ctx) => {
+    ctx.set('Cache-Control', 'no-cache');
     ctx.type = 'text/html; charset=utf-8';
     ctx.body = html;
   });
   router.get('/app.js', (ctx) => {
-    ctx.set(common);
+    ctx.set('Cache-Control', 'no-cache');
     ctx.type = 'text/javascript; charset=utf-8';
     ctx.body = script;
+  });
+  router.get('/favicon.svg', (ctx) => {
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.type = 'image/svg+xml';
+    ctx.body = icon;
   });
 }
