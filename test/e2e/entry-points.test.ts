@@ -60,7 +60,7 @@ describe('API and worker as separate processes', () => {
     const url = `http://127.0.0.1:${port}`;
     const api = spawnEntry('api/main', { REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1', QUEUE_NAME: queueName });
     children.push(api.child);
-    await expect(waitForReady(url, api.child, api.output, 3000)).rejects.toThrow(/not ready/);
+    await waitForReady(url, api.child, api.output, 60_000, '/healthz');
     const ready = await get<ErrorBody>(url, '/readyz');
     expect(ready.status).toBe(503);
     expect(ready.body.error.code).toBe('no_worker');
