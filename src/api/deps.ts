@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { Manifest } from '../model/manifest.js';
 import type { ApiMetrics } from './api-metrics.js';
+import type { BatchStore } from './batch-store.js';
 import type { JobStore } from './job-store.js';
 import type { JobWaiter } from './job-waiter.js';
 
@@ -12,6 +13,11 @@ import type { JobWaiter } from './job-waiter.js';
 export interface ApiDeps {
   store: JobStore;
   waiter: JobWaiter;
+  batches: BatchStore;
+  /** Long-polls on batches, over the batch queue's events. */
+  batchWaiter: JobWaiter;
+  /** Set when WEBHOOK_SECRET is: the hosts exempt from the address guard. Unset: webhooks are refused. */
+  webhooks: { allowHosts: readonly string[] } | undefined;
   /** The model's preprocessing contract (input size, resize) and default top-k. */
   manifest: Manifest;
   log: Logger;
@@ -36,6 +42,8 @@ export interface ApiDeps {
     maxQueueDepth: number;
     /** Applied when a submission names no deadline; 0 = none. */
     defaultDeadlineSeconds: number;
+    /** Most images in one POST /batches. */
+    maxBatchImages: number;
   };
   operators: {
     /** The queue itself, for the dashboard only: every other path goes through `store`. */

@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Job, type JobType, type Queue } from 'bullmq';
+import { Job, type FlowNestedLeafJob, type FlowProducer, type JobType, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
-import { cancelledKey, idempotencyKey, inputKey, JobIdSchema, jobName, type JobData, type JobResult } from '../jobs.js';
+import { bullmqPriority, cancelledKey, idempotencyKey, inputKey, JobIdSchema, jobName, type JobData, type JobResult, type Priority } from '../jobs.js';
 import type { PreparedImage } from '../model/preprocess.js';
+import { withDelivery, type WebhookRoute } from '../webhook/webhook-queue.js';
 import { JobViewSchema, toJobView, type JobView } from './job-view.js';
 
 /** Seconds a client should wait before retrying while Redis is unreachable. */
@@ -34,6 +35,8 @@ export interface JobStoreOptions {
   inputTtlSeconds: number;
   /** How long idempotency keys and cancelled-job records are kept (the result TTL). */
   resultTtlSeconds: number;
+  /** Where webhook deliveries are queued; without it a submission with a webhook is an error. */
+  webhooks?: WebhookRoute;
 }
 
 export interface Submission {
@@ -43,6 +46,10 @@ export interface Submission {
   owner?: string;
   /** The client's Idempotency-Key header. */
   idempotencyKey?: string;
+  /** Default `interactive`. */
+  priority?: Priority;
+  /** A checked URL to POST the finished job to (see resolveWebhookTarget). */
+  webhook?: string;
 }
 
 export interface Submitted {
@@ -57,7 +64,17 @@ export class JobStore {
     private readonly queue: Queue<JobData, JobResult>,
     private readonly redis: Redis,
     private readonly options: JobStoreOptions,
+    /** Adds a job together with its webhook delivery, and batches with their jobs. */
+    readonly flows?: FlowProducer,
   ) {}
+
+  get queueName(): string {
+    return this.options.queueName;
+  }
+
+  get webhookRoute(): WebhookRoute | undefined {
+    return this.options.webhooks;
+  }
 
   /**
    * Stores the crop, then adds the job. If the add fails the crop is deleted (best effort; its
@@ -79,23 +96,58 @@ export class JobStore {
           await this.redis.set(key, id, 'EX', resultTtlSeconds);
         }
       }
-      const data: JobData = {
-        topk: submission.topk,
-        input: { width: image.width, height: image.height },
-        source: image.source,
-        deadlineAt: submission.deadlineAt,
-        owner: submission.owner,
-      };
       const key = inputKey(queueName, id);
       await this.redis.set(key, image.png, 'EX', inputTtlSeconds);
       try {
-        const job = await this.queue.add(jobName, data, { jobId: id });
+        const node = this.jobNode(id, image, submission);
+        const job = submission.webhook
+          ? (await this.flowProducer().add(withDelivery(node, { url: submission.webhook, subject: 'job', id, owner: submission.owner }, this.webhooks()))).children![0]!.job
+          : await this.queue.add(jobName, node.data as JobData, node.opts);
         return { view: toJobView(job, 'waiting'), replayed: false };
       } catch (err) {
         await this.redis.del(key).catch(() => undefined);
         throw err;
       }
     });
+  }
+
+  /**
+   * Stores a batch entry's crop under a new job ID, before its job exists (a batch adds all its
+   * jobs at once when the upload ends). Undone by discardInputs if the batch is abandoned.
+   */
+  storeInput(image: PreparedImage): Promise<string> {
+    return redisCall('submit', async () => {
+      const id = randomUUID();
+      await this.redis.set(inputKey(this.options.queueName, id), image.png, 'EX', this.options.inputTtlSeconds);
+      return id;
+    });
+  }
+
+  async discardInputs(ids: readonly string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.del(...ids.map((id) => inputKey(this.options.queueName, id))).catch(() => undefined);
+  }
+
+  /** The job as a node of a BullMQ flow (under a webhook delivery or a batch), with the queue's own job options. */
+  jobNode(id: string, image: Pick<PreparedImage, 'width' | 'height' | 'source'>, submission: Submission): FlowNestedLeafJob & { data: JobData } {
+    const data: JobData = {
+      topk: submission.topk,
+      input: { width: image.width, height: image.height },
+      source: image.source,
+      deadlineAt: submission.deadlineAt,
+      owner: submission.owner,
+    };
+    const opts = { ...this.queue.defaultJobOptions, jobId: id, priority: bullmqPriority[submission.priority ?? 'interactive'] };
+    return { name: jobName, queueName: this.options.queueName, data, opts };
+  }
+
+  flowProducer(): FlowProducer {
+    if (!this.flows) throw new Error('JobStore was built without a FlowProducer');
+    return this.flows;
+  }
+
+  webhooks(): WebhookRoute {
+    if (!this.options.webhooks) throw new AppError('invalid_request', 'webhook: webhooks are not configured on this service (WEBHOOK_SECRET)');
+    return this.options.webhooks;
   }
 
   /** The job's current view, or undefined when the ID is malformed, unknown, expired or not the caller's. */

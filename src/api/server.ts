@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Queue, QueueEvents } from 'bullmq';
+import { FlowProducer, Queue, QueueEvents } from 'bullmq';
 import type { Config } from '../config.js';
 import { hasCredentials } from '../credentials.js';
 import { defaultJobOptions, keyPrefix, type JobData, type JobResult } from '../jobs.js';
@@ -13,6 +13,10 @@ import { dashboardPath } from './dashboard.js';
 import type { ApiDeps } from './deps.js';
 import { JobStore } from './job-store.js';
 import { JobWaiter } from './job-waiter.js';
+import { startBatchFinisher } from './batch-finisher.js';
+import { batchQueueName, BatchStore } from './batch-store.js';
+import { startWebhookDispatcher, type WebhookDispatcher } from './webhook-dispatcher.js';
+import { deliveryJobOptions, webhookQueueName } from '../webhook/webhook-queue.js';
 
 export interface RunningApi {
   port: number;
@@ -41,14 +45,40 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
   await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
 
   const waiter = new JobWaiter(events);
-  const store = new JobStore(queue, redis, {
-    queueName: config.queueName,
-    inputTtlSeconds: config.failedTtlSeconds,
-    resultTtlSeconds: config.resultTtlSeconds,
-  });
+  // Batches and webhooks are flows: their parents live in queues of their own, named after QUEUE_NAME.
+  const flows = new FlowProducer({ connection: redis, prefix: keyPrefix });
+  flows.on('error', (err) => log.warn({ err }, 'flow producer connection error'));
+  const webhookSecret = config.webhooks.secret;
+  const webhookRoute = webhookSecret && {
+    queueName: webhookQueueName(config.queueName),
+    jobOptions: deliveryJobOptions({ attempts: config.webhooks.attempts, backoffMs: config.webhooks.backoffMs, keepSeconds: config.failedTtlSeconds }),
+  };
+  const store = new JobStore(
+    queue,
+    redis,
+    { queueName: config.queueName, inputTtlSeconds: config.failedTtlSeconds, resultTtlSeconds: config.resultTtlSeconds, webhooks: webhookRoute || undefined },
+    flows,
+  );
+  const batchQueue = new Queue(batchQueueName(config.queueName), { connection: redis, prefix: keyPrefix });
+  const batchEvents = new QueueEvents(batchQueue.name, { connection: connectRedis(config.redisUrl, 'blocking'), prefix: keyPrefix });
+  batchEvents.on('error', (err) => log.warn({ err }, 'batch events connection error'));
+  batchQueue.on('error', (err) => log.warn({ err }, 'batch queue connection error'));
+  await Promise.all([batchQueue.waitUntilReady(), batchEvents.waitUntilReady()]);
+  const batchWaiter = new JobWaiter(batchEvents);
+  const batches = new BatchStore(store, batchQueue, redis, { keepSeconds: config.failedTtlSeconds });
+  // The batch finisher and the webhook dispatcher need no model, so they run beside the routes.
+  const finisher = await startBatchFinisher(config.redisUrl, batchQueue.name, log);
+  let dispatcher: WebhookDispatcher | undefined;
+  if (webhookSecret && webhookRoute) {
+    const readView = (subject: 'job' | 'batch', id: string, owner: string | undefined) => (subject === 'job' ? store.get(id, owner) : batches.get(id, owner));
+    dispatcher = await startWebhookDispatcher(config.redisUrl, webhookRoute.queueName, { ...config.webhooks, secret: webhookSecret }, readView, log);
+  }
   const deps: ApiDeps = {
     store,
     waiter,
+    batches,
+    batchWaiter,
+    webhooks: webhookSecret ? { allowHosts: config.webhooks.allowHosts } : undefined,
     manifest,
     log,
     redis,
@@ -63,6 +93,7 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
       predictTimeoutSeconds: config.predictTimeoutSeconds,
       maxQueueDepth: config.maxQueueDepth,
       defaultDeadlineSeconds: config.defaultDeadlineSeconds,
+      maxBatchImages: config.maxBatchImages,
     },
     operators: { queue, dashboardCredentials: config.dashboardCredentials, metricsCredentials: config.metricsCredentials },
   };
@@ -72,7 +103,13 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
     close: () =>
       (closing ??= (async () => {
         waiter.close();
+        batchWaiter.close();
+        await dispatcher?.close().catch(() => undefined);
+        await finisher.close().catch(() => undefined);
         await events.close().catch(() => undefined);
+        await batchEvents.close().catch(() => undefined);
+        await flows.close().catch(() => undefined);
+        await batchQueue.close().catch(() => undefined);
         await queue.close().catch(() => undefined);
         await redis.quit().catch(() => undefined);
       })()),

@@ -9,6 +9,7 @@ import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../error-handler.js';
 import { isTerminal, type JobView } from '../job-view.js';
 import { parseParam, preferWaitSeconds } from '../params.js';
+import { parseSubmitOptions, submitValue } from '../submit-options.js';
 import { multipartParser } from '../upload.js';
 
 /** Default long-poll duration when ?timeout= is absent, seconds. */
@@ -38,7 +39,8 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     const topk = parseParam('topk', TopkSchema.optional(), ctx.query['topk']) ?? deps.manifest.topk;
     const deadline = parseParam('deadline', DeadlineSchema, ctx.query['deadline']) ?? deps.limits.defaultDeadlineSeconds;
     const preferWait = preferWaitSeconds(ctx.get('prefer'));
-    const { view, replayed } = await acceptImage(ctx, deps, { topk, deadlineAt: deadline > 0 ? Date.now() + deadline * 1000 : undefined });
+    const options = await parseSubmitOptions({ priority: submitValue(ctx, 'priority'), webhook: submitValue(ctx, 'webhook') }, deps, { priority: 'interactive' });
+    const { view, replayed } = await acceptImage(ctx, deps, { topk, deadlineAt: deadline > 0 ? Date.now() + deadline * 1000 : undefined, ...options });
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     if (preferWait === undefined || preferWait === 0) return respond(ctx, view);
     const seconds = clampWait(preferWait);
