@@ -57,7 +57,7 @@ export function readBatchUpload(req: IncomingMessage, limits: BatchUploadLimits,
       failed = true;
       req.unpipe(parser);
       req.resume();
-      reject(err);
+      reject(err instanceof Error ? err : new Error(String(err)));
     };
     parser.on('file', (name, stream, info) => {
       if (name !== 'image' || failed) {

@@ -101,7 +101,7 @@ export class JobStore {
       try {
         const node = this.jobNode(id, image, submission);
         const job = submission.webhook
-          ? (await this.flowProducer().add(withDelivery(node, { url: submission.webhook, subject: 'job', id, owner: submission.owner }, this.webhooks()))).children![0]!.job
+          ? ((await this.flowProducer().add(withDelivery(node, { url: submission.webhook, subject: 'job', id, owner: submission.owner }, this.webhooks()))).children![0]!.job as Job<JobData, JobResult>)
           : await this.queue.add(jobName, node.data as JobData, node.opts);
         return { view: toJobView(job, 'waiting'), replayed: false };
       } catch (err) {
