@@ -14,7 +14,9 @@ export class WebhookRefusedError extends Error {
  * so a private IPv4 address cannot be smuggled in IPv6 notation.
  */
 const nonPublic = (() => {
-  const list = new BlockList();
+  // Two lists: one BlockList would match every IPv4 address against the IPv4-mapped IPv6 range.
+  const ipv4 = new BlockList();
+  const ipv6 = new BlockList();
   const v4: [string, number][] = [
     ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
     ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
@@ -24,15 +26,15 @@ const nonPublic = (() => {
     ['::', 128], ['::1', 128], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001:db8::', 32],
     ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
   ];
-  for (const [net, prefix] of v4) list.addSubnet(net, prefix, 'ipv4');
-  for (const [net, prefix] of v6) list.addSubnet(net, prefix, 'ipv6');
-  return list;
+  for (const [net, prefix] of v4) ipv4.addSubnet(net, prefix, 'ipv4');
+  for (const [net, prefix] of v6) ipv6.addSubnet(net, prefix, 'ipv6');
+  return { ipv4, ipv6 };
 })();
 
 export function isPublicAddress(address: string): boolean {
   const family = isIP(address);
   if (family === 0) return false;
-  return !nonPublic.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  return family === 4 ? !nonPublic.ipv4.check(address, 'ipv4') : !nonPublic.ipv6.check(address, 'ipv6');
 }
 
 /** A checked webhook target: the URL and the one address the request must go to. */
