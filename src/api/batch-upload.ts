@@ -57,7 +57,9 @@ export function readBatchUpload(req: IncomingMessage, limits: BatchUploadLimits,
       failed = true;
       req.unpipe(parser);
       req.resume();
-      reject(err instanceof Error ? err : new Error(String(err)));
+      // Reject only once the part in hand has settled, so a caller cleaning up after the failure
+      // sees every input that part stored.
+      void chain.finally(() => reject(err instanceof Error ? err : new Error(String(err))));
     };
     parser.on('file', (name, stream, info) => {
       if (name !== 'image' || failed) {
