@@ -3,7 +3,7 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { AppError } from '../../errors.js';
 import { acceptBatch } from '../batch-intake.js';
-import type { BatchView } from '../batch-store.js';
+import type { BatchView } from '../batch-view.js';
 import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../error-handler.js';
