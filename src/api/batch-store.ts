@@ -6,13 +6,11 @@ import { keyPrefix } from '../jobs.js';
 import type { PreparedImage } from '../model/preprocess.js';
 import { withDelivery } from '../webhook/webhook-queue.js';
 import type { JobStore, Submission } from './job-store.js';
-import type { BatchEntryView, BatchView } from './batch-view.js';
+import { BatchIdSchema, type BatchEntryView, type BatchView } from './batch-view.js';
 
 /** The batch queue of a deployment: its jobs are the batches' parents, finished by the batch finisher. */
 export const batchQueueName = (namespace: string): string => `${namespace}-batches`;
 export const batchJobName = 'batch';
-
-export const BatchIdSchema = z.uuid();
 
 /** An image of the upload: accepted (its crop stored under `jobId`), or rejected with an error. */
 export type BatchEntry =

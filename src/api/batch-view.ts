@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { JobStatusSchema, JobViewSchema } from './job-view.js';
 
+/** Batch IDs are random UUIDs, like job IDs. */
+export const BatchIdSchema = z.uuid();
+
 /** `queued`: no image has finished yet; `completed`: every image has (some may have failed). */
 export const BatchStatusSchema = JobStatusSchema.exclude(['failed']);
 
