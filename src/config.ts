@@ -231,7 +231,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBatchImages: e.MAX_BATCH_IMAGES,
     webhooks: Object.freeze({
       secret: e.WEBHOOK_SECRET === undefined ? undefined : Buffer.from(e.WEBHOOK_SECRET.slice('whsec_'.length), 'base64'),
-      allowHosts: Object.freeze((e.WEBHOOK_ALLOW_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)),
+      // As URL.hostname spells them, IPv6 literals without their brackets.
+      allowHosts: Object.freeze((e.WEBHOOK_ALLOW_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')).filter(Boolean)),
       attempts: e.WEBHOOK_ATTEMPTS,
       backoffMs: e.WEBHOOK_BACKOFF_MS,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,

@@ -126,12 +126,15 @@ export class BatchStore {
     const rejected = record.entries.filter((e) => !e.j).length;
     const finished = progress.state === 'completed';
     const links = { self: `/batches/${id}`, wait: `/batches/${id}/wait`, results: `/batches/${id}/results` };
+    const total = record.entries.length;
     return {
       id,
       status: finished ? 'completed' : progress.done + progress.failed > 0 ? 'active' : 'queued',
-      total: record.entries.length,
+      total,
       completed: progress.done,
-      failed: progress.failed + rejected,
+      // Once finished, every image that did not complete failed: a job cancelled with DELETE
+      // leaves its parent without a trace, so the parent's own tally would miss it.
+      failed: finished ? total - progress.done : progress.failed + rejected,
       createdAt: new Date(record.createdAt).toISOString(),
       finishedAt: finished && progress.finishedOn ? new Date(progress.finishedOn).toISOString() : undefined,
       links,

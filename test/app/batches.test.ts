@@ -215,3 +215,24 @@ describe('batch webhooks', () => {
     }
   });
 });
+
+describe('batches with API keys', () => {
+  it('are visible only to the key that created them', async () => {
+    const keyed = await startInProcessApi(inject('redisUrl'), { API_KEYS: 'alpha-key-0123456789,beta-key-9876543210' });
+    try {
+      const alpha = { Authorization: 'Bearer alpha-key-0123456789' };
+      const beta = { Authorization: 'Bearer beta-key-9876543210' };
+      const body = form([['a.jpg', await image('orange.jpg')]]);
+      expect((await fetch(`${keyed.url}/batches`, { method: 'POST', body })).status).toBe(401);
+      const res = await fetch(`${keyed.url}/batches`, { method: 'POST', body: form([['a.jpg', await image('orange.jpg')]]), headers: alpha });
+      expect(res.status).toBe(202);
+      const { links } = (await res.json()) as Submitted;
+      for (const route of [links.self, `${links.wait}?timeout=0`, links.results]) {
+        expect((await fetch(`${keyed.url}${route}`, { headers: alpha })).status, route).not.toBe(404);
+        expect((await fetch(`${keyed.url}${route}`, { headers: beta })).status, route).toBe(404);
+      }
+    } finally {
+      await keyed.close();
+    }
+  });
+});
