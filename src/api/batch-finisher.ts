@@ -12,7 +12,7 @@ export interface BatchFinisher {
  * finished, so completing it is all there is to do; its return value is the final tally and its
  * `completed` event wakes the batch long-polls. It needs no model: it runs in the API process.
  */
-export async function startBatchFinisher(redisUrl: string, queueName: string, log: Logger): Promise<BatchFinisher> {
+export function startBatchFinisher(redisUrl: string, queueName: string, log: Logger): BatchFinisher {
   const worker = new Worker(
     queueName,
     async (job) => {
@@ -22,7 +22,6 @@ export async function startBatchFinisher(redisUrl: string, queueName: string, lo
     { connection: connectRedis(redisUrl, 'blocking'), prefix: keyPrefix, concurrency: 8 },
   );
   worker.on('error', (err) => log.warn({ err }, 'batch finisher error'));
-  await worker.waitUntilReady();
   let closing: Promise<void> | undefined;
   return { close: () => (closing ??= worker.close()) };
 }

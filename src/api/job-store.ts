@@ -65,16 +65,8 @@ export class JobStore {
     private readonly redis: Redis,
     private readonly options: JobStoreOptions,
     /** Adds a job together with its webhook delivery, and batches with their jobs. */
-    readonly flows?: FlowProducer,
+    private readonly flows?: FlowProducer,
   ) {}
-
-  get queueName(): string {
-    return this.options.queueName;
-  }
-
-  get webhookRoute(): WebhookRoute | undefined {
-    return this.options.webhooks;
-  }
 
   /**
    * Stores the crop, then adds the job. If the add fails the crop is deleted (best effort; its
@@ -140,11 +132,13 @@ export class JobStore {
     return { name: jobName, queueName: this.options.queueName, data, opts };
   }
 
+  /** For BatchStore, which adds its batches through the same producer. */
   flowProducer(): FlowProducer {
     if (!this.flows) throw new Error('JobStore was built without a FlowProducer');
     return this.flows;
   }
 
+  /** Where deliveries go; a 400 when this service has no WEBHOOK_SECRET. */
   webhooks(): WebhookRoute {
     if (!this.options.webhooks) throw new AppError('invalid_request', 'webhook: webhooks are not configured on this service (WEBHOOK_SECRET)');
     return this.options.webhooks;

@@ -7,6 +7,7 @@ import { defaultJobOptions, keyPrefix, type JobData, type JobResult } from '../j
 import type { Logger } from '../logger.js';
 import { loadManifest } from '../model/manifest.js';
 import { connectRedis } from '../redis.js';
+import { deliveryJobOptions, webhookQueueName } from '../webhook/webhook-queue.js';
 import { createApiMetrics } from './api-metrics.js';
 import { createApp } from './app.js';
 import { dashboardPath } from './dashboard.js';
@@ -16,7 +17,6 @@ import { JobWaiter } from './job-waiter.js';
 import { startBatchFinisher } from './batch-finisher.js';
 import { batchQueueName, BatchStore } from './batch-store.js';
 import { startWebhookDispatcher, type WebhookDispatcher } from './webhook-dispatcher.js';
-import { deliveryJobOptions, webhookQueueName } from '../webhook/webhook-queue.js';
 
 export interface RunningApi {
   port: number;
@@ -42,10 +42,15 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
   const events = new QueueEvents(config.queueName, { connection: connectRedis(config.redisUrl, 'blocking'), prefix: keyPrefix });
   events.on('error', (err) => log.warn({ err }, 'queue events connection error'));
   queue.on('error', (err) => log.warn({ err }, 'queue connection error'));
-  await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+  // Batches are flows whose parents live in a queue of their own, named after QUEUE_NAME.
+  const batchQueue = new Queue(batchQueueName(config.queueName), { connection: redis, prefix: keyPrefix });
+  const batchEvents = new QueueEvents(batchQueue.name, { connection: connectRedis(config.redisUrl, 'blocking'), prefix: keyPrefix });
+  batchEvents.on('error', (err) => log.warn({ err }, 'batch events connection error'));
+  batchQueue.on('error', (err) => log.warn({ err }, 'batch queue connection error'));
+  await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), batchQueue.waitUntilReady(), batchEvents.waitUntilReady()]);
 
   const waiter = new JobWaiter(events);
-  // Batches and webhooks are flows: their parents live in queues of their own, named after QUEUE_NAME.
+  // Jobs with a webhook and batches are added as flows (a delivery or batch parent over them).
   const flows = new FlowProducer({ connection: redis, prefix: keyPrefix });
   flows.on('error', (err) => log.warn({ err }, 'flow producer connection error'));
   const webhookSecret = config.webhooks.secret;
@@ -59,19 +64,14 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
     { queueName: config.queueName, inputTtlSeconds: config.failedTtlSeconds, resultTtlSeconds: config.resultTtlSeconds, webhooks: webhookRoute || undefined },
     flows,
   );
-  const batchQueue = new Queue(batchQueueName(config.queueName), { connection: redis, prefix: keyPrefix });
-  const batchEvents = new QueueEvents(batchQueue.name, { connection: connectRedis(config.redisUrl, 'blocking'), prefix: keyPrefix });
-  batchEvents.on('error', (err) => log.warn({ err }, 'batch events connection error'));
-  batchQueue.on('error', (err) => log.warn({ err }, 'batch queue connection error'));
-  await Promise.all([batchQueue.waitUntilReady(), batchEvents.waitUntilReady()]);
   const batchWaiter = new JobWaiter(batchEvents);
   const batches = new BatchStore(store, batchQueue, redis, { keepSeconds: config.failedTtlSeconds });
   // The batch finisher and the webhook dispatcher need no model, so they run beside the routes.
-  const finisher = await startBatchFinisher(config.redisUrl, batchQueue.name, log);
+  const finisher = startBatchFinisher(config.redisUrl, batchQueue.name, log);
   let dispatcher: WebhookDispatcher | undefined;
   if (webhookSecret && webhookRoute) {
     const readView = (subject: 'job' | 'batch', id: string, owner: string | undefined) => (subject === 'job' ? store.get(id, owner) : batches.get(id, owner));
-    dispatcher = await startWebhookDispatcher(config.redisUrl, webhookRoute.queueName, { ...config.webhooks, secret: webhookSecret }, readView, log);
+    dispatcher = startWebhookDispatcher(config.redisUrl, webhookRoute.queueName, { ...config.webhooks, secret: webhookSecret }, readView, log);
   }
   const deps: ApiDeps = {
     store,

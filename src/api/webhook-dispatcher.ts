@@ -24,13 +24,13 @@ export interface WebhookDispatcher {
  * again at each attempt (DNS may have changed since submit) and the request is pinned to the
  * address that passed.
  */
-export async function startWebhookDispatcher(
+export function startWebhookDispatcher(
   redisUrl: string,
   queueName: string,
   config: WebhookConfig & { secret: Buffer },
   readView: ReadView,
   log: Logger,
-): Promise<WebhookDispatcher> {
+): WebhookDispatcher {
   const deliver = async (job: Job) => {
     const data = DeliveryDataSchema.parse(job.data);
     let body = data.body;
@@ -53,7 +53,6 @@ export async function startWebhookDispatcher(
   worker.on('failed', (job, err) => log.warn({ webhookId: job?.id, attempt: job?.attemptsMade, reason: err.message }, 'webhook delivery failed'));
   worker.on('completed', (job) => log.info({ webhookId: job.id, attempt: job.attemptsMade }, 'webhook delivered'));
   worker.on('error', (err) => log.warn({ err }, 'webhook dispatcher error'));
-  await worker.waitUntilReady();
   let closing: Promise<void> | undefined;
   return { close: () => (closing ??= worker.close()) };
 }
