@@ -62,6 +62,8 @@ export function renderDocsPage(doc: OpenApiDocument): string {
       const ops = Object.entries(doc.paths).flatMap(([path, item]) =>
         methods.flatMap((m) => (item[m]?.tags.includes(tag.name) ? [operationHtml(path, m, item[m])] : [])),
       );
+      // What the service sends to webhook URLs, under the name the document gives each message.
+      for (const [name, hook] of Object.entries(doc.webhooks)) if (hook.post.tags.includes(tag.name)) ops.push(operationHtml(name, 'post', hook.post));
       return `<h2>${escapeHtml(tag.name)}</h2><p>${prose(tag.description)}</p>${ops.join('\n')}`;
     })
     .join('\n');

@@ -64,6 +64,7 @@ describe('the published OpenAPI document', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('content-security-policy')).toBe("default-src 'none'; style-src 'unsafe-inline'");
     for (const path of Object.keys(doc.paths)) expect(page.body).toContain(`<code>${path}</code>`);
+    for (const name of Object.keys(doc.webhooks)) expect(page.body).toContain(`<code>${name}</code>`);
     expect(page.body).not.toMatch(/<script|<link|src="http/);
   });
 });
