@@ -17,8 +17,11 @@ export type BatchEntry =
   | { filename: string; jobId: string; image: Pick<PreparedImage, 'width' | 'height' | 'source'> }
   | { filename: string; error: { code: string; message: string } };
 
-/** What the batch record keeps per entry: the filename and the job ID or the error. */
-const StoredEntrySchema = z.object({ f: z.string(), j: z.string().optional(), e: z.object({ code: z.string(), message: z.string() }).optional() });
+/**
+ * What the batch record keeps per entry: the filename, and the job ID with the queue it runs in
+ * (entries of one batch may run in different queues once several models are served), or the error.
+ */
+const StoredEntrySchema = z.object({ f: z.string(), j: z.string().optional(), q: z.string().optional(), e: z.object({ code: z.string(), message: z.string() }).optional() });
 const RecordSchema = z.object({ owner: z.string().optional(), createdAt: z.number(), entries: z.array(StoredEntrySchema) });
 type BatchRecord = z.infer<typeof RecordSchema>;
 
@@ -53,7 +56,7 @@ export class BatchStore {
     const record: BatchRecord = {
       owner: submission.owner,
       createdAt,
-      entries: entries.map((e) => ('jobId' in e ? { f: e.filename, j: e.jobId } : { f: e.filename, e: e.error })),
+      entries: entries.map((e) => ('jobId' in e ? { f: e.filename, j: e.jobId, q: this.jobs.queueName } : { f: e.filename, e: e.error })),
     };
     const children = entries.flatMap((e) => {
       if (!('jobId' in e)) return [];
@@ -71,7 +74,7 @@ export class BatchStore {
     const key = recordKey(this.queue.name, id);
     try {
       await this.redis.set(key, JSON.stringify(record), 'EX', this.options.keepSeconds);
-      const flow = submission.webhook ? withDelivery(batch, { url: submission.webhook, subject: 'batch', id, owner: submission.owner }, this.jobs.webhooks()) : batch;
+      const flow = submission.webhook ? withDelivery(batch, { url: submission.webhook, subject: 'batch', id, queue: batch.queueName, owner: submission.owner }, this.jobs.webhooks()) : batch;
       await this.jobs.flowProducer().add(flow);
     } catch (err) {
       await this.redis.del(key).catch(() => undefined);

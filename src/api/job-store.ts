@@ -93,7 +93,7 @@ export class JobStore {
       try {
         const node = this.jobNode(id, image, submission);
         const job = submission.webhook
-          ? ((await this.flowProducer().add(withDelivery(node, { url: submission.webhook, subject: 'job', id, owner: submission.owner }, this.webhooks()))).children![0]!.job as Job<JobData, JobResult>)
+          ? ((await this.flowProducer().add(withDelivery(node, { url: submission.webhook, subject: 'job', id, queue: node.queueName, owner: submission.owner }, this.webhooks()))).children![0]!.job as Job<JobData, JobResult>)
           : await this.queue.add(jobName, node.data as JobData, node.opts);
         return { view: toJobView(job, 'waiting'), replayed: false };
       } catch (err) {
@@ -101,6 +101,11 @@ export class JobStore {
         throw err;
       }
     });
+  }
+
+  /** The queue this store submits to (one model's, once several are served). */
+  get queueName(): string {
+    return this.options.queueName;
   }
 
   /**

@@ -16,7 +16,7 @@ import { JobStore } from './job-store.js';
 import { JobWaiter } from './job-waiter.js';
 import { startBatchFinisher } from './batch-finisher.js';
 import { batchQueueName, BatchStore } from './batch-store.js';
-import { startWebhookDispatcher, type WebhookDispatcher } from './webhook-dispatcher.js';
+import { startWebhookDispatcher, type ReadView, type WebhookDispatcher } from './webhook-dispatcher.js';
 
 export interface RunningApi {
   port: number;
@@ -70,7 +70,8 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
   const finisher = startBatchFinisher(config.redisUrl, batchQueue.name, log);
   let dispatcher: WebhookDispatcher | undefined;
   if (webhookSecret && webhookRoute) {
-    const readView = (subject: 'job' | 'batch', id: string, owner: string | undefined) => (subject === 'job' ? store.get(id, owner) : batches.get(id, owner));
+    // One job queue today: `message.queue` is the store's own (the batch queue for batches).
+    const readView: ReadView = (message) => (message.subject === 'job' ? store.get(message.id, message.owner) : batches.get(message.id, message.owner));
     dispatcher = startWebhookDispatcher(config.redisUrl, webhookRoute.queueName, { ...config.webhooks, secret: webhookSecret }, readView, log);
   }
   const deps: ApiDeps = {

@@ -6,10 +6,10 @@ import { connectRedis } from '../redis.js';
 import { resolveWebhookTarget, WebhookRefusedError } from '../webhook/address-guard.js';
 import { postWebhook } from '../webhook/post-webhook.js';
 import { webhookHeaders } from '../webhook/webhook-signature.js';
-import { DeliveryDataSchema, type WebhookSubject } from '../webhook/webhook-queue.js';
+import { DeliveryDataSchema, type DeliveryData } from '../webhook/webhook-queue.js';
 
-/** Reads the current view of what a message reports on, as its submitter would. */
-export type ReadView = (subject: WebhookSubject, id: string, owner: string | undefined) => Promise<{ status: string } | undefined>;
+/** Reads the current view of what a message reports on (in its queue), as its submitter would. */
+export type ReadView = (message: Pick<DeliveryData, 'subject' | 'id' | 'queue' | 'owner'>) => Promise<{ status: string } | undefined>;
 
 export interface WebhookDispatcher {
   close(): Promise<void>;
@@ -35,7 +35,7 @@ export function startWebhookDispatcher(
     const data = DeliveryDataSchema.parse(job.data);
     let body = data.body;
     if (body === undefined) {
-      const view = await readView(data.subject, data.id, data.owner);
+      const view = await readView(data);
       if (!view) throw new UnrecoverableError(`${data.subject} ${data.id} expired before its webhook was sent`);
       body = JSON.stringify({ type: `${data.subject}.${view.status}`, timestamp: new Date().toISOString(), data: view });
       await job.updateData({ ...data, body });

@@ -23,6 +23,11 @@ export const DeliveryDataSchema = z.object({
   subject: WebhookSubjectSchema,
   /** The job or batch ID. */
   id: z.string(),
+  /**
+   * The queue that job runs in (its model's queue once several models are served), so the
+   * dispatcher reads it where it lives rather than assuming one queue.
+   */
+  queue: z.string(),
   /** Who submitted it (its views are read as that client). */
   owner: z.string().optional(),
   body: z.string().optional(),
