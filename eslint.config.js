@@ -27,6 +27,9 @@ export default tseslint.config(
   ...layer('src/queue/**', 'the job contract knows no HTTP and no worker', ['../api/*', '../worker/*', '../cli/*', 'koa', '@koa/*']),
   ...layer('src/api/**', 'the API does not reach into the worker or the CLI', ['../worker/*', '../../worker/*', '../cli/*', '../../cli/*']),
   ...layer('src/worker/**', 'the worker does not reach into the API or the CLI', ['../api/*', '../cli/*', 'koa', '@koa/*']),
+  ...layer('src/webhook/**', 'webhook delivery knows HTTP clients and signatures, not the API, jobs or the worker', [
+    '../api/*', '../queue/*', '../worker/*', '../cli/*', '../model/*', 'koa', '@koa/*',
+  ]),
   ...layer('src/cli/**', 'the CLI is a client: it may import only the wire schemas of the API', [
     '../api/*', '!../api/wire.js', '../queue/*', '../worker/*', '../model/*',
   ]),

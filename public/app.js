@@ -1,5 +1,6 @@
 // The page's only script: upload an image to POST /jobs, follow the job with the long-poll
-// endpoint and show the top 5. Plain DOM, no framework, nothing loaded from elsewhere.
+// endpoint and show the top 5; several images go to POST /batches as one batch, followed the
+// same way, with each image's top label. Plain DOM, no framework, nothing loaded from elsewhere.
 'use strict';
 
 /**
@@ -42,6 +43,8 @@ const el = {
   status: document.getElementById('status'),
   error: document.getElementById('error'),
   results: document.getElementById('results'),
+  progress: document.getElementById('progress'),
+  batch: document.getElementById('batch'),
 };
 
 /** Each upload bumps this; a loop that sees a newer one stops, so only the latest job is shown. */
@@ -138,11 +141,19 @@ async function request(url, init) {
   }
 }
 
-async function classify(file) {
-  const mine = ++generation;
+/** Hides everything a previous upload showed. */
+function reset() {
   el.error.hidden = true;
   el.results.hidden = true;
   el.steps.hidden = true;
+  el.preview.hidden = true;
+  el.progress.hidden = true;
+  el.batch.hidden = true;
+}
+
+async function classify(file) {
+  const mine = ++generation;
+  reset();
   el.status.textContent = statusText.uploading;
   void showPreview(file);
 
@@ -174,10 +185,89 @@ async function classify(file) {
   showResult(job);
 }
 
-el.file.addEventListener('change', () => {
-  const [file] = el.file.files;
-  if (file) void classify(file);
-});
+/** One row per image: its name, then its top label and probability, or why it failed in plain words. */
+function showBatchResults(lines) {
+  el.batch.replaceChildren(
+    ...lines.map((line) => {
+      const li = document.createElement('li');
+      const name = document.createElement('span');
+      name.className = 'file';
+      name.textContent = line.filename;
+      li.append(name);
+      const top = line.status === 'completed' ? line.result.predictions[0] : undefined;
+      if (top) {
+        const label = document.createElement('span');
+        label.textContent = top.label.replaceAll('_', ' ');
+        const pct = document.createElement('span');
+        pct.className = 'pct';
+        pct.textContent = `${(100 * top.probability).toFixed(1)} %`;
+        li.append(label, pct);
+      } else {
+        const bad = document.createElement('span');
+        bad.className = 'bad';
+        const code = line.error?.code ?? (line.status === 'failed' ? 'internal' : 'timeout');
+        bad.textContent = plainWords[code] ?? plainWords.internal;
+        bad.title = line.error ? `${line.error.message} (${code})` : code;
+        li.append(bad);
+      }
+      return li;
+    }),
+  );
+  el.batch.hidden = false;
+}
+
+/** Several images: one POST /batches, its progress from the batch long-poll, then its NDJSON results. */
+async function classifyMany(files) {
+  const mine = ++generation;
+  reset();
+  el.status.textContent = `Uploading ${files.length} images…`;
+  const form = new FormData();
+  for (const file of files) form.append('image', file, file.name);
+  const submitted = await request('/batches', { method: 'POST', body: form });
+  if (mine !== generation) return;
+  if (submitted.status !== 202) return showError(submitted.body.error);
+
+  const { links, total } = submitted.body;
+  el.progress.max = total;
+  el.progress.value = 0;
+  el.progress.hidden = false;
+  let batch = { status: 'queued', completed: 0, failed: 0, total };
+  let failures = 0;
+  while (batch.status !== 'completed') {
+    el.status.textContent = `${batch.completed + batch.failed} of ${total} images done…`;
+    const waited = await request(`${links.wait}?timeout=${waitSeconds}`);
+    if (mine !== generation) return;
+    if (waited.status === 200 || waited.status === 202) {
+      batch = waited.body;
+      failures = 0;
+      el.progress.value = batch.completed + batch.failed;
+    } else if (++failures > maxWaitFailures || (waited.status >= 400 && waited.status < 500)) {
+      return showError(waited.body.error);
+    } else {
+      el.status.textContent = 'Connection trouble; trying again…';
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+  }
+  let lines;
+  try {
+    const res = await fetch(links.results);
+    if (!res.ok) return showError((await res.json().catch(() => ({}))).error);
+    lines = (await res.text()).split('\n').filter(Boolean).map((line) => JSON.parse(line));
+  } catch {
+    return showError({ code: 'network', message: `no answer from ${location.host}` });
+  }
+  if (mine !== generation) return;
+  el.status.textContent = `Done: ${batch.completed} of ${total} images classified${batch.failed ? `, ${batch.failed} failed` : ''}.`;
+  showBatchResults(lines);
+}
+
+/** One file keeps the detailed single-image view; several become a batch. */
+function classifyFiles(files) {
+  if (files.length === 1) void classify(files[0]);
+  else if (files.length > 1) void classifyMany(files);
+}
+
+el.file.addEventListener('change', () => classifyFiles([...el.file.files]));
 
 // The whole page takes drops: a file dropped beside the zone would otherwise replace the page.
 document.addEventListener('dragover', (event) => {
@@ -190,6 +280,5 @@ document.addEventListener('dragleave', (event) => {
 document.addEventListener('drop', (event) => {
   event.preventDefault();
   el.drop.classList.remove('over');
-  const [file] = event.dataTransfer.files;
-  if (file) void classify(file);
+  classifyFiles([...event.dataTransfer.files]);
 });

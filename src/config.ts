@@ -113,6 +113,25 @@ const EnvSchema = z.object({
   RESTART_BACKOFF_MS: int(10, 60_000).default(1000),
   /** `npm start`: crashes in a row (none lasting a minute) after which the supervisor gives up and stops. */
   RESTART_MAX_CRASHES: int(1, 100).default(5),
+  /** Most images in one `POST /batches`. */
+  MAX_BATCH_IMAGES: int(1, 100_000).default(500),
+  /**
+   * Key that signs webhook deliveries (Standard Webhooks): `whsec_` followed by base64 of 24 to
+   * 64 random bytes. Unset: submissions with a `webhook` are refused with 400.
+   */
+  WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, 'must be whsec_ followed by base64 of 24 to 64 bytes').optional(),
+  /**
+   * Comma-separated host names (or IP literals) webhooks may reach although they resolve to
+   * loopback, private or link-local addresses, over plain http too (a receiver on the same host
+   * or network). Every other host needs https and public addresses only.
+   */
+  WEBHOOK_ALLOW_HOSTS: z.string().optional(),
+  /** Delivery attempts per webhook, the first included, with exponential backoff between them. */
+  WEBHOOK_ATTEMPTS: int(1, 50).default(6),
+  /** Delay before the first retry of a webhook delivery, ms; doubles for each further one. */
+  WEBHOOK_BACKOFF_MS: int(1, 3_600_000).default(5000),
+  /** How long one webhook delivery may take (connect to response headers), ms. */
+  WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
 }).superRefine((env, ctx) => {
   if ((env.DASHBOARD_USER === undefined) !== (env.DASHBOARD_PASSWORD === undefined)) {
     const missing = env.DASHBOARD_USER === undefined ? 'DASHBOARD_USER' : 'DASHBOARD_PASSWORD';
@@ -165,6 +184,18 @@ export interface Config {
   readonly workerGraceSeconds: number;
   readonly restartBackoffMs: number;
   readonly restartMaxCrashes: number;
+  readonly maxBatchImages: number;
+  readonly webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** The signing key, decoded from WEBHOOK_SECRET; undefined: webhooks are refused at submit. */
+  readonly secret: Buffer | undefined;
+  /** Lower-case host names exempt from the address guard (and allowed over http). */
+  readonly allowHosts: readonly string[];
+  readonly attempts: number;
+  readonly backoffMs: number;
+  readonly timeoutMs: number;
 }
 
 /** Keys are kept only as sha256 digests, so a key in the environment can also be given pre-hashed. */
@@ -228,6 +259,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workerGraceSeconds: e.WORKER_GRACE_SECONDS,
     restartBackoffMs: e.RESTART_BACKOFF_MS,
     restartMaxCrashes: e.RESTART_MAX_CRASHES,
+    maxBatchImages: e.MAX_BATCH_IMAGES,
+    webhooks: Object.freeze({
+      secret: e.WEBHOOK_SECRET === undefined ? undefined : Buffer.from(e.WEBHOOK_SECRET.slice('whsec_'.length), 'base64'),
+      // As URL.hostname spells them, IPv6 literals without their brackets.
+      allowHosts: Object.freeze((e.WEBHOOK_ALLOW_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')).filter(Boolean)),
+      attempts: e.WEBHOOK_ATTEMPTS,
+      backoffMs: e.WEBHOOK_BACKOFF_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    }),
   });
 }
 

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { prepareImage } from '../model/preprocess.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
-import type { Submitted } from './job-store.js';
+import type { Submission, Submitted } from './job-store.js';
 import { readImageUpload } from './upload.js';
 import type { JobView } from './wire.js';
 
@@ -12,7 +12,7 @@ type ApiContext = Context & { state: ApiState };
  * Reads, validates and preprocesses the upload, then enqueues it for the calling client: the
  * shared path of /jobs and /predict.
  */
-export async function acceptImage(ctx: ApiContext, deps: ApiDeps, job: { topk: number; deadlineAt?: number }): Promise<Submitted> {
+export async function acceptImage(ctx: ApiContext, deps: ApiDeps, job: Pick<Submission, 'topk' | 'deadlineAt' | 'priority' | 'webhook'>): Promise<Submitted> {
   const upload = await readImageUpload(ctx, deps.limits.maxUploadBytes);
   const image = await prepareImage(upload, deps.manifest, { maxImagePixels: deps.limits.maxImagePixels });
   const idempotencyKey = ctx.get('idempotency-key') || undefined;

@@ -8,6 +8,7 @@ import { errorHandler } from './error-handler.js';
 import { httpMetrics } from './http-metrics.js';
 import { requestLog } from './request-log.js';
 import { securityHeaders } from './security-headers.js';
+import { batchRoutes } from './routes/batches.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
@@ -20,6 +21,7 @@ export function createRouter(deps: ApiDeps): Router<ApiState> {
   const router = new Router<ApiState>();
   healthRoutes(router, deps);
   jobRoutes(router, deps);
+  batchRoutes(router, deps);
   predictRoute(router, deps);
   webPageRoutes(router);
   metricsRoute(router, deps);

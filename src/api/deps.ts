@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Manifest } from '../model/manifest.js';
 import type { ApiMetrics } from './api-metrics.js';
 import type { AuthFailures } from './auth-failures.js';
+import type { BatchStore } from './batch-store.js';
 import type { JobStore } from './job-store.js';
 import type { JobWaiter } from './job-waiter.js';
 
@@ -13,6 +14,11 @@ import type { JobWaiter } from './job-waiter.js';
 export interface ApiDeps {
   store: JobStore;
   waiter: JobWaiter;
+  batches: BatchStore;
+  /** Long-polls on batches, over the batch queue's events. */
+  batchWaiter: JobWaiter;
+  /** Set when WEBHOOK_SECRET is: the hosts exempt from the address guard. Unset: webhooks are refused. */
+  webhooks: { allowHosts: readonly string[] } | undefined;
   /** The model's preprocessing contract (input size, resize) and default top-k. */
   manifest: Manifest;
   log: Logger;
@@ -39,6 +45,8 @@ export interface ApiDeps {
     maxQueueDepth: number;
     /** Applied when a submission names no deadline; 0 = none. */
     defaultDeadlineSeconds: number;
+    /** Most images in one POST /batches. */
+    maxBatchImages: number;
   };
   /**
    * Submissions are refused with 503 no_worker while no worker has announced a loaded model, once

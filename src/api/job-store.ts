@@ -1,12 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Job, type JobType, type Queue } from 'bullmq';
+import { Job, type FlowNestedLeafJob, type FlowProducer, type JobType, type Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
 import type { PreparedImage } from '../model/preprocess.js';
 import type { InputStore } from '../queue/input-store.js';
-import { JobIdSchema, jobName, type JobData, type JobResult } from '../queue/job-schemas.js';
+import { bullmqPriority, JobIdSchema, jobName, type JobData, type JobResult, type Priority } from '../queue/job-schemas.js';
 import type { QueueKeys } from '../queue/keys.js';
 import type { WorkerPresence } from '../queue/worker-presence.js';
+import { withDelivery, type WebhookRoute } from '../webhook/webhook-queue.js';
 import { toJobView } from './job-view.js';
 import { JobViewSchema, type JobView } from './wire.js';
 
@@ -33,11 +34,14 @@ export const queueDepthStates = ['waiting', 'active', 'delayed', 'failed'] as co
 const unfinishedStates = ['waiting', 'prioritized', 'delayed', 'active'] as const;
 
 export interface JobStoreOptions {
+  queueName: string;
   keys: QueueKeys;
   inputs: InputStore;
   workers: WorkerPresence;
   /** How long idempotency keys and cancelled-job records are kept (the result TTL), seconds. */
   resultTtlSeconds: number;
+  /** Where webhook deliveries are queued; without it a submission with a webhook is an error. */
+  webhooks?: WebhookRoute;
 }
 
 export interface Submission {
@@ -47,6 +51,10 @@ export interface Submission {
   owner?: string;
   /** The client's Idempotency-Key header. */
   idempotencyKey?: string;
+  /** Default `interactive`. */
+  priority?: Priority;
+  /** A checked URL to POST the finished job to (see resolveWebhookTarget). */
+  webhook?: string;
 }
 
 export interface Submitted {
@@ -61,6 +69,8 @@ export class JobStore {
     private readonly queue: Queue<JobData, JobResult>,
     private readonly redis: Redis,
     private readonly options: JobStoreOptions,
+    /** Adds a job together with its webhook delivery, and batches with their jobs. */
+    private readonly flows?: FlowProducer,
   ) {}
 
   /**
@@ -83,16 +93,12 @@ export class JobStore {
           await this.redis.set(key, id, 'EX', resultTtlSeconds);
         }
       }
-      const data: JobData = {
-        topk: submission.topk,
-        input: { width: image.width, height: image.height },
-        source: image.source,
-        deadlineAt: submission.deadlineAt,
-        owner: submission.owner,
-      };
       await inputs.put(id, image.png);
       try {
-        const job = await this.queue.add(jobName, data, { jobId: id });
+        const node = this.jobNode(id, image, submission);
+        const job = submission.webhook
+          ? ((await this.flowProducer().add(withDelivery(node, { url: submission.webhook, subject: 'job', id, queue: node.queueName, owner: submission.owner }, this.webhooks()))).children![0]!.job as Job<JobData, JobResult>)
+          : await this.queue.add(jobName, node.data as JobData, node.opts);
         return { view: toJobView(job, 'waiting'), replayed: false };
       } catch (err) {
         // Awaited but not fatal: if Redis is gone too, the workers' sweep removes the input later.
@@ -100,6 +106,52 @@ export class JobStore {
         throw err;
       }
     });
+  }
+
+  /** The queue this store submits to (one model's, once several are served). */
+  get queueName(): string {
+    return this.options.queueName;
+  }
+
+  /**
+   * Stores a batch entry's crop under a new job ID, before its job exists (a batch adds all its
+   * jobs at once when the upload ends). Undone by discardInputs if the batch is abandoned.
+   */
+  storeInput(image: PreparedImage): Promise<string> {
+    return redisCall('submit', async () => {
+      const id = randomUUID();
+      await this.options.inputs.put(id, image.png);
+      return id;
+    });
+  }
+
+  async discardInputs(ids: readonly string[]): Promise<void> {
+    await Promise.all(ids.map((id) => this.options.inputs.delete(id))).catch(() => undefined);
+  }
+
+  /** The job as a node of a BullMQ flow (under a webhook delivery or a batch), with the queue's own job options. */
+  jobNode(id: string, image: Pick<PreparedImage, 'width' | 'height' | 'source'>, submission: Submission): FlowNestedLeafJob & { data: JobData } {
+    const data: JobData = {
+      topk: submission.topk,
+      input: { width: image.width, height: image.height },
+      source: image.source,
+      deadlineAt: submission.deadlineAt,
+      owner: submission.owner,
+    };
+    const opts = { ...this.queue.defaultJobOptions, jobId: id, priority: bullmqPriority[submission.priority ?? 'interactive'] };
+    return { name: jobName, queueName: this.options.queueName, data, opts };
+  }
+
+  /** For BatchStore, which adds its batches through the same producer. */
+  flowProducer(): FlowProducer {
+    if (!this.flows) throw new Error('JobStore was built without a FlowProducer');
+    return this.flows;
+  }
+
+  /** Where deliveries go; a 400 when this service has no WEBHOOK_SECRET. */
+  webhooks(): WebhookRoute {
+    if (!this.options.webhooks) throw new AppError('invalid_request', 'webhook: webhooks are not configured on this service (WEBHOOK_SECRET)');
+    return this.options.webhooks;
   }
 
   /** The job's current view, or undefined when the ID is malformed, unknown, expired or not the caller's. */

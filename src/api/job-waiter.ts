@@ -1,5 +1,5 @@
 import type { QueueEvents } from 'bullmq';
-import { isTerminal, type JobView } from './wire.js';
+import { isTerminal, type JobStatus } from './wire.js';
 
 type Wake = () => void;
 
@@ -34,9 +34,10 @@ export class JobWaiter {
    * Resolves with the job once it is terminal, or with its latest view when `timeoutMs` passes,
    * `signal` aborts (client gone) or the waiter closes. Undefined if the job does not exist.
    * A wake-up re-reads the job rather than trusting the event: a failed attempt that will be
-   * retried is not terminal.
+   * retried is not terminal. Any view with a job status works: batches are waited for the same
+   * way, on their own queue's events.
    */
-  async wait(id: string, timeoutMs: number, read: () => Promise<JobView | undefined>, signal?: AbortSignal): Promise<JobView | undefined> {
+  async wait<V extends { status: JobStatus }>(id: string, timeoutMs: number, read: () => Promise<V | undefined>, signal?: AbortSignal): Promise<V | undefined> {
     let wake: Wake = () => undefined;
     let woken: boolean;
     const onWake: Wake = () => {

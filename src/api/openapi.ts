@@ -14,7 +14,12 @@ import {
   TutorialErrorBodySchema,
   UploadFormSchema,
   WaitQuerySchema,
+  BatchEntryViewSchema,
+  BatchIdSchema,
+  BatchViewSchema,
+  WebhookUrlSchema,
 } from './wire.js';
+import { PrioritySchema, TopkSchema } from '../queue/job-schemas.js';
 import { codeSamples, errorTableMarkdown, type CodeSample } from './openapi-examples.js';
 
 type JsonSchema = Record<string, unknown>;
@@ -49,6 +54,8 @@ export interface OpenApiDocument {
   info: { title: string; version: string; description: string };
   tags: { name: string; description: string }[];
   paths: Record<string, Partial<Record<HttpMethod, Operation>>>;
+  /** What this service POSTs to a submission's `webhook` URL (OpenAPI 3.1 webhooks). */
+  webhooks: Record<string, { post: Operation }>;
   components: { schemas: Record<string, JsonSchema>; securitySchemes: Record<string, JsonSchema> };
 }
 
@@ -97,9 +104,19 @@ function componentSchemas(): Record<string, JsonSchema> {
   registry.add(TutorialErrorBodySchema, { id: 'TutorialError', description: "POST /predict's error body, in the tutorial's shape." });
   registry.add(HealthSchema, { id: 'Health', description: 'Liveness.' });
   registry.add(ReadySchema, { id: 'Ready', description: 'Readiness.' });
+  registry.add(BatchViewSchema, { id: 'BatchView', description: 'A batch: how many of its images have finished, and links to wait for it and read its results.' });
+  registry.add(BatchSubmittedSchema, { id: 'BatchSubmitted', description: 'The answer to POST /batches.' });
+  registry.add(BatchEntryViewSchema, { id: 'BatchEntry', description: 'One line of a batch\'s NDJSON results: an image in upload order, with its result or error.' });
+  registry.add(JobMessageSchema, { id: 'JobWebhookMessage', description: 'The body POSTed to a job\'s webhook once it has completed or failed.' });
+  registry.add(BatchMessageSchema, { id: 'BatchWebhookMessage', description: 'The body POSTed to a batch\'s webhook once all its images have finished.' });
   const { schemas } = z.toJSONSchema(registry, { io: 'output', uri: (id) => `#/components/schemas/${id}` });
   return Object.fromEntries(Object.entries(schemas).map(([id, schema]) => [id, embedded(schema as JsonSchema)]));
 }
+
+export const BatchSubmittedSchema = BatchViewSchema.pick({ id: true, total: true, links: true });
+/** Standard Webhooks' recommended envelope: an event type, when it was written, and the data. */
+const JobMessageSchema = z.object({ type: z.enum(['job.completed', 'job.failed']), timestamp: z.iso.datetime(), data: JobViewSchema });
+const BatchMessageSchema = z.object({ type: z.literal('batch.completed'), timestamp: z.iso.datetime(), data: BatchViewSchema });
 
 const ref = (id: string): JsonSchema => ({ $ref: `#/components/schemas/${id}` });
 const json = (id: string): Content => ({ 'application/json': { schema: ref(id) } });
@@ -136,6 +153,48 @@ const upload = {
 };
 
 const jobId = parametersOf(JobPathSchema, 'path');
+const priorityParam: Parameter = parametersOf(SubmitQuerySchema.pick({ priority: true }), 'query')[0]!;
+const webhookParam: Parameter = parametersOf(SubmitQuerySchema.pick({ webhook: true }), 'query')[0]!;
+
+/** POST /jobs's multipart form: the image and, optionally, its options as fields. */
+const jobUpload = {
+  ...upload,
+  content: {
+    'multipart/form-data': { schema: fragment(UploadFormSchema.extend({ priority: PrioritySchema.optional(), webhook: WebhookUrlSchema.optional() }), 'input') },
+    'image/*': {},
+  },
+};
+
+/** POST /batches's multipart form: many `image` parts; text fields may come anywhere in the body. */
+const BatchFormSchema = z.object({
+  image: z.array(z.file()).min(1),
+  topk: TopkSchema.optional(),
+  priority: PrioritySchema.optional(),
+  webhook: WebhookUrlSchema.optional(),
+});
+
+const batchId: Parameter = { name: 'id', in: 'path', required: true, description: 'The batch ID returned by POST /batches.', schema: fragment(BatchIdSchema, 'input') };
+const batchLocation = { Location: { description: 'The batch: `/batches/{id}`.', schema: { type: 'string' } } };
+
+/** The signed POST a webhook URL receives. */
+function webhookOperation(summary: string, schemaId: string): { post: Operation } {
+  const header = (name: string, description: string): Parameter => ({ name, in: 'header', required: true, description, schema: { type: 'string' } });
+  return {
+    post: {
+      tags: ['webhooks'],
+      summary,
+      description: 'Sent from its own queue once the subject has finished. Any 2xx answer accepts it; anything else (or no answer within WEBHOOK_TIMEOUT_MS) is retried with exponential backoff from WEBHOOK_BACKOFF_MS, up to WEBHOOK_ATTEMPTS attempts, with the same webhook-id and body. Redirects are not followed.',
+      parameters: [
+        header('webhook-id', 'The message ID (`msg_<job or batch id>`), the same on every retry: deduplicate on it.'),
+        header('webhook-timestamp', 'Seconds since the epoch when this attempt was signed.'),
+        header('webhook-signature', '`v1,<base64 HMAC-SHA256>` of `{webhook-id}.{webhook-timestamp}.{body}` keyed with the base64-decoded part of WEBHOOK_SECRET (`whsec_…`).'),
+      ],
+      requestBody: { required: true, description: 'The message.', content: json(schemaId) },
+      responses: { '2XX': { description: 'Accepted: not delivered again.' }, default: { description: 'Not accepted: retried.' } },
+    },
+  };
+}
+
 
 /** The OpenAPI 3.1 document of every route the router serves; a test keeps the two in step. */
 export function buildOpenApiDocument(): OpenApiDocument {
@@ -147,7 +206,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
         description: 'Answers 202 with the queued job. With `Prefer: wait=S`, waits up to S seconds (capped at WAIT_MAX_SECONDS) and answers 200 with the finished job, or 202 if it did not finish in time.',
         parameters: [...parametersOf(SubmitQuerySchema, 'query'), ...parametersOf(SubmitHeadersSchema, 'header')],
         security: clientSecurity,
-        requestBody: upload,
+        requestBody: jobUpload,
         responses: {
           '200': { description: 'Finished within `Prefer: wait`.', headers: { 'Preference-Applied': { description: 'The wait applied, `wait=S`.', schema: { type: 'string' } } }, content: json('JobView') },
           '202': { description: 'Queued.', headers: locationHeader, content: json('JobView') },
@@ -186,6 +245,60 @@ export function buildOpenApiDocument(): OpenApiDocument {
           '200': { description: 'The job is completed or failed.', content: json('JobView') },
           '202': { description: 'Not finished yet: call wait again.', headers: locationHeader, content: json('JobView') },
           ...errorResponses('Error', [...clientCodes, 'invalid_request', 'not_found']),
+        },
+      },
+    },
+    '/batches': {
+      post: {
+        tags: ['batches'],
+        summary: 'Submit many images as one batch',
+        description: 'A multipart body with one `image` part per image (at most MAX_BATCH_IMAGES), read part by part as it arrives. Each image becomes a job of the batch; a bad image (the usual codes: `invalid_image`, `payload_too_large`…) fails only its own entry. Its images run as `bulk` work unless `priority` says otherwise. Options may be query parameters or text fields anywhere in the body.',
+        parameters: [
+          { name: 'topk', in: 'query', required: false, description: 'How many classes to return per image (default: the model manifest\'s, 5).', schema: fragment(TopkSchema, 'input') },
+          priorityParam,
+          webhookParam,
+        ],
+        security: clientSecurity,
+        requestBody: { required: true, description: 'The images, as `image` parts, and optional text fields.', content: { 'multipart/form-data': { schema: fragment(BatchFormSchema, 'input') } } },
+        responses: {
+          '202': { description: 'Accepted: its images are queued.', headers: batchLocation, content: json('BatchSubmitted') },
+          ...errorResponses('Error', [...clientCodes, 'queue_full', 'missing_image', 'invalid_request', 'payload_too_large']),
+        },
+      },
+    },
+    '/batches/{id}': {
+      get: {
+        tags: ['batches'],
+        summary: 'Read a batch\'s progress',
+        parameters: [batchId],
+        security: clientSecurity,
+        responses: { '200': { description: 'The batch, in whatever state it is.', content: json('BatchView') }, ...errorResponses('Error', [...clientCodes, 'not_found']) },
+      },
+    },
+    '/batches/{id}/wait': {
+      get: {
+        tags: ['batches'],
+        summary: 'Long-poll a batch until all its images have finished',
+        description: 'Answers as soon as the batch is completed, or with 202 and its current progress when the timeout passes first.',
+        parameters: [batchId, ...parametersOf(WaitQuerySchema, 'query')],
+        security: clientSecurity,
+        responses: {
+          '200': { description: 'Every image has completed or failed.', content: json('BatchView') },
+          '202': { description: 'Not finished yet: call wait again.', headers: batchLocation, content: json('BatchView') },
+          ...errorResponses('Error', [...clientCodes, 'invalid_request', 'not_found']),
+        },
+      },
+    },
+    '/batches/{id}/results': {
+      get: {
+        tags: ['batches'],
+        summary: 'Each image\'s result or error, as NDJSON in upload order',
+        description: 'One JSON object (BatchEntry) per line, per image, in upload order, with its filename. Images not finished yet carry their current status.',
+        parameters: [batchId],
+        security: clientSecurity,
+        responses: {
+          '200': { description: 'Newline-delimited JSON: one BatchEntry per line.', content: { 'application/x-ndjson': { schema: { type: 'string' } } } },
+          ...errorResponses('Error', [...clientCodes, 'not_found']),
         },
       },
     },
@@ -261,8 +374,14 @@ export function buildOpenApiDocument(): OpenApiDocument {
       { name: 'tutorial', description: 'Drop-in for the Flask + Keras tutorial.' },
       { name: 'operations', description: 'Health, metrics and documentation.' },
       { name: 'web', description: 'The page for humans at /.' },
+      { name: 'batches', description: 'Many images in one upload.' },
+      { name: 'webhooks', description: 'What this service sends to a submission\'s webhook URL.' },
     ],
     paths,
+    webhooks: {
+      jobFinished: webhookOperation('A job has completed or failed', 'JobWebhookMessage'),
+      batchFinished: webhookOperation('Every image of a batch has finished', 'BatchWebhookMessage'),
+    },
     components: {
       schemas: componentSchemas(),
       securitySchemes: {

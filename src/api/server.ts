@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Queue, QueueEvents } from 'bullmq';
+import { FlowProducer, Queue, QueueEvents } from 'bullmq';
 import type { Config } from '../config.js';
 import { hasCredentials } from '../credentials.js';
 import type { Logger } from '../logger.js';
@@ -11,6 +11,7 @@ import { defaultJobOptions, inputTtlSeconds, keyPrefix, queueKeys } from '../que
 import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis } from '../redis.js';
 import { StartupError } from '../startup-error.js';
+import { deliveryJobOptions, webhookQueueName } from '../webhook/webhook-queue.js';
 import { createApiMetrics } from './api-metrics.js';
 import { createApp } from './app.js';
 import { AuthFailures } from './auth-failures.js';
@@ -18,6 +19,9 @@ import { dashboardPath } from './dashboard.js';
 import type { ApiDeps } from './deps.js';
 import { JobStore } from './job-store.js';
 import { JobWaiter } from './job-waiter.js';
+import { startBatchFinisher } from './batch-finisher.js';
+import { batchQueueName, BatchStore } from './batch-store.js';
+import { startWebhookDispatcher, type ReadView, type WebhookDispatcher } from './webhook-dispatcher.js';
 
 /** How long one Redis client may take to close before its connection is dropped, ms. */
 const closeStepMs = 1500;
@@ -58,19 +62,53 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
   events.on('error', (err) => log.warn({ err }, 'queue events connection error'));
   redis.on('error', (err: unknown) => log.debug({ err }, 'redis connection error'));
   queue.on('error', (err) => log.warn({ err }, 'queue connection error'));
-  await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
+  // Batches are flows whose parents live in a queue of their own, named after QUEUE_NAME.
+  const batchQueue = new Queue(batchQueueName(config.queueName), { connection: redis, prefix: keyPrefix });
+  const batchEventsConnection = connectRedis(config.redisUrl, 'blocking');
+  const batchEvents = new QueueEvents(batchQueue.name, { connection: batchEventsConnection, prefix: keyPrefix });
+  batchEvents.on('error', (err) => log.warn({ err }, 'batch events connection error'));
+  batchQueue.on('error', (err) => log.warn({ err }, 'batch queue connection error'));
+  await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), batchQueue.waitUntilReady(), batchEvents.waitUntilReady()]);
 
   const waiter = new JobWaiter(events);
+  // Jobs with a webhook and batches are added as flows (a delivery or batch parent over them).
+  const flows = new FlowProducer({ connection: redis, prefix: keyPrefix });
+  flows.on('error', (err) => log.warn({ err }, 'flow producer connection error'));
+  const webhookSecret = config.webhooks.secret;
+  const webhookRoute = webhookSecret && {
+    queueName: webhookQueueName(config.queueName),
+    jobOptions: deliveryJobOptions({ attempts: config.webhooks.attempts, backoffMs: config.webhooks.backoffMs, keepSeconds: config.failedTtlSeconds }),
+  };
   const keys = queueKeys(config.queueName);
-  const store = new JobStore(queue, redis, {
-    keys,
-    inputs: new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(config) }),
-    workers: new WorkerPresence(redis, keys),
-    resultTtlSeconds: config.resultTtlSeconds,
-  });
+  const store = new JobStore(
+    queue,
+    redis,
+    {
+      queueName: config.queueName,
+      keys,
+      inputs: new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(config) }),
+      workers: new WorkerPresence(redis, keys),
+      resultTtlSeconds: config.resultTtlSeconds,
+      webhooks: webhookRoute || undefined,
+    },
+    flows,
+  );
+  const batchWaiter = new JobWaiter(batchEvents);
+  const batches = new BatchStore(store, batchQueue, redis, { keepSeconds: config.failedTtlSeconds });
+  // The batch finisher and the webhook dispatcher need no model, so they run beside the routes.
+  const finisher = startBatchFinisher(config.redisUrl, batchQueue.name, log);
+  let dispatcher: WebhookDispatcher | undefined;
+  if (webhookSecret && webhookRoute) {
+    // One job queue today: `message.queue` is the store's own (the batch queue for batches).
+    const readView: ReadView = (message) => (message.subject === 'job' ? store.get(message.id, message.owner) : batches.get(message.id, message.owner));
+    dispatcher = startWebhookDispatcher(config.redisUrl, webhookRoute.queueName, { ...config.webhooks, secret: webhookSecret }, readView, log);
+  }
   const deps: ApiDeps = {
     store,
     waiter,
+    batches,
+    batchWaiter,
+    webhooks: webhookSecret ? { allowHosts: config.webhooks.allowHosts } : undefined,
     manifest,
     log,
     redis,
@@ -89,6 +127,7 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
       predictTimeoutSeconds: config.predictTimeoutSeconds,
       maxQueueDepth: config.maxQueueDepth,
       defaultDeadlineSeconds: config.defaultDeadlineSeconds,
+      maxBatchImages: config.maxBatchImages,
     },
     acceptWithoutWorkerUntil: Date.now() + config.workerGraceSeconds * 1000,
     operators: { queue, dashboardCredentials: config.dashboardCredentials, metricsCredentials: config.metricsCredentials },
@@ -99,9 +138,15 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
     close: () =>
       (closing ??= (async () => {
         waiter.close();
+        batchWaiter.close();
+        await closeWithin(dispatcher?.close() ?? Promise.resolve(), closeStepMs, () => undefined);
+        await closeWithin(finisher.close(), closeStepMs, () => undefined);
         // BullMQ's close() waits for Redis; with Redis down it would wait forever, so each gets
         // a bounded time and then its connection is dropped.
         await closeWithin(events.close(), closeStepMs, () => eventsConnection.disconnect());
+        await closeWithin(batchEvents.close(), closeStepMs, () => batchEventsConnection.disconnect());
+        await closeWithin(flows.close(), closeStepMs, () => redis.disconnect());
+        await closeWithin(batchQueue.close(), closeStepMs, () => redis.disconnect());
         await closeWithin(queue.close(), closeStepMs, () => redis.disconnect());
         await closeWithin(redis.quit(), closeStepMs, () => redis.disconnect());
       })()),

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PredictionSchema } from '../model/prediction.js';
-import { JobIdSchema, TopkSchema } from '../queue/job-schemas.js';
+import { JobIdSchema, PrioritySchema, TopkSchema } from '../queue/job-schemas.js';
 
 /**
  * The HTTP contract, as zod schemas: what requests may carry and what responses look like.
@@ -16,6 +16,9 @@ export { PredictionSchema, type Prediction } from '../model/prediction.js';
 /** Path parameter of every /jobs/{id} route. */
 export const JobPathSchema = z.object({ id: JobIdSchema.meta({ description: 'The job ID returned at submission.' }) });
 
+/** `webhook`: where to POST the finished job or batch. */
+export const WebhookUrlSchema = z.string().min(1).max(2048);
+
 /** Query of POST /jobs. */
 export const SubmitQuerySchema = z.object({
   topk: TopkSchema.optional().meta({ description: "How many classes to return (default: the model manifest's, 5)." }),
@@ -26,6 +29,14 @@ export const SubmitQuerySchema = z.object({
     .max(30 * 86400)
     .optional()
     .meta({ description: 'Seconds from now after which the job must not start; it then fails with `expired` (default DEFAULT_DEADLINE_SECONDS, 0 = none).' }),
+  priority: PrioritySchema.optional().meta({
+    description:
+      '`interactive` (someone is waiting; the default of POST /jobs) or `bulk` (background work that runs after every queued interactive job; the default of POST /batches). Also accepted as a multipart field.',
+  }),
+  webhook: WebhookUrlSchema.optional().meta({
+    description:
+      'A URL to POST the finished job to, signed per Standard Webhooks (headers `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>` with WEBHOOK_SECRET); retried with exponential backoff (WEBHOOK_ATTEMPTS, default 6) under the same `webhook-id`. https only, and only hosts resolving to public addresses unless the host is in WEBHOOK_ALLOW_HOSTS (which also permits http); anything else answers 400. Also accepted as a multipart field.',
+  }),
 });
 
 /** Headers of POST /jobs that change its behaviour. */
@@ -81,3 +92,39 @@ export const ReadySchema = z.object({
   workers: z.number().int().positive(),
   model: z.string(),
 });
+
+// ---- Batches
+
+/** Batch IDs are random UUIDs, like job IDs. */
+export const BatchIdSchema = z.uuid();
+
+/** `queued`: no image has finished yet; `completed`: every image has (some may have failed). */
+export const BatchStatusSchema = JobStatusSchema.exclude(['failed']);
+
+/** What GET /batches/:id answers. */
+export const BatchViewSchema = z.object({
+  id: z.string(),
+  status: BatchStatusSchema,
+  /** Images in the upload, rejected ones included. */
+  total: z.number().int().nonnegative(),
+  completed: z.number().int().nonnegative(),
+  /** Rejected at upload (bad image) or failed in the queue. */
+  failed: z.number().int().nonnegative(),
+  createdAt: z.iso.datetime(),
+  finishedAt: z.iso.datetime().optional(),
+  links: z.object({ self: z.string(), wait: z.string(), results: z.string() }),
+});
+export type BatchView = z.infer<typeof BatchViewSchema>;
+
+/** One line of GET /batches/:id/results: an image, in upload order. */
+export const BatchEntryViewSchema = z.object({
+  index: z.number().int().nonnegative(),
+  filename: z.string(),
+  /** The image's job, when it was accepted. */
+  id: z.string().optional(),
+  status: JobStatusSchema,
+  result: JobViewSchema.shape.result,
+  error: JobViewSchema.shape.error,
+});
+export type BatchEntryView = z.infer<typeof BatchEntryViewSchema>;
+

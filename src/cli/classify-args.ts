@@ -1,15 +1,17 @@
 import { parseArgs } from 'node:util';
 
-export const usage = `usage: classify IMAGE... [--url URL] [--api-key KEY] [--wait SECONDS] [--json]
+export const usage = `usage: classify IMAGE... [--url URL] [--api-key KEY] [--wait SECONDS] [--json] [--batch]
 
 Submits each image to the service's POST /jobs, waits for the results through the long-poll
 endpoint GET /jobs/:id/wait, and prints the top-5 labels of each (or JSON with --json).
 IMAGE may be a glob pattern ('photos/*.jpg'); on a terminal a progress line counts the results.
+With --batch, sends all images in one POST /batches (as bulk work) and shows its progress.
 
   --url URL         the service (default http://localhost:5000)
   --api-key KEY     sent as Authorization: Bearer KEY (default: $CLASSIFY_API_KEY)
   --wait SECONDS    how long to wait for the results, from the start (default 60)
   --json            print one JSON array, one entry per image, in argument order
+  --batch           one upload for all images, with a progress bar on stderr
   -h, --help        this text
 
 exit codes: 0 all classified; 2 bad input (a file missing, or rejected by the service with a
@@ -25,6 +27,8 @@ export interface ClassifyArgs {
   apiKey: string | undefined;
   waitSeconds: number;
   json: boolean;
+  /** One POST /batches for all images instead of one POST /jobs each. */
+  batch: boolean;
   help: boolean;
 }
 
@@ -44,6 +48,7 @@ export function parseClassifyArgs(argv: readonly string[], env: { apiKey?: strin
         'api-key': { type: 'string' },
         wait: { type: 'string', default: '60' },
         json: { type: 'boolean', default: false },
+        batch: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     });
@@ -51,7 +56,7 @@ export function parseClassifyArgs(argv: readonly string[], env: { apiKey?: strin
     throw new UsageError((err as Error).message);
   }
   const { values, positionals } = parsed;
-  if (values.help) return { files: [], url: '', apiKey: undefined, waitSeconds: 0, json: false, help: true };
+  if (values.help) return { files: [], url: '', apiKey: undefined, waitSeconds: 0, json: false, batch: false, help: true };
   if (positionals.length === 0) throw new UsageError('no image given');
   let url: URL;
   try {
@@ -64,5 +69,5 @@ export function parseClassifyArgs(argv: readonly string[], env: { apiKey?: strin
   if (values.wait.trim() === '' || !Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError(`--wait: "${values.wait}" is not a number of seconds`);
   const apiKey = values['api-key'] ?? env.apiKey;
   if (apiKey !== undefined && !/^\S+$/.test(apiKey)) throw new UsageError('--api-key: must be one word (no spaces)');
-  return { files: positionals, url: url.href.replace(/\/+$/, ''), apiKey, waitSeconds, json: values.json, help: false };
+  return { files: positionals, url: url.href.replace(/\/+$/, ''), apiKey, waitSeconds, json: values.json, batch: values.batch, help: false };
 }

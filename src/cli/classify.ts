@@ -1,13 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isTerminal, JobViewSchema, type JobView, type Prediction } from '../api/wire.js';
-import { errorTable, isErrorCode } from '../errors.js';
+import { isTerminal, JobViewSchema, type JobView } from '../api/wire.js';
+import { classifyBatch } from './classify-batch.js';
 import { parseClassifyArgs, usage, UsageError, type ClassifyArgs } from './classify-args.js';
 import { expandFiles } from './expand-files.js';
 import { predictionTable } from './prediction-table.js';
+import { call, exitCodes, Failure, httpFailure, jobFailure, type ExitCode, type FileResult, type Reply } from './service-call.js';
 
-export const exitCodes = { ok: 0, badInput: 2, serverError: 3, timeout: 4 } as const;
-type ExitCode = (typeof exitCodes)[keyof typeof exitCodes];
+export { exitCodes, type FileResult };
+
 /** When images fail in different ways, the most systemic failure is the one reported. */
 const precedence: readonly ExitCode[] = [exitCodes.serverError, exitCodes.timeout, exitCodes.badInput];
 
@@ -15,68 +16,14 @@ const precedence: readonly ExitCode[] = [exitCodes.serverError, exitCodes.timeou
 const concurrency = 4;
 /** Longest single long-poll, seconds; the server may cap it lower and then answers 202 sooner. */
 const maxPollSeconds = 30;
-/** Beyond the deadline, how long a request may hang before it counts as timed out, ms. */
-const hangGraceMs = 5000;
-
-export interface FileResult {
-  file: string;
-  /** The job's ID, once submitted. */
-  id?: string;
-  /** The job's last known status; `not_submitted` if it never reached the service. */
-  status: JobView['status'] | 'not_submitted';
-  predictions?: Prediction[];
-  error?: { code: string; message: string };
-  exitCode: ExitCode;
-}
 
 export interface Io {
   out(text: string): void;
   err(text: string): void;
   /** Where the progress line goes (a terminal's stderr, rewritten in place); absent: no progress. */
   progress?: (text: string) => void;
-}
-
-/** Why one image could not be classified, with the exit code it stands for. */
-class Failure extends Error {
-  constructor(
-    readonly exitCode: ExitCode,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-interface Reply {
-  status: number;
-  body: unknown;
-}
-
-async function call(url: string, init: RequestInit, deadlineMs: number): Promise<Reply> {
-  // The long-poll answers by itself within its timeout; this signal only catches a server that hangs.
-  const signal = AbortSignal.timeout(Math.max(deadlineMs - Date.now(), 0) + hangGraceMs);
-  try {
-    const res = await fetch(url, { ...init, signal });
-    const text = await res.text();
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = undefined;
-    }
-    return { status: res.status, body };
-  } catch (err) {
-    if ((err as Error).name === 'TimeoutError') throw new Failure(exitCodes.timeout, 'timeout', `no answer from ${new URL(url).origin} in time`);
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new Failure(exitCodes.serverError, 'unreachable', `cannot reach ${new URL(url).origin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
-  }
-}
-
-/** The service's `{error: {code, message}}`, or a stand-in naming the HTTP status. */
-function httpFailure(reply: Reply, exitCode: ExitCode): Failure {
-  const error = (reply.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  if (typeof error?.code === 'string' && typeof error.message === 'string') return new Failure(exitCode, error.code, error.message);
-  return new Failure(exitCode, `http_${reply.status}`, `the service answered HTTP ${reply.status}`);
+  /** Stderr is a terminal: progress is drawn in place rather than logged line by line. */
+  tty?: boolean;
 }
 
 function parseView(reply: Reply): JobView {
@@ -113,11 +60,7 @@ async function classifyFile(file: string, args: ClassifyArgs, deadlineMs: number
       view = parseView(waited);
       result.status = view.status;
     }
-    if (view.status === 'failed') {
-      const error = view.error ?? { code: 'internal', message: 'the job failed' };
-      const clientFault = isErrorCode(error.code) && errorTable[error.code].status < 500;
-      throw new Failure(clientFault ? exitCodes.badInput : exitCodes.serverError, error.code, error.message);
-    }
+    if (view.status === 'failed') throw jobFailure(view.error);
     result.predictions = view.result?.predictions ?? [];
     return result;
   } catch (err) {
@@ -164,16 +107,21 @@ export async function runClassify(argv: readonly string[], io: Io, env: { apiKey
   let done = 0;
   let failed = 0;
   const progress = files.length > 1 ? io.progress : undefined;
-  progress?.(progressLine(0, 0, files.length));
-  const results = await mapLimit(files, concurrency, async (file) => {
-    const result = await classifyFile(file, args, deadlineMs);
-    done++;
-    if (result.error) failed++;
-    progress?.(progressLine(done, failed, files.length));
-    return result;
-  });
-  // Erase the progress line, so the results start on a clean line.
-  progress?.('\r\x1b[2K');
+  const results = args.batch
+    ? await classifyBatch(files, args, deadlineMs, io)
+    : await (async () => {
+        progress?.(progressLine(0, 0, files.length));
+        const each = await mapLimit(files, concurrency, async (file) => {
+          const result = await classifyFile(file, args, deadlineMs);
+          done++;
+          if (result.error) failed++;
+          progress?.(progressLine(done, failed, files.length));
+          return result;
+        });
+        // Erase the progress line, so the results start on a clean line.
+        progress?.('\r\x1b[2K');
+        return each;
+      })();
   if (args.json) {
     io.out(`${JSON.stringify(results.map(({ exitCode: _, ...shown }) => shown), null, 2)}\n`);
   } else {

@@ -8,6 +8,7 @@ process.exitCode = await runClassify(
     err: (text) => process.stderr.write(text),
     // Only a person watching a terminal wants a line rewritten in place; logs and pipes get none.
     progress: process.stderr.isTTY ? (text) => process.stderr.write(text) : undefined,
+    tty: process.stderr.isTTY,
   },
   cliEnv(),
 );

@@ -11,6 +11,20 @@ export const JobIdSchema = z.uuid();
 export const TopkSchema = z.coerce.number().int().min(1).max(20);
 
 /**
+ * How urgently a job should run: `interactive` (the default: someone is waiting) or `bulk`
+ * (background work that yields to interactive jobs).
+ */
+export const PrioritySchema = z.enum(['interactive', 'bulk']);
+export type Priority = z.infer<typeof PrioritySchema>;
+
+/**
+ * BullMQ priorities: 0 is "none", and jobs without one sit in the plain wait list, which workers
+ * drain before any prioritized job; bulk jobs wait in the prioritized set behind them (in
+ * submission order among themselves).
+ */
+export const bullmqPriority: Record<Priority, number> = { interactive: 0, bulk: 10 };
+
+/**
  * What a queued job carries. The preprocessed pixels themselves are not in here: they sit in the
  * InputStore (one binary Redis key per job), so the job hash stays small whatever the upload.
  */

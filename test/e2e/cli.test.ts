@@ -106,6 +106,26 @@ describe('classify against the running service', () => {
     expect(progress.at(-1)).toBe('\r\x1b[2K');
   });
 
+  it('--batch sends every image in one POST /batches, shows progress, and keeps argument order', async () => {
+    const notes = path.join(scratch, 'batch-notes.txt');
+    await writeFile(notes, 'plain text, not a picture');
+    const missing = path.join(scratch, 'batch-missing.png');
+    const run = await classify('--batch', '--json', coffee, notes, missing, orange, '--url', service.url);
+    expect(run.code).toBe(2);
+    const results = JSON.parse(run.stdout) as { file: string; id?: string; status: string; error?: { code: string }; predictions?: { label: string }[] }[];
+    expect(results.map((r) => [r.file, r.status, r.error?.code])).toEqual([
+      [coffee, 'completed', undefined],
+      [notes, 'failed', 'invalid_image'],
+      [missing, 'not_submitted', 'unreadable_file'],
+      [orange, 'completed', undefined],
+    ]);
+    expect(results[0]!.predictions![0]!.label).toBe('espresso');
+    expect(results[3]!.predictions![0]!.label).toBe('orange');
+    // Not a terminal: one progress line per step, the last one complete.
+    expect(run.stderr).toMatch(/classify: batch [0-9a-f-]{36}: 3\/3 images \(1 failed\), done\n/);
+    expect(run.stderr).toContain(`classify: ${notes}: invalid_image: `);
+  });
+
   it('exits 3 when the service cannot be reached', async () => {
     const port = await freePort();
     const run = await classify(coffee, '--url', `http://127.0.0.1:${port}`);

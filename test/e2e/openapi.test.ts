@@ -40,6 +40,7 @@ describe('the published OpenAPI document', () => {
         for (const r of Object.values(op.responses)) for (const media of Object.values(r.content ?? {})) if (media.schema) validator.compile(media.schema);
       }
     }
+    for (const hook of Object.values(doc.webhooks)) for (const media of Object.values(hook.post.requestBody?.content ?? {})) if (media.schema) validator.compile(media.schema);
   });
 
   it('describes exactly the routes the router serves', async () => {
@@ -87,6 +88,29 @@ describe('real responses validate against the published document', () => {
     const waited = await postImage(service.url, bytes, { headers: { Prefer: 'wait=30' } });
     expect(waited.status).toBe(200);
     conforms('post', '/jobs', waited);
+  });
+
+  it('batches: submit, progress, wait, results lines, errors', async () => {
+    const form = new FormData();
+    form.append('image', new Blob([new Uint8Array(await image('orange.jpg'))]), 'orange.jpg');
+    form.append('image', new Blob([new Uint8Array(Buffer.from('text'))]), 'notes.txt');
+    const res = await fetch(`${service.url}/batches?topk=2`, { method: 'POST', body: form });
+    const submitted = { status: res.status, headers: res.headers, body: (await res.json()) as { id: string; links: { wait: string; results: string } } };
+    expect(submitted.status).toBe(202);
+    conforms('post', '/batches', submitted);
+    conforms('get', '/batches/{id}', await get(service.url, `/batches/${submitted.body.id}`));
+    const done = await get(service.url, `${submitted.body.links.wait}?timeout=30`);
+    expect(done.status).toBe(200);
+    conforms('get', '/batches/{id}/wait', done);
+    const results = await fetch(`${service.url}${submitted.body.links.results}`);
+    const lines = (await results.text()).trimEnd().split('\n');
+    expect(lines).toHaveLength(2);
+    conforms('get', '/batches/{id}/results', { status: results.status, headers: results.headers, body: lines.join('\n') });
+    const entry = validator.compile(doc.components.schemas['BatchEntry']);
+    for (const line of lines) expect(entry(JSON.parse(line)), line).toBe(true);
+    conforms('get', '/batches/{id}', await get(service.url, `/batches/${randomUUID()}`));
+    const empty = await fetch(`${service.url}/batches`, { method: 'POST', body: new FormData() });
+    conforms('post', '/batches', { status: empty.status, headers: empty.headers, body: await empty.json() });
   });
 
   it('errors in our shape, and in the tutorial shape on /predict', async () => {

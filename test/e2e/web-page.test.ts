@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -84,6 +84,23 @@ describe.skipIf(!chromiumPath)('the page in headless Chromium', () => {
     expect(await page.textContent('#error')).toMatch(/^That file is not an image the service can read\..*\(invalid_image\)$/);
     expect(await page.isHidden('#results')).toBe(true);
     await page.screenshot({ path: path.join(outputDir, 'web-page-error.png'), fullPage: true });
+
+    // Several files at once: one batch, each image's top label or its error in plain words, in order.
+    const photo = async (name: string, mimeType: string) => ({ name, mimeType, buffer: await readFile(path.join(imagesDir, name)) });
+    await page.setInputFiles('#file', [
+      await photo('coffee.png', 'image/png'),
+      { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('just some notes') },
+      await photo('orange.jpg', 'image/jpeg'),
+    ]);
+    await page.waitForSelector('#batch:not([hidden])');
+    const batchRows = await page.locator('#batch li').allTextContents();
+    expect(batchRows).toHaveLength(3);
+    expect(batchRows[0]).toMatch(/^coffee\.pngespresso\d{2}\.\d %$/);
+    expect(batchRows[1]).toBe('notes.txtThat file is not an image the service can read.');
+    expect(batchRows[2]).toMatch(/^orange\.jpgorange\d{2}\.\d %$/);
+    expect(await page.textContent('#status')).toBe('Done: 2 of 3 images classified, 1 failed.');
+    expect(await page.isHidden('#results')).toBe(true);
+    await page.screenshot({ path: path.join(outputDir, 'web-page-batch.png'), fullPage: true });
 
     expect(problems).toEqual([]);
   });

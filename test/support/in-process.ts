@@ -1,40 +1,66 @@
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { Queue } from 'bullmq';
 import { createApp } from '../../src/api/app.js';
 import type { ApiDeps } from '../../src/api/deps.js';
-import { connectApiDeps } from '../../src/api/server.js';
+import { connectApiDeps, type ConnectedDeps } from '../../src/api/server.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
+import { keyPrefix } from '../../src/queue/keys.js';
+import { connectRedis } from '../../src/redis.js';
+import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 
 export interface InProcessApi {
   url: string;
   config: Config;
   deps: ApiDeps;
+  connected: ConnectedDeps;
+  /** Starts a real worker (the real model) in this process, on the same queue. */
+  startWorker(): Promise<RunningWorker>;
+  /** Closes the workers started, the server and the connections, then removes the test's queues. */
   close(): Promise<void>;
 }
 
-/** The config of an in-process test: its own queue on the harness's Redis, quiet logs. */
+/** The config of an in-process test: its own queue on the harness's Redis, quiet logs, one inference thread. */
 export function testConfig(redisUrl: string, env: Record<string, string> = {}): Config {
-  return loadConfig({ REDIS_URL: redisUrl, QUEUE_NAME: `app-${randomUUID().slice(0, 8)}`, LOG_LEVEL: 'silent', ...env });
+  return loadConfig({ REDIS_URL: redisUrl, QUEUE_NAME: `app-${randomUUID().slice(0, 8)}`, LOG_LEVEL: 'silent', INTRA_OP_THREADS: '1', ...env });
 }
 
-/** createApp(deps) served on a free loopback port of this process: no child process, real Redis. */
+/**
+ * The in-process tier: createApp over real dependencies (the harness's Redis, a queue of its own)
+ * served on a loopback port, and workers in the same process when a test wants them.
+ */
 export async function startInProcessApi(config: Config): Promise<InProcessApi> {
-  const connected = await connectApiDeps(config, createLogger(config.logLevel, 'test-api'));
+  const log = createLogger(config.logLevel, 'test');
+  const connected = await connectApiDeps(config, log);
   const handle = createApp(connected.deps).callback();
   const server = http.createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const workers: RunningWorker[] = [];
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     config,
     deps: connected.deps,
-    close: async () => {
-      connected.deps.waiter.close();
+    connected,
+    async startWorker() {
+      const worker = await startWorker(config, log);
+      workers.push(worker);
+      return worker;
+    },
+    async close() {
+      for (const worker of workers) await worker.close();
       server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
       await connected.close();
+      const redis = connectRedis(config.redisUrl!, 'blocking');
+      for (const suffix of ['', '-batches', '-webhooks']) {
+        const queue = new Queue(`${config.queueName}${suffix}`, { connection: redis, prefix: keyPrefix });
+        await queue.obliterate({ force: true }).catch(() => undefined);
+        await queue.close();
+      }
+      await redis.quit();
     },
   };
 }

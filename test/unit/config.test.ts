@@ -44,6 +44,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
   });
 
+  it('reads the batch and webhook settings: webhooks off without a whsec_ secret, allow-listed hosts normalised', () => {
+    const defaults = loadConfig({});
+    expect(defaults.maxBatchImages).toBe(500);
+    expect(defaults.webhooks).toMatchObject({ secret: undefined, allowHosts: [], attempts: 6, backoffMs: 5000, timeoutMs: 10_000 });
+    const key = Buffer.alloc(32, 7);
+    const config = loadConfig({ WEBHOOK_SECRET: `whsec_${key.toString('base64')}`, WEBHOOK_ALLOW_HOSTS: ' Receiver.Internal , [::1],127.0.0.1' });
+    expect(config.webhooks.secret).toEqual(key);
+    expect(config.webhooks.allowHosts).toEqual(['receiver.internal', '::1', '127.0.0.1']);
+    for (const secret of ['plain-secret', `whsec_${Buffer.alloc(8).toString('base64')}`, 'whsec_not base64!']) {
+      expect(() => loadConfig({ WEBHOOK_SECRET: secret })).toThrow(/WEBHOOK_SECRET/);
+    }
+  });
+
   it('documents every variable in the README configuration table', async () => {
     const readme = await readFile(path.join(projectRoot, 'README.md'), 'utf8');
     expect(envVariableNames).toContain('WORKER_METRICS_PORT');

@@ -7,6 +7,7 @@ import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../api-state.js';
 import { parseParam, preferWaitSeconds } from '../params.js';
 import { requireWorker } from '../require-worker.js';
+import { parseSubmitOptions, submitValue } from '../submit-options.js';
 import { multipartParser } from '../upload.js';
 import { isTerminal, SubmitQuerySchema, WaitQuerySchema, type JobView } from '../wire.js';
 
@@ -32,7 +33,8 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     const topk = parseParam('topk', SubmitQuerySchema.shape.topk, ctx.query['topk']) ?? deps.manifest.topk;
     const deadline = parseParam('deadline', SubmitQuerySchema.shape.deadline, ctx.query['deadline']);
     const preferWait = preferWaitSeconds(ctx.get('prefer'));
-    const { view, replayed } = await acceptImage(ctx, deps, { topk, deadlineAt: deadlineAt(deps, deadline) });
+    const options = await parseSubmitOptions({ priority: submitValue(ctx, 'priority'), webhook: submitValue(ctx, 'webhook') }, deps, { priority: 'interactive' });
+    const { view, replayed } = await acceptImage(ctx, deps, { topk, deadlineAt: deadlineAt(deps, deadline), ...options });
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     if (preferWait === undefined || preferWait === 0) return respond(ctx, view);
     const seconds = clampWait(preferWait);

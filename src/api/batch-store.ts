@@ -1,0 +1,155 @@
+import { Job, type FlowParentJob, type Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+import { keyPrefix } from '../queue/keys.js';
+import type { PreparedImage } from '../model/preprocess.js';
+import { withDelivery } from '../webhook/webhook-queue.js';
+import type { JobStore, Submission } from './job-store.js';
+import { BatchIdSchema, type BatchEntryView, type BatchView } from './wire.js';
+
+/** The batch queue of a deployment: its jobs are the batches' parents, finished by the batch finisher. */
+export const batchQueueName = (namespace: string): string => `${namespace}-batches`;
+export const batchJobName = 'batch';
+
+/** An image of the upload: accepted (its crop stored under `jobId`), or rejected with an error. */
+export type BatchEntry =
+  | { filename: string; jobId: string; image: Pick<PreparedImage, 'width' | 'height' | 'source'> }
+  | { filename: string; error: { code: string; message: string } };
+
+/**
+ * What the batch record keeps per entry: the filename, and the job ID with the queue it runs in
+ * (entries of one batch may run in different queues once several models are served), or the error.
+ */
+const StoredEntrySchema = z.object({ f: z.string(), j: z.string().optional(), q: z.string().optional(), e: z.object({ code: z.string(), message: z.string() }).optional() });
+const RecordSchema = z.object({ owner: z.string().optional(), createdAt: z.number(), entries: z.array(StoredEntrySchema) });
+type BatchRecord = z.infer<typeof RecordSchema>;
+
+export interface BatchStoreOptions {
+  /** How long a batch (its record and its parent job) is kept, seconds: as long as its longest-kept job. */
+  keepSeconds: number;
+}
+
+const recordKey = (queueName: string, id: string) => `${keyPrefix}:${queueName}:record:${id}`;
+
+/**
+ * Batches as BullMQ flows: a parent job in the batch queue whose children are the images' jobs.
+ * BullMQ moves the parent on once every child has completed or failed (children ignore their
+ * own failure as a dependency), and the batch finisher completes it: its `completed` event is
+ * what batch long-polls wait for. The upload order, filenames and rejected images live in a
+ * record beside it, since rejected images have no job.
+ */
+export class BatchStore {
+  constructor(
+    private readonly jobs: JobStore,
+    private readonly queue: Queue,
+    private readonly redis: Redis,
+    private readonly options: BatchStoreOptions,
+  ) {}
+
+  /**
+   * Adds the batch with a job per accepted entry (their crops are already stored), all at once
+   * in one flow; with a webhook, the batch is the child of its delivery job.
+   */
+  async create(id: string, entries: readonly BatchEntry[], submission: Submission): Promise<BatchView> {
+    const createdAt = Date.now();
+    const record: BatchRecord = {
+      owner: submission.owner,
+      createdAt,
+      entries: entries.map((e) => ('jobId' in e ? { f: e.filename, j: e.jobId, q: this.jobs.queueName } : { f: e.filename, e: e.error })),
+    };
+    const children = entries.flatMap((e) => {
+      if (!('jobId' in e)) return [];
+      const node = this.jobs.jobNode(e.jobId, e.image, submission);
+      return [{ ...node, opts: { ...node.opts, ignoreDependencyOnFailure: true } }];
+    });
+    const keep = { age: this.options.keepSeconds };
+    const batch: FlowParentJob = {
+      name: batchJobName,
+      queueName: this.queue.name,
+      data: { owner: submission.owner },
+      opts: { jobId: id, removeOnComplete: keep, removeOnFail: keep },
+      children,
+    };
+    const key = recordKey(this.queue.name, id);
+    try {
+      await this.redis.set(key, JSON.stringify(record), 'EX', this.options.keepSeconds);
+      const flow = submission.webhook ? withDelivery(batch, { url: submission.webhook, subject: 'batch', id, queue: batch.queueName, owner: submission.owner }, this.jobs.webhooks()) : batch;
+      await this.jobs.flowProducer().add(flow);
+    } catch (err) {
+      await this.redis.del(key).catch(() => undefined);
+      if (err instanceof AppError) throw err;
+      throw new AppError('unavailable', 'the job store is unavailable (batch); retry shortly', { 'Retry-After': '5' });
+    }
+    return this.view(id, record, { state: 'waiting-children', done: 0, failed: 0 });
+  }
+
+  /** The batch's progress, or undefined when the ID is malformed, unknown, expired or not the caller's. */
+  async get(id: string, owner?: string): Promise<BatchView | undefined> {
+    const record = await this.record(id, owner);
+    if (!record) return undefined;
+    return this.readCall(async () => {
+      const state = await this.queue.getJobState(id);
+      const parent = await Job.fromId(this.queue, id);
+      if (state === 'unknown' || !parent) return undefined;
+      const counts = await parent.getDependenciesCount();
+      return this.view(id, record, { state, done: counts.processed ?? 0, failed: (counts.ignored ?? 0) + (counts.failed ?? 0), finishedOn: parent.finishedOn });
+    });
+  }
+
+  /** Each image's line in upload order, read one job at a time as the response is written. */
+  async *results(id: string, owner?: string): AsyncGenerator<BatchEntryView> {
+    const record = await this.record(id, owner);
+    if (!record) throw new AppError('not_found', `no batch ${id} (unknown, malformed or expired)`);
+    for (const [index, entry] of record.entries.entries()) {
+      if (entry.e || !entry.j) {
+        yield { index, filename: entry.f, status: 'failed', error: entry.e };
+        continue;
+      }
+      const view = await this.jobs.get(entry.j, owner);
+      if (!view) yield { index, filename: entry.f, id: entry.j, status: 'failed', error: { code: 'not_found', message: 'the job has expired' } };
+      else yield { index, filename: entry.f, id: entry.j, status: view.status, result: view.result, error: view.error };
+    }
+  }
+
+  /** Exists (or not) for the caller: checked before a long-poll or a results stream starts. */
+  async exists(id: string, owner?: string): Promise<boolean> {
+    return (await this.record(id, owner)) !== undefined;
+  }
+
+  private async record(id: string, owner?: string): Promise<BatchRecord | undefined> {
+    if (!BatchIdSchema.safeParse(id).success) return undefined;
+    const raw = await this.readCall(() => this.redis.get(recordKey(this.queue.name, id)));
+    if (!raw) return undefined;
+    const record = RecordSchema.parse(JSON.parse(raw));
+    return record.owner === owner ? record : undefined;
+  }
+
+  private view(id: string, record: BatchRecord, progress: { state: string; done: number; failed: number; finishedOn?: number }): BatchView {
+    const rejected = record.entries.filter((e) => !e.j).length;
+    const finished = progress.state === 'completed';
+    const links = { self: `/batches/${id}`, wait: `/batches/${id}/wait`, results: `/batches/${id}/results` };
+    const total = record.entries.length;
+    return {
+      id,
+      status: finished ? 'completed' : progress.done + progress.failed > 0 ? 'active' : 'queued',
+      total,
+      completed: progress.done,
+      // Once finished, every image that did not complete failed: a job cancelled with DELETE
+      // leaves its parent without a trace, so the parent's own tally would miss it.
+      failed: finished ? total - progress.done : progress.failed + rejected,
+      createdAt: new Date(record.createdAt).toISOString(),
+      finishedAt: finished && progress.finishedOn ? new Date(progress.finishedOn).toISOString() : undefined,
+      links,
+    };
+  }
+
+  private async readCall<T>(call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (err instanceof AppError) throw err;
+      throw new AppError('unavailable', 'the job store is unavailable (batch); retry shortly', { 'Retry-After': '5' });
+    }
+  }
+}
