@@ -5,9 +5,11 @@ export interface InputStoreOptions {
   /** Backstop lifetime of a stored input, seconds; normally it is deleted when its job finishes. */
   ttlSeconds: number;
   /**
-   * How old an input must be before the sweep deletes it for having no job, seconds (default 60).
-   * The API stores the input just before it adds the job, so a young input without a job is a
-   * submission in flight, not an orphan.
+   * How old an input must be before the sweep deletes it for having no job, seconds (default 600).
+   * The API stores the input just before it adds the job, and a batch stores each image's input as
+   * its part arrives but adds the jobs when the whole upload has been read, so a young input
+   * without a job is a submission in flight, not an orphan. Node's HTTP server ends any request
+   * after 300 s (`requestTimeout`), so no upload is still in flight at 600 s.
    */
   orphanGraceSeconds?: number;
 }
@@ -32,7 +34,7 @@ export class InputStore {
     private readonly keys: QueueKeys,
     private readonly options: InputStoreOptions,
   ) {
-    this.graceSeconds = options.orphanGraceSeconds ?? 60;
+    this.graceSeconds = options.orphanGraceSeconds ?? 600;
   }
 
   async put(jobId: string, bytes: Buffer): Promise<void> {
