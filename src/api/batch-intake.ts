@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
-import { AppError } from '../errors.js';
+import { ImageError } from '../model/image-error.js';
 import { TopkSchema } from '../queue/job-schemas.js';
 import { prepareImage } from '../model/preprocess.js';
 import type { BatchEntry } from './batch-store.js';
@@ -31,7 +31,7 @@ export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiD
         entries.push({ filename: part.filename, jobId, image: { width: image.width, height: image.height, source: image.source } });
       } catch (err) {
         // Bad images fail their own entry; anything else (Redis down) ends the request.
-        if (!(err instanceof AppError) || err.status >= 500) throw err;
+        if (!(err instanceof ImageError)) throw err;
         entries.push({ filename: part.filename, error: { code: err.code, message: err.message } });
       }
     });
