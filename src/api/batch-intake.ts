@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import { AppError } from '../errors.js';
 import { TopkSchema } from '../queue/job-schemas.js';
+import { ImageError } from '../model/image-error.js';
 import { prepareImage } from '../model/preprocess.js';
 import type { BatchEntry } from './batch-store.js';
 import type { BatchView } from './wire.js';
@@ -30,7 +31,9 @@ export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiD
         stored.push(jobId);
         entries.push({ filename: part.filename, jobId, image: { width: image.width, height: image.height, source: image.source } });
       } catch (err) {
-        // Bad images fail their own entry; anything else (Redis down) ends the request.
+        // Bad images fail their own entry (prepareImage refuses with the model layer's ImageError);
+        // anything else (Redis down) ends the request.
+        if (err instanceof ImageError) return void entries.push({ filename: part.filename, error: { code: err.code, message: err.message } });
         if (!(err instanceof AppError) || err.status >= 500) throw err;
         entries.push({ filename: part.filename, error: { code: err.code, message: err.message } });
       }
