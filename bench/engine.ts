@@ -1,8 +1,9 @@
 /**
- * Raw ONNX Runtime measurement in its own process, with the worker's thread settings, so the
- * bench can run several at once for a multi-process layout. Prints one JSON line.
- *   tsx bench/engine.ts throughput <batch> <minImages>   -> { images, ms }
- *   tsx bench/engine.ts latency <samples>                -> { samplesMs: [...] } (batch 1)
+ * Raw ONNX Runtime measurement in its own process, with the settings in its environment
+ * (MODEL_DIR, INTRA_OP_THREADS, INTRA_OP_SPINNING), so the bench can run several at once for a
+ * multi-process layout and try each setting. Prints one JSON line.
+ *   tsx bench/engine.ts throughput <batch,batch,...> <minImages>   -> { rows: [{ batch, images, ms }] }
+ *   tsx bench/engine.ts latency <samples>                          -> { samplesMs: [...] } (batch 1)
  */
 import { loadConfig } from '../src/config.js';
 import { sharedImages } from './shared-images.js';
@@ -13,21 +14,24 @@ const [mode, first, second] = process.argv.slice(2);
 const config = loadConfig();
 const classifier = await loadClassifier(config.modelDir, { intraOpThreads: config.intraOpThreads, intraOpSpinning: config.intraOpSpinning });
 const crops = await Promise.all(
-  (await sharedImages()).map(async (bytes) => decodeCrop((await prepareImage(bytes, classifier.manifest, config)).png, classifier.manifest.inputSize)),
+  (await sharedImages()).map(async (bytes) => decodeCrop((await prepareImage(bytes, classifier.manifest, config)).crop, classifier.manifest.inputSize)),
 );
 const batch = (n: number) => Array.from({ length: n }, (_, i) => crops[i % crops.length]!);
 
 if (mode === 'throughput') {
-  const size = Number(first);
-  const input = batch(size);
-  await classifier.run(input);
-  let images = 0;
-  const started = performance.now();
-  while (images < Number(second)) {
+  const rows: { batch: number; images: number; ms: number }[] = [];
+  for (const size of first!.split(',').map(Number)) {
+    const input = batch(size);
     await classifier.run(input);
-    images += size;
+    let images = 0;
+    const started = performance.now();
+    while (images < Math.max(Number(second), size)) {
+      await classifier.run(input);
+      images += size;
+    }
+    rows.push({ batch: size, images, ms: performance.now() - started });
   }
-  process.stdout.write(`${JSON.stringify({ images, ms: performance.now() - started })}\n`);
+  process.stdout.write(`${JSON.stringify({ rows })}\n`);
 } else {
   const samplesMs: number[] = [];
   await classifier.run(batch(1));

@@ -1,24 +1,34 @@
 /**
- * `npm run bench`: how much do HTTP, the queue and batching cost against the bare engine?
- * One run measures, on this machine: (1) the ONNX Runtime ceiling per batch size, (2) the running
- * service saturated by N closed-loop clients, with CPU time per image by process at the top load,
- * (3) light-load latency, (4) Redis bytes per queued job, then the workers alone draining that
- * queue, (5) API event-loop delay while the worker is saturated. Prints a table and the ratios to
- * the targets, and writes the same numbers to bench/results/latest.json.
+ * `npm run bench`: how much do HTTP, the queue and batching cost against the bare engine, for the
+ * float32 and the int8 model? One run measures, on this machine and for each model: (1) the ONNX
+ * Runtime ceiling per batch size at the best raw settings (intra-op spinning on and off: the
+ * faster counts), (2) the running service saturated by N closed-loop clients, with CPU time per
+ * image by process at the top load, (3) light-load latency with a per-stage breakdown from job
+ * timestamps, (4) Redis bytes per queued job and API CPU per upload (small photo, 12 MP phone
+ * JPEG), then the workers alone draining that queue, (5) API event-loop delay while the worker is
+ * saturated, (6) a "phone" mix (20 % of requests are 12 MP EXIF-rotated JPEGs) next to the
+ * small-photo mix. Then the int8/fp32 ratios and the top-1 agreement of the two models on the
+ * shared photos. Prints tables and the ratios to the targets, and writes the same numbers to
+ * bench/results/latest.json.
  *   --quick          tiny request counts (for the test that the bench runs to completion)
+ *   --models LIST    fp32,int8 (default: both, int8 only when its directory exists)
  *   --env K=V        extra service environment (repeatable), e.g. --env MAX_BATCH_DELAY_MS=0
  *   --workers N      worker processes (default 1); the engine ceiling then runs N processes at once
  *   --out FILE       JSON output path
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { Queue } from 'bullmq';
+import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, projectRoot } from '../src/config.js';
+import type { JobResult } from '../src/queue/job-schemas.js';
+import type { Sample } from './load.js';
+import { phonePhoto } from './phone-photos.js';
 import { sharedImages, submitImage } from './shared-images.js';
 import { cpuSeconds, loopDelay, startBenchService, type BenchService } from './service.js';
 import { mean, percentile, round } from './stats.js';
@@ -26,6 +36,7 @@ import { mean, percentile, round } from './stats.js';
 const { values: args } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
+    models: { type: 'string' },
     env: { type: 'string', multiple: true, default: [] },
     out: { type: 'string', default: path.join(projectRoot, 'bench/results/latest.json') },
     workers: { type: 'string', default: '1' },
@@ -37,13 +48,24 @@ const config = loadConfig({ ...process.env, ...extraEnv });
 const workerProcesses = Number(args.workers);
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
+/** The two builds of the shared ResNet-50 the bench compares. */
+const modelDirs = {
+  fp32: path.resolve(projectRoot, '../shared/models/resnet50-v1.5'),
+  int8: path.resolve(projectRoot, '../shared/models/resnet50-v1.5-int8'),
+} as const;
+type ModelKey = keyof typeof modelDirs;
+const models = (args.models?.split(',') ?? Object.keys(modelDirs).filter((m) => existsSync(modelDirs[m as ModelKey]))) as ModelKey[];
+for (const m of models) if (!(m in modelDirs)) throw new Error(`--models: unknown model ${m} (fp32, int8)`);
+
 const images = await sharedImages();
+/** Share of phone photos in the phone mix. */
+const phoneFraction = 0.2;
 
 // ---------------------------------------------------------------- 1. engine ceiling
-/** Runs bench/engine.ts in a child process with the service's environment; resolves its JSON line. */
-async function engineChild<T>(args: string[]): Promise<T> {
+/** Runs bench/engine.ts in a child process with the service's environment plus `env`; resolves its JSON line. */
+async function engineChild<T>(env: Record<string, string>, args: string[]): Promise<T> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/engine.ts'), ...args], {
-    env: { ...process.env, ...extraEnv },
+    env: { ...process.env, ...extraEnv, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let out = '';
@@ -53,24 +75,41 @@ async function engineChild<T>(args: string[]): Promise<T> {
   return JSON.parse(out) as T;
 }
 
+interface EngineRow {
+  batch: number;
+  imagesPerSecond: number;
+  msPerBatch: number;
+}
+
 /**
  * Throughput per batch size with as many engine processes as the layout runs worker processes,
- * all at once (their sum is the layout's ceiling); batch-1 latency from one process alone, which
- * is what a lone request meets.
+ * all at once (their sum is the layout's ceiling), with intra-op spinning on and off: the best
+ * raw figure is the faster of the two. Batch-1 latency from one process alone (what a lone
+ * request meets), also with both settings, the lower p50 counting.
  */
-async function engineCeiling() {
-  const rows: { batch: number; imagesPerSecond: number; msPerBatch: number }[] = [];
-  for (const size of quick ? [1, 4] : [1, 4, 8, 16, 32]) {
-    const minImages = quick ? size : Math.max(64, 3 * size);
+async function engineCeiling(modelDir: string) {
+  const bySpinning: Record<string, { rows: EngineRow[]; batch1: { p50Ms: number; p99Ms: number } }> = {};
+  for (const spinning of quick ? [String(config.intraOpSpinning)] : ['true', 'false']) {
+    const env = { MODEL_DIR: modelDir, INTRA_OP_SPINNING: spinning };
+    const sizes = quick ? [1, 4] : [1, 4, 8, 16];
     const runs = await Promise.all(
-      Array.from({ length: workerProcesses }, () => engineChild<{ images: number; ms: number }>(['throughput', String(size), String(minImages)])),
+      Array.from({ length: workerProcesses }, () => engineChild<{ rows: { batch: number; images: number; ms: number }[] }>(env, ['throughput', sizes.join(','), quick ? '1' : '64'])),
     );
-    const imagesPerSecond = runs.reduce((sum, r) => sum + (r.images * 1000) / r.ms, 0);
-    const msPerBatch = runs.reduce((sum, r) => sum + (r.ms * size) / r.images, 0) / runs.length;
-    rows.push({ batch: size, imagesPerSecond: round(imagesPerSecond), msPerBatch: round(msPerBatch) });
+    const rows = sizes.map((batch, i) => {
+      const cells = runs.map((r) => r.rows[i]!);
+      return {
+        batch,
+        imagesPerSecond: round(cells.reduce((sum, r) => sum + (r.images * 1000) / r.ms, 0)),
+        msPerBatch: round(cells.reduce((sum, r) => sum + (r.ms * batch) / r.images, 0) / cells.length),
+      };
+    });
+    const { samplesMs } = await engineChild<{ samplesMs: number[] }>(env, ['latency', String(quick ? 3 : 40)]);
+    bySpinning[spinning] = { rows, batch1: { p50Ms: round(percentile(samplesMs, 50)), p99Ms: round(percentile(samplesMs, 99)) } };
   }
-  const { samplesMs } = await engineChild<{ samplesMs: number[] }>(['latency', String(quick ? 3 : 40)]);
-  return { rows, batch1: { p50Ms: round(percentile(samplesMs, 50)), p99Ms: round(percentile(samplesMs, 99)) } };
+  const all = Object.entries(bySpinning).flatMap(([spinning, r]) => r.rows.map((row) => ({ ...row, spinning: spinning === 'true' })));
+  const best = all.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a));
+  const batch1 = Object.values(bySpinning).map((r) => r.batch1).reduce((a, b) => (b.p50Ms < a.p50Ms ? b : a));
+  return { bySpinning, best, batch1 };
 }
 
 // ---------------------------------------------------------------- 2, 3. load through the service
@@ -86,22 +125,34 @@ interface LoadResult {
   workerMs: number;
   requests: number;
   errors: number;
+  /** Measured requests that sent a 12 MP phone photo. */
+  phoneRequests: number;
+  /** All requests that did, warm-up included. */
+  phoneRequestsSent: number;
   /** CPU the load generator itself used over the whole step, seconds. */
   cpuSeconds: number;
+  /** The measured requests themselves, for the stage breakdown (not written to the JSON). */
+  samples: Sample[];
 }
 
-async function load(url: string, clients: number, warmupMs: number, measureMs: number, perClient = 0): Promise<LoadResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/load.ts'), url, String(clients), String(warmupMs), String(measureMs), String(perClient)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+interface LoadOptions {
+  perClient?: number;
+  /** Directory of 12 MP phone JPEGs, sent in phoneFraction of the requests. */
+  phoneDir?: string;
+}
+
+async function load(url: string, clients: number, warmupMs: number, measureMs: number, options: LoadOptions = {}): Promise<LoadResult> {
+  const phone = options.phoneDir ? [String(phoneFraction), options.phoneDir] : [];
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(projectRoot, 'bench/load.ts'), url, String(clients), String(warmupMs), String(measureMs), String(options.perClient ?? 0), ...phone],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const [code] = (await once(child, 'exit')) as [number];
   if (code !== 0) throw new Error(`load generator exited ${code}`);
-  const { samples, cpuSeconds: loadCpuSeconds } = JSON.parse(out) as {
-    cpuSeconds: number;
-    samples: { startMs: number; endMs: number; batchSize: number; ok: boolean; queueMs: number; workerMs: number }[];
-  };
+  const { samples, cpuSeconds: loadCpuSeconds } = JSON.parse(out) as { cpuSeconds: number; samples: Sample[] };
   const windowEnd = measureMs > 0 ? warmupMs + measureMs : Infinity;
   const measured = samples.filter((s) => s.startMs >= warmupMs && s.endMs <= windowEnd);
   const completedInWindow = samples.filter((s) => s.ok && s.endMs >= warmupMs && s.endMs <= windowEnd).length;
@@ -120,32 +171,84 @@ async function load(url: string, clients: number, warmupMs: number, measureMs: n
     workerMs: round(mean(ok.map((s) => s.workerMs))),
     requests: measured.length,
     errors: measured.length - ok.length,
+    phoneRequests: measured.filter((s) => s.phone).length,
+    phoneRequestsSent: samples.filter((s) => s.phone).length,
     cpuSeconds: loadCpuSeconds,
+    samples: ok,
   };
 }
 
-// ---------------------------------------------------------------- 4. Redis footprint, and the worker alone
+const withoutSamples = ({ samples: _samples, ...rest }: LoadResult) => rest;
+
+/**
+ * Where a light-load request's time goes, median ms per stage. The API's Server-Timing gives
+ * upload read, decode/resize and enqueue; BullMQ's timestamps and the worker's marks (job result)
+ * give the wait until a worker picks the job up, reading its input, the batch-fill delay,
+ * inference (with the hand-off to the model thread) and the result write; the API's
+ * Server-Timing on the long-poll gives event delivery. What remains of the client's total is
+ * HTTP, the two responses and the client itself. Clocks: one host, so epoch ms compare.
+ */
+async function stageBreakdown(redisUrl: string, samples: Sample[]) {
+  const redis = new Redis(redisUrl);
+  const queue = new Queue(config.queueName, { connection: redis });
+  const rows: Record<string, number>[] = [];
+  for (const s of samples) {
+    const job = s.id ? await Job.fromId<unknown, JobResult>(queue, s.id) : undefined;
+    const marks = job?.returnvalue?.marks;
+    if (!job?.processedOn || !job.finishedOn || !marks) continue;
+    const st = s.serverTiming;
+    const stages: Record<string, number> = {
+      'upload read': st['upload'] ?? NaN,
+      'decode + resize + crop': st['preprocess'] ?? NaN,
+      'enqueue (store input, add job)': st['enqueue'] ?? NaN,
+      'wait for a worker to pick it up': marks.pickedUpAt - job.timestamp,
+      'read input in the worker': marks.inputAt - marks.pickedUpAt,
+      'batch-fill delay': marks.batchStartAt - marks.inputAt,
+      'inference (incl. thread hand-off)': marks.batchEndAt - marks.batchStartAt,
+      'result write': job.finishedOn - marks.batchEndAt,
+      'event delivery to the long-poll': st['event'] ?? 0,
+    };
+    const accounted = Object.values(stages).reduce((a, b) => a + b, 0);
+    rows.push({ ...stages, 'HTTP, responses, client (rest)': s.endEpochMs - s.startEpochMs - accounted, total: s.endEpochMs - s.startEpochMs });
+  }
+  await queue.close();
+  redis.disconnect();
+  const names = Object.keys(rows[0] ?? {});
+  return Object.fromEntries(names.map((n) => [n, round(percentile(rows.map((r) => r[n]!), 50))]));
+}
+
+// ---------------------------------------------------------------- 4. Redis footprint, API CPU per upload, the worker alone
 /**
  * Fills the queue with the workers paused and divides the growth of Redis `used_memory` by the
- * jobs queued. Then resumes and times the drain: throughput of the workers with the API idle,
- * i.e. queue + batching + inference without any decoding competing for the cores.
+ * jobs queued, and the API's CPU time by the uploads (small photos, then 12 MP phone JPEGs).
+ * Then resumes and times the drain: throughput of the workers with the API idle, i.e. queue +
+ * batching + inference without any decoding competing for the cores.
  */
-async function redisBytesPerJob(service: BenchService, jobs: number) {
+async function queueFilled(service: BenchService, jobs: number, phones: Buffer[]) {
   const redis = new Redis(service.redisUrl);
   const queue = new Queue(config.queueName, { connection: redis });
   await queue.pause();
   const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
+  const submitAll = async (list: Buffer[], count: number) => {
+    const cpuBefore = await cpuSeconds(service.api.pid!);
+    // Two at a time: both cores busy, as many uploads in flight as there are cores.
+    for (let i = 0; i < count; i += 2) {
+      await Promise.all(
+        Array.from({ length: Math.min(2, count - i) }, async (_, k) => {
+          const res = await submitImage(service.url, list[(i + k) % list.length]!);
+          if (res.status !== 202) throw new Error(`submit answered ${res.status}`);
+        }),
+      );
+    }
+    return ((await cpuSeconds(service.api.pid!)) - cpuBefore) * 1000 / count;
+  };
   const before = await usedMemory();
-  for (let i = 0; i < jobs; i += 10) {
-    await Promise.all(
-      Array.from({ length: Math.min(10, jobs - i) }, async (_, k) => {
-        const res = await submitImage(service.url, images[(i + k) % images.length]!);
-        if (res.status !== 202) throw new Error(`submit answered ${res.status}`);
-      }),
-    );
-  }
+  const apiCpuMsPerSmall = await submitAll(images, jobs);
   const waiting = await queue.getWaitingCount();
   const bytesPerJob = (await usedMemory() - before) / waiting;
+  const phoneCount = quick ? 2 : 30;
+  const apiCpuMsPerPhone = await submitAll(phones, phoneCount);
+  const queued = waiting + phoneCount;
   const resumed = performance.now();
   await queue.resume();
   while ((await queue.getWaitingCount()) + (await queue.getActiveCount()) > 0) await new Promise((r) => setTimeout(r, 50));
@@ -154,7 +257,8 @@ async function redisBytesPerJob(service: BenchService, jobs: number) {
   redis.disconnect();
   return {
     footprint: { jobs: waiting, bytesPerJob: Math.round(bytesPerJob), kibPerJob: round(bytesPerJob / 1024) },
-    drain: { jobs: waiting, imagesPerSecond: round(waiting / drainSeconds) },
+    apiCpuMsPerUpload: { small: round(apiCpuMsPerSmall), phone: round(apiCpuMsPerPhone) },
+    drain: { jobs: queued, imagesPerSecond: round(queued / drainSeconds) },
   };
 }
 
@@ -173,104 +277,182 @@ async function cpuPerImage(pids: Record<string, number>, work: () => Promise<Loa
   return { result, msPerImage };
 }
 
-// ---------------------------------------------------------------- run
-log(`engine ceiling (intra-op threads ${config.intraOpThreads}, ${workerProcesses} process(es))`);
-const engine = await engineCeiling();
-const best = engine.rows.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a));
-
-log(`starting service (redis-server, ${workerProcesses} worker process(es), api: separate processes)`);
-const service = await startBenchService(extraEnv, workerProcesses);
-let results;
-try {
-  log('redis footprint, then the workers alone draining the queue');
-  const { footprint, drain } = await redisBytesPerJob(service, quick ? 10 : 200);
-  log('light load: 1 client, sequential');
-  const light = await load(service.url, 1, quick ? 0 : 2000, 0, quick ? 5 : 60);
-  const saturated: LoadResult[] = [];
-  let loop = { p50: NaN, p99: NaN, max: NaN };
-  let cpu: Record<string, number> = {};
-  const clientSteps = quick ? [1, 4] : [1, 4, 16, 64];
-  for (const clients of clientSteps) {
-    log(`saturation: ${clients} clients`);
-    await loopDelay(service.api);
+// ---------------------------------------------------------------- one model, end to end
+async function measureService(model: ModelKey, phoneDir: string, phones: Buffer[]) {
+  const env = { ...extraEnv, MODEL_DIR: modelDirs[model] };
+  log(`${model}: starting service (redis-server, ${workerProcesses} worker process(es), api: separate processes)`);
+  const service = await startBenchService(env, workerProcesses);
+  try {
+    log(`${model}: redis footprint and API CPU per upload, then the workers alone draining the queue`);
+    const { footprint, apiCpuMsPerUpload, drain } = await queueFilled(service, quick ? 10 : 200, phones);
+    log(`${model}: light load: 1 client, sequential`);
+    const light = await load(service.url, 1, quick ? 0 : 2000, 0, { perClient: quick ? 5 : 60 });
+    const stages = await stageBreakdown(service.redisUrl, light.samples);
+    const saturated: LoadResult[] = [];
+    let loop = { p50: NaN, p99: NaN, max: NaN };
+    let cpu: Record<string, number> = {};
+    const clientSteps = quick ? [1, 4] : [1, 4, 16, 64];
     const [warmupMs, measureMs] = quick ? [500, 2000] : [3000, 15000];
-    if (clients === clientSteps.at(-1)) {
-      const measured = await cpuPerImage(
-        { api: service.api.pid!, ...Object.fromEntries(service.workers.map((w, i) => [`worker${i + 1}`, w.pid!])), redis: service.redisPid },
-        () => load(service.url, clients, warmupMs, measureMs),
-        (warmupMs + measureMs) / 1000,
-      );
-      saturated.push(measured.result);
-      cpu = measured.msPerImage;
-    } else {
-      saturated.push(await load(service.url, clients, warmupMs, measureMs));
+    for (const clients of clientSteps) {
+      log(`${model}: saturation: ${clients} clients`);
+      await loopDelay(service.api);
+      if (clients === clientSteps.at(-1)) {
+        const pids = { api: service.api.pid!, ...Object.fromEntries(service.workers.map((w, i) => [`worker${i + 1}`, w.pid!])), redis: service.redisPid };
+        const measured = await cpuPerImage(pids, () => load(service.url, clients, warmupMs, measureMs), (warmupMs + measureMs) / 1000);
+        saturated.push(measured.result);
+        cpu = measured.msPerImage;
+      } else {
+        saturated.push(await load(service.url, clients, warmupMs, measureMs));
+      }
+      loop = await loopDelay(service.api);
     }
-    loop = await loopDelay(service.api);
+    const phoneClients = quick ? 4 : 16;
+    log(`${model}: phone mix: ${phoneClients} clients, ${phoneFraction * 100} % 12 MP JPEGs`);
+    const phoneMix = await load(service.url, phoneClients, warmupMs, measureMs, { phoneDir });
+    const smallMix = saturated.find((s) => s.clients === phoneClients)!;
+    return {
+      drain,
+      footprint,
+      apiCpuMsPerUpload,
+      light: withoutSamples(light),
+      stages,
+      saturated: saturated.map(withoutSamples),
+      phoneMix: { ...withoutSamples(phoneMix), smallMixImagesPerSecond: smallMix.imagesPerSecond },
+      cpuMsPerImageAtTopLoad: cpu,
+      apiEventLoopDelayMs: { atClients: saturated.at(-1)!.clients, ...loop },
+    };
+  } finally {
+    await service.stop();
   }
-  const top = saturated.at(-1)!;
-  const fullBatchMs = engine.rows.find((r) => r.batch === config.maxBatch)?.msPerBatch ?? NaN;
-  const bestE2e = Math.max(...saturated.map((s) => s.imagesPerSecond));
-  results = {
-    machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, node: process.version },
-    settings: {
-      workerProcesses,
-      intraOpSpinning: config.intraOpSpinning,
-      maxBatch: config.maxBatch,
-      maxBatchDelayMs: config.maxBatchDelayMs,
-      workerConcurrency: config.workerConcurrency,
-      intraOpThreads: config.intraOpThreads,
-    },
-    engine,
-    drain,
-    saturated,
-    cpuMsPerImageAtTopLoad: cpu,
-    light,
-    footprint,
-    apiEventLoopDelayMs: { atClients: top.clients, ...loop },
-    targets: {
-      throughputRatio: { value: round(bestE2e / best.imagesPerSecond, 3), target: '>= 0.90', met: bestE2e / best.imagesPerSecond >= 0.9 },
-      drainRatio: { value: round(drain.imagesPerSecond / best.imagesPerSecond, 3), target: '(>= 0.90)', met: drain.imagesPerSecond / best.imagesPerSecond >= 0.9 },
-      lightLoadOverheadMs: { value: round(light.p50Ms - engine.batch1.p50Ms), target: '<= 15', met: light.p50Ms - engine.batch1.p50Ms <= 15 },
-      meanBatchAtTopLoad: { value: top.meanBatch, target: '> 4', met: top.meanBatch > 4 },
-      p99OverFullBatch: { value: round(top.p99Ms / fullBatchMs, 2), target: '< 3', met: top.p99Ms / fullBatchMs < 3 },
-      redisKibPerJob: { value: footprint.kibPerJob, target: '<= 160', met: footprint.kibPerJob <= 160 },
-      apiLoopDelayP99Ms: { value: round(loop.p99), target: '< 20', met: loop.p99 < 20 },
-    },
-  };
-} finally {
-  await service.stop();
 }
 
-const pad = (s: unknown, n: number) => String(s).padStart(n);
+function targets(engine: Awaited<ReturnType<typeof engineCeiling>>, service: Awaited<ReturnType<typeof measureService>>) {
+  const top = service.saturated.at(-1)!;
+  const bestRaw = engine.best.imagesPerSecond;
+  const fullBatchMs = engine.bySpinning[String(config.intraOpSpinning)]?.rows.find((r) => r.batch === config.maxBatch)?.msPerBatch ?? NaN;
+  const bestE2e = Math.max(...service.saturated.map((s) => s.imagesPerSecond));
+  const light = service.light.p50Ms - engine.batch1.p50Ms;
+  const phone = service.phoneMix.imagesPerSecond / service.phoneMix.smallMixImagesPerSecond;
+  const t = (value: number, target: string, met: boolean) => ({ value, target, met });
+  return {
+    throughputRatio: t(round(bestE2e / bestRaw, 3), '>= 0.90', bestE2e / bestRaw >= 0.9),
+    drainRatio: t(round(service.drain.imagesPerSecond / bestRaw, 3), '(>= 0.90)', service.drain.imagesPerSecond / bestRaw >= 0.9),
+    lightLoadOverheadMs: t(round(light), '<= 15', light <= 15),
+    phoneMixRatio: t(round(phone, 3), '>= 0.85', phone >= 0.85),
+    apiCpuMsPerPhoneJpeg: t(service.apiCpuMsPerUpload.phone, '<= 40', service.apiCpuMsPerUpload.phone <= 40),
+    meanBatchAtTopLoad: t(top.meanBatch, '> 4', top.meanBatch > 4),
+    p99OverFullBatch: t(round(top.p99Ms / fullBatchMs, 2), '< 3', top.p99Ms / fullBatchMs < 3),
+    redisKibPerJob: t(service.footprint.kibPerJob, '<= 160', service.footprint.kibPerJob <= 160),
+    apiLoopDelayP99Ms: t(round(service.apiEventLoopDelayMs.p99), '< 20', service.apiEventLoopDelayMs.p99 < 20),
+  };
+}
+
+// ---------------------------------------------------------------- run
+const phoneDir = await mkdtemp(path.join(os.tmpdir(), 'bench-phone-'));
+const phones = await Promise.all(images.map(phonePhoto));
+await Promise.all(phones.map((bytes, i) => writeFile(path.join(phoneDir, `phone-${i}.jpg`), bytes)));
+
+type ModelResult = { modelDir: string; engine: Awaited<ReturnType<typeof engineCeiling>> } & Awaited<ReturnType<typeof measureService>> & { targets: ReturnType<typeof targets> };
+const perModel: Partial<Record<ModelKey, ModelResult>> = {};
+try {
+  for (const model of models) {
+    log(`${model}: engine ceiling (intra-op threads ${config.intraOpThreads}, ${workerProcesses} process(es), spinning on and off)`);
+    const engine = await engineCeiling(modelDirs[model]);
+    const service = await measureService(model, phoneDir, phones);
+    perModel[model] = { modelDir: modelDirs[model], engine, ...service, targets: targets(engine, service) };
+  }
+} finally {
+  await rm(phoneDir, { recursive: true, force: true });
+}
+
+let agreement: { photos: number; referenceAgreeing: number; views: number; viewsAgreeing: number; disagreements: unknown[]; passed?: boolean } | undefined;
+if (models.includes('fp32') && models.includes('int8')) {
+  log('top-1 agreement of int8 with fp32 on the shared photos');
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/agreement.ts'), modelDirs.fp32, modelDirs.int8], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  if (code !== 0) throw new Error(`agreement check exited ${code}`);
+  agreement = JSON.parse(out) as NonNullable<typeof agreement>;
+  // The guard for serving int8: every reference crop keeps its top-1, and at least 95 % of the views.
+  agreement.passed = agreement.referenceAgreeing === agreement.photos && agreement.viewsAgreeing >= 0.95 * agreement.views;
+}
+/** What the CPU offers ONNX Runtime's int8 kernels (VNNI makes them several times faster than float32). */
+async function int8Instructions(): Promise<string> {
+  const flags = new Set((/^flags\s*:(.*)$/m.exec(await readFile('/proc/cpuinfo', 'utf8').catch(() => ''))?.[1] ?? '').trim().split(/\s+/));
+  const vnni = ['amx_int8', 'avx512_vnni', 'avx_vnni'].filter((f) => flags.has(f));
+  return vnni.length > 0 ? vnni.join(' ') : flags.has('avx2') ? 'avx2, no VNNI' : 'unknown';
+}
+const [fp32, int8] = [perModel.fp32, perModel.int8];
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? round(a / b, 2) : undefined);
+const results = {
+  machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, int8Instructions: await int8Instructions(), node: process.version, loadAverage: os.loadavg().map((l) => round(l, 2)) },
+  settings: {
+    workerProcesses,
+    intraOpSpinning: config.intraOpSpinning,
+    maxBatch: config.maxBatch,
+    maxBatchDelayMs: config.maxBatchDelayMs,
+    workerConcurrency: config.workerConcurrency,
+    intraOpThreads: config.intraOpThreads,
+  },
+  models: perModel,
+  int8OverFp32: {
+    engineBest: ratio(int8?.engine.best.imagesPerSecond, fp32?.engine.best.imagesPerSecond),
+    engineBatch1Latency: ratio(int8?.engine.batch1.p50Ms, fp32?.engine.batch1.p50Ms),
+    endToEndBest: ratio(int8 && Math.max(...int8.saturated.map((s) => s.imagesPerSecond)), fp32 && Math.max(...fp32.saturated.map((s) => s.imagesPerSecond))),
+    lightLoadP50: ratio(int8?.light.p50Ms, fp32?.light.p50Ms),
+  },
+  agreement,
+};
+
+const pad = (v: unknown, n: number) => String(v).padStart(n);
 const lines = [
-  `Machine: ${results.machine.cores} cores, ${results.machine.cpu}, Node ${results.machine.node}`,
+  `Machine: ${results.machine.cores} cores, ${results.machine.cpu} (int8: ${results.machine.int8Instructions}), Node ${results.machine.node}, load average at the end ${results.machine.loadAverage.join(' ')}`,
   `Settings: ${workerProcesses} worker process(es), INTRA_OP_SPINNING=${config.intraOpSpinning} MAX_BATCH=${config.maxBatch} MAX_BATCH_DELAY_MS=${config.maxBatchDelayMs} WORKER_CONCURRENCY=${config.workerConcurrency} INTRA_OP_THREADS=${config.intraOpThreads}`,
-  '',
-  `Engine (ONNX Runtime, ${workerProcesses} process(es)) batch   images/s   ms/batch`,
-  ...engine.rows.map((r) => `                                      ${pad(r.batch, 5)} ${pad(r.imagesPerSecond, 10)} ${pad(r.msPerBatch, 10)}`),
-  `  batch-1 latency p50 ${engine.batch1.p50Ms} ms, p99 ${engine.batch1.p99Ms} ms`,
-  '',
-  'End to end (HTTP + queue + worker)   clients   images/s   p50 ms   p95 ms   p99 ms   mean batch   queued ms   in worker ms   errors',
-  ...results.saturated.map(
-    (s) => `                                      ${pad(s.clients, 5)} ${pad(s.imagesPerSecond, 10)} ${pad(s.p50Ms, 8)} ${pad(s.p95Ms, 8)} ${pad(s.p99Ms, 8)} ${pad(s.meanBatch, 12)} ${pad(s.queueMs, 11)} ${pad(s.workerMs, 14)} ${pad(s.errors, 8)}`,
-  ),
-  `  light load (1 client, sequential, ${results.light.requests} requests): p50 ${results.light.p50Ms} ms, p99 ${results.light.p99Ms} ms (queued ${results.light.queueMs} ms, in worker ${results.light.workerMs} ms)`,
-  `  workers alone, draining ${results.drain.jobs} queued jobs with the API idle: ${results.drain.imagesPerSecond} images/s`,
-  `  CPU ms per image at ${results.apiEventLoopDelayMs.atClients} clients, by process: ${Object.entries(results.cpuMsPerImageAtTopLoad).map(([k, v]) => `${k} ${v}`).join(', ')}`,
-  `  Redis per queued job: ${results.footprint.bytesPerJob} bytes (${results.footprint.kibPerJob} KiB) over ${results.footprint.jobs} jobs`,
-  `  API event-loop delay at ${results.apiEventLoopDelayMs.atClients} clients: p50 ${round(results.apiEventLoopDelayMs.p50)} ms, p99 ${round(results.apiEventLoopDelayMs.p99)} ms, max ${round(results.apiEventLoopDelayMs.max)} ms`,
-  '',
-  'Target                                          measured     target   met',
-  ...Object.entries({
-    'e2e best / engine best throughput': results.targets.throughputRatio,
-    'workers alone (API idle) / engine best': results.targets.drainRatio,
-    'light-load p50 - engine batch-1 p50 (ms)': results.targets.lightLoadOverheadMs,
-    [`mean batch at ${results.apiEventLoopDelayMs.atClients} clients`]: results.targets.meanBatchAtTopLoad,
-    [`p99 at ${results.apiEventLoopDelayMs.atClients} clients / full batch (${config.maxBatch}) time`]: results.targets.p99OverFullBatch,
-    'Redis KiB per queued job': results.targets.redisKibPerJob,
-    'API event-loop delay p99 (ms)': results.targets.apiLoopDelayP99Ms,
-  }).map(([name, t]) => `${name.padEnd(46)} ${pad(t.value, 9)} ${pad(t.target, 10)}   ${t.met ? 'yes' : 'NO'}`),
 ];
+for (const [model, r] of Object.entries(perModel)) {
+  const spinRows = Object.entries(r.engine.bySpinning);
+  lines.push(
+    '',
+    `== ${model} (${path.relative(projectRoot, r.modelDir)})`,
+    `Engine (ONNX Runtime, ${workerProcesses} process(es)) batch ${spinRows.map(([s]) => `${pad(`img/s spin=${s === 'true' ? 'on' : 'off'}`, 17)}`).join('')}`,
+    ...r.engine.bySpinning[spinRows[0]![0]]!.rows.map((row, i) => `                                      ${pad(row.batch, 5)} ${spinRows.map(([, v]) => pad(`${v.rows[i]!.imagesPerSecond} (${v.rows[i]!.msPerBatch} ms)`, 17)).join('')}`),
+    `  best raw: ${r.engine.best.imagesPerSecond} img/s (batch ${r.engine.best.batch}, spinning ${r.engine.best.spinning ? 'on' : 'off'}); batch-1 latency p50 ${r.engine.batch1.p50Ms} ms, p99 ${r.engine.batch1.p99Ms} ms`,
+    'End to end (HTTP + queue + worker)   clients   images/s   p50 ms   p95 ms   p99 ms   mean batch   queued ms   in worker ms   errors',
+    ...r.saturated.map(
+      (s) => `                                      ${pad(s.clients, 5)} ${pad(s.imagesPerSecond, 10)} ${pad(s.p50Ms, 8)} ${pad(s.p95Ms, 8)} ${pad(s.p99Ms, 8)} ${pad(s.meanBatch, 12)} ${pad(s.queueMs, 11)} ${pad(s.workerMs, 14)} ${pad(s.errors, 8)}`,
+    ),
+    `  phone mix (${r.phoneMix.clients} clients, ${r.phoneMix.phoneRequests}/${r.phoneMix.requests} requests 12 MP EXIF-rotated JPEGs): ${r.phoneMix.imagesPerSecond} images/s vs ${r.phoneMix.smallMixImagesPerSecond} small-photo mix, p50 ${r.phoneMix.p50Ms} ms, p99 ${r.phoneMix.p99Ms} ms, errors ${r.phoneMix.errors}`,
+    `  light load (1 client, sequential, ${r.light.requests} requests): p50 ${r.light.p50Ms} ms, p99 ${r.light.p99Ms} ms; median per stage (ms):`,
+    ...Object.entries(r.stages).map(([name, ms]) => `      ${name.padEnd(40)} ${pad(ms, 7)}`),
+    `  workers alone, draining ${r.drain.jobs} queued jobs with the API idle: ${r.drain.imagesPerSecond} images/s`,
+    `  API CPU per upload (queue paused): small photo ${r.apiCpuMsPerUpload.small} ms, 12 MP phone JPEG ${r.apiCpuMsPerUpload.phone} ms`,
+    `  CPU ms per image at ${r.apiEventLoopDelayMs.atClients} clients, by process: ${Object.entries(r.cpuMsPerImageAtTopLoad).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  Redis per queued job: ${r.footprint.bytesPerJob} bytes (${r.footprint.kibPerJob} KiB) over ${r.footprint.jobs} jobs`,
+    `  API event-loop delay at ${r.apiEventLoopDelayMs.atClients} clients: p50 ${round(r.apiEventLoopDelayMs.p50)} ms, p99 ${round(r.apiEventLoopDelayMs.p99)} ms, max ${round(r.apiEventLoopDelayMs.max)} ms`,
+    `Target (${model})                                   measured     target   met`,
+    ...Object.entries({
+      'e2e best / engine best raw throughput': r.targets.throughputRatio,
+      'workers alone (API idle) / engine best raw': r.targets.drainRatio,
+      'light-load p50 - engine batch-1 p50 (ms)': r.targets.lightLoadOverheadMs,
+      'phone mix / small-photo mix throughput': r.targets.phoneMixRatio,
+      'API CPU per 12 MP phone JPEG (ms)': r.targets.apiCpuMsPerPhoneJpeg,
+      [`mean batch at ${r.apiEventLoopDelayMs.atClients} clients`]: r.targets.meanBatchAtTopLoad,
+      [`p99 at ${r.apiEventLoopDelayMs.atClients} clients / full batch (${config.maxBatch}) time`]: r.targets.p99OverFullBatch,
+      'Redis KiB per queued job': r.targets.redisKibPerJob,
+      'API event-loop delay p99 (ms)': r.targets.apiLoopDelayP99Ms,
+    }).map(([name, t]) => `${name.padEnd(46)} ${pad(t.value, 9)} ${pad(t.target, 10)}   ${t.met ? 'yes' : 'NO'}`),
+  );
+}
+if (fp32 && int8) {
+  const x = results.int8OverFp32;
+  lines.push('', `int8 / fp32: engine best ${x.engineBest}x, batch-1 latency ${x.engineBatch1Latency}x, end-to-end best ${x.endToEndBest}x, light-load p50 ${x.lightLoadP50}x`);
+}
+if (agreement) {
+  lines.push(
+    `Top-1 agreement int8 vs fp32 on the shared photos: reference crops ${agreement.referenceAgreeing}/${agreement.photos}, all views ${agreement.viewsAgreeing}/${agreement.views}: ${agreement.passed ? 'passed' : 'FAILED'}`,
+  );
+}
 process.stdout.write(`${lines.join('\n')}\n`);
 await mkdir(path.dirname(args.out), { recursive: true });
 await writeFile(args.out, `${JSON.stringify(results, null, 2)}\n`);

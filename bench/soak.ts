@@ -28,7 +28,10 @@ const log = (line: string) => process.stderr.write(`soak: ${line}\n`);
 
 async function defaultRate(): Promise<number> {
   const latest = await readFile(path.join(projectRoot, 'bench/results/latest.json'), 'utf8').catch(() => undefined);
-  const best = latest ? Math.max(...(JSON.parse(latest) as { saturated: { imagesPerSecond: number }[] }).saturated.map((s) => s.imagesPerSecond)) : 17;
+  // The served model's end-to-end rates: MODEL_DIR's, else the bench's first model.
+  const models = latest ? Object.values((JSON.parse(latest) as { models: Record<string, { modelDir: string; saturated: { imagesPerSecond: number }[] }> }).models) : [];
+  const model = models.find((m) => m.modelDir === path.resolve(process.env['MODEL_DIR'] ?? '')) ?? models[0];
+  const best = model ? Math.max(...model.saturated.map((s) => s.imagesPerSecond)) : 17;
   return round(0.8 * best);
 }
 

@@ -13,10 +13,28 @@ type ApiContext = Context & { state: ApiState };
  * shared path of /jobs and /predict.
  */
 export async function acceptImage(ctx: ApiContext, deps: ApiDeps, job: Pick<Submission, 'topk' | 'deadlineAt' | 'priority' | 'webhook'>): Promise<Submitted> {
+  const t0 = performance.now();
   const upload = await readImageUpload(ctx, deps.limits.maxUploadBytes);
+  const t1 = performance.now();
   const image = await prepareImage(upload, deps.manifest, { maxImagePixels: deps.limits.maxImagePixels });
+  const t2 = performance.now();
   const idempotencyKey = ctx.get('idempotency-key') || undefined;
-  return deps.store.submit(image, { ...job, owner: ctx.state.owner, idempotencyKey });
+  const submitted = await deps.store.submit(image, { ...job, owner: ctx.state.owner, idempotencyKey });
+  // Where the submission's time went (the bench's stage breakdown reads it; browsers show it too).
+  ctx.append('Server-Timing', [serverTiming('upload', t1 - t0), serverTiming('preprocess', t2 - t1), serverTiming('enqueue', performance.now() - t2)]);
+  return submitted;
+}
+
+const serverTiming = (name: string, ms: number) => `${name};dur=${ms.toFixed(2)}`;
+
+/**
+ * `Server-Timing: event;dur=…` on the answer of a wait that saw its job finish: ms from the
+ * worker finishing it to this API holding its result (the completion event plus re-reading the
+ * job). Left out when the job had finished before the wait began (`sinceMs`, epoch ms).
+ */
+export function appendEventTiming(ctx: ApiContext, view: JobView, sinceMs: number): void {
+  const finishedAt = view.finishedAt ? Date.parse(view.finishedAt) : NaN;
+  if (finishedAt >= sinceMs) ctx.append('Server-Timing', serverTiming('event', Math.max(0, Date.now() - finishedAt)));
 }
 
 /** Waits for the job as long as the client stays connected, at most `seconds`. */

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
+import type { Precision } from '../model/precision.js';
 import { queueDepthStates, type JobStore } from './job-store.js';
 
 /** The API process's Prometheus metrics. The worker's (batches, inference, job outcomes) are its own. */
@@ -16,9 +17,23 @@ export interface ApiMetrics {
  * never collide) with process default metrics, HTTP metrics and queue depth. Queue depth is read
  * from Redis at scrape time, so every API replica reports the same numbers without keeping state.
  */
-export function createApiMetrics(store: JobStore, queueName: string, log: Logger): ApiMetrics {
+export function createApiMetrics(
+  store: JobStore,
+  queueName: string,
+  log: Logger,
+  model: { name: string; precision: Promise<Precision | undefined> },
+): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  new Gauge({
+    name: 'resnet_model_info',
+    help: 'The model this API preprocesses for (always 1): name and precision (fp32, int8, or unknown without the model file).',
+    labelNames: ['model', 'precision'] as const,
+    registers: [registry],
+    async collect() {
+      this.set({ model: model.name, precision: (await model.precision) ?? 'unknown' }, 1);
+    },
+  });
   const httpRequests = new Counter({
     name: 'resnet_http_requests_total',
     help: 'HTTP requests answered, by method, route pattern and status.',

@@ -4,6 +4,7 @@ import type { JobData, JobResult } from '../queue/job-schemas.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import type { Manifest } from '../model/manifest.js';
+import type { Precision } from '../model/precision.js';
 import type { ApiMetrics } from './api-metrics.js';
 import type { AuthFailures } from './auth-failures.js';
 import type { BatchStore } from './batch-store.js';
@@ -21,6 +22,11 @@ export interface ApiDeps {
   webhooks: { allowHosts: readonly string[] } | undefined;
   /** The model's preprocessing contract (input size, resize) and default top-k. */
   manifest: Manifest;
+  /**
+   * The manifest's, else read from MODEL_DIR's model file (resolves once read; the API listens
+   * meanwhile); undefined on an API host with neither.
+   */
+  precision: Promise<Precision | undefined>;
   log: Logger;
   /** For per-client rate-limit counters (shared by all API replicas). */
   redis: Redis;

@@ -93,7 +93,7 @@ export class JobStore {
           await this.redis.set(key, id, 'EX', resultTtlSeconds);
         }
       }
-      await inputs.put(id, image.png);
+      await inputs.put(id, image.crop);
       try {
         const node = this.jobNode(id, image, submission);
         const job = submission.webhook
@@ -120,7 +120,7 @@ export class JobStore {
   storeInput(image: PreparedImage): Promise<string> {
     return redisCall('submit', async () => {
       const id = randomUUID();
-      await this.options.inputs.put(id, image.png);
+      await this.options.inputs.put(id, image.crop);
       return id;
     });
   }

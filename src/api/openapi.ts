@@ -121,6 +121,9 @@ const BatchMessageSchema = z.object({ type: z.literal('batch.completed'), timest
 const ref = (id: string): JsonSchema => ({ $ref: `#/components/schemas/${id}` });
 const json = (id: string): Content => ({ 'application/json': { schema: ref(id) } });
 const locationHeader = { Location: { description: 'The job: `/jobs/{id}`.', schema: { type: 'string' } } };
+const serverTiming = (what: string) => ({ 'Server-Timing': { description: `Where the time went, ms: ${what}.`, schema: { type: 'string' } } });
+const submitTiming = serverTiming('`upload` (reading the body), `preprocess` (decode, resize, crop), `enqueue` (storing the crop and adding the job)');
+const eventTiming = serverTiming('`event`, from the worker finishing the job to this API holding its result, when the wait saw it finish');
 
 /** One response per status among `codes`, each listing its codes from the error table. */
 function errorResponses(schemaId: 'Error' | 'TutorialError', codes: readonly ErrorCode[]): Record<string, Response> {
@@ -208,8 +211,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
         security: clientSecurity,
         requestBody: jobUpload,
         responses: {
-          '200': { description: 'Finished within `Prefer: wait`.', headers: { 'Preference-Applied': { description: 'The wait applied, `wait=S`.', schema: { type: 'string' } } }, content: json('JobView') },
-          '202': { description: 'Queued.', headers: locationHeader, content: json('JobView') },
+          '200': { description: 'Finished within `Prefer: wait`.', headers: { 'Preference-Applied': { description: 'The wait applied, `wait=S`.', schema: { type: 'string' } }, ...submitTiming, ...eventTiming }, content: json('JobView') },
+          '202': { description: 'Queued.', headers: { ...locationHeader, ...submitTiming }, content: json('JobView') },
           ...errorResponses('Error', uploadCodes),
         },
       },
@@ -242,7 +245,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
         parameters: [...jobId, ...parametersOf(WaitQuerySchema, 'query')],
         security: clientSecurity,
         responses: {
-          '200': { description: 'The job is completed or failed.', content: json('JobView') },
+          '200': { description: 'The job is completed or failed.', headers: eventTiming, content: json('JobView') },
           '202': { description: 'Not finished yet: call wait again.', headers: locationHeader, content: json('JobView') },
           ...errorResponses('Error', [...clientCodes, 'invalid_request', 'not_found']),
         },

@@ -1,10 +1,12 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { FlowProducer, Queue, QueueEvents } from 'bullmq';
 import type { Config } from '../config.js';
 import { hasCredentials } from '../credentials.js';
 import type { Logger } from '../logger.js';
 import { loadManifest, type Manifest } from '../model/manifest.js';
+import { modelPrecision } from '../model/precision.js';
 import { InputStore } from '../queue/input-store.js';
 import type { JobData, JobResult } from '../queue/job-schemas.js';
 import { defaultJobOptions, inputTtlSeconds, keyPrefix, queueKeys } from '../queue/keys.js';
@@ -51,6 +53,9 @@ export interface ConnectedDeps {
 export async function connectApiDeps(config: Config, log: Logger): Promise<ConnectedDeps> {
   if (!config.redisUrl) throw new Error('REDIS_URL is required for the API');
   const manifest = await loadManifest(config.modelDir);
+  // API replicas need not hold the model (workers may fetch it): then only a manifest can say.
+  // Not awaited: reading a 100 MB model file must not delay listening; its readers await it.
+  const precision = modelPrecision(path.join(config.modelDir, manifest.file), manifest.precision).catch(() => undefined);
   const redis = connectRedis(config.redisUrl, 'command');
   const queue = new Queue<JobData, JobResult>(config.queueName, {
     connection: redis,
@@ -110,6 +115,7 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
     batchWaiter,
     webhooks: webhookSecret ? { allowHosts: config.webhooks.allowHosts } : undefined,
     manifest,
+    precision,
     log,
     redis,
     queueName: config.queueName,
@@ -119,7 +125,7 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
       rateLimitPerMinute: config.rateLimitPerMinute,
       authFailures: new AuthFailures(redis, config.queueName, config.authFailuresPerHour),
     },
-    metrics: createApiMetrics(store, config.queueName, log),
+    metrics: createApiMetrics(store, config.queueName, log, { name: manifest.name, precision }),
     limits: {
       maxUploadBytes: config.maxUploadBytes,
       maxImagePixels: config.maxImagePixels,

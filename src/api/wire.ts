@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { precisions } from '../model/precision.js';
 import { PredictionSchema } from '../model/prediction.js';
 import { JobIdSchema, PrioritySchema, TopkSchema } from '../queue/job-schemas.js';
 
@@ -70,7 +71,7 @@ export const JobViewSchema = z.object({
   finishedAt: z.iso.datetime().optional(),
   /** How many images shared the forward pass this job ran in. */
   batchSize: z.number().int().positive().optional(),
-  result: z.object({ model: z.string(), predictions: z.array(PredictionSchema) }).optional(),
+  result: z.object({ model: z.string(), precision: z.enum(precisions).optional(), predictions: z.array(PredictionSchema) }).optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   links: z.object({ self: z.string(), wait: z.string() }),
 });
@@ -91,6 +92,8 @@ export const ReadySchema = z.object({
   /** Workers with a loaded model connected to the queue. */
   workers: z.number().int().positive(),
   model: z.string(),
+  /** fp32 or int8: the manifest's, else read from the model file's graph; absent when this API host has neither. */
+  precision: z.enum(precisions).optional(),
 });
 
 // ---- Batches

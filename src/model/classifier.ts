@@ -4,6 +4,7 @@ import * as ort from 'onnxruntime-node';
 import type { Prediction } from './prediction.js';
 import { loadLabels } from './labels.js';
 import { loadManifest, type Manifest } from './manifest.js';
+import { modelPrecision, type Precision } from './precision.js';
 import { toInputTensor } from './tensor.js';
 import { topK } from './top-k.js';
 
@@ -17,6 +18,8 @@ export interface ClassifierOptions {
 export interface Classifier {
   readonly manifest: Manifest;
   readonly labels: readonly string[];
+  /** The manifest's `precision`, else read from the graph's operators. */
+  readonly precision: Precision;
   /** Wall time of session creation plus the warm-up run, ms. */
   readonly loadMs: number;
   /** One forward pass over all images (HWC RGB crops of manifest.inputSize); returns the logits of each. */
@@ -44,6 +47,8 @@ export async function loadClassifier(modelDir: string, options: ClassifierOption
   const modelFile = path.join(modelDir, manifest.file);
   await access(modelFile).catch(() => fail(`${manifest.file} not found (set MODEL_DIR to a directory that holds it, or fetch one with "npm run model:fetch")`));
   const labels = await loadLabels(path.join(modelDir, manifest.labels)).catch((err: unknown) => fail('bad labels', err));
+  // Read before the session is created: the file's bytes can be collected before ORT holds its own copy.
+  const precision = await modelPrecision(modelFile, manifest.precision).catch((err: unknown) => fail(`${manifest.file} is not a loadable ONNX model`, err));
   const session = await ort.InferenceSession.create(modelFile, {
     intraOpNumThreads: options.intraOpThreads,
     interOpNumThreads: 1,
@@ -56,8 +61,14 @@ export async function loadClassifier(modelDir: string, options: ClassifierOption
   if (inputName === undefined || outputName === undefined) return fail('the graph has no input or no output');
 
   const size = manifest.inputSize;
-  const run = async (images: readonly Uint8Array[]): Promise<Float32Array[]> => {
-    const data = toInputTensor(images, manifest);
+  /** One input buffer for every batch, grown to the largest seen: no 600 KB allocation per image per batch. */
+  let batchBuffer = new Float32Array(0);
+  /** Runs one after another: each fills batchBuffer, which the previous run may still be reading. */
+  let previous: Promise<unknown> = Promise.resolve();
+  const runNow = async (images: readonly Uint8Array[]): Promise<Float32Array[]> => {
+    const needed = images.length * 3 * size * size;
+    if (batchBuffer.length < needed) batchBuffer = new Float32Array(needed);
+    const data = toInputTensor(images, manifest, batchBuffer);
     const input = new ort.Tensor('float32', data, [images.length, 3, size, size]);
     const output = (await session.run({ [inputName]: input }))[outputName];
     if (!output || output.dims.length !== 2 || output.dims[0] !== images.length) {
@@ -67,6 +78,11 @@ export async function loadClassifier(modelDir: string, options: ClassifierOption
     const classes = output.dims[1]!;
     return images.map((_, i) => logits.subarray(i * classes, (i + 1) * classes));
   };
+  const run = (images: readonly Uint8Array[]): Promise<Float32Array[]> => {
+    const result = previous.then(() => runNow(images));
+    previous = result.catch(() => undefined);
+    return result;
+  };
 
   const [warm] = await run([new Uint8Array(size * size * 3)]).catch((err: unknown) => fail('warm-up run failed', err));
   if (warm?.length !== labels.length) fail(`model emits ${warm?.length} classes but ${manifest.labels} has ${labels.length} labels`);
@@ -74,6 +90,7 @@ export async function loadClassifier(modelDir: string, options: ClassifierOption
   return {
     manifest,
     labels,
+    precision,
     loadMs: performance.now() - started,
     run,
     predictions: (logits, k) => topK(logits, labels, k),

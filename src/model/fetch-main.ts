@@ -1,17 +1,24 @@
+import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from '../run-main.js';
 import type { DownloadProgress } from './download-file.js';
 import { describeProgress, progressBar, progressLines } from './download-progress.js';
 import { fetchModel } from './fetch-model.js';
-import { configuredModelSource, zooResNet50 } from './model-source.js';
+import { configuredModelSource, zooResNet50ByPrecision } from './model-source.js';
 
 /**
- * `npm run model:fetch`: puts the model of MODEL_URL/MODEL_SHA256 (by default the ONNX Model Zoo
- * ResNet50 v1) into MODEL_DIR. A progress bar on a terminal, plain lines otherwise; exit 0 when
+ * `npm run model:fetch [-- --precision int8]`: puts the model of MODEL_URL/MODEL_SHA256 (by
+ * default the ONNX Model Zoo ResNet50 v1, float32, or its int8 build with `--precision int8`)
+ * into MODEL_DIR. A progress bar on a terminal, plain lines otherwise; exit 0 when
  * the verified model is in place, 1 with one line saying why when not. Ctrl-C keeps the partial
  * download for the next run to resume.
  */
 const config = loadConfigOrExit('model:fetch');
-const source = configuredModelSource(config) ?? zooResNet50;
+const { values: args } = parseArgs({ options: { precision: { type: 'string', default: 'fp32' } } });
+if (args.precision !== 'fp32' && args.precision !== 'int8') {
+  process.stderr.write(`model:fetch: --precision must be fp32 or int8, not "${args.precision}"\n`);
+  process.exit(2);
+}
+const source = configuredModelSource(config) ?? zooResNet50ByPrecision[args.precision];
 const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
 const say = (message: string) => {
   bar?.end();

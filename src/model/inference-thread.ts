@@ -4,6 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { Classifier, ClassifierOptions } from './classifier.js';
 import { ModelLoadError } from './classifier.js';
 import type { Manifest } from './manifest.js';
+import type { Precision } from './precision.js';
 import { topK } from './top-k.js';
 
 /** Main thread -> inference thread. */
@@ -11,7 +12,7 @@ export type ToThread = { type: 'run'; id: number; pixels: Uint8Array; count: num
 
 /** Inference thread -> main thread. */
 export type FromThread =
-  | { type: 'ready'; manifest: Manifest; labels: string[]; loadMs: number }
+  | { type: 'ready'; manifest: Manifest; labels: string[]; precision: Precision; loadMs: number }
   | { type: 'load-error'; message: string }
   | { type: 'result'; id: number; logits: Float32Array; classes: number }
   | { type: 'error'; id: number; message: string };
@@ -77,6 +78,7 @@ export async function startInferenceThread(modelDir: string, options: InferenceT
   return {
     manifest: ready.manifest,
     labels: ready.labels,
+    precision: ready.precision,
     loadMs: ready.loadMs,
     run: (images) =>
       new Promise<Float32Array[]>((resolve, reject) => {

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
+import { precisions } from './precision.js';
 
 const rgb = z.tuple([z.number(), z.number(), z.number()]);
 
@@ -23,6 +24,11 @@ export const ManifestSchema = z.strictObject({
   /** Keras class index JSON: {"0": ["n01440764", "tench"], ...}, index = output position. */
   labels: z.string().default('imagenet_class_index.json'),
   topk: z.number().int().min(1).max(20).default(5),
+  /**
+   * `fp32` or `int8`, as reported in results, /readyz and metrics. Unset: read from the ONNX
+   * graph's operators (quantize/dequantize or QLinear* nodes mean int8); set it only to override.
+   */
+  precision: z.enum(precisions).optional(),
 });
 
 export type Manifest = z.infer<typeof ManifestSchema> & { name: string };

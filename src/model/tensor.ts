@@ -1,12 +1,16 @@
 import type { Manifest } from './manifest.js';
 
 /**
- * Packs HWC RGB uint8 crops into one NCHW float32 batch, normalised as the manifest says.
- * One pass, one allocation: the only copy between the decoded pixels and the ONNX input.
+ * Packs HWC RGB uint8 crops into one NCHW float32 batch, normalised as the manifest says, in one
+ * pass: the only copy between the stored pixels and the ONNX input. Writes into `into` when
+ * given (a preallocated batch buffer, at least images x 3 x inputSize² long) and returns the
+ * part of it the batch fills.
  */
-export function toInputTensor(images: readonly Uint8Array[], manifest: Pick<Manifest, 'inputSize' | 'mean' | 'std'>): Float32Array {
+export function toInputTensor(images: readonly Uint8Array[], manifest: Pick<Manifest, 'inputSize' | 'mean' | 'std'>, into?: Float32Array): Float32Array {
   const plane = manifest.inputSize * manifest.inputSize;
-  const out = new Float32Array(images.length * 3 * plane);
+  const length = images.length * 3 * plane;
+  if (into && into.length < length) throw new RangeError(`batch buffer holds ${into.length} values, the batch needs ${length}`);
+  const out = into ? into.subarray(0, length) : new Float32Array(length);
   const scale = manifest.std.map((s) => 1 / (255 * s));
   const offset = manifest.mean.map((m, c) => -m / manifest.std[c]!);
   images.forEach((px, b) => {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { precisions } from '../model/precision.js';
 import { PredictionSchema } from '../model/prediction.js';
 
 /** The BullMQ job name of every classification job. */
@@ -47,8 +48,17 @@ export type JobData = z.infer<typeof JobDataSchema>;
 /** What a completed job returns (BullMQ's returnvalue). */
 export const JobResultSchema = z.object({
   model: z.string(),
+  /** Optional only for results written before workers reported it. */
+  precision: z.enum(precisions).optional(),
   predictions: z.array(PredictionSchema),
   batchSize: z.number().int().positive(),
   inferenceMs: z.number().nonnegative(),
+  /**
+   * Worker-side marks, epoch ms on the worker's clock, for the per-stage latency breakdown
+   * (`npm run bench`): the processor started, the crop was read and handed to the batcher, its
+   * batch started and ended. With BullMQ's own timestamps (added, processedOn, finishedOn) they
+   * split the time between enqueue and result.
+   */
+  marks: z.object({ pickedUpAt: z.number(), inputAt: z.number(), batchStartAt: z.number(), batchEndAt: z.number() }).optional(),
 });
 export type JobResult = z.infer<typeof JobResultSchema>;

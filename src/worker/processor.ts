@@ -13,6 +13,9 @@ export interface BatchOutput {
   logits: Float32Array;
   batchSize: number;
   inferenceMs: number;
+  /** When the forward pass started and ended, epoch ms. */
+  startedAt: number;
+  endedAt: number;
 }
 
 /** A final outcome as InputStore.finish keeps it. */
@@ -42,6 +45,7 @@ export function createProcessor(
   const size = classifier.manifest.inputSize;
 
   const run = async (job: Job<JobData, JobResult>): Promise<JobResult> => {
+    const pickedUpAt = Date.now();
     const data = JobDataSchema.safeParse(job.data);
     if (!data.success) throw new Failed({ code: 'invalid_request', message: 'job data does not match the job schema', retryable: false });
     const { deadlineAt } = data.data;
@@ -54,6 +58,7 @@ export function createProcessor(
       log.warn({ err, jobId: job.id }, 'stored input is unusable');
       throw new Failed({ code: 'invalid_request', message: 'the stored input is unusable', retryable: false });
     });
+    const inputAt = Date.now();
     const out = await batcher.enqueue(pixels).catch((err: unknown) => {
       // ONNX Runtime's text is for the log; the client learns only that inference failed.
       log.error({ err, jobId: job.id }, 'inference failed');
@@ -61,9 +66,11 @@ export function createProcessor(
     });
     return {
       model: classifier.manifest.name,
+      precision: classifier.precision,
       predictions: classifier.predictions(out.logits, data.data.topk),
       batchSize: out.batchSize,
       inferenceMs: out.inferenceMs,
+      marks: { pickedUpAt, inputAt, batchStartAt: out.startedAt, batchEndAt: out.endedAt },
     };
   };
 

@@ -6,6 +6,8 @@ export interface WorkerMetrics {
   readonly batchSize: Histogram;
   readonly batchInferenceSeconds: Histogram;
   readonly modelLoadSeconds: Gauge;
+  /** Always 1; labels model and precision name what this worker serves. */
+  readonly modelInfo: Gauge<'model' | 'precision'>;
   readonly jobsCompleted: Counter;
   /** Label code: the error code a job ended with (bounded by the error table). */
   readonly jobsFailed: Counter<'code'>;
@@ -40,6 +42,7 @@ export function createWorkerMetrics(maxBatch: number): WorkerMetrics {
       registers,
     }),
     modelLoadSeconds: new Gauge({ name: 'resnet_model_load_seconds', help: 'Time this process took to load the model and run its warm-up pass, seconds.', registers }),
+    modelInfo: new Gauge({ name: 'resnet_model_info', help: 'The model this process serves (always 1): name and precision (fp32 or int8).', labelNames: ['model', 'precision'] as const, registers }),
     jobsCompleted: new Counter({ name: 'resnet_jobs_completed_total', help: 'Jobs this worker completed.', registers }),
     jobsFailed: new Counter({ name: 'resnet_jobs_failed_total', help: 'Jobs that ended failed on this worker (no retry left), by error code.', labelNames: ['code'] as const, registers }),
     jobRetries: new Counter({ name: 'resnet_job_retries_total', help: 'Failed attempts that will be retried, by error code.', labelNames: ['code'] as const, registers }),

@@ -53,8 +53,9 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     // A missing or unreadable model does not fix itself by restarting: say which and how to get one.
     throw err instanceof ModelLoadError ? new StartupError(`cannot load the model: ${err.message}`) : err;
   });
-  log.info({ model: classifier.manifest.name, loadMs: Math.round(classifier.loadMs), classes: classifier.labels.length }, 'model loaded');
+  log.info({ model: classifier.manifest.name, precision: classifier.precision, loadMs: Math.round(classifier.loadMs), classes: classifier.labels.length }, 'model loaded');
   metrics.modelLoadSeconds.set(classifier.loadMs / 1000);
+  metrics.modelInfo.set({ model: classifier.manifest.name, precision: classifier.precision }, 1);
   // Before the BullMQ worker exists: a port already in use stops start-up before any job is taken.
   let metricsServer: RunningMetricsServer | undefined;
   if (config.workerMetricsPort !== 0) {
@@ -65,13 +66,15 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
   const batcher = new MicroBatcher<Uint8Array, BatchOutput>(
     { maxBatchSize: config.maxBatch, maxDelayMs: config.maxBatchDelayMs },
     async (images) => {
+      const startedAt = Date.now();
       const started = performance.now();
       const logits = await classifier.run(images);
       const inferenceMs = performance.now() - started;
+      const endedAt = Date.now();
       log.info({ size: images.length, ms: Math.round(inferenceMs) }, 'batch');
       metrics.batchSize.observe(images.length);
       metrics.batchInferenceSeconds.observe(inferenceMs / 1000);
-      return logits.map((l) => ({ logits: l, batchSize: images.length, inferenceMs }));
+      return logits.map((l) => ({ logits: l, batchSize: images.length, inferenceMs, startedAt, endedAt }));
     },
   );
 

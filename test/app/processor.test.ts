@@ -39,7 +39,7 @@ afterAll(async () => {
 async function storedJob(): Promise<Job<JobData, JobResult>> {
   const prepared = await prepareImage(await image('coffee.png'), classifier.manifest, { maxImagePixels: 50_000_000 });
   const id = randomUUID();
-  await inputs.put(id, prepared.png);
+  await inputs.put(id, prepared.crop);
   await queue.add('classify', { topk: 5, input: { width: 224, height: 224 }, source: prepared.source }, { jobId: id });
   return (await Job.fromId<JobData, JobResult>(queue, id))!;
 }
@@ -48,7 +48,7 @@ describe('the processor', () => {
   it('replaces the input with the outcome before it returns, and replays that outcome on a re-run', async () => {
     const batcher = new MicroBatcher<Uint8Array, BatchOutput>({ maxBatchSize: 1, maxDelayMs: 0 }, async (images) => {
       const logits = await classifier.run(images);
-      return logits.map((l) => ({ logits: l, batchSize: images.length, inferenceMs: 1 }));
+      return logits.map((l) => ({ logits: l, batchSize: images.length, inferenceMs: 1, startedAt: Date.now(), endedAt: Date.now() }));
     });
     const job = await storedJob();
     const processor = createProcessor(inputs, classifier, batcher, createLogger('silent', 'test'));

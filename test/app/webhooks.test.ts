@@ -85,7 +85,7 @@ describe('webhooks', () => {
       expect(new Set(receiver.deliveries.map((d) => d.body)).size).toBe(1);
       const payload = new Webhook(secret).verify(accepted.body, accepted.headers as Record<string, string>) as { type: string; data: JobBody };
       expect(payload.type).toBe('job.completed');
-      expect(payload.data).toMatchObject({ id: submitted.body.id, status: 'completed', result: { model: 'resnet50-v1.5' } });
+      expect(payload.data).toMatchObject({ id: submitted.body.id, status: 'completed', result: { model: 'resnet50-v1.5-int8' } });
       expect(payload.data.result!.predictions[0]!.label).toBe('espresso');
       // A signature made with another secret does not verify.
       expect(() => new Webhook(`whsec_${randomBytes(32).toString('base64')}`).verify(accepted.body, accepted.headers as Record<string, string>)).toThrow();

@@ -7,7 +7,7 @@ import { projectRoot } from '../../src/config.js';
 import { outputDir } from '../support/paths.js';
 
 describe('npm run bench', () => {
-  it('runs to completion on a tiny request count and writes every measurement', async () => {
+  it('runs to completion on a tiny request count for both models and writes every measurement', async () => {
     const out = path.join(outputDir, 'bench-quick.json');
     const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/run.ts'), '--quick', '--out', out], {
       cwd: projectRoot,
@@ -18,19 +18,34 @@ describe('npm run bench', () => {
     child.stderr.on('data', (d: Buffer) => (text += d.toString()));
     const [code] = (await once(child, 'exit')) as [number];
     expect(code, text).toBe(0);
-    expect(text).toMatch(/Target\s+measured/);
-    const results = JSON.parse(await readFile(out, 'utf8')) as Record<string, unknown> & {
-      engine: { rows: { imagesPerSecond: number }[] };
-      saturated: { imagesPerSecond: number; errors: number }[];
-      footprint: { kibPerJob: number };
-      targets: Record<string, { value: number }>;
+    expect(text).toMatch(/Target \(int8\)\s+measured/);
+    expect(text).toMatch(/Top-1 agreement int8 vs fp32 .*: passed/);
+    const results = JSON.parse(await readFile(out, 'utf8')) as {
+      models: Record<string, Record<string, unknown> & {
+        engine: { bySpinning: Record<string, { rows: { imagesPerSecond: number }[] }> };
+        saturated: { imagesPerSecond: number; errors: number }[];
+        phoneMix: { imagesPerSecond: number; phoneRequestsSent: number; errors: number };
+        footprint: { kibPerJob: number };
+        stages: Record<string, number>;
+        targets: Record<string, { value: number }>;
+      }>;
+      int8OverFp32: Record<string, number>;
+      agreement: { passed: boolean; views: number };
     };
-    expect(results.engine.rows.every((r) => r.imagesPerSecond > 0)).toBe(true);
-    expect(results.saturated.every((s) => s.imagesPerSecond > 0 && s.errors === 0)).toBe(true);
-    expect(results.footprint.kibPerJob).toBeGreaterThan(10);
-    expect(Object.keys(results.targets)).toEqual(
-      expect.arrayContaining(['throughputRatio', 'lightLoadOverheadMs', 'meanBatchAtTopLoad', 'p99OverFullBatch', 'redisKibPerJob', 'apiLoopDelayP99Ms']),
-    );
-    for (const key of ['drain', 'light', 'apiEventLoopDelayMs', 'cpuMsPerImageAtTopLoad']) expect(results).toHaveProperty(key);
-  });
+    expect(Object.keys(results.models)).toEqual(['fp32', 'int8']);
+    for (const model of Object.values(results.models)) {
+      expect(Object.values(model.engine.bySpinning).every((s) => s.rows.every((r) => r.imagesPerSecond > 0))).toBe(true);
+      expect(model.saturated.every((s) => s.imagesPerSecond > 0 && s.errors === 0)).toBe(true);
+      expect(model.phoneMix).toMatchObject({ errors: 0 });
+      expect(model.phoneMix.phoneRequestsSent).toBeGreaterThan(0);
+      expect(model.footprint.kibPerJob).toBeGreaterThan(10);
+      expect(model.stages).toHaveProperty(['inference (incl. thread hand-off)']);
+      expect(Object.keys(model.targets)).toEqual(
+        expect.arrayContaining(['throughputRatio', 'lightLoadOverheadMs', 'phoneMixRatio', 'apiCpuMsPerPhoneJpeg', 'meanBatchAtTopLoad', 'p99OverFullBatch', 'redisKibPerJob', 'apiLoopDelayP99Ms']),
+      );
+      for (const key of ['drain', 'light', 'apiEventLoopDelayMs', 'cpuMsPerImageAtTopLoad', 'apiCpuMsPerUpload']) expect(model).toHaveProperty(key);
+    }
+    expect(results.int8OverFp32.engineBest).toBeGreaterThan(0);
+    expect(results.agreement).toMatchObject({ passed: true, views: 40 });
+  }, 300_000); // two models, each through engine, service and load steps: minutes on 2 busy cores
 });

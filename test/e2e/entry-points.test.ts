@@ -34,7 +34,7 @@ describe('start-up', () => {
     expect(redisUrl).toBeDefined();
     // One line for people once the worker has its model (it may trail readiness by a log write).
     await expect.poll(() => output()).toMatch(
-      new RegExp(`"msg":"ready: ${url}/ · docs ${url}/docs · dashboard off \\(set DASHBOARD_USER \\+ DASHBOARD_PASSWORD\\) · model resnet50-v1\\.5 · 1 worker · Redis embedded`),
+      new RegExp(`"msg":"ready: ${url}/ · docs ${url}/docs · dashboard off \\(set DASHBOARD_USER \\+ DASHBOARD_PASSWORD\\) · model resnet50-v1\\.5-int8 · 1 worker · Redis embedded`),
     );
     // Successful health probes (waitForReady's) log at debug, below the default level.
     expect(output()).not.toMatch(/"path":"\/readyz","status":200/);

@@ -79,7 +79,7 @@ describe('worker start with MODEL_URL and an empty MODEL_DIR', () => {
       }
       expect(worker.output()).toContain('worker ready');
       expect(worker.output()).toMatch(/installed .*model\.onnx \(102133623 bytes, sha256 verified\)/);
-      expect(worker.output()).toMatch(/"model":"resnet50".*model loaded/);
+      expect(worker.output()).toMatch(/"model":"resnet50","precision":"fp32".*model loaded/);
       await access(path.join(target, 'model.onnx'));
       expect(server.requests.filter((r) => r.status === 200)).toHaveLength(1);
     } finally {

@@ -94,6 +94,8 @@ describe('GET /metrics on the API', () => {
     }
     const waiting = (text: string) => sample(text, 'resnet_queue_jobs', { queue: queueName, state: 'waiting' });
     expect(waiting(before)).toBe(0);
+    // The default model is the shared int8 build; its precision is read from the graph.
+    expect(sample(before, 'resnet_model_info', { model: 'resnet50-v1.5-int8', precision: 'int8' })).toBe(1);
 
     // No worker is running yet, so this job stays waiting (the worker started below runs it).
     expect((await postImage(url, await image('orange.jpg'))).status).toBe(202);
@@ -162,6 +164,7 @@ describe('a failed job, retried from the dashboard', () => {
     expect(sample(before, 'resnet_jobs_failed_total', { code: 'input_missing' })).toBe(1);
     expect(sample(before, 'resnet_jobs_completed_total')).toBe(2);
     expect(sample(before, 'resnet_model_load_seconds')).toBeGreaterThan(0);
+    expect(sample(before, 'resnet_model_info', { model: 'resnet50-v1.5-int8', precision: 'int8' })).toBe(1);
     expect(metricNames(before)).toContain('process_resident_memory_bytes');
 
     const jobs: JobBody[] = await Promise.all(['orange.jpg', 'baboon.jpg', 'eagle.jpg'].map(async (name) => submitAndWait(url, await image(name))));

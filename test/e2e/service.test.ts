@@ -33,7 +33,7 @@ describe('classification through the queue', () => {
     const waited = await get(url, `${submitted.body.links.wait}?timeout=30`);
     expect(waited.status).toBe(200);
     const job = (await get(url, submitted.body.links.self)).body;
-    expect(job).toMatchObject({ id: submitted.body.id, status: 'completed', result: { model: 'resnet50-v1.5' } });
+    expect(job).toMatchObject({ id: submitted.body.id, status: 'completed', result: { model: 'resnet50-v1.5-int8', precision: 'int8' } });
     expect(job.result!.predictions).toHaveLength(3);
     expect(job.result!.predictions[0]).toMatchObject({ label: 'orange', classId: 950 });
     expect(job.batchSize).toBeGreaterThanOrEqual(1);
@@ -174,7 +174,9 @@ describe('bad input over HTTP: a clear 4xx JSON error, and the service stays up'
 
   it('the process is still alive and ready after all of the above', async () => {
     expect(service.child.exitCode).toBeNull();
-    expect((await get(url, '/readyz')).status).toBe(200);
+    const ready = await get(url, '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.body).toMatchObject({ status: 'ready', model: 'resnet50-v1.5-int8', precision: 'int8' });
     expect((await get(url, '/healthz')).body).toEqual({ status: 'ok' });
   });
 });

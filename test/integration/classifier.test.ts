@@ -5,42 +5,48 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadClassifier, ModelLoadError, type Classifier } from '../../src/model/classifier.js';
 import { decodeCrop, prepareImage } from '../../src/model/preprocess.js';
 import { image } from '../support/http.js';
-import { expectedTop1, modelDir } from '../support/paths.js';
+import { expectedTop1, int8ModelDir, modelDir } from '../support/paths.js';
+import { phonePhoto } from '../../bench/phone-photos.js';
 
-let classifier: Classifier;
+const limits = { maxImagePixels: 50_000_000 };
 
-async function pixels(name: string): Promise<Buffer> {
-  const prepared = await prepareImage(await image(name), classifier.manifest, { maxImagePixels: 50_000_000 });
-  return decodeCrop(prepared.png, classifier.manifest.inputSize);
-}
+describe.each([
+  ['float32', modelDir, 'resnet50-v1.5', 'fp32'],
+  ['int8', int8ModelDir, 'resnet50-v1.5-int8', 'int8'],
+] as const)('classifier on the real ResNet-50, %s', (_name, dir, name, precision) => {
+  let classifier: Classifier;
+  const pixels = async (bytes: Buffer) => decodeCrop((await prepareImage(bytes, classifier.manifest, limits)).crop, classifier.manifest.inputSize);
+  const top1 = async (photos: Buffer[]) => (await classifier.run(await Promise.all(photos.map(pixels)))).map((l) => classifier.predictions(l, 1)[0]!);
 
-beforeAll(async () => {
-  classifier = await loadClassifier(modelDir, { intraOpThreads: 2 });
-});
-afterAll(() => classifier.close());
+  beforeAll(async () => {
+    classifier = await loadClassifier(dir, { intraOpThreads: 2 });
+  });
+  afterAll(() => classifier.close());
 
-describe('classifier on the real ResNet-50', () => {
-  it('reads the model contract from the session and the shared directory', () => {
+  it('reads the model contract from the session and the shared directory, and its precision from the graph', () => {
     expect(classifier.labels).toHaveLength(1000);
     expect(classifier.labels[162]).toBe('beagle');
-    expect(classifier.manifest).toMatchObject({ name: 'resnet50-v1.5', inputSize: 224, topk: 5 });
+    expect(classifier.manifest).toMatchObject({ name, inputSize: 224, topk: 5 });
+    expect(classifier.precision).toBe(precision);
   });
 
   it('gives the expected top-1 for every shared photo, in one batch', async () => {
     const names = Object.keys(expectedTop1);
-    const logits = await classifier.run(await Promise.all(names.map(pixels)));
-    names.forEach((name, i) => {
-      const [top] = classifier.predictions(logits[i]!, 1);
-      expect(expectedTop1[name], name).toContain(top!.label);
-    });
-    const coffee = classifier.predictions(logits[names.indexOf('coffee.png')]!, 1)[0]!;
-    expect(coffee.probability).toBeGreaterThan(0.9);
+    const tops = await top1(await Promise.all(names.map(image)));
+    names.forEach((n, i) => expect(expectedTop1[n], n).toContain(tops[i]!.label));
+    expect(tops[names.indexOf('coffee.png')]!.probability).toBeGreaterThan(0.9);
+  });
+
+  it('gives each shared photo the same top-1 as a 12 MP EXIF-rotated phone JPEG', async () => {
+    const originals = await Promise.all(Object.keys(expectedTop1).map(image));
+    const phone = await top1(await Promise.all(originals.map(phonePhoto)));
+    expect(phone.map((p) => p.label)).toEqual((await top1(originals)).map((p) => p.label));
   });
 
   it('gives the same answer for an image alone and inside a batch', async () => {
-    const eagle = await pixels('eagle.jpg');
+    const eagle = await pixels(await image('eagle.jpg'));
     const [alone] = await classifier.run([eagle]);
-    const batched = await classifier.run([await pixels('orange.jpg'), eagle, await pixels('baboon.jpg')]);
+    const batched = await classifier.run([await pixels(await image('orange.jpg')), eagle, await pixels(await image('baboon.jpg'))]);
     for (let i = 0; i < 1000; i++) expect(batched[1]![i]).toBeCloseTo(alone![i]!, 3);
   });
 });

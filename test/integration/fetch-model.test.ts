@@ -50,7 +50,7 @@ describe('fetchModel', () => {
     const classifier = await loadClassifier(dir, { intraOpThreads: 2 });
     try {
       const prepared = await prepareImage(await image('coffee.png'), classifier.manifest, { maxImagePixels: 50_000_000 });
-      const [logits] = await classifier.run([await decodeCrop(prepared.png, 224)]);
+      const [logits] = await classifier.run([await decodeCrop(prepared.crop, 224)]);
       expect(classifier.predictions(logits!, 1)[0]).toMatchObject({ label: 'espresso', classId: 967 });
       expect(classifier.manifest.name).toBe('served-resnet');
     } finally {

@@ -27,7 +27,7 @@ describe('the inference thread', () => {
     threaded = await startInferenceThread(modelDir, { intraOpThreads: 2 });
     crops = await Promise.all(
       ['coffee.png', 'orange.jpg', 'eagle.jpg', 'baboon.jpg'].map(async (n) =>
-        decodeCrop((await prepareImage(await image(n), threaded.manifest, { maxImagePixels: 50_000_000 })).png, 224),
+        decodeCrop((await prepareImage(await image(n), threaded.manifest, { maxImagePixels: 50_000_000 })).crop, 224),
       ),
     );
   });

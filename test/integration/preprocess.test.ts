@@ -4,6 +4,7 @@ import { errorTable } from '../../src/errors.js';
 import { ImageError } from '../../src/model/image-error.js';
 import { decodeCrop, prepareImage } from '../../src/model/preprocess.js';
 import * as fx from '../support/fixtures.js';
+import { phonePhoto } from '../../bench/phone-photos.js';
 
 const manifest = { inputSize: 224, resizeShorterTo: 256, resizeKernel: 'linear' as const };
 const limits = { maxImagePixels: 50_000_000 };
@@ -18,7 +19,7 @@ async function rejection(bytes: Buffer): Promise<ImageError & { status: number }
 async function crop(bytes: Buffer): Promise<Buffer> {
   const prepared = await prepareImage(bytes, manifest, limits);
   expect([prepared.width, prepared.height]).toEqual([224, 224]);
-  return decodeCrop(prepared.png, 224);
+  return decodeCrop(prepared.crop, 224);
 }
 
 function meanAbsDiff(a: Buffer, b: Buffer): number {
@@ -80,6 +81,11 @@ describe('prepareImage normalises every accepted variant to a 224x224 sRGB crop'
     expect(sideways).toBeGreaterThan(4 * upright);
   });
 
+  it('reduces a 12 MP EXIF-rotated phone JPEG to nearly the crop of the photo it was made from', async () => {
+    const photo = await fx.coffee();
+    expect(meanAbsDiff(await crop(await phonePhoto(photo)), await crop(photo))).toBeLessThan(6);
+  });
+
   it('keeps the first frame of an animated GIF', async () => {
     const gif = await fx.animatedGif();
     expect((await sharp(gif).metadata()).pages).toBe(2);
@@ -92,7 +98,7 @@ describe('prepareImage normalises every accepted variant to a 224x224 sRGB crop'
     for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
     const big = await sharp(noise, { raw: { width: 1024, height: 1024, channels: 3 } }).png().toBuffer();
     const prepared = await prepareImage(big, manifest, limits);
-    expect(prepared.png.length).toBeLessThan(160 * 1024);
+    expect(prepared.crop.length).toBeLessThan(160 * 1024);
     expect(prepared.source).toMatchObject({ format: 'png', width: 1024, height: 1024, bytes: big.length });
   });
 });

@@ -3,6 +3,8 @@ import { projectRoot } from '../../src/config.js';
 
 export const sharedDir = path.resolve(projectRoot, '../shared');
 export const modelDir = path.join(sharedDir, 'models/resnet50-v1.5');
+/** The same network statically quantized to int8 (its README says how and what was checked). */
+export const int8ModelDir = path.join(sharedDir, 'models/resnet50-v1.5-int8');
 export const imagesDir = path.join(sharedDir, 'images');
 export const outputDir = path.join(projectRoot, 'test-output');
 

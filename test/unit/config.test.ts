@@ -8,7 +8,7 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({ port: 5000, maxUploadBytes: 10 * 1024 * 1024, resultTtlSeconds: 3600, failedTtlSeconds: 86400, maxBatch: 8 });
     expect(config.workerConcurrency).toBe(2 * config.maxBatch);
-    expect(config.modelDir).toMatch(/shared\/models\/resnet50-v1\.5$/);
+    expect(config.modelDir).toMatch(/shared\/models\/resnet50-v1\.5-int8$/);
     expect(Object.isFrozen(config)).toBe(true);
   });
 

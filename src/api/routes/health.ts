@@ -18,6 +18,6 @@ export function healthRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     if (workers === 0) {
       throw new AppError('no_worker', 'no worker with a loaded model is running', { 'Retry-After': String(retryAfterSeconds) }, { expose: true });
     }
-    ctx.body = { status: 'ready', workers, model: deps.manifest.name } satisfies z.infer<typeof ReadySchema>;
+    ctx.body = { status: 'ready', workers, model: deps.manifest.name, precision: await deps.precision } satisfies z.infer<typeof ReadySchema>;
   });
 }

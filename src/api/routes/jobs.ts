@@ -1,7 +1,7 @@
 import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { AppError } from '../../errors.js';
-import { acceptImage, deadlineAt, waitForJob } from '../accept-image.js';
+import { acceptImage, appendEventTiming, deadlineAt, waitForJob } from '../accept-image.js';
 import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../api-state.js';
@@ -39,7 +39,10 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     if (preferWait === undefined || preferWait === 0) return respond(ctx, view);
     const seconds = clampWait(preferWait);
     ctx.set('Preference-Applied', `wait=${seconds}`);
-    respond(ctx, (await waitForJob(ctx, deps, view.id, seconds)) ?? view);
+    const since = Date.now();
+    const waited = (await waitForJob(ctx, deps, view.id, seconds)) ?? view;
+    appendEventTiming(ctx, waited, since);
+    respond(ctx, waited);
   });
 
   router.get('/jobs/:id', ...guards, async (ctx) => {
@@ -51,8 +54,10 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   router.get('/jobs/:id/wait', ...guards, async (ctx) => {
     const id = ctx.params['id']!;
     const timeout = parseParam('timeout', WaitQuerySchema.shape.timeout, ctx.query['timeout']) ?? defaultWaitSeconds;
+    const since = Date.now();
     const view = await waitForJob(ctx, deps, id, clampWait(timeout));
     if (!view) throw notFound(id);
+    appendEventTiming(ctx, view, since);
     respond(ctx, view);
   });
 
