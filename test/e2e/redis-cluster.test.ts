@@ -80,7 +80,8 @@ describe('the service on a 3-master Redis Cluster', () => {
       expect(holding).toHaveLength(1);
       // BullMQ's own keys and the service's (idempotency, cancelled, rate limit) all carry the tag.
       const keys = holding[0]!;
-      for (const key of keys) expect(key.startsWith(`bull:{${queueName}}:`), key).toBe(true);
+      // (the batch and webhook queues are `{name}-batches`, `{name}-webhooks`: the same tag)
+      for (const key of keys) expect(key.startsWith(`bull:{${queueName}}`), key).toBe(true);
       expect(keys.some((k) => k.includes(':idempotency:'))).toBe(true);
       expect(keys.some((k) => k.includes(':cancelled:'))).toBe(true);
       expect(keys.some((k) => k.includes(':ratelimit:'))).toBe(true);
