@@ -19,6 +19,36 @@ function defaultModelDir(): string {
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** `host:port,host:port`: at least one, each port 1..65535. */
+const hostPorts = z
+  .string()
+  .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
+  .pipe(
+    z
+      .array(
+        z
+          .string()
+          .regex(/^[^\s:,]+:\d{1,5}$/, 'must be host:port[,host:port...]')
+          .transform((hp) => ({ host: hp.slice(0, hp.lastIndexOf(':')), port: Number(hp.slice(hp.lastIndexOf(':') + 1)) }))
+          .refine((hp) => hp.port >= 1 && hp.port <= 65535, 'port must be 1..65535'),
+      )
+      .min(1, 'must name at least one host:port'),
+  );
+
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/**
+ * Which Redis the processes share: one server (REDIS_URL), a master found through Sentinel, or
+ * a Cluster. src/redis.ts turns it into connections.
+ */
+export type RedisTarget =
+  | { readonly kind: 'url'; readonly url: string }
+  | { readonly kind: 'sentinel'; readonly sentinels: readonly HostPort[]; readonly name: string; readonly password?: string }
+  | { readonly kind: 'cluster'; readonly nodes: readonly HostPort[]; readonly password?: string };
+
 /**
  * Every environment variable the service reads, with its unit and default.
  * This is the only place that reads `process.env`.
@@ -30,6 +60,21 @@ const EnvSchema = z.object({
   HOST: z.string().default('0.0.0.0'),
   /** Redis to use. Unset: the all-in-one entry starts a private redis-server. */
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
+  /** Redis Sentinel instead of REDIS_URL: comma-separated host:port of the sentinels; with REDIS_SENTINEL_NAME. */
+  REDIS_SENTINELS: hostPorts.optional(),
+  /** The master group the sentinels watch (their `sentinel monitor <name>`). */
+  REDIS_SENTINEL_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ., - and _ only').optional(),
+  /** Redis Cluster instead of REDIS_URL: comma-separated host:port of some of its nodes (the rest are discovered). */
+  REDIS_CLUSTER_NODES: hostPorts.optional(),
+  /** Password for the sentinel's master and replicas, or for every cluster node (REDIS_URL carries its own). */
+  REDIS_PASSWORD: z.string().optional(),
+  /**
+   * Replicas that must hold a submission before the API answers 202 (Redis WAIT; 0 = answer once the
+   * master has it). With Sentinel, 1 makes an acknowledged job survive the master's loss.
+   */
+  SUBMIT_DURABLE_REPLICAS: int(0, 16).default(0),
+  /** Longest the API waits for SUBMIT_DURABLE_REPLICAS acknowledgements before answering 503, ms. */
+  SUBMIT_DURABLE_TIMEOUT_MS: int(10, 60_000).default(2000),
   QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only').default('classify'),
   /**
    * Directory with model.onnx, an optional manifest.json and the labels file. Default: the shared
@@ -145,7 +190,28 @@ const EnvSchema = z.object({
   WEBHOOK_BACKOFF_MS: int(1, 3_600_000).default(5000),
   /** How long one webhook delivery may take (connect to response headers), ms. */
   WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  /**
+   * OTLP/HTTP collector base URL (e.g. http://collector:4318). Set: each process exports traces to
+   * `<url>/v1/traces`, one trace per job from the HTTP request to the worker's batch. Unset: off,
+   * and the OpenTelemetry packages are not even loaded.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+  /** service.name of the exported spans; defaults to resnet-queue-<role> (api, worker). */
+  OTEL_SERVICE_NAME: z.string().optional(),
 }).superRefine((env, ctx) => {
+  const targets = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter((name) => env[name] !== undefined);
+  if (targets.length > 1) {
+    ctx.addIssue({ code: 'custom', path: [targets[1]!], message: `set one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (got ${targets.join(' and ')})` });
+  }
+  if ((env.REDIS_SENTINELS === undefined) !== (env.REDIS_SENTINEL_NAME === undefined)) {
+    const missing = env.REDIS_SENTINELS === undefined ? 'REDIS_SENTINELS' : 'REDIS_SENTINEL_NAME';
+    ctx.addIssue({ code: 'custom', path: [missing], message: 'REDIS_SENTINELS and REDIS_SENTINEL_NAME are set together' });
+  }
+  if (env.SUBMIT_DURABLE_REPLICAS > 0 && env.REDIS_CLUSTER_NODES !== undefined) {
+    // WAIT counts the replicas of the connection it is sent on; a cluster spreads a submission's
+    // writes over whichever master holds the slot, so the guarantee would not mean what it says.
+    ctx.addIssue({ code: 'custom', path: ['SUBMIT_DURABLE_REPLICAS'], message: 'not supported with REDIS_CLUSTER_NODES' });
+  }
   if ((env.DASHBOARD_USER === undefined) !== (env.DASHBOARD_PASSWORD === undefined)) {
     const missing = env.DASHBOARD_USER === undefined ? 'DASHBOARD_USER' : 'DASHBOARD_PASSWORD';
     ctx.addIssue({ code: 'custom', path: [missing], message: 'DASHBOARD_USER and DASHBOARD_PASSWORD are set together or not at all' });
@@ -160,8 +226,21 @@ export const envVariableNames: readonly string[] = Object.keys(EnvSchema.shape);
 export interface Config {
   readonly port: number;
   readonly host: string;
-  readonly redisUrl: string | undefined;
+  /** Undefined when none of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES is set. */
+  readonly redis: RedisTarget | undefined;
+  /**
+   * The queue's name in Redis: QUEUE_NAME, or `{QUEUE_NAME}` on a Cluster. The braces are a Redis
+   * hash tag: every key of the queue (BullMQ's own and the service's input, cancelled, idempotency
+   * and rate-limit keys, all `bull:<queueName>:...`) hashes to one slot, as BullMQ's multi-key
+   * scripts require; different QUEUE_NAMEs hash to different slots, so queues spread over masters.
+   */
   readonly queueName: string;
+  /** Replicas that must acknowledge a submission (Redis WAIT) before 202; 0 = none. */
+  readonly submitDurableReplicas: number;
+  readonly submitDurableTimeoutMs: number;
+  /** OTLP/HTTP collector base URL; undefined = tracing off. */
+  readonly otlpEndpoint: string | undefined;
+  readonly otelServiceName: string | undefined;
   readonly modelDir: string;
   readonly modelUrl: string | undefined;
   /** Lower-case hex. */
@@ -220,6 +299,14 @@ function parseApiKeys(value: string | undefined): string[] {
     .map((k) => (/^sha256:[0-9a-f]{64}$/.test(k) ? k.slice(7) : createHash('sha256').update(k).digest('hex')));
 }
 
+function redisTarget(e: Env): RedisTarget | undefined {
+  const password = e.REDIS_PASSWORD;
+  if (e.REDIS_URL) return Object.freeze({ kind: 'url', url: e.REDIS_URL });
+  if (e.REDIS_SENTINELS && e.REDIS_SENTINEL_NAME) return Object.freeze({ kind: 'sentinel', sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME, password });
+  if (e.REDIS_CLUSTER_NODES) return Object.freeze({ kind: 'cluster', nodes: e.REDIS_CLUSTER_NODES, password });
+  return undefined;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -237,8 +324,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   return Object.freeze({
     port: e.PORT,
     host: e.HOST,
-    redisUrl: e.REDIS_URL,
-    queueName: e.QUEUE_NAME,
+    redis: redisTarget(e),
+    queueName: e.REDIS_CLUSTER_NODES ? `{${e.QUEUE_NAME}}` : e.QUEUE_NAME,
+    submitDurableReplicas: e.SUBMIT_DURABLE_REPLICAS,
+    submitDurableTimeoutMs: e.SUBMIT_DURABLE_TIMEOUT_MS,
+    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+    otelServiceName: e.OTEL_SERVICE_NAME,
     modelDir: path.resolve(e.MODEL_DIR),
     modelUrl: e.MODEL_URL,
     modelSha256: e.MODEL_SHA256?.toLowerCase(),

@@ -22,7 +22,7 @@ export const errorTable = {
   queue_full: { status: 429, description: 'The queue holds MAX_QUEUE_DEPTH jobs; retry after the Retry-After delay.' },
   rate_limited: { status: 429, description: 'This client exceeded RATE_LIMIT_PER_MINUTE, or AUTH_FAILURES_PER_HOUR failed authentication attempts; retry after the Retry-After delay.' },
   internal: { status: 500, description: 'An unexpected error; details are logged, never sent.' },
-  unavailable: { status: 503, description: 'Redis is unreachable; retry after the Retry-After delay.' },
+  unavailable: { status: 503, description: 'Redis is unreachable (or a durable submit was not replicated in time); retry after the Retry-After delay.' },
   no_worker: { status: 503, description: 'No worker with a loaded model is running, so the job could not be run; retry after the Retry-After delay.' },
   timeout: { status: 504, description: 'The job did not finish within the synchronous wait.' },
   input_missing: { status: 500, description: 'Job: its preprocessed input expired or was deleted before a worker ran it.' },

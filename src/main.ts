@@ -1,13 +1,13 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startApi } from './api/server.js';
 import { superviseChild } from './child-supervisor.js';
-import { childEnv, type Config } from './config.js';
+import { childEnv, type Config, type RedisTarget } from './config.js';
 import { hasCredentials } from './credentials.js';
 import type { Logger } from './logger.js';
 import { redisServerOnPath, startRedisServer, type RedisServer } from './redis-server.js';
 import { browserUrl, readyLine } from './ready-line.js';
 import { runMain } from './run-main.js';
+import { startTraced, type Tracing } from './telemetry.js';
 
 const here = fileURLToPath(import.meta.url);
 /** Same extension as this file, so this works from compiled JS and from TypeScript under tsx. */
@@ -26,26 +26,31 @@ const within = (promise: Promise<unknown>, ms: number): Promise<unknown> => {
 };
 
 /**
- * All-in-one for a single machine: Redis (private unless REDIS_URL is set), the API, the worker
+ * All-in-one for a single machine: Redis (private unless REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is set), the API, the worker
  * as a supervised child (inference gets its own process, so a crash there cannot take the API
  * down). The shutdown policy: no child outlives this process (the worker watches its IPC
  * channel, the private Redis a pipe, so both go even after a SIGKILL of this one); a start-up
  * failure of any part stops everything with its one sentence; a crashing worker is restarted with
  * backoff and given up on after RESTART_MAX_CRASHES crashes in a row.
  */
-async function startAll(config: Config, log: Logger) {
+async function startAll(config: Config, log: Logger, tracing: Tracing | undefined) {
   let redis: RedisServer | undefined;
-  let redisUrl = config.redisUrl;
-  if (!redisUrl) {
+  let target = config.redis;
+  // The worker inherits our environment, so a configured Redis reaches it as it is.
+  let workerEnv: Record<string, string> = {};
+  if (!target) {
     if (!redisServerOnPath()) {
       throw new Error('no Redis: set REDIS_URL to a Redis 6.2+ server, or install redis-server (Debian: apt-get install -y redis-server)');
     }
     redis = await startRedisServer({ dieWithParent: true });
-    redisUrl = redis.url;
-    log.info({ url: redisUrl, pid: redis.pid }, 'started a private redis-server (data is not kept after exit; set REDIS_URL for a durable one)');
+    target = { kind: 'url', url: redis.url };
+    workerEnv = { REDIS_URL: redis.url };
+    log.info({ url: redis.url, pid: redis.pid }, 'started a private redis-server (data is not kept after exit; set REDIS_URL for a durable one)');
   }
   // The API first: a port in use stops start-up before the worker loads a model for nothing.
-  const api = await startApi({ ...config, redisUrl }, log).catch(async (err: unknown) => {
+  // Imported now, after tracing has started (the worker process starts its own).
+  const { startApi } = await import('./api/server.js');
+  const api = await startApi({ ...config, redis: target }, log, tracing).catch(async (err: unknown) => {
     await redis?.stop();
     throw err;
   });
@@ -59,7 +64,7 @@ async function startAll(config: Config, log: Logger) {
   const worker = superviseChild({
     name: 'worker',
     entry: workerEntry,
-    env: childEnv({ REDIS_URL: redisUrl }),
+    env: childEnv(workerEnv),
     backoff: { baseMs: config.restartBackoffMs, maxCrashes: config.restartMaxCrashes },
     log,
     onGiveUp: (reason) => {
@@ -76,7 +81,7 @@ async function startAll(config: Config, log: Logger) {
           dashboard: hasCredentials(config.dashboardCredentials),
           model: { name: api.manifest.name },
           workers: 1,
-          redis: redis ? { mode: 'embedded' } : { mode: 'url', url: redisUrl },
+          redis: redis ? { mode: 'embedded' } : { mode: 'url', url: redisForHumans(target) },
         }),
       );
     },
@@ -84,4 +89,11 @@ async function startAll(config: Config, log: Logger) {
   return { close };
 }
 
-await runMain('main', startAll);
+/** What the ready line names: the URL, or where the sentinels and cluster nodes are (sentinel:// and cluster:// are not URLs Redis clients take). */
+function redisForHumans(target: RedisTarget): string {
+  if (target.kind === 'url') return target.url;
+  const hosts = (target.kind === 'sentinel' ? target.sentinels : target.nodes).map((h) => `${h.host}:${h.port}`).join(',');
+  return target.kind === 'sentinel' ? `sentinel://${hosts}/${target.name}` : `cluster://${hosts}`;
+}
+
+await runMain('main', (config, log) => startTraced(config, 'api', log, (tracing) => startAll(config, log, tracing)));

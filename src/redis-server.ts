@@ -4,7 +4,6 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
-import { Redis } from 'ioredis';
 
 export interface RedisServer {
   url: string;
@@ -28,6 +27,8 @@ export interface RedisServerOptions {
    * end-of-file, and it stops the server (and removes a directory we created).
    */
   dieWithParent?: boolean;
+  /** More redis-server arguments (`--replicaof`, `--cluster-enabled`…), for the test harness's topologies. */
+  extraArgs?: readonly string[];
 }
 
 export function redisServerOnPath(): boolean {
@@ -53,7 +54,7 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'resnet-queue-redis-')));
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction', ...(options.extraArgs ?? [])],
     { stdio: 'ignore' },
   );
   const exited = once(child, 'exit');
@@ -63,6 +64,8 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     : undefined;
   const url = `redis://127.0.0.1:${port}`;
   const deadline = Date.now() + 10_000;
+  // Loaded here, not at the top: the all-in-one entry imports this module before tracing starts.
+  const { Redis } = await import('ioredis');
   for (;;) {
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined);

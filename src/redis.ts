@@ -1,16 +1,49 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisTarget } from './config.js';
+
+/** A connection to the service's Redis, whichever shape it has; both kinds run the same commands. */
+export type RedisClient = Redis | Cluster;
+
+export type ConnectionPurpose = 'command' | 'blocking';
+
+const reconnectDelayMs = (attempt: number) => Math.min(100 * 2 ** attempt, 2000);
 
 /**
- * `command`: for request paths. No offline queue and one retry, so a Redis outage fails a request
- * in milliseconds (the API answers 503) instead of hanging it.
+ * The one place connections are made (API, workers, dashboard, rate limiting, readiness).
+ *
+ * `command`: for request paths. No offline queue and one retry, so a Redis outage (or a failover
+ * in progress) fails a request in milliseconds (the API answers 503) instead of hanging it.
  * `blocking`: for BullMQ workers and QueueEvents, which must wait out an outage (BullMQ requires
  * maxRetriesPerRequest: null there).
- * Both reconnect forever with capped backoff.
+ * All reconnect forever with capped backoff. Through Sentinel every reconnect asks the sentinels
+ * for the current master, and `failoverDetector` reconnects as soon as they announce a new one
+ * (instead of when the dead master's socket times out).
  */
-export function connectRedis(url: string, purpose: 'command' | 'blocking'): Redis {
-  return new Redis(url, {
+export function connectRedis(target: RedisTarget, purpose: ConnectionPurpose): RedisClient {
+  const options: RedisOptions = {
     maxRetriesPerRequest: purpose === 'command' ? 1 : null,
     enableOfflineQueue: purpose === 'blocking',
-    retryStrategy: (attempt) => Math.min(100 * 2 ** attempt, 2000),
-  });
+    retryStrategy: reconnectDelayMs,
+  };
+  switch (target.kind) {
+    case 'url':
+      return new Redis(target.url, options);
+    case 'sentinel':
+      return new Redis({
+        ...options,
+        sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
+        name: target.name,
+        password: target.password,
+        sentinelRetryStrategy: reconnectDelayMs,
+        failoverDetector: true,
+      });
+    case 'cluster': {
+      const clusterOptions: ClusterOptions = {
+        redisOptions: { ...options, password: target.password },
+        enableOfflineQueue: purpose === 'blocking',
+        clusterRetryStrategy: reconnectDelayMs,
+      };
+      return new Cluster(target.nodes.map(({ host, port }) => ({ host, port })), clusterOptions);
+    }
+  }
 }

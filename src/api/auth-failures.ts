@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError } from '../errors.js';
 import { keyPrefix } from '../queue/keys.js';
@@ -16,7 +16,7 @@ export class AuthFailures {
   readonly #limiter: RateLimiterRedis | undefined;
 
   /** @param perHour failures allowed per address per hour; 0 turns the guard off. */
-  constructor(redis: Redis, queueName: string, readonly perHour: number) {
+  constructor(redis: RedisClient, queueName: string, readonly perHour: number) {
     this.#limiter =
       perHour > 0
         ? new RateLimiterRedis({ storeClient: redis, keyPrefix: `${keyPrefix}:${queueName}:auth-failures`, points: perHour, duration: windowSeconds })

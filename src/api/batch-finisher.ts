@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import { keyPrefix } from '../queue/keys.js';
 import type { Logger } from '../logger.js';
+import type { RedisTarget } from '../config.js';
 import { connectRedis } from '../redis.js';
 
 export interface BatchFinisher {
@@ -12,14 +13,14 @@ export interface BatchFinisher {
  * finished, so completing it is all there is to do; its return value is the final tally and its
  * `completed` event wakes the batch long-polls. It needs no model: it runs in the API process.
  */
-export function startBatchFinisher(redisUrl: string, queueName: string, log: Logger): BatchFinisher {
+export function startBatchFinisher(redis: RedisTarget, queueName: string, log: Logger): BatchFinisher {
   const worker = new Worker(
     queueName,
     async (job) => {
       const counts = await job.getDependenciesCount();
       return { completed: counts.processed ?? 0, failed: (counts.ignored ?? 0) + (counts.failed ?? 0) };
     },
-    { connection: connectRedis(redisUrl, 'blocking'), prefix: keyPrefix, concurrency: 8 },
+    { connection: connectRedis(redis, 'blocking'), prefix: keyPrefix, concurrency: 8 },
   );
   worker.on('error', (err) => log.warn({ err }, 'batch finisher error'));
   let closing: Promise<void> | undefined;

@@ -1,5 +1,5 @@
 import { Job, type FlowParentJob, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { keyPrefix } from '../queue/keys.js';
@@ -43,7 +43,7 @@ export class BatchStore {
   constructor(
     private readonly jobs: JobStore,
     private readonly queue: Queue,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: BatchStoreOptions,
   ) {}
 

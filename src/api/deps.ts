@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Credentials } from '../credentials.js';
 import type { JobData, JobResult } from '../queue/job-schemas.js';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis.js';
 import type { Logger } from '../logger.js';
 import type { Manifest } from '../model/manifest.js';
 import type { Precision } from '../model/precision.js';
@@ -29,7 +29,7 @@ export interface ApiDeps {
   precision: Promise<Precision | undefined>;
   log: Logger;
   /** For per-client rate-limit counters (shared by all API replicas). */
-  redis: Redis;
+  redis: RedisClient;
   queueName: string;
   /** Proxies in front of the API whose X-Forwarded-For entries are trusted (Koa's maxIpsCount); 0: none. */
   trustedProxyHops: number;

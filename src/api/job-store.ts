@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Job, type FlowNestedLeafJob, type FlowProducer, type JobType, type Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
+import type { RedisClient } from '../redis.js';
 import type { PreparedImage } from '../model/preprocess.js';
 import type { InputStore } from '../queue/input-store.js';
 import { bullmqPriority, JobIdSchema, jobName, type JobData, type JobResult, type Priority } from '../queue/job-schemas.js';
@@ -42,6 +42,10 @@ export interface JobStoreOptions {
   resultTtlSeconds: number;
   /** Where webhook deliveries are queued; without it a submission with a webhook is an error. */
   webhooks?: WebhookRoute;
+  /** Replicas that must hold a submission before it is acknowledged (Redis WAIT); 0 = none. Default 0. */
+  durableReplicas?: number;
+  /** Longest to wait for them, ms; fewer acknowledgements by then answer 503. Default 2000. */
+  durableTimeoutMs?: number;
 }
 
 export interface Submission {
@@ -67,7 +71,7 @@ export interface Submitted {
 export class JobStore {
   constructor(
     private readonly queue: Queue<JobData, JobResult>,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly options: JobStoreOptions,
     /** Adds a job together with its webhook delivery, and batches with their jobs. */
     private readonly flows?: FlowProducer,
@@ -94,17 +98,19 @@ export class JobStore {
         }
       }
       await inputs.put(id, image.crop);
+      let job;
       try {
         const node = this.jobNode(id, image, submission);
-        const job = submission.webhook
+        job = submission.webhook
           ? ((await this.flowProducer().add(withDelivery(node, { url: submission.webhook, subject: 'job', id, queue: node.queueName, owner: submission.owner }, this.webhooks()))).children![0]!.job as Job<JobData, JobResult>)
           : await this.queue.add(jobName, node.data as JobData, node.opts);
-        return { view: toJobView(job, 'waiting'), replayed: false };
       } catch (err) {
         // Awaited but not fatal: if Redis is gone too, the workers' sweep removes the input later.
         await inputs.delete(id).catch(() => undefined);
         throw err;
       }
+      await this.replicated();
+      return { view: toJobView(job, 'waiting'), replayed: false };
     });
   }
 
@@ -152,6 +158,25 @@ export class JobStore {
   webhooks(): WebhookRoute {
     if (!this.options.webhooks) throw new AppError('invalid_request', 'webhook: webhooks are not configured on this service (WEBHOOK_SECRET)');
     return this.options.webhooks;
+  }
+
+  /**
+   * With durable submits, waits until `durableReplicas` replicas hold every write made so far on
+   * this connection (the queue shares it, so the input, the job and the idempotency key are all
+   * covered): Redis replication is asynchronous, and a 202 answered before a replica has the job
+   * can be lost when Sentinel promotes that replica. Too few acknowledgements answer 503; the job
+   * may still exist and run, so a client retrying with the same Idempotency-Key gets that job.
+   */
+  private async replicated(): Promise<void> {
+    const replicas = this.options.durableReplicas ?? 0;
+    if (replicas === 0) return;
+    const timeoutMs = this.options.durableTimeoutMs ?? 2000;
+    const acknowledged = Number(await this.redis.call('WAIT', replicas, timeoutMs));
+    if (acknowledged < replicas) {
+      throw new AppError('unavailable', `the job was not replicated to ${replicas} replica(s) in ${timeoutMs} ms; retry with the same Idempotency-Key`, {
+        'Retry-After': String(retryAfterSeconds),
+      });
+    }
   }
 
   /** The job's current view, or undefined when the ID is malformed, unknown, expired or not the caller's. */

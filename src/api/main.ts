@@ -1,4 +1,5 @@
 import { runMain } from '../run-main.js';
-import { startApi } from './server.js';
+import { startTraced } from '../telemetry.js';
 
-await runMain('api', startApi);
+// The server's modules load after tracing has started, so its instrumentations see them load.
+await runMain('api', (config, log) => startTraced(config, 'api', log, async (tracing) => (await import('./server.js')).startApi(config, log, tracing)));

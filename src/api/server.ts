@@ -14,6 +14,7 @@ import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis } from '../redis.js';
 import { StartupError } from '../startup-error.js';
 import { deliveryJobOptions, webhookQueueName } from '../webhook/webhook-queue.js';
+import type { Tracing } from '../telemetry.js';
 import { createApiMetrics } from './api-metrics.js';
 import { createApp } from './app.js';
 import { AuthFailures } from './auth-failures.js';
@@ -50,26 +51,27 @@ export interface ConnectedDeps {
 }
 
 /** Connects to Redis and builds what the routes need. The model's manifest is read for its preprocessing. */
-export async function connectApiDeps(config: Config, log: Logger): Promise<ConnectedDeps> {
-  if (!config.redisUrl) throw new Error('REDIS_URL is required for the API');
+export async function connectApiDeps(config: Config, log: Logger, tracing?: Tracing): Promise<ConnectedDeps> {
+  if (!config.redis) throw new Error('REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required for the API');
   const manifest = await loadManifest(config.modelDir);
   // API replicas need not hold the model (workers may fetch it): then only a manifest can say.
   // Not awaited: reading a 100 MB model file must not delay listening; its readers await it.
   const precision = modelPrecision(path.join(config.modelDir, manifest.file), manifest.precision).catch(() => undefined);
-  const redis = connectRedis(config.redisUrl, 'command');
+  const redis = connectRedis(config.redis, 'command');
   const queue = new Queue<JobData, JobResult>(config.queueName, {
     connection: redis,
     prefix: keyPrefix,
     defaultJobOptions: defaultJobOptions(config),
+    telemetry: tracing?.bullmq,
   });
-  const eventsConnection = connectRedis(config.redisUrl, 'blocking');
+  const eventsConnection = connectRedis(config.redis, 'blocking');
   const events = new QueueEvents(config.queueName, { connection: eventsConnection, prefix: keyPrefix });
   events.on('error', (err) => log.warn({ err }, 'queue events connection error'));
   redis.on('error', (err: unknown) => log.debug({ err }, 'redis connection error'));
   queue.on('error', (err) => log.warn({ err }, 'queue connection error'));
   // Batches are flows whose parents live in a queue of their own, named after QUEUE_NAME.
   const batchQueue = new Queue(batchQueueName(config.queueName), { connection: redis, prefix: keyPrefix });
-  const batchEventsConnection = connectRedis(config.redisUrl, 'blocking');
+  const batchEventsConnection = connectRedis(config.redis, 'blocking');
   const batchEvents = new QueueEvents(batchQueue.name, { connection: batchEventsConnection, prefix: keyPrefix });
   batchEvents.on('error', (err) => log.warn({ err }, 'batch events connection error'));
   batchQueue.on('error', (err) => log.warn({ err }, 'batch queue connection error'));
@@ -95,18 +97,20 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
       workers: new WorkerPresence(redis, keys),
       resultTtlSeconds: config.resultTtlSeconds,
       webhooks: webhookRoute || undefined,
+      durableReplicas: config.submitDurableReplicas,
+      durableTimeoutMs: config.submitDurableTimeoutMs,
     },
     flows,
   );
   const batchWaiter = new JobWaiter(batchEvents);
   const batches = new BatchStore(store, batchQueue, redis, { keepSeconds: config.failedTtlSeconds });
   // The batch finisher and the webhook dispatcher need no model, so they run beside the routes.
-  const finisher = startBatchFinisher(config.redisUrl, batchQueue.name, log);
+  const finisher = startBatchFinisher(config.redis, batchQueue.name, log);
   let dispatcher: WebhookDispatcher | undefined;
   if (webhookSecret && webhookRoute) {
     // One job queue today: `message.queue` is the store's own (the batch queue for batches).
     const readView: ReadView = (message) => (message.subject === 'job' ? store.get(message.id, message.owner) : batches.get(message.id, message.owner));
-    dispatcher = startWebhookDispatcher(config.redisUrl, webhookRoute.queueName, { ...config.webhooks, secret: webhookSecret }, readView, log);
+    dispatcher = startWebhookDispatcher(config.redis, webhookRoute.queueName, { ...config.webhooks, secret: webhookSecret }, readView, log);
   }
   const deps: ApiDeps = {
     store,
@@ -160,8 +164,8 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
 }
 
 /** Connects, builds the app and listens. */
-export async function startApi(config: Config, log: Logger): Promise<RunningApi> {
-  const connected = await connectApiDeps(config, log);
+export async function startApi(config: Config, log: Logger, tracing?: Tracing): Promise<RunningApi> {
+  const connected = await connectApiDeps(config, log, tracing);
   const { deps } = connected;
   const app = createApp(deps);
   const handle = app.callback();

@@ -2,6 +2,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { WebhookConfig } from '../config.js';
 import { keyPrefix } from '../queue/keys.js';
 import type { Logger } from '../logger.js';
+import type { RedisTarget } from '../config.js';
 import { connectRedis } from '../redis.js';
 import { resolveWebhookTarget, WebhookRefusedError } from '../webhook/address-guard.js';
 import { postWebhook } from '../webhook/post-webhook.js';
@@ -25,7 +26,7 @@ export interface WebhookDispatcher {
  * address that passed.
  */
 export function startWebhookDispatcher(
-  redisUrl: string,
+  redis: RedisTarget,
   queueName: string,
   config: WebhookConfig & { secret: Buffer },
   readView: ReadView,
@@ -49,7 +50,7 @@ export function startWebhookDispatcher(
     const status = await postWebhook(target, headers, body, config.timeoutMs);
     return { status, attempt: job.attemptsMade + 1 };
   };
-  const worker = new Worker(queueName, deliver, { connection: connectRedis(redisUrl, 'blocking'), prefix: keyPrefix, concurrency: 16 });
+  const worker = new Worker(queueName, deliver, { connection: connectRedis(redis, 'blocking'), prefix: keyPrefix, concurrency: 16 });
   worker.on('failed', (job, err) => log.warn({ webhookId: job?.id, attempt: job?.attemptsMade, reason: err.message }, 'webhook delivery failed'));
   worker.on('completed', (job) => log.info({ webhookId: job.id, attempt: job.attemptsMade }, 'webhook delivered'));
   worker.on('error', (err) => log.warn({ err }, 'webhook dispatcher error'));

@@ -1,4 +1,4 @@
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import type { QueueKeys } from './keys.js';
 
 export interface InputStoreOptions {
@@ -30,7 +30,7 @@ export class InputStore {
   private readonly graceSeconds: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly keys: QueueKeys,
     private readonly options: InputStoreOptions,
   ) {
@@ -77,26 +77,30 @@ export class InputStore {
    */
   async sweep(): Promise<number> {
     let deleted = 0;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.inputPattern, 'COUNT', 500);
-      cursor = next;
-      if (keys.length === 0) continue;
-      const ids = keys.map((key) => key.slice(key.lastIndexOf(':') + 1));
-      const checks = this.redis.pipeline();
-      for (const [i, id] of ids.entries()) {
-        checks.exists(this.keys.job(id)).zscore(this.keys.completed, id).zscore(this.keys.failed, id).ttl(keys[i]!);
-      }
-      const replies = (await checks.exec()) ?? [];
-      const orphans = keys.filter((_, i) => {
-        const [exists, completed, failed, ttl] = replies.slice(i * 4, i * 4 + 4).map(([err, value]) => (err ? undefined : value));
-        if (completed !== null && completed !== undefined) return true;
-        if (failed !== null && failed !== undefined) return true;
-        const ageSeconds = this.options.ttlSeconds - Number(ttl);
-        return exists === 0 && ageSeconds > this.graceSeconds;
-      });
-      if (orphans.length > 0) deleted += await this.redis.del(...orphans);
-    } while (cursor !== '0');
+    // SCAN walks one server: on a Cluster, each master (the queue's keys are all on one of them).
+    const servers = 'nodes' in this.redis ? this.redis.nodes('master') : [this.redis];
+    for (const server of servers) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await server.scan(cursor, 'MATCH', this.keys.inputPattern, 'COUNT', 500);
+        cursor = next;
+        if (keys.length === 0) continue;
+        const ids = keys.map((key) => key.slice(key.lastIndexOf(':') + 1));
+        const checks = this.redis.pipeline();
+        for (const [i, id] of ids.entries()) {
+          checks.exists(this.keys.job(id)).zscore(this.keys.completed, id).zscore(this.keys.failed, id).ttl(keys[i]!);
+        }
+        const replies = (await checks.exec()) ?? [];
+        const orphans = keys.filter((_, i) => {
+          const [exists, completed, failed, ttl] = replies.slice(i * 4, i * 4 + 4).map(([err, value]) => (err ? undefined : value));
+          if (completed !== null && completed !== undefined) return true;
+          if (failed !== null && failed !== undefined) return true;
+          const ageSeconds = this.options.ttlSeconds - Number(ttl);
+          return exists === 0 && ageSeconds > this.graceSeconds;
+        });
+        if (orphans.length > 0) deleted += await this.redis.del(...orphans);
+      } while (cursor !== '0');
+    }
     return deleted;
   }
 }

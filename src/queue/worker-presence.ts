@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import type { QueueKeys } from './keys.js';
 
 /** How long one announcement counts, ms; a worker renews it every third of that. */
@@ -11,7 +11,7 @@ export const announcementTtlMs = 15_000;
  */
 export class WorkerPresence {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly keys: QueueKeys,
   ) {}
 

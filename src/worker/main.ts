@@ -1,4 +1,5 @@
 import { runMain } from '../run-main.js';
-import { startWorker } from './worker.js';
+import { startTraced } from '../telemetry.js';
 
-await runMain('worker', startWorker);
+// The worker's modules load after tracing has started, so its instrumentations see them load.
+await runMain('worker', (config, log) => startTraced(config, 'worker', log, async (tracing) => (await import('./worker.js')).startWorker(config, log, tracing)));

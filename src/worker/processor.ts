@@ -1,5 +1,6 @@
 import type { Job, Processor } from 'bullmq';
 import type { Logger } from '../logger.js';
+import type { Tracing } from '../telemetry.js';
 import type { Classifier } from '../model/classifier.js';
 import { decodeCrop } from '../model/preprocess.js';
 import type { InputStore } from '../queue/input-store.js';
@@ -41,6 +42,7 @@ export function createProcessor(
   classifier: Classifier,
   batcher: MicroBatcher<Uint8Array, BatchOutput>,
   log: Logger,
+  tracing?: Pick<Tracing, 'setAttributes'>,
 ): Processor<JobData, JobResult> {
   const size = classifier.manifest.inputSize;
 
@@ -64,6 +66,8 @@ export function createProcessor(
       log.error({ err, jobId: job.id }, 'inference failed');
       throw new Failed({ code: 'inference_failed', message: 'the model failed on the batch this job ran in', retryable: true });
     });
+    // On the job's `process` span (BullMQ runs the processor inside it): which batch it rode in.
+    tracing?.setAttributes({ 'resnet.batch_size': out.batchSize, 'resnet.inference_ms': Math.round(out.inferenceMs) });
     return {
       model: classifier.manifest.name,
       precision: classifier.precision,

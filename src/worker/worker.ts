@@ -14,6 +14,7 @@ import { inputTtlSeconds, keyPrefix, queueKeys } from '../queue/keys.js';
 import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis } from '../redis.js';
 import { StartupError } from '../startup-error.js';
+import type { Tracing } from '../telemetry.js';
 import { MicroBatcher } from './batcher.js';
 import { startMetricsServer, type RunningMetricsServer } from './metrics-server.js';
 import { createProcessor, type BatchOutput } from './processor.js';
@@ -31,8 +32,9 @@ const sweepIntervalMs = 60_000;
  * the BullMQ Worker is created only after the model is ready, so a worker visible on the queue
  * (what /readyz counts) can always run jobs.
  */
-export async function startWorker(config: Config, log: Logger): Promise<RunningWorker> {
-  if (!config.redisUrl) throw new Error('REDIS_URL is required for the worker');
+export async function startWorker(config: Config, log: Logger, tracing?: Tracing): Promise<RunningWorker> {
+  if (!config.redis) throw new Error('REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required for the worker');
+  const redisTarget = config.redis;
   const source = configuredModelSource(config);
   if (source) {
     // An empty model volume fills itself on first start; a model already there is used as it is.
@@ -78,10 +80,10 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     },
   );
 
-  const redis = connectRedis(config.redisUrl, 'blocking');
+  const redis = connectRedis(redisTarget, 'blocking');
   const keys = queueKeys(config.queueName);
   const inputs = new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(config) });
-  const worker = new Worker<JobData, JobResult>(config.queueName, createProcessor(inputs, classifier, batcher, log), {
+  const worker = new Worker<JobData, JobResult>(config.queueName, createProcessor(inputs, classifier, batcher, log, tracing), {
     connection: redis,
     prefix: keyPrefix,
     concurrency: config.workerConcurrency,
@@ -89,6 +91,7 @@ export async function startWorker(config: Config, log: Logger): Promise<RunningW
     stalledInterval: config.stalledIntervalMs,
     // A job whose worker died runs again, twice at most; one that keeps killing workers then fails.
     maxStalledCount: 2,
+    telemetry: tracing?.bullmq,
   });
   // The state is recorded: the outcome kept for a replay is no longer needed (the sweep is the backstop).
   const forgetOutcome = (jobId: string) => void inputs.forgetOutcome(jobId).catch(() => undefined);

@@ -57,7 +57,7 @@ afterAll(async () => {
 async function settledDelivery(messageId: string): Promise<{ state: string; job: Job }> {
   const name = webhookQueueName(api.config.queueName);
   const queue = new Queue(name, { connection: api.connected.deps.redis, prefix: keyPrefix });
-  const events = new QueueEvents(name, { connection: connectRedis(api.config.redisUrl!, 'blocking'), prefix: keyPrefix });
+  const events = new QueueEvents(name, { connection: connectRedis(api.config.redis!, 'blocking'), prefix: keyPrefix });
   try {
     await events.waitUntilReady();
     const job = await Job.fromId(queue, messageId);

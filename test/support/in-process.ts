@@ -55,7 +55,7 @@ export async function startInProcessApi(config: Config): Promise<InProcessApi> {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await connected.close();
       // A test that stopped its Redis has nothing left to clean (and a client would retry forever).
-      const redis = connectRedis(config.redisUrl!, 'blocking');
+      const redis = connectRedis(config.redis!, 'blocking');
       const alive = await Promise.race([redis.ping().then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, 1000, false))]);
       if (alive) {
         for (const suffix of ['', '-batches', '-webhooks']) {

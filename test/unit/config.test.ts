@@ -57,6 +57,32 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reads one Redis target: a URL, Sentinel (with its master name) or a Cluster, which hash-tags the queue name', () => {
+    expect(loadConfig({}).redis).toBeUndefined();
+    expect(loadConfig({ REDIS_URL: 'redis://r:6379' })).toMatchObject({ redis: { kind: 'url', url: 'redis://r:6379' }, queueName: 'classify' });
+    expect(loadConfig({ REDIS_SENTINELS: 's1:26379, s2:26380', REDIS_SENTINEL_NAME: 'main', REDIS_PASSWORD: 'pw' }).redis).toEqual({
+      kind: 'sentinel',
+      sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }],
+      name: 'main',
+      password: 'pw',
+    });
+    const cluster = loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000', QUEUE_NAME: 'detect' });
+    expect(cluster.redis).toEqual({ kind: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }], password: undefined });
+    expect(cluster.queueName).toBe('{detect}');
+    expect(() => loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'a:1' })).toThrow(/REDIS_CLUSTER_NODES: set one of/);
+    expect(() => loadConfig({ REDIS_SENTINELS: 's1:26379' })).toThrow(/REDIS_SENTINEL_NAME/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'no-port' })).toThrow(/REDIS_CLUSTER_NODES[.0-9]*: must be host:port/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:70000' })).toThrow(/REDIS_CLUSTER_NODES[.0-9]*: port must be 1..65535/);
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:7000', SUBMIT_DURABLE_REPLICAS: '1' })).toThrow(/SUBMIT_DURABLE_REPLICAS: not supported/);
+    expect(loadConfig({ SUBMIT_DURABLE_REPLICAS: '1' })).toMatchObject({ submitDurableReplicas: 1, submitDurableTimeoutMs: 2000 });
+  });
+
+  it('turns tracing on only with an http(s) OTEL_EXPORTER_OTLP_ENDPOINT', () => {
+    expect(loadConfig({}).otlpEndpoint).toBeUndefined();
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).otlpEndpoint).toBe('http://collector:4318');
+    expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
+  });
+
   it('documents every variable in the README configuration table', async () => {
     const readme = await readFile(path.join(projectRoot, 'README.md'), 'utf8');
     expect(envVariableNames).toContain('WORKER_METRICS_PORT');
