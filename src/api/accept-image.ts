@@ -1,22 +1,43 @@
 import type { Context } from 'koa';
-import { prepareImage } from '../model/preprocess.js';
+import { inspectImage, prepareImage } from '../model/preprocess.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
 import type { Submission, Submitted } from './job-store.js';
-import { readImageUpload } from './upload.js';
+import { declaredBodyBytes, maxBodyBytes, readImageUpload } from './upload.js';
 import type { JobView } from './wire.js';
 
 type ApiContext = Context & { state: ApiState };
 
 /**
  * Reads, validates and preprocesses the upload, then enqueues it for the calling client: the
- * shared path of /jobs and /predict.
+ * shared path of /jobs and /predict. The upload is admitted to memory before its body is read
+ * (503 when the API already holds as many as it may) and keeps its place until it is decoded;
+ * decoding waits for room among the decode slots, by count and by pixels.
  */
-export async function acceptImage(ctx: ApiContext, deps: ApiDeps, job: Pick<Submission, 'topk' | 'deadlineAt' | 'priority' | 'webhook'>): Promise<Submitted> {
-  const upload = await readImageUpload(ctx, deps.limits.maxUploadBytes);
-  const image = await prepareImage(upload, deps.manifest, { maxImagePixels: deps.limits.maxImagePixels });
+export async function acceptImage(
+  ctx: ApiContext,
+  deps: ApiDeps,
+  job: Pick<Submission, 'topk' | 'deadlineAt'>,
+  /** Submission options read from the body's text fields (in ctx.request.body) once it is read; only `fieldNames` are allowed there. */
+  options?: { fieldNames: readonly string[]; parse: () => Promise<Pick<Submission, 'priority' | 'webhook'>> },
+): Promise<Submitted> {
+  const { admission, decodeSlots } = deps.uploads;
+  const limit = maxBodyBytes(ctx, deps.limits.maxUploadBytes);
+  const release = admission.admit(Math.min(declaredBodyBytes(ctx) ?? limit, limit));
+  let image;
+  try {
+    const upload = await readImageUpload(ctx, deps.limits.maxUploadBytes, options?.fieldNames);
+    const limits = { maxImagePixels: deps.limits.maxImagePixels };
+    // The header alone (format, size, pixel limit) before waiting: refusals do not queue, and the
+    // decode is admitted by its size.
+    const header = await inspectImage(upload, limits);
+    image = await decodeSlots.run(header.width * header.height, () => prepareImage(upload, deps.manifest, limits));
+  } finally {
+    release();
+  }
+  const chosen = options ? await options.parse() : {};
   const idempotencyKey = ctx.get('idempotency-key') || undefined;
-  return deps.store.submit(image, { ...job, owner: ctx.state.owner, idempotencyKey });
+  return deps.store.submit(image, { ...job, ...chosen, owner: ctx.state.owner, idempotencyKey });
 }
 
 /** Waits for the job as long as the client stays connected, at most `seconds`. */
