@@ -4,12 +4,11 @@
  * must get the photo's top-1 label. The table of results is printed at the end.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { projectRoot } from '../../src/config.js';
+import { chromiumPath, launchChromium, reportMissingChromium } from '../support/chromium.js';
 import { imagesDir } from '../support/paths.js';
 import { debianPython, ensurePythonClients } from '../support/python-clients.js';
 import { startService, type RunningService } from '../support/service.js';
@@ -18,9 +17,10 @@ const run = promisify(execFile);
 const photo = path.join(imagesDir, 'eagle.jpg');
 const expected = 'bald_eagle';
 const clientsDir = path.join(projectRoot, 'test/conformance/clients');
-const chromiumPath = '/usr/bin/chromium';
 
 type Route = '/predict' | '/jobs';
+
+reportMissingChromium('conformance: the web page');
 
 let service: RunningService;
 beforeAll(async () => {
@@ -95,11 +95,8 @@ describe.concurrent('real clients get the photo classified', () => {
     expect(label).toBe(expected);
   });
 
-  it.skipIf(!existsSync(chromiumPath))('the web page in Chromium -> /jobs', async () => {
-    const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+  it.skipIf(!chromiumPath)('the web page in Chromium -> /jobs', async () => {
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       await page.goto(`${service.url}/`);
