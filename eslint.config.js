@@ -40,5 +40,7 @@ export default tseslint.config(
   },
   // Plain JavaScript that is not compiled: the CLI shim runs in Node, the web page's script in browsers.
   { files: ['bin/**/*.js'], languageOptions: { globals: globals.node } },
+  // The conformance suite's Node client: a real client program, run as it is.
+  { files: ['test/conformance/clients/*.js'], languageOptions: { globals: globals.node } },
   { files: ['public/**/*.js'], languageOptions: { globals: globals.browser, sourceType: 'script' } },
 );

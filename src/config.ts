@@ -92,6 +92,24 @@ const EnvSchema = z.object({
   MODEL_SHA256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits').optional(),
   /** Largest accepted upload, bytes (default 10 MiB). */
   MAX_UPLOAD_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
+  /**
+   * Uploads being received at once by one API process; beyond it a submission gets 503 with
+   * Retry-After before its body is read (slow clients cannot pile up connections and memory).
+   */
+  MAX_CONCURRENT_UPLOADS: int(1, 100_000).default(64),
+  /**
+   * Bytes of upload bodies one API process holds in memory at once, bytes (default 256 MiB). Each
+   * upload reserves its Content-Length (MAX_UPLOAD_BYTES when chunked) until it is decoded; one
+   * that does not fit gets 503 with Retry-After before its body is read.
+   */
+  UPLOAD_BUFFER_BYTES: int(1024, 64 * 1024 ** 3).default(256 * 1024 * 1024),
+  /** Images decoded at once by one API process (each may briefly hold its full-size pixels); defaults to the number of cores. */
+  DECODE_CONCURRENCY: int(1, 256).default(os.availableParallelism()),
+  /**
+   * Pixels (width x height) one API process decodes at once: a decode briefly holds about 8 bytes
+   * per pixel, so the default 50 M keeps decoding near 400 MB. A larger image runs alone.
+   */
+  DECODE_MAX_PIXELS: int(1, 1_000_000_000).default(50_000_000),
   /** Largest accepted image, width x height pixels, checked from the header before decoding. */
   MAX_IMAGE_PIXELS: int(1, 1_000_000_000).default(50_000_000),
   /** Most images in one forward pass. */
@@ -246,6 +264,10 @@ export interface Config {
   /** Lower-case hex. */
   readonly modelSha256: string | undefined;
   readonly maxUploadBytes: number;
+  readonly maxConcurrentUploads: number;
+  readonly uploadBufferBytes: number;
+  readonly decodeConcurrency: number;
+  readonly decodeMaxPixels: number;
   readonly maxImagePixels: number;
   readonly maxBatch: number;
   readonly maxBatchDelayMs: number;
@@ -334,6 +356,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     modelUrl: e.MODEL_URL,
     modelSha256: e.MODEL_SHA256?.toLowerCase(),
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
+    maxConcurrentUploads: e.MAX_CONCURRENT_UPLOADS,
+    uploadBufferBytes: e.UPLOAD_BUFFER_BYTES,
+    decodeConcurrency: e.DECODE_CONCURRENCY,
+    decodeMaxPixels: e.DECODE_MAX_PIXELS,
     maxImagePixels: e.MAX_IMAGE_PIXELS,
     maxBatch: e.MAX_BATCH,
     maxBatchDelayMs: e.MAX_BATCH_DELAY_MS,

@@ -1,26 +1,49 @@
 import type { Context } from 'koa';
-import { prepareImage } from '../model/preprocess.js';
+import { inspectImage, prepareImage } from '../model/preprocess.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
 import type { Submission, Submitted } from './job-store.js';
-import { readImageUpload } from './upload.js';
+import { declaredBodyBytes, maxBodyBytes, readImageUpload } from './upload.js';
 import type { JobView } from './wire.js';
 
 type ApiContext = Context & { state: ApiState };
 
 /**
  * Reads, validates and preprocesses the upload, then enqueues it for the calling client: the
- * shared path of /jobs and /predict.
+ * shared path of /jobs and /predict. The upload is admitted to memory before its body is read
+ * (503 when the API already holds as many as it may) and keeps its place until it is decoded;
+ * decoding waits for room among the decode slots, by count and by pixels.
  */
-export async function acceptImage(ctx: ApiContext, deps: ApiDeps, job: Pick<Submission, 'topk' | 'deadlineAt' | 'priority' | 'webhook'>): Promise<Submitted> {
+export async function acceptImage(
+  ctx: ApiContext,
+  deps: ApiDeps,
+  job: Pick<Submission, 'topk' | 'deadlineAt'>,
+  /** Submission options read from the body's text fields (in ctx.request.body) once it is read; only `fieldNames` are allowed there. */
+  options?: { fieldNames: readonly string[]; parse: () => Promise<Pick<Submission, 'priority' | 'webhook'>> },
+): Promise<Submitted> {
   const t0 = performance.now();
-  const upload = await readImageUpload(ctx, deps.limits.maxUploadBytes);
-  const t1 = performance.now();
-  const image = await prepareImage(upload, deps.manifest, { maxImagePixels: deps.limits.maxImagePixels });
+  const { admission, decodeSlots } = deps.uploads;
+  const limit = maxBodyBytes(ctx, deps.limits.maxUploadBytes);
+  const release = admission.admit(Math.min(declaredBodyBytes(ctx) ?? limit, limit));
+  let image;
+  let t1: number;
+  try {
+    const upload = await readImageUpload(ctx, deps.limits.maxUploadBytes, options?.fieldNames);
+    t1 = performance.now();
+    const limits = { maxImagePixels: deps.limits.maxImagePixels };
+    // The header alone (format, size, pixel limit) before waiting: refusals do not queue, and the
+    // decode is admitted by its size.
+    const header = await inspectImage(upload, limits);
+    image = await decodeSlots.run(header.width * header.height, () => prepareImage(upload, deps.manifest, limits));
+  } finally {
+    release();
+  }
   const t2 = performance.now();
+  const chosen = options ? await options.parse() : {};
   const idempotencyKey = ctx.get('idempotency-key') || undefined;
-  const submitted = await deps.store.submit(image, { ...job, owner: ctx.state.owner, idempotencyKey });
+  const submitted = await deps.store.submit(image, { ...job, ...chosen, owner: ctx.state.owner, idempotencyKey });
   // Where the submission's time went (the bench's stage breakdown reads it; browsers show it too).
+  // "preprocess" includes any wait for a decode slot.
   ctx.append('Server-Timing', [serverTiming('upload', t1 - t0), serverTiming('preprocess', t2 - t1), serverTiming('enqueue', performance.now() - t2)]);
   return submitted;
 }

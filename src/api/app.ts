@@ -46,7 +46,8 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   app.use(errorHandler);
   if (hasCredentials(deps.operators.dashboardCredentials)) app.use(dashboard(deps.operators.queue, deps.operators.dashboardCredentials, deps.clients.authFailures));
   app.use(router.routes());
-  app.use(router.allowedMethods({ throw: true }));
+  // Not thrown: the router then sets Allow, which the error handler passes on with its 405.
+  app.use(router.allowedMethods());
   // Only Bull Board emits these (it renders its own errors, then reports them): log them, not console.error.
   app.on('error', (err: unknown) => deps.log.warn({ err }, 'dashboard error'));
   return app;

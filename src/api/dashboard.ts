@@ -7,6 +7,7 @@ import type { Credentials } from '../credentials.js';
 import type { ApiState } from './api-state.js';
 import type { AuthFailures } from './auth-failures.js';
 import { rejectCrossSite } from './cross-site.js';
+import { sendContinue } from './expect-continue.js';
 import { requireCredentials } from './require-credentials.js';
 import { pagePolicy } from './security-headers.js';
 
@@ -32,7 +33,7 @@ const boardPolicy = pagePolicy({
 /**
  * Bull Board over the classification queue, behind credentials: it can retry, delete and add
  * jobs. It is its own Koa app (with its own JSON body parser) mounted under dashboardPath, beside
- * the router rather than in it, so our per-route multipart parser never sees its requests.
+ * the router rather than in it, so our upload reader never sees its requests.
  * Everything under the path, static files included, is checked before Bull Board runs; a refusal
  * is rendered by our error handler like any other error. Basic credentials are sent by the
  * browser on its own, so a state-changing call from another site is refused (`rejectCrossSite`).
@@ -56,6 +57,12 @@ export function dashboard(queue: Queue, credentials: Credentials, failures: Auth
     // One metrics series for the whole dashboard, whatever Bull Board's own router matched.
     ctx.state.route = `${dashboardPath}/*`;
     rejectCrossSite(ctx);
-    await boardPolicy(ctx, () => guard(ctx, () => board(ctx, next)));
+    // Its body parser knows nothing of a deferred `Expect: 100-continue`: go on once the caller is let in.
+    await boardPolicy(ctx, () =>
+      guard(ctx, () => {
+        sendContinue(ctx.res);
+        return board(ctx, next);
+      }),
+    );
   };
 }

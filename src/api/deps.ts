@@ -10,6 +10,8 @@ import type { AuthFailures } from './auth-failures.js';
 import type { BatchStore } from './batch-store.js';
 import type { JobStore } from './job-store.js';
 import type { JobWaiter } from './job-waiter.js';
+import type { DecodeSlots } from './decode-slots.js';
+import type { UploadAdmission } from './upload-admission.js';
 
 /** Everything the routes need; built by the entry point, so tests can build it the same way. */
 export interface ApiDeps {
@@ -41,6 +43,13 @@ export interface ApiDeps {
     authFailures: AuthFailures;
   };
   metrics: ApiMetrics;
+  /** What bounds the memory and CPU uploads take in this process. */
+  uploads: {
+    /** Admits upload bodies before they are read (MAX_CONCURRENT_UPLOADS, UPLOAD_BUFFER_BYTES). */
+    admission: UploadAdmission;
+    /** Decodes running at once, by count and pixels (DECODE_CONCURRENCY, DECODE_MAX_PIXELS). */
+    decodeSlots: DecodeSlots;
+  };
   limits: {
     maxUploadBytes: number;
     maxImagePixels: number;

@@ -17,6 +17,26 @@ function toAppError(err: unknown): AppError {
 }
 
 /**
+ * The router leaves 405 (a method the route lacks) and 501 (a method no route has: PROPFIND,
+ * TRACE…) as bare statuses with Allow: both are the client's mistake, 405 with the same Allow;
+ * without an Allow the path itself is unknown.
+ */
+function methodError(ctx: Context): AppError | undefined {
+  if (ctx.body !== undefined || (ctx.status !== 405 && ctx.status !== 501)) return undefined;
+  const allow = ctx.response.get('Allow');
+  if (!allow) {
+    ctx.remove('Allow');
+    return new AppError('not_found', `no route for ${ctx.method} ${ctx.path}`);
+  }
+  return new AppError('method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}; allowed: ${allow}`, { Allow: allow });
+}
+
+/** The client closed the connection before its request was read: nobody is left to answer. */
+function clientWentAway(ctx: Context): boolean {
+  return !ctx.req.complete && (ctx.req.destroyed || ctx.req.socket.destroyed);
+}
+
+/**
  * The one place errors become responses, and the one error policy: a 4xx answers the error's own
  * message (written for clients); every 5xx is logged with its cause and the request id, and
  * answers the table's generic text unless the AppError was explicitly exposed (a message of ours,
@@ -27,10 +47,15 @@ export async function errorHandler(ctx: Context & { state: ApiState }, next: Nex
   try {
     await next();
     if (ctx.status === 404 && ctx.body === undefined) throw new AppError('not_found', `no route for ${ctx.method} ${ctx.path}`);
+    const refused = methodError(ctx);
+    if (refused) throw refused;
   } catch (err) {
     const appError = toAppError(err);
     const serverSide = appError.status >= 500;
-    if (serverSide) ctx.state.log.error({ err, code: appError.code, reqId: ctx.state.requestId }, 'request failed');
+    if (clientWentAway(ctx)) {
+      // An aborted upload is the client's choice, not a fault of ours: no error-level log.
+      ctx.state.log.info({ reason: (err as Error).message }, 'client closed the connection before the request was read');
+    } else if (serverSide) ctx.state.log.error({ err, code: appError.code, reqId: ctx.state.requestId }, 'request failed');
     else if (err instanceof ImageError && err.cause) ctx.state.log.debug({ err }, 'image refused');
     const message = appError.expose ? appError.message : errorTable[appError.code].description;
     ctx.status = appError.status;

@@ -15,6 +15,7 @@ export const codeSamples: Readonly<Record<string, CodeSample[]>> = {
   'post /jobs': [
     { lang: 'Shell', label: 'curl (multipart)', source: `curl -X POST -F image=@${photo} '${base}/jobs?topk=3'` },
     { lang: 'Shell', label: 'curl (raw body, wait)', source: `curl -X POST --data-binary @${photo} -H 'Content-Type: image/jpeg' -H 'Prefer: wait=10' ${base}/jobs` },
+    { lang: 'Shell', label: 'curl (JSON, base64)', source: `curl -X POST -H 'Content-Type: application/json' -d "{\\"image\\": \\"$(base64 -w0 ${photo})\\"}" ${base}/jobs` },
     {
       lang: 'JavaScript',
       label: 'fetch',

@@ -4,6 +4,9 @@ import { dashboardPath } from './dashboard.js';
 import {
   ErrorBodySchema,
   HealthSchema,
+  ImageJsonBodySchema,
+  ImageJsonSchema,
+  InstancesJsonSchema,
   JobPathSchema,
   JobViewSchema,
   PredictionSchema,
@@ -134,7 +137,10 @@ function errorResponses(schemaId: 'Error' | 'TutorialError', codes: readonly Err
     const description = list.map((code) => `\`${code}\`: ${errorTable[code].description}`).join(' ');
     responses[String(status)] = { description, content: json(schemaId) };
   }
-  responses['default'] = { description: 'Any other error (`not_found`, `method_not_allowed`, `internal`).', content: json(schemaId) };
+  responses['default'] = {
+    description: 'Any other error (`not_found`, `method_not_allowed` with `Allow`, `internal`; `headers_too_large`, 431, always in the `Error` shape since it is answered before routing).',
+    content: json(schemaId),
+  };
   return responses;
 }
 
@@ -151,20 +157,32 @@ const clientSecurity: Record<string, string[]>[] = [{}, { apiKey: [] }];
 
 const upload = {
   required: true,
-  description: 'The image: multipart field `image`, or the raw bytes with an image/* content type. JPEG, PNG, WebP, GIF (first frame) or AVIF.',
-  content: { 'multipart/form-data': { schema: fragment(UploadFormSchema, 'input') }, 'image/*': {} },
+  description:
+    'The image, recognised by its bytes (never by filename or declared type): the multipart field `image` (one part, filename and ' +
+    'Content-Type optional, no other fields), the raw bytes under any Content-Type or none (Content-Length or chunked), or JSON ' +
+    '`{"image": "<base64>"}` / TF Serving\'s `{"instances": [{"b64": "<base64>"}]}` (the size limit applies to the decoded bytes). ' +
+    'JPEG, PNG, WebP, GIF, AVIF or TIFF (first frame or page).',
+  content: {
+    'multipart/form-data': { schema: fragment(UploadFormSchema, 'input') },
+    'application/json': { schema: fragment(ImageJsonBodySchema, 'input') },
+    'application/octet-stream': {},
+    'image/*': {},
+  },
 };
 
 const jobId = parametersOf(JobPathSchema, 'path');
 const priorityParam: Parameter = parametersOf(SubmitQuerySchema.pick({ priority: true }), 'query')[0]!;
 const webhookParam: Parameter = parametersOf(SubmitQuerySchema.pick({ webhook: true }), 'query')[0]!;
 
-/** POST /jobs's multipart form: the image and, optionally, its options as fields. */
+/** POST /jobs's bodies: the image and, optionally, its options as multipart fields or JSON properties beside it. */
+const jobOptionFields = { priority: PrioritySchema.optional(), webhook: WebhookUrlSchema.optional() };
 const jobUpload = {
   ...upload,
+  description: `${upload.description} Multipart fields or JSON properties \`priority\` and \`webhook\` may come beside the image (or as query parameters).`,
   content: {
-    'multipart/form-data': { schema: fragment(UploadFormSchema.extend({ priority: PrioritySchema.optional(), webhook: WebhookUrlSchema.optional() }), 'input') },
-    'image/*': {},
+    ...upload.content,
+    'multipart/form-data': { schema: fragment(UploadFormSchema.extend(jobOptionFields), 'input') },
+    'application/json': { schema: fragment(z.union([ImageJsonSchema.extend(jobOptionFields), InstancesJsonSchema.extend(jobOptionFields)]), 'input') },
   },
 };
 

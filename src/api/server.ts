@@ -1,5 +1,5 @@
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { FlowProducer, Queue, QueueEvents } from 'bullmq';
 import type { Config } from '../config.js';
@@ -7,6 +7,7 @@ import { hasCredentials } from '../credentials.js';
 import type { Logger } from '../logger.js';
 import { loadManifest, type Manifest } from '../model/manifest.js';
 import { modelPrecision } from '../model/precision.js';
+import { configureSharp } from '../model/sharp-settings.js';
 import { InputStore } from '../queue/input-store.js';
 import type { JobData, JobResult } from '../queue/job-schemas.js';
 import { defaultJobOptions, inputTtlSeconds, keyPrefix, queueKeys } from '../queue/keys.js';
@@ -21,9 +22,12 @@ import { AuthFailures } from './auth-failures.js';
 import { dashboardPath } from './dashboard.js';
 import type { ApiDeps } from './deps.js';
 import { JobStore } from './job-store.js';
+import { createHttpServer } from './http-server.js';
 import { JobWaiter } from './job-waiter.js';
 import { startBatchFinisher } from './batch-finisher.js';
 import { batchQueueName, BatchStore } from './batch-store.js';
+import { DecodeSlots } from './decode-slots.js';
+import { UploadAdmission } from './upload-admission.js';
 import { startWebhookDispatcher, type ReadView, type WebhookDispatcher } from './webhook-dispatcher.js';
 
 /** How long one Redis client may take to close before its connection is dropped, ms. */
@@ -130,6 +134,10 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       authFailures: new AuthFailures(redis, config.queueName, config.authFailuresPerHour),
     },
     metrics: createApiMetrics(store, config.queueName, log, { name: manifest.name, precision }),
+    uploads: {
+      admission: new UploadAdmission({ maxConcurrentUploads: config.maxConcurrentUploads, uploadBufferBytes: config.uploadBufferBytes }),
+      decodeSlots: new DecodeSlots({ maxDecodes: config.decodeConcurrency, maxPixels: config.decodeMaxPixels }),
+    },
     limits: {
       maxUploadBytes: config.maxUploadBytes,
       maxImagePixels: config.maxImagePixels,
@@ -165,11 +173,10 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
 
 /** Connects, builds the app and listens. */
 export async function startApi(config: Config, log: Logger, tracing?: Tracing): Promise<RunningApi> {
+  configureSharp({ threadsPerImage: Math.max(1, Math.floor(os.availableParallelism() / config.decodeConcurrency)) });
   const connected = await connectApiDeps(config, log, tracing);
   const { deps } = connected;
-  const app = createApp(deps);
-  const handle = app.callback();
-  const server = http.createServer((req, res) => void handle(req, res));
+  const server = createHttpServer(createApp(deps).callback(), log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(config.port, config.host, resolve);

@@ -54,8 +54,17 @@ export const WaitQuerySchema = z.object({
   timeout: z.coerce.number().min(0).optional().meta({ description: 'Seconds to wait (default 30, capped at WAIT_MAX_SECONDS).' }),
 });
 
-/** The multipart form of an upload: one file in the field `image` (a raw image/* body is the alternative). */
-export const UploadFormSchema = z.object({ image: z.file() });
+/** The multipart form of an upload: one part, named `image` (filename and Content-Type optional), nothing else. */
+export const UploadFormSchema = z.strictObject({ image: z.file() });
+
+/** `{"image": "<base64>"}`: a data: URL prefix is allowed, as browsers' FileReader produces it. */
+export const ImageJsonSchema = z.strictObject({ image: z.string().describe('The image file, base64 (standard or URL-safe alphabet; a data: URL prefix is allowed).') });
+/** TF Serving's REST shape for binary inputs: one instance, `{"b64": "<base64>"}`. */
+export const InstancesJsonSchema = z.strictObject({
+  instances: z.array(z.strictObject({ b64: z.string().describe('The image file, base64.') })).length(1, 'send exactly one instance'),
+});
+/** The JSON request bodies /jobs and /predict accept; the upload limit applies to the decoded bytes. */
+export const ImageJsonBodySchema = z.union([ImageJsonSchema, InstancesJsonSchema]);
 
 // ---- Responses
 

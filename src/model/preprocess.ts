@@ -1,6 +1,7 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { decodeCrop as decodeStoredCrop, encodeCrop } from './crop-codec.js';
 import { ImageError } from './image-error.js';
+import { isSupportedFormat, sniffFormat, supportedFormatList, type SupportedFormat } from './image-format.js';
 import type { Manifest } from './manifest.js';
 
 export interface PreprocessLimits {
@@ -16,20 +17,55 @@ export interface PreparedImage {
   source: { format: string; width: number; height: number; bytes: number };
 }
 
-/** Formats we decode. HEIF is accepted only as AVIF: sharp's prebuilt libvips has no HEVC. */
-const accepted = new Set(['jpeg', 'png', 'webp', 'gif', 'avif']);
-
 /** Reads only the header; the pixel limit is checked by the caller so it can name the size. */
 async function readHeader(image: Buffer): Promise<Metadata> {
   try {
     return await sharp(image, { limitInputPixels: false }).metadata();
   } catch {
-    throw new ImageError('invalid_image', 'the upload is not a recognisable image (JPEG, PNG, WebP, GIF or AVIF expected)');
+    throw new ImageError('invalid_image', `the upload is not a recognisable image (${supportedFormatList} expected)`);
   }
 }
 
 function formatName(meta: Metadata): string {
-  return meta.format === 'heif' && meta.compression === 'av1' ? 'avif' : meta.format;
+  if (meta.format === 'heif') return meta.compression === 'av1' ? 'avif' : 'heic';
+  return meta.format;
+}
+
+function unsupported(format: string): ImageError {
+  if (format === 'svg') {
+    return new ImageError('unsupported_format', `SVG is not accepted: vector images from users are never rendered; send ${supportedFormatList}`);
+  }
+  return new ImageError('unsupported_format', `image format "${format}" is not accepted; send ${supportedFormatList}`);
+}
+
+/** What an upload's header says, once it is known to be an accepted image within the limits. */
+export interface ImageHeader {
+  format: SupportedFormat;
+  /** Size once EXIF orientation is applied (orientations 5..8 swap width and height). */
+  width: number;
+  height: number;
+}
+
+/**
+ * Validates an upload from its bytes and header alone, before any pixel is decoded: empty,
+ * not an image (400), a format we do not accept (415, sniffed from the magic bytes first, so
+ * formats libvips cannot even read are named), or more pixels than the limit (422). Cheap: the
+ * API calls it to size a decode before it waits for a decode slot.
+ */
+export async function inspectImage(image: Buffer, limits: PreprocessLimits): Promise<ImageHeader> {
+  if (image.length === 0) throw new ImageError('empty_image', 'the uploaded image has zero bytes');
+  const sniffed = await sniffFormat(image);
+  if (sniffed && !sniffed.supported) throw unsupported(sniffed.format);
+  const meta = await readHeader(image);
+  const format = formatName(meta);
+  if (!isSupportedFormat(format)) throw unsupported(format);
+  if (!(meta.width > 0 && meta.height > 0)) throw new ImageError('invalid_image', `the ${format} header declares no usable size`);
+  const pixels = meta.width * meta.height;
+  if (pixels > limits.maxImagePixels) {
+    throw new ImageError('image_too_large', `image is ${meta.width}x${meta.height} (${pixels} pixels); the limit is ${limits.maxImagePixels} pixels`);
+  }
+  const [width, height] = (meta.orientation ?? 1) >= 5 ? [meta.height, meta.width] : [meta.width, meta.height];
+  return { format, width, height };
 }
 
 /**
@@ -43,22 +79,7 @@ export async function prepareImage(
   manifest: Pick<Manifest, 'inputSize' | 'resizeShorterTo' | 'resizeKernel'>,
   limits: PreprocessLimits,
 ): Promise<PreparedImage> {
-  if (image.length === 0) throw new ImageError('empty_image', 'the uploaded image has zero bytes');
-  const meta = await readHeader(image);
-  const format = formatName(meta);
-  if (format === 'svg') {
-    throw new ImageError('unsupported_format', 'SVG is not accepted: vector images from users are never rendered; send a raster image');
-  }
-  if (!accepted.has(format)) {
-    throw new ImageError('unsupported_format', `image format "${format}" is not accepted; send JPEG, PNG, WebP, GIF or AVIF`);
-  }
-  if (!(meta.width > 0 && meta.height > 0)) throw new ImageError('invalid_image', `the ${format} header declares no usable size`);
-  const pixels = meta.width * meta.height;
-  if (pixels > limits.maxImagePixels) {
-    throw new ImageError('image_too_large', `image is ${meta.width}x${meta.height} (${pixels} pixels); the limit is ${limits.maxImagePixels} pixels`);
-  }
-  // EXIF orientations 5..8 swap width and height once the image is turned upright.
-  const [w, h] = (meta.orientation ?? 1) >= 5 ? [meta.height, meta.width] : [meta.width, meta.height];
+  const { format, width: w, height: h } = await inspectImage(image, limits);
   try {
     const pixels = await cropToModelInput(sharp(image, { limitInputPixels: limits.maxImagePixels, sequentialRead: true }).autoOrient(), w, h, manifest);
     return { crop: await encodeCrop(pixels, manifest.inputSize), width: manifest.inputSize, height: manifest.inputSize, source: { format, width: w, height: h, bytes: image.length } };

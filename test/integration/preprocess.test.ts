@@ -33,14 +33,18 @@ describe('prepareImage rejects bad input with stable codes', () => {
     ['empty file', () => Buffer.alloc(0), 'empty_image', 400],
     ['non-image bytes', () => Buffer.from('this is plainly not an image, just text'), 'invalid_image', 400],
     ['truncated JPEG', fx.truncatedJpeg, 'corrupt_image', 422],
-    ['TIFF (unsupported format)', fx.tiff, 'unsupported_format', 415],
+    ['BMP', fx.bmp, 'unsupported_format', 415],
+    ['HEIC', fx.heic, 'unsupported_format', 415],
     ['SVG', fx.svg, 'unsupported_format', 415],
+    ['PDF', fx.pdf, 'unsupported_format', 415],
+    ['ICO (anything else)', fx.ico, 'unsupported_format', 415],
     ['30000x30000 PNG bomb', fx.pngBomb, 'image_too_large', 422],
   ] as const)('%s', async (_name, make, code, status) => {
     const bytes = await make();
     const err = await rejection(bytes);
     expect(err.code).toBe(code);
     expect(err.status).toBe(status);
+    if (code === 'unsupported_format') expect(err.message).toContain('JPEG, PNG, WebP, GIF, AVIF or TIFF');
   });
 
   it('rejects the bomb from its header, in well under a second and a few MB', async () => {
@@ -62,6 +66,13 @@ describe('prepareImage normalises every accepted variant to a 224x224 sRGB crop'
     ['alpha', fx.withAlpha],
     ['animated GIF', fx.animatedGif],
     ['WebP', fx.webp],
+    ['animated WebP', fx.animatedWebp],
+    ['baseline JPEG', fx.baselineJpeg],
+    ['progressive JPEG', fx.progressiveJpeg],
+    ['8-bit PNG', fx.png8],
+    ['palette PNG', fx.palettePng],
+    ['AVIF', fx.avif],
+    ['TIFF', fx.tiff],
   ] as const)('%s', async (_name, make) => {
     const pixels = await crop(await make());
     expect(pixels.length).toBe(224 * 224 * 3);
@@ -84,6 +95,19 @@ describe('prepareImage normalises every accepted variant to a 224x224 sRGB crop'
   it('reduces a 12 MP EXIF-rotated phone JPEG to nearly the crop of the photo it was made from', async () => {
     const photo = await fx.coffee();
     expect(meanAbsDiff(await crop(await phonePhoto(photo)), await crop(photo))).toBeLessThan(6);
+  });
+
+  it.each([3, 6, 8] as const)('turns a 12 MP phone photo with EXIF orientation %i upright', async (orientation) => {
+    const upright = await crop(await sharp(await fx.coffee()).resize(4032, 3024, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer());
+    const photo = await fx.phonePhoto(orientation);
+    const stored = await sharp(photo).metadata();
+    expect([stored.width, stored.height, stored.orientation]).toEqual(orientation === 3 ? [4032, 3024, 3] : [3024, 4032, orientation]);
+    const prepared = await prepareImage(photo, manifest, limits);
+    expect(prepared.source).toMatchObject({ format: 'jpeg', width: 4032, height: 3024 });
+    const pixels = await decodeCrop(prepared.crop, 224);
+    const asStored = await crop(await sharp(photo).rotate(0).withMetadata({ orientation: 1 }).jpeg({ quality: 90 }).toBuffer());
+    expect(meanAbsDiff(pixels, upright)).toBeLessThan(6);
+    expect(meanAbsDiff(asStored, upright)).toBeGreaterThan(4 * meanAbsDiff(pixels, upright));
   });
 
   it('keeps the first frame of an animated GIF', async () => {

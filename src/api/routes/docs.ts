@@ -11,13 +11,14 @@ const redocBundlePath = createRequire(import.meta.url).resolve('redoc/bundles/re
 /**
  * The reference page: Redoc reads /openapi.json and renders the operations, their parameters,
  * request and response samples and the error table. Options are attributes of `<redoc>` (the
- * bundle finds the element itself), so the page has no inline script.
+ * bundle finds the element itself), so the page has no inline script. The generated JSON payload
+ * sample goes after the curated examples (`payload-sample-idx`), so curl is what a reader sees first.
  */
 const page = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>resnet-queue API reference</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"></head>
 <body><noscript>The reference needs JavaScript; the document itself is <a href="/openapi.json">/openapi.json</a>.</noscript>
-<redoc spec-url="/openapi.json" expand-responses="200,202" required-props-first="true" hide-hostname="true"></redoc>
+<redoc spec-url="/openapi.json" expand-responses="200,202" required-props-first="true" hide-hostname="true" payload-sample-idx="99"></redoc>
 <script src="/docs/redoc.standalone.js"></script>
 </body></html>
 `;

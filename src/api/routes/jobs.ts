@@ -8,7 +8,6 @@ import type { ApiState } from '../api-state.js';
 import { parseParam, preferWaitSeconds } from '../params.js';
 import { requireWorker } from '../require-worker.js';
 import { parseSubmitOptions, submitValue } from '../submit-options.js';
-import { multipartParser } from '../upload.js';
 import { isTerminal, SubmitQuerySchema, WaitQuerySchema, type JobView } from '../wire.js';
 
 /** Default long-poll duration when ?timeout= is absent, seconds. */
@@ -29,12 +28,15 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   const clampWait = (seconds: number) => Math.min(seconds, deps.limits.waitMaxSeconds);
   const guards = [requireApiKey(deps.clients.apiKeyDigests, deps.clients.authFailures), rateLimit(deps)];
 
-  router.post('/jobs', ...guards, requireWorker(deps), queueBackpressure(deps), multipartParser(deps.limits.maxUploadBytes), async (ctx) => {
+  router.post('/jobs', ...guards, requireWorker(deps), queueBackpressure(deps), async (ctx) => {
     const topk = parseParam('topk', SubmitQuerySchema.shape.topk, ctx.query['topk']) ?? deps.manifest.topk;
     const deadline = parseParam('deadline', SubmitQuerySchema.shape.deadline, ctx.query['deadline']);
     const preferWait = preferWaitSeconds(ctx.get('prefer'));
-    const options = await parseSubmitOptions({ priority: submitValue(ctx, 'priority'), webhook: submitValue(ctx, 'webhook') }, deps, { priority: 'interactive' });
-    const { view, replayed } = await acceptImage(ctx, deps, { topk, deadlineAt: deadlineAt(deps, deadline), ...options });
+    // priority and webhook come from the query, else from text fields beside the image, read with it.
+    const { view, replayed } = await acceptImage(ctx, deps, { topk, deadlineAt: deadlineAt(deps, deadline) }, {
+      fieldNames: ['priority', 'webhook'],
+      parse: () => parseSubmitOptions({ priority: submitValue(ctx, 'priority'), webhook: submitValue(ctx, 'webhook') }, deps, { priority: 'interactive' }),
+    });
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     if (preferWait === undefined || preferWait === 0) return respond(ctx, view);
     const seconds = clampWait(preferWait);

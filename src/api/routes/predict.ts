@@ -5,7 +5,6 @@ import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../api-state.js';
 import { requireWorker } from '../require-worker.js';
-import { multipartParser } from '../upload.js';
 import { PredictResponseSchema } from '../wire.js';
 
 /** Top-k of the tutorial's `decode_predictions(preds)` call. */
@@ -23,7 +22,6 @@ export function predictRoute(router: Router<ApiState>, deps: ApiDeps): void {
     rateLimit(deps),
     requireWorker(deps),
     queueBackpressure(deps),
-    multipartParser(deps.limits.maxUploadBytes),
     async (ctx) => {
       const { view: queued } = await acceptImage(ctx, deps, { topk: tutorialTopk, deadlineAt: deadlineAt(deps, undefined) });
       const seconds = deps.limits.predictTimeoutSeconds;

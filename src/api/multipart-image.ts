@@ -1,0 +1,102 @@
+import type { IncomingMessage } from 'node:http';
+import { Busboy, type BusboyInstance } from '@fastify/busboy';
+import { AppError } from '../errors.js';
+
+/** The field real clients (the Flask tutorial, curl -F, the web page) put the image in. */
+export const imageField = 'image';
+/** Parts beyond this answer 400 without being read further; a form needs one. */
+const maxParts = 16;
+
+/** Longest value of a text field beside the image (`priority`, `webhook`), bytes. */
+const maxFieldBytes = 4096;
+
+/** The image and the text fields the caller allowed beside it. */
+export interface MultipartUpload {
+  image: Buffer;
+  fields: Record<string, string>;
+}
+
+const tooLarge = (maxBytes: number) => new AppError('payload_too_large', `the upload exceeds the limit of ${maxBytes} bytes`);
+
+/**
+ * The bytes of the one multipart part named `image`. Every part counts as a file whatever its
+ * headers: Python requests' `files={"image": bytes}` sends no filename and no Content-Type, and
+ * the bytes decide what the image is. The whole body is read (other parts are counted, not kept)
+ * so the 400 can name every problem: no `image` part, several, or extra fields.
+ */
+export function readMultipartImage(req: IncomingMessage, maxUploadBytes: number, fieldNames: readonly string[] = []): Promise<MultipartUpload> {
+  return new Promise((resolve, reject) => {
+    let parser: BusboyInstance;
+    try {
+      parser = Busboy({ headers: req.headers as never, isPartAFile: () => true, limits: { fileSize: maxUploadBytes, parts: maxParts, headerPairs: 32 } });
+    } catch {
+      reject(new AppError('invalid_request', 'the multipart body has no boundary in its Content-Type'));
+      return;
+    }
+    let images = 0;
+    const chunks: Buffer[] = [];
+    const others: string[] = [];
+    const fields: Record<string, string> = {};
+    // Non-image parts are drained, not kept; this bounds the body as a whole all the same.
+    const maxBodyBytes = maxUploadBytes + 64 * 1024;
+    let bodyBytes = 0;
+    let settled = false;
+    const fail = (err: AppError) => {
+      if (settled) return;
+      settled = true;
+      req.unpipe(parser);
+      req.resume();
+      reject(err);
+    };
+    const onData = (chunk: Buffer) => {
+      bodyBytes += chunk.length;
+      if (bodyBytes > maxBodyBytes) fail(tooLarge(maxUploadBytes));
+    };
+    req.on('data', onData);
+    req.once('close', () => {
+      if (!req.complete) fail(new AppError('invalid_request', 'the client closed the connection before the upload was complete'));
+    });
+    parser.on('file', (name, stream) => {
+      if (fieldNames.includes(name) && !(name in fields)) {
+        const parts: Buffer[] = [];
+        let length = 0;
+        fields[name] = '';
+        stream.on('data', (chunk: Buffer) => {
+          length += chunk.length;
+          if (length > maxFieldBytes) fail(new AppError('invalid_request', `the multipart field "${name}" is longer than ${maxFieldBytes} bytes`));
+          else parts.push(chunk);
+        });
+        stream.on('end', () => (fields[name] = Buffer.concat(parts).toString('utf8')));
+        return;
+      }
+      if (name !== imageField || ++images > 1) {
+        if (name !== imageField) others.push(name || '(unnamed)');
+        stream.resume();
+        return;
+      }
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('limit', () => fail(tooLarge(maxUploadBytes)));
+    });
+    parser.on('partsLimit', () => fail(new AppError('invalid_request', `the multipart body has more than ${maxParts} parts; send one, the field "${imageField}"`)));
+    parser.on('error', () => fail(new AppError('invalid_request', 'the multipart body is malformed')));
+    parser.on('finish', () => {
+      req.off('data', onData);
+      if (settled) return;
+      const named = (list: string[]) => [...new Set(list)].map((n) => `"${n}"`).join(', ');
+      if (images === 0 && others.length > 0) {
+        fail(new AppError('missing_image', `no multipart field "${imageField}" (got ${named(others)}): send the image in the field "${imageField}"`));
+      } else if (images === 0) {
+        fail(new AppError('missing_image', `the multipart body has no parts: send the image in the field "${imageField}"`));
+      } else if (images > 1) {
+        fail(new AppError('invalid_request', `${images} files in the field "${imageField}": send exactly one image per request`));
+      } else if (others.length > 0) {
+        const allowed = [imageField, ...fieldNames].map((n) => `"${n}"`).join(', ');
+        fail(new AppError('invalid_request', `unexpected multipart field(s) ${named(others)}: the fields accepted here are ${allowed}`));
+      } else {
+        settled = true;
+        resolve({ image: Buffer.concat(chunks), fields });
+      }
+    });
+    req.pipe(parser);
+  });
+}
