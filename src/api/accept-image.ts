@@ -19,7 +19,7 @@ export async function acceptImage(ctx: ApiContext, deps: ApiDeps, job: Pick<Subm
   const image = await prepareImage(upload, deps.manifest, { maxImagePixels: deps.limits.maxImagePixels });
   const t2 = performance.now();
   const idempotencyKey = ctx.get('idempotency-key') || undefined;
-  const submitted = await deps.store.submit(image, { ...job, owner: ctx.state.owner, idempotencyKey });
+  const submitted = await deps.store.submit(image, { ...job, owner: ctx.state.owner, client: ctx.ip, idempotencyKey });
   // Where the submission's time went (the bench's stage breakdown reads it; browsers show it too).
   ctx.append('Server-Timing', [serverTiming('upload', t1 - t0), serverTiming('preprocess', t2 - t1), serverTiming('enqueue', performance.now() - t2)]);
   return submitted;

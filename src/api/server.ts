@@ -94,6 +94,7 @@ export async function connectApiDeps(config: Config, log: Logger): Promise<Conne
       inputs: new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(config) }),
       workers: new WorkerPresence(redis, keys),
       resultTtlSeconds: config.resultTtlSeconds,
+      maxQueueDepth: config.maxQueueDepth,
       webhooks: webhookRoute || undefined,
     },
     flows,
