@@ -74,7 +74,7 @@ export class BatchStore {
     };
     const key = recordKey(this.queue.name, id);
     // All the batch's jobs fit under MAX_QUEUE_DEPTH or none is added (429 queue_full).
-    const reservation = await this.jobs.admit(children.length);
+    const reservation = await this.jobs.admit(children.map((c) => c.opts.jobId!));
     try {
       await this.redis.set(key, JSON.stringify(record), 'EX', this.options.keepSeconds);
       const flow = submission.webhook ? withDelivery(batch, { url: submission.webhook, subject: 'batch', id, queue: batch.queueName, owner: submission.owner }, this.jobs.webhooks()) : batch;

@@ -108,7 +108,7 @@ export class JobStore {
           await this.redis.set(key, id, 'EX', resultTtlSeconds);
         }
       }
-      const reservation = await this.admit(1);
+      const reservation = await this.admit([id]);
       try {
         await inputs.put(id, image.crop);
         const node = this.jobNode(id, image, submission);
@@ -127,9 +127,9 @@ export class JobStore {
     });
   }
 
-  /** Reserves room for `count` jobs under MAX_QUEUE_DEPTH (429 queue_full when full); release once they are added. */
-  admit(count: number): Promise<Reservation> {
-    return redisCall('admit', () => this.admission.reserve(count));
+  /** Reserves room for the jobs `ids` under MAX_QUEUE_DEPTH (429 queue_full when full); release once they are added. */
+  admit(ids: readonly string[]): Promise<Reservation> {
+    return redisCall('admit', () => this.admission.reserve(ids));
   }
 
   /** The queue this store submits to (one model's, once several are served). */

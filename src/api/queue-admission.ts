@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
@@ -12,8 +11,12 @@ export const reservationTtlMs = 60_000;
 /**
  * One step, in Redis: unfinished jobs (BullMQ's own wait, paused, prioritized, delayed and active
  * keys, so nothing can drift as jobs finish, fail, are cancelled or expire) plus live reservations
- * (members `<token>/<n>` scored by their expiry, epoch ms), checked against the limit; if `n` more
- * fit, a reservation for them is added. Returns {1, depth} when admitted, {0, depth} when not.
+ * (one member per job ID, scored by its expiry, epoch ms), checked against the limit; if the new
+ * jobs fit, a reservation for each is added. A reservation whose job already exists is counted by
+ * BullMQ's keys, so it is dropped rather than counted twice (the add and the release are separate
+ * steps). Returns {1, depth} when admitted, {0, depth} when not.
+ * KEYS: reservations, wait, paused, prioritized, delayed, active.
+ * ARGV: max, reservation TTL ms, job key prefix, the new job IDs...
  */
 const admitScript = `
 local t = redis.call('TIME')
@@ -21,13 +24,14 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 local depth = redis.call('LLEN', KEYS[2]) + redis.call('LLEN', KEYS[3]) + redis.call('ZCARD', KEYS[4])
   + redis.call('ZCARD', KEYS[5]) + redis.call('LLEN', KEYS[6])
-for _, member in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  depth = depth + tonumber(string.match(member, '/(%d+)$'))
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  if redis.call('EXISTS', ARGV[3] .. id) == 1 then redis.call('ZREM', KEYS[1], id) else depth = depth + 1 end
 end
-local n = tonumber(ARGV[2])
+local n = #ARGV - 3
 if depth + n > tonumber(ARGV[1]) then return {0, depth} end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[3] .. '/' .. n)
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
+local expiry = now + tonumber(ARGV[2])
+for i = 4, #ARGV do redis.call('ZADD', KEYS[1], expiry, ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {1, depth}
 `;
 
@@ -47,7 +51,7 @@ const unlimited: Reservation = { release: () => Promise.resolve() };
  */
 export class QueueAdmission {
   constructor(
-    private readonly queue: Pick<Queue, 'keys'>,
+    private readonly queue: Pick<Queue, 'keys' | 'toKey'>,
     private readonly redis: Redis,
     /** Where reservations are kept (a sorted set). */
     private readonly reservationsKey: string,
@@ -55,21 +59,22 @@ export class QueueAdmission {
     private readonly maxQueueDepth: number,
   ) {}
 
-  /** Admits `count` more jobs, or throws 429 queue_full when they would exceed MAX_QUEUE_DEPTH. */
-  async reserve(count: number): Promise<Reservation> {
+  /** Admits the jobs `jobIds` (not yet added), or throws 429 queue_full when they would exceed MAX_QUEUE_DEPTH. */
+  async reserve(jobIds: readonly string[]): Promise<Reservation> {
     const max = this.maxQueueDepth;
-    if (max === 0 || count === 0) return unlimited;
+    if (max === 0 || jobIds.length === 0) return unlimited;
     const { wait, paused, prioritized, delayed, active } = this.queue.keys;
-    const token = randomUUID();
-    const [admitted] = (await this.redis.eval(admitScript, 6, this.reservationsKey, wait!, paused!, prioritized!, delayed!, active!, max, count, token, reservationTtlMs)) as [number, number];
+    const jobKeyPrefix = this.queue.toKey('');
+    const keys = [this.reservationsKey, wait!, paused!, prioritized!, delayed!, active!];
+    const [admitted] = (await this.redis.eval(admitScript, keys.length, ...keys, max, reservationTtlMs, jobKeyPrefix, ...jobIds)) as [number, number];
     if (admitted !== 1) {
-      const what = count === 1 ? '' : ` (this submission adds ${count})`;
+      const what = jobIds.length === 1 ? '' : ` (this submission adds ${jobIds.length})`;
       throw new AppError('queue_full', `the queue holds ${max} unfinished jobs${what}; retry shortly`, { 'Retry-After': '5' });
     }
     let released: Promise<void> | undefined;
     return {
-      // Best effort: if Redis is gone the reservation expires after reservationTtlMs.
-      release: () => (released ??= this.redis.zrem(this.reservationsKey, `${token}/${count}`).then(() => undefined, () => undefined)),
+      // Best effort: if Redis is gone the reservations expire after reservationTtlMs.
+      release: () => (released ??= this.redis.zrem(this.reservationsKey, ...jobIds).then(() => undefined, () => undefined)),
     };
   }
 }
