@@ -1,14 +1,14 @@
-// The page's only script: upload an image to POST /jobs, follow the job with the long-poll
-// endpoint and show the top 5; several images go to POST /batches as one batch, followed the
-// same way, with each image's top label. Plain DOM, no framework, nothing loaded from elsewhere.
+// The page's only script: upload an image to POST /jobs, follow the job's Server-Sent Events
+// and show the top 5; several images go to POST /batches as one batch, followed with the batch
+// long-poll, with each image's top label. Plain DOM, no framework, nothing loaded from elsewhere.
 'use strict';
 
 /**
- * Seconds per long-poll. A finished job answers at once whatever this is; it only bounds how
- * stale "Queued"/"Running" may look, so it is short enough for a person watching.
+ * Seconds per batch long-poll. A finished batch answers at once whatever this is; it only bounds
+ * how stale the progress bar may look, so it is short enough for a person watching.
  */
 const waitSeconds = 2;
-/** Failed long-polls in a row (network, 5xx) tolerated before giving up, one second apart. */
+/** Failed long-polls or event-stream reconnections in a row (network, 5xx) tolerated before giving up. */
 const maxWaitFailures = 3;
 
 /** Plain words for each error code the service can answer with (README, "Errors"). */
@@ -164,25 +164,51 @@ async function classify(file) {
   if (submitted.status !== 202 && submitted.status !== 200) return showError(submitted.body.error);
 
   let job = submitted.body;
-  let failures = 0;
   showStep(job.status);
-  // 202: not finished yet, ask again; 200: terminal (completed or failed).
-  while (job.status !== 'completed' && job.status !== 'failed') {
-    const waited = await request(`${job.links.wait}?timeout=${waitSeconds}`);
-    if (mine !== generation) return;
-    if (waited.status === 200 || waited.status === 202) {
-      job = waited.body;
-      failures = 0;
-      showStep(job.status);
-    } else if (++failures > maxWaitFailures || (waited.status >= 400 && waited.status < 500)) {
-      return showError(waited.body.error);
-    } else {
-      el.status.textContent = 'Connection trouble; trying again…';
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-    }
-  }
+  if (job.status !== 'completed' && job.status !== 'failed') job = await follow(job, mine);
+  if (!job || mine !== generation) return;
   if (job.status === 'failed') return showError(job.error);
   showResult(job);
+}
+
+/**
+ * Follows a job through GET /jobs/:id/events (one stream, not repeated polls, so watching a job
+ * never trips the rate limit): each event lights up its step, "Running" as soon as a worker starts
+ * the job. Resolves with the terminal view, or shows an error and resolves with undefined.
+ */
+function follow(job, mine) {
+  return new Promise((resolve) => {
+    const source = new EventSource(`${job.links.self}/events`);
+    let failures = 0;
+    const done = (value) => {
+      source.close();
+      resolve(value);
+    };
+    for (const status of ['queued', 'active', 'completed', 'failed']) {
+      source.addEventListener(status, (event) => {
+        if (mine !== generation) return done(undefined);
+        failures = 0;
+        const view = JSON.parse(event.data);
+        showStep(view.status);
+        // The stream ends after the terminal event; closing stops EventSource reconnecting.
+        if (status === 'completed' || status === 'failed') done(view);
+      });
+    }
+    // EventSource reconnects by itself after a dropped connection; give up after a few in a row,
+    // or at once when the service refused the stream (an HTTP error closes it for good).
+    source.onerror = async () => {
+      if (mine !== generation) return done(undefined);
+      if (source.readyState === EventSource.CLOSED || ++failures > maxWaitFailures) {
+        source.close();
+        const current = await request(job.links.self);
+        if (mine !== generation) return resolve(undefined);
+        if (current.status === 200 && (current.body.status === 'completed' || current.body.status === 'failed')) return resolve(current.body);
+        showError(current.status === 200 ? { code: 'network', message: `lost the connection to ${location.host}` } : current.body.error);
+        return resolve(undefined);
+      }
+      el.status.textContent = 'Connection trouble; trying again…';
+    };
+  });
 }
 
 /** One row per image: its name, then its top label and probability, or why it failed in plain words. */

@@ -41,7 +41,7 @@ export async function acceptImage(
   const t2 = performance.now();
   const chosen = options ? await options.parse() : {};
   const idempotencyKey = ctx.get('idempotency-key') || undefined;
-  const submitted = await deps.store.submit(image, { ...job, ...chosen, owner: ctx.state.owner, idempotencyKey });
+  const submitted = await deps.store.submit(image, { ...job, ...chosen, owner: ctx.state.owner, client: ctx.ip, idempotencyKey });
   // Where the submission's time went (the bench's stage breakdown reads it; browsers show it too).
   // "preprocess" includes any wait for a decode slot.
   ctx.append('Server-Timing', [serverTiming('upload', t1 - t0), serverTiming('preprocess', t2 - t1), serverTiming('enqueue', performance.now() - t2)]);

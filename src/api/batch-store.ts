@@ -49,7 +49,8 @@ export class BatchStore {
 
   /**
    * Adds the batch with a job per accepted entry (their crops are already stored), all at once
-   * in one flow; with a webhook, the batch is the child of its delivery job.
+   * in one flow; with a webhook, the batch is the child of its delivery job. The jobs are admitted
+   * under MAX_QUEUE_DEPTH together, atomically.
    */
   async create(id: string, entries: readonly BatchEntry[], submission: Submission): Promise<BatchView> {
     const createdAt = Date.now();
@@ -72,6 +73,8 @@ export class BatchStore {
       children,
     };
     const key = recordKey(this.queue.name, id);
+    // All the batch's jobs fit under MAX_QUEUE_DEPTH or none is added (429 queue_full).
+    const reservation = await this.jobs.admit(children.map((c) => c.opts.jobId!));
     try {
       await this.redis.set(key, JSON.stringify(record), 'EX', this.options.keepSeconds);
       const flow = submission.webhook ? withDelivery(batch, { url: submission.webhook, subject: 'batch', id, queue: batch.queueName, owner: submission.owner }, this.jobs.webhooks()) : batch;
@@ -80,6 +83,8 @@ export class BatchStore {
       await this.redis.del(key).catch(() => undefined);
       if (err instanceof AppError) throw err;
       throw new AppError('unavailable', 'the job store is unavailable (batch); retry shortly', { 'Retry-After': '5' });
+    } finally {
+      await reservation.release();
     }
     return this.view(id, record, { state: 'waiting-children', done: 0, failed: 0 });
   }

@@ -72,7 +72,11 @@ export function rateLimit(deps: Pick<ApiDeps, 'redis' | 'queueName' | 'clients'>
   };
 }
 
-/** Refuses submissions while the queue is full, before the upload is read or decoded. */
+/**
+ * Refuses submissions while the queue is already full, before the upload is read or decoded: a
+ * cheap early answer only. The exact limit is JobStore's atomic admission (QueueAdmission), since
+ * concurrent requests can all pass this read before any of them adds its job.
+ */
 export function queueBackpressure(deps: Pick<ApiDeps, 'store' | 'limits'>): Middleware {
   const max = deps.limits.maxQueueDepth;
   return async (_ctx, next) => {

@@ -9,6 +9,7 @@ import type { QueueKeys } from '../queue/keys.js';
 import type { WorkerPresence } from '../queue/worker-presence.js';
 import { withDelivery, type WebhookRoute } from '../webhook/webhook-queue.js';
 import { toJobView } from './job-view.js';
+import { QueueAdmission, type Reservation } from './queue-admission.js';
 import { JobViewSchema, type JobView } from './wire.js';
 
 /** Seconds a client should wait before retrying while Redis is unreachable or no worker runs. */
@@ -40,6 +41,8 @@ export interface JobStoreOptions {
   workers: WorkerPresence;
   /** How long idempotency keys and cancelled-job records are kept (the result TTL), seconds. */
   resultTtlSeconds: number;
+  /** Unfinished jobs admitted at most (QueueAdmission), 0 = unlimited. */
+  maxQueueDepth: number;
   /** Where webhook deliveries are queued; without it a submission with a webhook is an error. */
   webhooks?: WebhookRoute;
   /** Replicas that must hold a submission before it is acknowledged (Redis WAIT); 0 = none. Default 0. */
@@ -53,6 +56,11 @@ export interface Submission {
   deadlineAt?: number;
   /** Who may read the job back (see Caller); undefined when the API is open. */
   owner?: string;
+  /**
+   * The client's address (ctx.ip, which honours TRUST_PROXY): scopes its Idempotency-Key when
+   * the API is open (no owner), so one client's key never returns another's job.
+   */
+  client?: string;
   /** The client's Idempotency-Key header. */
   idempotencyKey?: string;
   /** Default `interactive`. */
@@ -69,25 +77,32 @@ export interface Submitted {
 
 /** Submits, reads and cancels jobs as JobViews; the API's only path to the queue. */
 export class JobStore {
+  private readonly admission: QueueAdmission;
+
   constructor(
     private readonly queue: Queue<JobData, JobResult>,
     private readonly redis: RedisClient,
     private readonly options: JobStoreOptions,
     /** Adds a job together with its webhook delivery, and batches with their jobs. */
     private readonly flows?: FlowProducer,
-  ) {}
+  ) {
+    this.admission = new QueueAdmission(queue, redis, options.keys.admissions, options.maxQueueDepth);
+  }
 
   /**
    * Stores the crop, then adds the job. If the add fails the crop is deleted (best effort; its
    * TTL bounds it otherwise), so an answered 202 always means a job exists. With an idempotency
-   * key, the first submission claims the key atomically (SET NX) and later ones get its job.
+   * key, the first submission claims the key atomically (SET NX) and later ones get its job;
+   * the key is scoped to the caller (its owner id, else its address). The job is admitted under
+   * MAX_QUEUE_DEPTH atomically (429 queue_full otherwise) just before its crop is stored.
    */
   async submit(image: PreparedImage, submission: Submission): Promise<Submitted> {
     const { keys, inputs, resultTtlSeconds } = this.options;
     return redisCall('submit', async () => {
       const id = randomUUID();
       if (submission.idempotencyKey !== undefined) {
-        const digest = createHash('sha256').update(`${submission.owner ?? ''}\n${submission.idempotencyKey}`).digest('hex');
+        const scope = submission.owner !== undefined ? `owner:${submission.owner}` : `client:${submission.client ?? ''}`;
+        const digest = createHash('sha256').update(`${scope}\n${submission.idempotencyKey}`).digest('hex');
         const key = keys.idempotency(digest);
         const claimed = await this.redis.set(key, id, 'EX', resultTtlSeconds, 'NX');
         if (claimed !== 'OK') {
@@ -97,9 +112,10 @@ export class JobStore {
           await this.redis.set(key, id, 'EX', resultTtlSeconds);
         }
       }
-      await inputs.put(id, image.crop);
+      const reservation = await this.admit([id]);
       let job;
       try {
+        await inputs.put(id, image.crop);
         const node = this.jobNode(id, image, submission);
         job = submission.webhook
           ? ((await this.flowProducer().add(withDelivery(node, { url: submission.webhook, subject: 'job', id, queue: node.queueName, owner: submission.owner }, this.webhooks()))).children![0]!.job as Job<JobData, JobResult>)
@@ -108,10 +124,18 @@ export class JobStore {
         // Awaited but not fatal: if Redis is gone too, the workers' sweep removes the input later.
         await inputs.delete(id).catch(() => undefined);
         throw err;
+      } finally {
+        // Added (BullMQ's keys count it now) or failed: either way the reservation is done.
+        await reservation.release();
       }
       await this.replicated();
       return { view: toJobView(job, 'waiting'), replayed: false };
     });
+  }
+
+  /** Reserves room for the jobs `ids` under MAX_QUEUE_DEPTH (429 queue_full when full); release once they are added. */
+  admit(ids: readonly string[]): Promise<Reservation> {
+    return redisCall('admit', () => this.admission.reserve(ids));
   }
 
   /** The queue this store submits to (one model's, once several are served). */

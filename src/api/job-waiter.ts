@@ -3,27 +3,34 @@ import { isTerminal, type JobStatus } from './wire.js';
 
 type Wake = () => void;
 
+/** The queue events that can change what a job's view shows. */
+const wakingEvents = ['active', 'completed', 'failed', 'removed'] as const;
+
 /**
- * Long-poll support over one shared QueueEvents per process: each waiter registers a wake-up
- * callback under its job ID, and the two queue-event listeners call those of the finished job.
- * Registering happens before the job is read (subscribe, then check), so a job that finishes in
+ * Long-poll and SSE support over one shared QueueEvents per process: each waiter registers a
+ * wake-up callback under its job ID, and the queue-event listeners call those of the job concerned.
+ * Registering happens before the job is read (subscribe, then check), so a job that changes in
  * between is never missed, and one that finished long ago answers at once.
- * There are never more than three listeners (completed, failed, removed), however many clients wait.
+ * There are never more than four listeners (active, completed, failed, removed), however many
+ * clients wait or follow.
  */
 export class JobWaiter {
   private readonly waiters = new Map<string, Set<Wake>>();
   private closed = false;
-  private readonly onFinished = ({ jobId }: { jobId: string }) => {
+  private readonly onEvent = ({ jobId }: { jobId: string }) => {
     for (const wake of this.waiters.get(jobId) ?? []) wake();
   };
 
   constructor(private readonly events: QueueEvents) {
-    events.on('completed', this.onFinished);
-    events.on('failed', this.onFinished);
-    events.on('removed', this.onFinished);
+    for (const name of wakingEvents) events.on(name, this.onEvent);
   }
 
-  /** Clients currently waiting (for metrics and tests). */
+  /** Listeners on the shared QueueEvents for the events that wake waiters (for tests: one per event). */
+  get listenerCount(): number {
+    return wakingEvents.reduce((n, name) => n + this.events.listenerCount(name), 0);
+  }
+
+  /** Clients currently waiting or following (for metrics and tests). */
   get size(): number {
     let n = 0;
     for (const set of this.waiters.values()) n += set.size;
@@ -38,6 +45,32 @@ export class JobWaiter {
    * way, on their own queue's events.
    */
   async wait<V extends { status: JobStatus }>(id: string, timeoutMs: number, read: () => Promise<V | undefined>, signal?: AbortSignal): Promise<V | undefined> {
+    let last: V | undefined;
+    for await (const view of this.watch(id, read, { timeoutMs, signal })) last = view;
+    return last;
+  }
+
+  /**
+   * Yields the job's view when it is first read and then each time its status changes, until it
+   * is terminal, it is gone, `signal` aborts or the waiter closes (for GET /jobs/:id/events).
+   * Yields nothing if the job does not exist.
+   */
+  async *follow<V extends { status: JobStatus }>(id: string, read: () => Promise<V | undefined>, signal?: AbortSignal): AsyncGenerator<V> {
+    let status: JobStatus | undefined;
+    for await (const view of this.watch(id, read, { timeoutMs: Infinity, signal })) {
+      if (!view) return;
+      if (view.status !== status) yield view;
+      status = view.status;
+    }
+  }
+
+  /**
+   * Every view read: one at once, then one per wake-up, ending after a terminal or undefined
+   * (gone) view, the deadline, an abort or close(). The wake-up is registered before the first read and removed
+   * when the caller stops iterating, however it stops.
+   */
+  private async *watch<V extends { status: JobStatus }>(id: string, read: () => Promise<V | undefined>, until: { timeoutMs: number; signal?: AbortSignal }): AsyncGenerator<V | undefined> {
+    const { signal } = until;
     let wake: Wake = () => undefined;
     let woken: boolean;
     const onWake: Wake = () => {
@@ -47,19 +80,22 @@ export class JobWaiter {
     const set = this.waiters.get(id) ?? new Set<Wake>();
     this.waiters.set(id, set);
     set.add(onWake);
-    const deadline = performance.now() + timeoutMs;
+    const deadline = performance.now() + until.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
     signal?.addEventListener('abort', onWake);
     try {
       for (;;) {
         woken = false;
         const view = await read();
+        yield view;
+        if (!view) return;
         const remainingMs = deadline - performance.now();
-        if (!view || isTerminal(view.status) || remainingMs <= 0 || this.closed || signal?.aborted) return view;
+        if (isTerminal(view.status) || remainingMs <= 0 || this.closed || signal?.aborted) return;
         if (!woken) {
           await new Promise<void>((resolve) => {
             wake = resolve;
-            timer = setTimeout(resolve, remainingMs);
+            // An infinite wait needs no timer (setTimeout would clamp Infinity to 1 ms).
+            if (Number.isFinite(remainingMs)) timer = setTimeout(resolve, remainingMs);
           });
           clearTimeout(timer);
         }
@@ -67,16 +103,14 @@ export class JobWaiter {
     } finally {
       signal?.removeEventListener('abort', onWake);
       set.delete(onWake);
-      if (set.size === 0) this.waiters.delete(id);
+      if (set.size === 0 && this.waiters.get(id) === set) this.waiters.delete(id);
     }
   }
 
   /** Releases every waiter with its job's current view; the shared listeners are removed. */
   close(): void {
     this.closed = true;
-    this.events.off('completed', this.onFinished);
-    this.events.off('failed', this.onFinished);
-    this.events.off('removed', this.onFinished);
+    for (const name of wakingEvents) this.events.off(name, this.onEvent);
     for (const set of this.waiters.values()) for (const wake of set) wake();
   }
 }

@@ -7,6 +7,7 @@ import {
   ImageJsonBodySchema,
   ImageJsonSchema,
   InstancesJsonSchema,
+  JobEventSchema,
   JobPathSchema,
   JobViewSchema,
   PredictionSchema,
@@ -107,6 +108,7 @@ function componentSchemas(): Record<string, JsonSchema> {
   registry.add(TutorialErrorBodySchema, { id: 'TutorialError', description: "POST /predict's error body, in the tutorial's shape." });
   registry.add(HealthSchema, { id: 'Health', description: 'Liveness.' });
   registry.add(ReadySchema, { id: 'Ready', description: 'Readiness.' });
+  registry.add(JobEventSchema, { id: 'JobEvent', description: 'One Server-Sent Event of GET /jobs/{id}/events, as its `event:` name and its `data:` (JSON).' });
   registry.add(BatchViewSchema, { id: 'BatchView', description: 'A batch: how many of its images have finished, and links to wait for it and read its results.' });
   registry.add(BatchSubmittedSchema, { id: 'BatchSubmitted', description: 'The answer to POST /batches.' });
   registry.add(BatchEntryViewSchema, { id: 'BatchEntry', description: 'One line of a batch\'s NDJSON results: an image in upload order, with its result or error.' });
@@ -269,6 +271,20 @@ export function buildOpenApiDocument(): OpenApiDocument {
         },
       },
     },
+    '/jobs/{id}/events': {
+      get: {
+        tags: ['jobs'],
+        summary: 'Follow a job as Server-Sent Events',
+        description:
+          'A `text/event-stream` of the job\'s progress: `queued`, `active` when a worker starts it, then `completed` or `failed`; each event\'s `data` is the job\'s view (JSON, as GET /jobs/{id} answers; see JobEvent). The current state is sent at once, later ones as they happen (no polling), and the stream ends after the terminal event; a browser EventSource should close() then, or it reconnects and receives the terminal event again. A `: heartbeat` comment is sent every 15 seconds. One request, however long the job takes, so following a job never counts against RATE_LIMIT_PER_MINUTE more than once. An unknown job answers 404 before any event.',
+        parameters: [...jobId],
+        security: clientSecurity,
+        responses: {
+          '200': { description: 'The event stream (see JobEvent).', content: { 'text/event-stream': { schema: { type: 'string' } } } },
+          ...errorResponses('Error', [...clientCodes, 'not_found']),
+        },
+      },
+    },
     '/batches': {
       post: {
         tags: ['batches'],
@@ -388,7 +404,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
     info: {
       title: 'resnet-queue',
       version: contractVersion,
-      description: `Image classification (ResNet-50, ImageNet-1k) through a Redis job queue. Submit with POST /jobs, then poll GET /jobs/{id} or long-poll GET /jobs/{id}/wait; POST /predict is the Flask tutorial's synchronous call.\n\nWith RATE_LIMIT_PER_MINUTE set, /jobs and /predict answers carry \`RateLimit-Policy\` and \`RateLimit\` (IETF draft: quota \`q\` per \`w\` seconds, \`r\` remaining, reset in \`t\` seconds).\n\n## Errors\n\nEvery error is \`{"error": {"code", "message"}}\` (POST /predict: \`{"success": false, "error", "code"}\`) with a stable code:\n\n${errorTableMarkdown()}`,
+      description: `Image classification (ResNet-50, ImageNet-1k) through a Redis job queue. Submit with POST /jobs, then poll GET /jobs/{id}, long-poll GET /jobs/{id}/wait or follow GET /jobs/{id}/events (Server-Sent Events); POST /predict is the Flask tutorial's synchronous call.\n\nWith RATE_LIMIT_PER_MINUTE set, /jobs and /predict answers carry \`RateLimit-Policy\` and \`RateLimit\` (IETF draft: quota \`q\` per \`w\` seconds, \`r\` remaining, reset in \`t\` seconds).\n\n## Errors\n\nEvery error is \`{"error": {"code", "message"}}\` (POST /predict: \`{"success": false, "error", "code"}\`) with a stable code:\n\n${errorTableMarkdown()}`,
     },
     tags: [
       { name: 'jobs', description: 'Asynchronous classification.' },

@@ -100,6 +100,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       inputs: new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(config) }),
       workers: new WorkerPresence(redis, keys),
       resultTtlSeconds: config.resultTtlSeconds,
+      maxQueueDepth: config.maxQueueDepth,
       webhooks: webhookRoute || undefined,
       durableReplicas: config.submitDurableReplicas,
       durableTimeoutMs: config.submitDurableTimeoutMs,

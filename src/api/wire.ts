@@ -46,7 +46,7 @@ export const SubmitHeadersSchema = z.object({
   'Idempotency-Key': z
     .string()
     .optional()
-    .meta({ description: 'The same key from the same client within RESULT_TTL_SECONDS returns the first job (with `Idempotent-Replayed: true`) instead of creating another.' }),
+    .meta({ description: 'The same key from the same client within RESULT_TTL_SECONDS returns the first job (with `Idempotent-Replayed: true`) instead of creating another. Keys are scoped to the caller: its API key, or its address (honouring TRUST_PROXY) when the API is open, so another caller\'s key never returns their job.' }),
 });
 
 /** Query of GET /jobs/{id}/wait. */
@@ -85,6 +85,15 @@ export const JobViewSchema = z.object({
   links: z.object({ self: z.string(), wait: z.string() }),
 });
 export type JobView = z.infer<typeof JobViewSchema>;
+
+/**
+ * One Server-Sent Event of GET /jobs/{id}/events: `event:` is the job's status, `data:` its view
+ * as JSON on one line.
+ */
+export const JobEventSchema = z.object({
+  event: JobStatusSchema.meta({ description: 'The SSE event name: the status the job has just reached.' }),
+  data: JobViewSchema,
+});
 
 export const isTerminal = (status: JobStatus): boolean => status === 'completed' || status === 'failed';
 

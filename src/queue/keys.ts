@@ -23,8 +23,10 @@ export interface QueueKeys {
   readonly failed: string;
   /** Where a cancelled job's final view is kept (the job itself is removed from the queue). */
   cancelled(jobId: string): string;
-  /** Idempotency-Key claims, by digest of owner and key. */
+  /** Idempotency-Key claims, by digest of the caller's scope and key. */
   idempotency(digest: string): string;
+  /** Sorted set of queue-depth reservations: jobs admitted under MAX_QUEUE_DEPTH but not yet added. */
+  readonly admissions: string;
   /** Per-client request counter of one rate-limit window. */
   rateLimit(client: string, window: number): string;
   /** Sorted set of live workers with a loaded model, scored by when their announcement expires (epoch ms). */
@@ -42,6 +44,7 @@ export function queueKeys(queueName: string): QueueKeys {
     failed: `${base}:failed`,
     cancelled: (jobId) => `${base}:cancelled:${jobId}`,
     idempotency: (digest) => `${base}:idempotency:${digest}`,
+    admissions: `${base}:admissions`,
     rateLimit: (client, window) => `${base}:ratelimit:${client}:${window}`,
     workers: `${base}:live-workers`,
   };

@@ -1,22 +1,40 @@
+import type { ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../../src/redis-server.js';
 import { chromiumPath, launchChromium, reportMissingChromium } from '../support/chromium.js';
 import { imagesDir, outputDir } from '../support/paths.js';
-import { startService, type RunningService } from '../support/service.js';
+import { spawnEntry, stopChild, waitForReady } from '../support/service.js';
 
 reportMissingChromium('web page');
 
-let service: RunningService;
+/**
+ * The API alone at first: a job the page submits stays queued until the test starts the worker,
+ * so every step is observable. A lone image then waits MAX_BATCH_DELAY_MS for company, running:
+ * the page's event stream must show "Running" while it does, before the result arrives.
+ */
+const redisUrl = inject('redisUrl');
+const queueName = `web-${randomUUID().slice(0, 8)}`;
+const children: ChildProcess[] = [];
+let service: { url: string };
 beforeAll(async () => {
-  // A lone image waits MAX_BATCH_DELAY_MS for company, running: long enough for the page's
-  // 2-second long-poll to come back 202 and show "Running" before the result arrives.
-  service = await startService(inject('redisUrl'), { MAX_BATCH_DELAY_MS: '4000' });
+  const port = await freePort();
+  const api = spawnEntry('api/main', { REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1', QUEUE_NAME: queueName });
+  children.push(api.child);
+  service = { url: `http://127.0.0.1:${port}` };
+  await waitForReady(service.url, api.child, api.output, 60_000, '/healthz');
 });
 afterAll(async () => {
-  expect(await service.stop()).toBe(0);
+  for (const child of children) expect(await stopChild(child)).toBe(0);
 });
+
+/** Starts the worker, on the page's queue. */
+function startWorker(): void {
+  children.push(spawnEntry('worker/main', { REDIS_URL: redisUrl, QUEUE_NAME: queueName, MAX_BATCH_DELAY_MS: '3000' }).child);
+}
 
 describe('GET / and /app.js', () => {
   it('serve the page with a same-origin-only CSP, no framing, no sniffing and no referrer', async () => {
@@ -48,19 +66,23 @@ describe.skipIf(!chromiumPath)('the page in headless Chromium', () => {
   });
   afterAll(() => browser?.close());
 
-  it('uploads a photo, shows queued → running → done live, then the top 5 with espresso first; a non-image gets plain words', async () => {
+  it('uploads a photo, shows queued → running → done live from one event stream, then the top 5 with espresso first; a non-image gets plain words', async () => {
     const page = await browser.newPage({ viewport: { width: 800, height: 900 } });
     const problems: string[] = [];
     page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
     page.on('console', (msg) => {
       if (/Content Security Policy|Refused to/i.test(msg.text())) problems.push(`CSP: ${msg.text()}`);
     });
+    const requested: string[] = [];
+    page.on('request', (req) => requested.push(new URL(req.url()).pathname));
     await mkdir(outputDir, { recursive: true });
 
     await page.goto(`${service.url}/`);
     await page.setInputFiles('#file', path.join(imagesDir, 'coffee.png'));
     await page.waitForSelector('[data-step="queued"].current');
     await page.waitForSelector('#preview:not([hidden])');
+    // No worker yet: the job waits, shown as queued, until one starts and takes it.
+    startWorker();
     await page.waitForSelector('[data-step="active"].current');
     expect(await page.textContent('#status')).toBe('A worker is running the model…');
     await page.waitForSelector('#results:not([hidden])');
@@ -70,6 +92,8 @@ describe.skipIf(!chromiumPath)('the page in headless Chromium', () => {
     expect(rows[0]).toMatch(/^espresso\d{2}\.\d %$/);
     expect(await page.locator('#results li:first-child .bar span').evaluate((e) => (e as { style: { width: string } }).style.width)).toMatch(/^9\d\.\d%$/);
     expect(await page.textContent('#status')).toMatch(/^Done: [\d.]+ s in the queue, [\d.]+ s running in a batch of 1\.$/);
+    // The job was followed through one event stream, never by polling its status.
+    expect(requested.filter((p) => p.startsWith('/jobs/'))).toEqual([expect.stringMatching(/^\/jobs\/[\w-]+\/events$/)]);
     await page.screenshot({ path: path.join(outputDir, 'web-page.png'), fullPage: true });
 
     // Dropped this time, and not an image: the service's 400 reads as a sentence.

@@ -5,6 +5,7 @@ import { acceptImage, appendEventTiming, deadlineAt, waitForJob } from '../accep
 import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../api-state.js';
+import { streamJobEvents } from '../job-events.js';
 import { parseParam, preferWaitSeconds } from '../params.js';
 import { requireWorker } from '../require-worker.js';
 import { parseSubmitOptions, submitValue } from '../submit-options.js';
@@ -62,6 +63,9 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     appendEventTiming(ctx, view, since);
     respond(ctx, view);
   });
+
+  /** Server-Sent Events: queued, active, completed/failed, each with the job's view; ends after the last. */
+  router.get('/jobs/:id/events', ...guards, (ctx) => streamJobEvents(ctx, deps, ctx.params['id']!));
 
   /** Cancels a queued job (200 with its final view); 409 once it is active or finished. */
   router.delete('/jobs/:id', ...guards, async (ctx) => {
