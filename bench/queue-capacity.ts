@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, projectRoot } from '../src/config.js';
+import { modelQueueName } from '../src/queue/keys.js';
 import { freePort, startRedisServer, type RedisServer } from '../src/redis-server.js';
 import { writeTinyModelDir } from '../test/support/tiny-onnx-model.js';
 import { cpuSeconds } from './service.js';
@@ -67,7 +68,7 @@ async function startFleet(redis: RedisServer, workers: number, apis: number): Pr
   const workerProcs = Array.from({ length: workers }, () => spawn(process.execPath, ['--import', 'tsx', entry('worker')], { env, stdio: 'inherit' }));
   const urls = ports.map((port) => `http://127.0.0.1:${port}`);
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const queue = new Queue(loadConfig({}).queueName, { connection });
+  const queue = new Queue(modelQueueName(loadConfig({}).queueName, 'tiny-10'), { connection });
   // Ready when every API answers and every worker (model loaded) has registered on the queue.
   for (let i = 0; ; i++) {
     const apisUp = await Promise.all(urls.map((u) => fetch(`${u}/healthz`).then((r) => r.ok, () => false)));

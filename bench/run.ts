@@ -27,6 +27,8 @@ import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { loadConfig, projectRoot } from '../src/config.js';
 import type { JobResult } from '../src/queue/job-schemas.js';
+import { modelQueueName } from '../src/queue/keys.js';
+import { loadManifest } from '../src/model/manifest.js';
 import type { Sample } from './load.js';
 import { phonePhoto } from './phone-photos.js';
 import { sharedImages, submitImage } from './shared-images.js';
@@ -45,6 +47,8 @@ const { values: args } = parseArgs({
 const quick = args.quick;
 const extraEnv = Object.fromEntries(args.env.map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]));
 const config = loadConfig({ ...process.env, ...extraEnv });
+/** The served (first) model's queue, which the stage breakdown and the footprint read. */
+const jobQueue = modelQueueName(config.queueName, (await loadManifest(config.modelDir)).name);
 const workerProcesses = Number(args.workers);
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
@@ -190,7 +194,7 @@ const withoutSamples = ({ samples: _samples, ...rest }: LoadResult) => rest;
  */
 async function stageBreakdown(redisUrl: string, samples: Sample[]) {
   const redis = new Redis(redisUrl);
-  const queue = new Queue(config.queueName, { connection: redis });
+  const queue = new Queue(jobQueue, { connection: redis });
   const rows: Record<string, number>[] = [];
   for (const s of samples) {
     const job = s.id ? await Job.fromId<unknown, JobResult>(queue, s.id) : undefined;
@@ -226,7 +230,7 @@ async function stageBreakdown(redisUrl: string, samples: Sample[]) {
  */
 async function queueFilled(service: BenchService, jobs: number, phones: Buffer[]) {
   const redis = new Redis(service.redisUrl);
-  const queue = new Queue(config.queueName, { connection: redis });
+  const queue = new Queue(jobQueue, { connection: redis });
   await queue.pause();
   const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
   const submitAll = async (list: Buffer[], count: number) => {

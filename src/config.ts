@@ -83,6 +83,17 @@ const EnvSchema = z.object({
    */
   MODEL_DIR: z.string().default(() => defaultModelDir()),
   /**
+   * Several model directories, comma-separated (each with model.onnx and its manifest); replaces
+   * MODEL_DIR when set. Each model gets its own queue; a worker serves every one listed.
+   */
+  MODEL_DIRS: z
+    .string()
+    .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
+    .pipe(z.array(z.string()).min(1, 'must name at least one directory'))
+    .optional(),
+  /** The model a submission without `model` uses (its manifest name); default: the first of MODEL_DIRS. */
+  DEFAULT_MODEL: z.string().optional(),
+  /**
    * Where to download the model from when MODEL_DIR has no model file: the worker then fetches it
    * at start (resuming a partial download), and `npm run model:fetch` fetches it on demand.
    * Unset: the worker never downloads, and `model:fetch` uses the ONNX Model Zoo ResNet50 v1.
@@ -259,7 +270,12 @@ export interface Config {
   /** OTLP/HTTP collector base URL; undefined = tracing off. */
   readonly otlpEndpoint: string | undefined;
   readonly otelServiceName: string | undefined;
+  /** The first of modelDirs (where MODEL_URL is fetched to). */
   readonly modelDir: string;
+  /** MODEL_DIRS, else [MODEL_DIR]: every model this process serves, resolved. */
+  readonly modelDirs: readonly string[];
+  /** DEFAULT_MODEL; undefined: the first model. */
+  readonly defaultModel: string | undefined;
   readonly modelUrl: string | undefined;
   /** Lower-case hex. */
   readonly modelSha256: string | undefined;
@@ -352,7 +368,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     submitDurableTimeoutMs: e.SUBMIT_DURABLE_TIMEOUT_MS,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     otelServiceName: e.OTEL_SERVICE_NAME,
-    modelDir: path.resolve(e.MODEL_DIR),
+    modelDir: path.resolve(e.MODEL_DIRS?.[0] ?? e.MODEL_DIR),
+    modelDirs: Object.freeze((e.MODEL_DIRS ?? [e.MODEL_DIR]).map((dir) => path.resolve(dir))),
+    defaultModel: e.DEFAULT_MODEL,
     modelUrl: e.MODEL_URL,
     modelSha256: e.MODEL_SHA256?.toLowerCase(),
     maxUploadBytes: e.MAX_UPLOAD_BYTES,

@@ -79,7 +79,7 @@ async function startAll(config: Config, log: Logger, tracing: Tracing | undefine
         readyLine({
           baseUrl: browserUrl(config.host, api.port),
           dashboard: hasCredentials(config.dashboardCredentials),
-          model: { name: api.manifest.name },
+          model: { name: api.models.map((m) => m.name).join(', ') },
           workers: 1,
           redis: redis ? { mode: 'embedded' } : { mode: 'url', url: redisForHumans(target) },
         }),

@@ -3,21 +3,25 @@ import { inspectImage, prepareImage } from '../model/preprocess.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
 import type { Submission, Submitted } from './job-store.js';
+import type { ServedModel } from './model-catalog.js';
+import { submitValue } from './submit-options.js';
 import { declaredBodyBytes, maxBodyBytes, readImageUpload } from './upload.js';
 import type { JobView } from './wire.js';
 
 type ApiContext = Context & { state: ApiState };
 
 /**
- * Reads, validates and preprocesses the upload, then enqueues it for the calling client: the
- * shared path of /jobs and /predict. The upload is admitted to memory before its body is read
+ * Reads, validates and preprocesses the upload for the model it names (chooseModel), then enqueues
+ * it in that model's queue for the calling client: the shared path of /jobs and /predict. The
+ * model may be named beside the image (a multipart field or JSON property), so it is resolved once
+ * the body is read; `topk` undefined means the model manifest's. The upload is admitted to memory before its body is read
  * (503 when the API already holds as many as it may) and keeps its place until it is decoded;
  * decoding waits for room among the decode slots, by count and by pixels.
  */
 export async function acceptImage(
   ctx: ApiContext,
   deps: ApiDeps,
-  job: Pick<Submission, 'topk' | 'deadlineAt'>,
+  job: Pick<Submission, 'deadlineAt'> & { topk: number | undefined },
   /** Submission options read from the body's text fields (in ctx.request.body) once it is read; only `fieldNames` are allowed there. */
   options?: { fieldNames: readonly string[]; parse: () => Promise<Pick<Submission, 'priority' | 'webhook'>> },
 ): Promise<Submitted> {
@@ -26,22 +30,24 @@ export async function acceptImage(
   const limit = maxBodyBytes(ctx, deps.limits.maxUploadBytes);
   const release = admission.admit(Math.min(declaredBodyBytes(ctx) ?? limit, limit));
   let image;
+  let model: ServedModel;
   let t1: number;
   try {
-    const upload = await readImageUpload(ctx, deps.limits.maxUploadBytes, options?.fieldNames);
+    const upload = await readImageUpload(ctx, deps.limits.maxUploadBytes, ['model', ...(options?.fieldNames ?? [])]);
     t1 = performance.now();
+    model = await chooseModel(ctx, deps);
     const limits = { maxImagePixels: deps.limits.maxImagePixels };
     // The header alone (format, size, pixel limit) before waiting: refusals do not queue, and the
     // decode is admitted by its size.
     const header = await inspectImage(upload, limits);
-    image = await decodeSlots.run(header.width * header.height, () => prepareImage(upload, deps.manifest, limits));
+    image = await decodeSlots.run(header.width * header.height, () => prepareImage(upload, model.manifest, limits));
   } finally {
     release();
   }
   const t2 = performance.now();
   const chosen = options ? await options.parse() : {};
   const idempotencyKey = ctx.get('idempotency-key') || undefined;
-  const submitted = await deps.store.submit(image, { ...job, ...chosen, owner: ctx.state.owner, client: ctx.ip, idempotencyKey });
+  const submitted = await model.store.submit(image, { ...job, topk: job.topk ?? model.manifest.topk, ...chosen, owner: ctx.state.owner, client: ctx.ip, idempotencyKey });
   // Where the submission's time went (the bench's stage breakdown reads it; browsers show it too).
   // "preprocess" includes any wait for a decode slot.
   ctx.append('Server-Timing', [serverTiming('upload', t1 - t0), serverTiming('preprocess', t2 - t1), serverTiming('enqueue', performance.now() - t2)]);
@@ -64,11 +70,21 @@ export function appendEventTiming(ctx: ApiContext, view: JobView, sinceMs: numbe
 export function waitForJob(ctx: ApiContext, deps: ApiDeps, id: string, seconds: number): Promise<JobView | undefined> {
   const clientGone = new AbortController();
   ctx.res.once('close', () => clientGone.abort());
-  return deps.waiter.wait(id, seconds * 1000, () => deps.store.get(id, ctx.state.owner), clientGone.signal);
+  return deps.waiter.wait(id, seconds * 1000, () => deps.models.getJob(id, ctx.state.owner), clientGone.signal);
 }
 
 /** When a submission's job must start by (epoch ms): `?deadline=` seconds, else DEFAULT_DEADLINE_SECONDS; undefined for none. */
 export function deadlineAt(deps: Pick<ApiDeps, 'limits'>, seconds: number | undefined): number | undefined {
   const s = seconds ?? deps.limits.defaultDeadlineSeconds;
   return s > 0 ? Date.now() + s * 1000 : undefined;
+}
+
+/**
+ * The model a submission names (query parameter, multipart field or JSON property; default
+ * DEFAULT_MODEL, else the first), checked to have a live worker: call once the body is read.
+ */
+export async function chooseModel(ctx: ApiContext, deps: Pick<ApiDeps, 'models' | 'acceptWithoutWorkerUntil'>): Promise<ServedModel> {
+  const model = deps.models.pick(submitValue(ctx, 'model'));
+  await deps.models.requireWorker(model, deps.acceptWithoutWorkerUntil);
+  return model;
 }

@@ -1,7 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
-import type { Precision } from '../model/precision.js';
-import { queueDepthStates, type JobStore } from './job-store.js';
+import { queueDepthStates } from './job-store.js';
+import type { ModelCatalog } from './model-catalog.js';
 
 /** The API process's Prometheus metrics. The worker's (batches, inference, job outcomes) are its own. */
 export interface ApiMetrics {
@@ -17,21 +17,16 @@ export interface ApiMetrics {
  * never collide) with process default metrics, HTTP metrics and queue depth. Queue depth is read
  * from Redis at scrape time, so every API replica reports the same numbers without keeping state.
  */
-export function createApiMetrics(
-  store: JobStore,
-  queueName: string,
-  log: Logger,
-  model: { name: string; precision: Promise<Precision | undefined> },
-): ApiMetrics {
+export function createApiMetrics(catalog: Pick<ModelCatalog, 'models'>, log: Logger): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   new Gauge({
     name: 'resnet_model_info',
-    help: 'The model this API preprocesses for (always 1): name and precision (fp32, int8, or unknown without the model file).',
+    help: 'The models this API preprocesses for (always 1 each): name and precision (fp32, int8, or unknown without the model file).',
     labelNames: ['model', 'precision'] as const,
     registers: [registry],
     async collect() {
-      this.set({ model: model.name, precision: (await model.precision) ?? 'unknown' }, 1);
+      for (const model of catalog.models) this.set({ model: model.name, precision: (await model.precision) ?? 'unknown' }, 1);
     },
   });
   const httpRequests = new Counter({
@@ -49,13 +44,15 @@ export function createApiMetrics(
   });
   new Gauge({
     name: 'resnet_queue_jobs',
-    help: 'Jobs in the queue by state (waiting, active, delayed for a retry, failed and kept), read at scrape time.',
-    labelNames: ['queue', 'state'] as const,
+    help: "Jobs in each model's queue by state (waiting, active, delayed for a retry, failed and kept), read at scrape time.",
+    labelNames: ['queue', 'model', 'state'] as const,
     registers: [registry],
     async collect() {
       try {
-        const counts = await store.jobCounts(queueDepthStates);
-        for (const state of queueDepthStates) this.set({ queue: queueName, state }, counts[state]);
+        const all = await Promise.all(catalog.models.map((m) => m.store.jobCounts(queueDepthStates)));
+        catalog.models.forEach((model, i) => {
+          for (const state of queueDepthStates) this.set({ queue: model.store.queueName, model: model.name, state }, all[i]![state]);
+        });
       } catch (err) {
         // Redis is down: report no depth rather than a stale one, and keep the process metrics scrapeable.
         this.reset();

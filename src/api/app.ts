@@ -13,6 +13,7 @@ import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
 import { metricsRoute } from './routes/metrics.js';
+import { modelRoutes } from './routes/models.js';
 import { predictRoute } from './routes/predict.js';
 import { webPageRoutes } from './routes/web-page.js';
 
@@ -20,6 +21,7 @@ import { webPageRoutes } from './routes/web-page.js';
 export function createRouter(deps: ApiDeps): Router<ApiState> {
   const router = new Router<ApiState>();
   healthRoutes(router, deps);
+  modelRoutes(router, deps);
   jobRoutes(router, deps);
   batchRoutes(router, deps);
   predictRoute(router, deps);
@@ -44,7 +46,7 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   });
   app.use(httpMetrics(deps.metrics));
   app.use(errorHandler);
-  if (hasCredentials(deps.operators.dashboardCredentials)) app.use(dashboard(deps.operators.queue, deps.operators.dashboardCredentials, deps.clients.authFailures));
+  if (hasCredentials(deps.operators.dashboardCredentials)) app.use(dashboard(deps.operators.queues, deps.operators.dashboardCredentials, deps.clients.authFailures));
   app.use(router.routes());
   // Not thrown: the router then sets Allow, which the error handler passes on with its 405.
   app.use(router.allowedMethods());

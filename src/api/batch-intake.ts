@@ -10,23 +10,35 @@ import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
 import { parseParam } from './params.js';
 import { parseSubmitOptions } from './submit-options.js';
+import type { ServedModel } from './model-catalog.js';
+import { AppError } from '../errors.js';
+
+async function chooseBatchModel(deps: ApiDeps, name: unknown): Promise<ServedModel> {
+  const model = deps.models.pick(name);
+  await deps.models.requireWorker(model, deps.acceptWithoutWorkerUntil);
+  return model;
+}
 
 /**
  * POST /batches: each image part is validated and reduced to its crop as it arrives (the crop
  * goes to Redis at once, so the API holds one upload at a time), a bad image becomes a failed
  * entry with the usual code, and once the body has ended every accepted image is queued in one
  * flow. Options come from the query string or from text fields anywhere in the body (they apply
- * to jobs created at the end). If the batch is refused after all, the stored crops are deleted.
+ * to jobs created at the end), except `model`, which the first image needs: all images of a batch
+ * go to one model's queue. If the batch is refused after all, the stored crops are deleted.
  */
 export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiDeps): Promise<BatchView> {
   const entries: BatchEntry[] = [];
   const stored: string[] = [];
+  /** One model per batch, known by the first image: from the query, or a `model` field before it. */
+  let model: ServedModel | undefined;
   try {
-    const fields = await readBatchUpload(ctx.req, { maxUploadBytes: deps.limits.maxUploadBytes, maxImages: deps.limits.maxBatchImages }, async (part) => {
+    const fields = await readBatchUpload(ctx.req, { maxUploadBytes: deps.limits.maxUploadBytes, maxImages: deps.limits.maxBatchImages }, async (part, fieldsSoFar) => {
+      model ??= await chooseBatchModel(deps, ctx.query['model'] ?? fieldsSoFar['model']);
       if (part.error) return void entries.push({ filename: part.filename, error: { code: part.error.code, message: part.error.message } });
       try {
-        const image = await prepareImage(part.bytes!, deps.manifest, { maxImagePixels: deps.limits.maxImagePixels });
-        const jobId = await deps.store.storeInput(image);
+        const image = await prepareImage(part.bytes!, model.manifest, { maxImagePixels: deps.limits.maxImagePixels });
+        const jobId = await model.store.storeInput(image);
         stored.push(jobId);
         entries.push({ filename: part.filename, jobId, image: { width: image.width, height: image.height, source: image.source } });
       } catch (err) {
@@ -36,12 +48,14 @@ export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiD
       }
     });
     const value = (name: string) => ctx.query[name] ?? fields[name];
-    const topk = parseParam('topk', TopkSchema.optional(), value('topk')) ?? deps.manifest.topk;
+    if (!model) throw new AppError('missing_image', 'no file in any multipart field "image"');
+    if (deps.models.pick(value('model')) !== model) throw new AppError('invalid_request', 'model: name it in the query or in a field before the first image');
+    const topk = parseParam('topk', TopkSchema.optional(), value('topk')) ?? model.manifest.topk;
     // A batch is background work unless it says otherwise: its images queue behind interactive jobs.
     const options = await parseSubmitOptions({ priority: value('priority'), webhook: value('webhook') }, deps, { priority: 'bulk' });
-    return await deps.batches.create(randomUUID(), entries, { topk, owner: ctx.state.owner, ...options });
+    return await deps.batches.create(randomUUID(), entries, { topk, owner: ctx.state.owner, ...options }, model.store);
   } catch (err) {
-    await deps.store.discardInputs(stored);
+    await model?.store.discardInputs(stored);
     throw err;
   }
 }

@@ -41,7 +41,8 @@ const recordKey = (queueName: string, id: string) => `${keyPrefix}:${queueName}:
  */
 export class BatchStore {
   constructor(
-    private readonly jobs: JobStore,
+    /** The store of a queue that batch entries name (each model's); undefined for a queue no longer served. */
+    private readonly jobsIn: (queueName: string | undefined) => JobStore | undefined,
     private readonly queue: Queue,
     private readonly redis: RedisClient,
     private readonly options: BatchStoreOptions,
@@ -49,19 +50,20 @@ export class BatchStore {
 
   /**
    * Adds the batch with a job per accepted entry (their crops are already stored), all at once
-   * in one flow; with a webhook, the batch is the child of its delivery job. The jobs are admitted
-   * under MAX_QUEUE_DEPTH together, atomically.
+   * in one flow, in the queue of `jobs` (one model per batch); with a webhook, the batch is the
+   * child of its delivery job. The jobs are admitted under MAX_QUEUE_DEPTH
+   * together, atomically.
    */
-  async create(id: string, entries: readonly BatchEntry[], submission: Submission): Promise<BatchView> {
+  async create(id: string, entries: readonly BatchEntry[], submission: Submission, jobs: JobStore): Promise<BatchView> {
     const createdAt = Date.now();
     const record: BatchRecord = {
       owner: submission.owner,
       createdAt,
-      entries: entries.map((e) => ('jobId' in e ? { f: e.filename, j: e.jobId, q: this.jobs.queueName } : { f: e.filename, e: e.error })),
+      entries: entries.map((e) => ('jobId' in e ? { f: e.filename, j: e.jobId, q: jobs.queueName } : { f: e.filename, e: e.error })),
     };
     const children = entries.flatMap((e) => {
       if (!('jobId' in e)) return [];
-      const node = this.jobs.jobNode(e.jobId, e.image, submission);
+      const node = jobs.jobNode(e.jobId, e.image, submission);
       return [{ ...node, opts: { ...node.opts, ignoreDependencyOnFailure: true } }];
     });
     const keep = { age: this.options.keepSeconds };
@@ -74,11 +76,11 @@ export class BatchStore {
     };
     const key = recordKey(this.queue.name, id);
     // All the batch's jobs fit under MAX_QUEUE_DEPTH or none is added (429 queue_full).
-    const reservation = await this.jobs.admit(children.map((c) => c.opts.jobId!));
+    const reservation = await jobs.admit(children.map((c) => c.opts.jobId!));
     try {
       await this.redis.set(key, JSON.stringify(record), 'EX', this.options.keepSeconds);
-      const flow = submission.webhook ? withDelivery(batch, { url: submission.webhook, subject: 'batch', id, queue: batch.queueName, owner: submission.owner }, this.jobs.webhooks()) : batch;
-      await this.jobs.flowProducer().add(flow);
+      const flow = submission.webhook ? withDelivery(batch, { url: submission.webhook, subject: 'batch', id, queue: batch.queueName, owner: submission.owner }, jobs.webhooks()) : batch;
+      await jobs.flowProducer().add(flow);
     } catch (err) {
       await this.redis.del(key).catch(() => undefined);
       if (err instanceof AppError) throw err;
@@ -111,7 +113,7 @@ export class BatchStore {
         yield { index, filename: entry.f, status: 'failed', error: entry.e };
         continue;
       }
-      const view = await this.jobs.get(entry.j, owner);
+      const view = await this.jobsIn(entry.q)?.get(entry.j, owner);
       if (!view) yield { index, filename: entry.f, id: entry.j, status: 'failed', error: { code: 'not_found', message: 'the job has expired' } };
       else yield { index, filename: entry.f, id: entry.j, status: view.status, result: view.result, error: view.error };
     }

@@ -33,11 +33,12 @@ async function collect(stream: Readable & { truncated?: boolean }, maxBytes: num
  * Reads a multipart body part by part and hands each `image` part to `onPart` in upload order,
  * one at a time: the next part is not read from the socket until `onPart` has settled (the
  * parser's backpressure holds the request), so memory holds one image whatever the batch size.
+ * `onPart` also sees the text fields that came before its part (`model` must, to preprocess).
  * Resolves with the text fields once the body has ended. Part-level problems (a part over
  * MAX_UPLOAD_BYTES) reach `onPart` as its error; body-level ones (too many images, a malformed
  * body, an `onPart` failure) reject, and the rest of the body is discarded.
  */
-export function readBatchUpload(req: IncomingMessage, limits: BatchUploadLimits, onPart: (part: BatchPart) => Promise<void>): Promise<Record<string, string>> {
+export function readBatchUpload(req: IncomingMessage, limits: BatchUploadLimits, onPart: (part: BatchPart, fieldsSoFar: Readonly<Record<string, string>>) => Promise<void>): Promise<Record<string, string>> {
   let parser: busboy.Busboy;
   try {
     parser = busboy({
@@ -70,7 +71,7 @@ export function readBatchUpload(req: IncomingMessage, limits: BatchUploadLimits,
       chain = chain
         .then(async () => {
           if (failed) return void stream.resume();
-          await onPart({ ...part, ...(await collect(stream, limits.maxUploadBytes)) });
+          await onPart({ ...part, ...(await collect(stream, limits.maxUploadBytes)) }, fields);
         })
         .catch(fail);
     });

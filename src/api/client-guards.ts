@@ -77,11 +77,18 @@ export function rateLimit(deps: Pick<ApiDeps, 'redis' | 'queueName' | 'clients'>
  * cheap early answer only. The exact limit is JobStore's atomic admission (QueueAdmission), since
  * concurrent requests can all pass this read before any of them adds its job.
  */
-export function queueBackpressure(deps: Pick<ApiDeps, 'store' | 'limits'>): Middleware {
+export function queueBackpressure(deps: Pick<ApiDeps, 'models' | 'limits'>): Middleware {
   const max = deps.limits.maxQueueDepth;
-  return async (_ctx, next) => {
-    if (max > 0 && (await deps.store.depth()) >= max) {
-      throw new AppError('queue_full', `the queue holds ${max} unfinished jobs; retry shortly`, { 'Retry-After': '5' });
+  return async (ctx, next) => {
+    if (max > 0) {
+      // Each model's queue has its own limit. While the body may still name the model (a multipart
+      // field, a JSON property), refuse early only when every queue is full.
+      const named = ctx.query['model'];
+      const candidates = named !== undefined || !ctx.is('multipart', 'json') ? [deps.models.pick(named)] : deps.models.models;
+      const depths = await Promise.all(candidates.map((model) => model.store.depth()));
+      if (depths.every((depth) => depth >= max)) {
+        throw new AppError('queue_full', `the queue holds ${max} unfinished jobs; retry shortly`, { 'Retry-After': '5' });
+      }
     }
     await next();
   };

@@ -31,18 +31,18 @@ const boardPolicy = pagePolicy({
 });
 
 /**
- * Bull Board over the classification queue, behind credentials: it can retry, delete and add
+ * Bull Board over every model's classification queue, behind credentials: it can retry, delete and add
  * jobs. It is its own Koa app (with its own JSON body parser) mounted under dashboardPath, beside
  * the router rather than in it, so our upload reader never sees its requests.
  * Everything under the path, static files included, is checked before Bull Board runs; a refusal
  * is rendered by our error handler like any other error. Basic credentials are sent by the
  * browser on its own, so a state-changing call from another site is refused (`rejectCrossSite`).
  */
-export function dashboard(queue: Queue, credentials: Credentials, failures: AuthFailures): Middleware<ApiState> {
+export function dashboard(queues: readonly Queue[], credentials: Credentials, failures: AuthFailures): Middleware<ApiState> {
   const adapter = new KoaAdapter();
   adapter.setBasePath(dashboardPath);
   createBullBoard({
-    queues: [new BullMQAdapter(queue)],
+    queues: queues.map((queue) => new BullMQAdapter(queue)),
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: 'resnet-queue' } },
   });

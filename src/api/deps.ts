@@ -3,32 +3,24 @@ import type { Credentials } from '../credentials.js';
 import type { JobData, JobResult } from '../queue/job-schemas.js';
 import type { RedisClient } from '../redis.js';
 import type { Logger } from '../logger.js';
-import type { Manifest } from '../model/manifest.js';
-import type { Precision } from '../model/precision.js';
 import type { ApiMetrics } from './api-metrics.js';
 import type { AuthFailures } from './auth-failures.js';
 import type { BatchStore } from './batch-store.js';
-import type { JobStore } from './job-store.js';
+import type { ModelCatalog } from './model-catalog.js';
 import type { JobWaiter } from './job-waiter.js';
 import type { DecodeSlots } from './decode-slots.js';
 import type { UploadAdmission } from './upload-admission.js';
 
 /** Everything the routes need; built by the entry point, so tests can build it the same way. */
 export interface ApiDeps {
-  store: JobStore;
+  /** Every served model with its queue's store; routes pick one per request. */
+  models: ModelCatalog;
   waiter: JobWaiter;
   batches: BatchStore;
   /** Long-polls on batches, over the batch queue's events. */
   batchWaiter: JobWaiter;
   /** Set when WEBHOOK_SECRET is: the hosts exempt from the address guard. Unset: webhooks are refused. */
   webhooks: { allowHosts: readonly string[] } | undefined;
-  /** The model's preprocessing contract (input size, resize) and default top-k. */
-  manifest: Manifest;
-  /**
-   * The manifest's, else read from MODEL_DIR's model file (resolves once read; the API listens
-   * meanwhile); undefined on an API host with neither.
-   */
-  precision: Promise<Precision | undefined>;
   log: Logger;
   /** For per-client rate-limit counters (shared by all API replicas). */
   redis: RedisClient;
@@ -69,8 +61,8 @@ export interface ApiDeps {
    */
   acceptWithoutWorkerUntil: number;
   operators: {
-    /** The queue itself, for the dashboard only: every other path goes through `store`. */
-    queue: Queue<JobData, JobResult>;
+    /** Every model's queue, for the dashboard only: every other path goes through `models`. */
+    queues: readonly Queue<JobData, JobResult>[];
     /** Who may open the dashboard; empty: it is not mounted. */
     dashboardCredentials: Credentials;
     /** Who may read /metrics; empty: anyone. */

@@ -18,10 +18,10 @@ const sseEvent = (view: JobView) => `event: ${view.status}\ndata: ${JSON.stringi
  * Driven by the shared JobWaiter (no polling); an unknown job is a plain 404 before any event.
  * When the client goes away the follow is aborted and its wake-up unregistered.
  */
-export async function streamJobEvents(ctx: Context & { state: ApiState }, deps: Pick<ApiDeps, 'store' | 'waiter' | 'log'>, id: string): Promise<void> {
+export async function streamJobEvents(ctx: Context & { state: ApiState }, deps: Pick<ApiDeps, 'models' | 'waiter' | 'log'>, id: string): Promise<void> {
   const clientGone = new AbortController();
   ctx.res.once('close', () => clientGone.abort());
-  const events = deps.waiter.follow(id, () => deps.store.get(id, ctx.state.owner), clientGone.signal);
+  const events = deps.waiter.follow(id, () => deps.models.getJob(id, ctx.state.owner), clientGone.signal);
   // The first view decides between a stream and a 404, so errors before it are ordinary answers.
   const first = await events.next();
   if (first.done) throw new AppError('not_found', `no job ${id} (unknown, malformed or expired)`);

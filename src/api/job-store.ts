@@ -45,6 +45,11 @@ export interface JobStoreOptions {
   maxQueueDepth: number;
   /** Where webhook deliveries are queued; without it a submission with a webhook is an error. */
   webhooks?: WebhookRoute;
+  /**
+   * The job-ID index that lets GET /jobs/:id find this queue among several models': `key(id)` is
+   * set to `model` for `ttlSeconds` (as long as any job is kept) when the job's input is stored.
+   */
+  index?: { key: (jobId: string) => string; model: string; ttlSeconds: number };
   /** Replicas that must hold a submission before it is acknowledged (Redis WAIT); 0 = none. Default 0. */
   durableReplicas?: number;
   /** Longest to wait for them, ms; fewer acknowledgements by then answer 503. Default 2000. */
@@ -115,7 +120,7 @@ export class JobStore {
       const reservation = await this.admit([id]);
       let job;
       try {
-        await inputs.put(id, image.crop);
+        await this.storeWithIndex(id, image.crop);
         const node = this.jobNode(id, image, submission);
         job = submission.webhook
           ? ((await this.flowProducer().add(withDelivery(node, { url: submission.webhook, subject: 'job', id, queue: node.queueName, owner: submission.owner }, this.webhooks()))).children![0]!.job as Job<JobData, JobResult>)
@@ -150,9 +155,15 @@ export class JobStore {
   storeInput(image: PreparedImage): Promise<string> {
     return redisCall('submit', async () => {
       const id = randomUUID();
-      await this.options.inputs.put(id, image.crop);
+      await this.storeWithIndex(id, image.crop);
       return id;
     });
+  }
+
+  private async storeWithIndex(id: string, crop: Buffer): Promise<void> {
+    const { index, inputs } = this.options;
+    if (index) await this.redis.set(index.key(id), index.model, 'EX', index.ttlSeconds);
+    await inputs.put(id, crop);
   }
 
   async discardInputs(ids: readonly string[]): Promise<void> {

@@ -7,7 +7,7 @@ type Wake = () => void;
 const wakingEvents = ['active', 'completed', 'failed', 'removed'] as const;
 
 /**
- * Long-poll and SSE support over one shared QueueEvents per process: each waiter registers a
+ * Long-poll and SSE support over shared QueueEvents (one per queue: each model's, or the batch queue's): each waiter registers a
  * wake-up callback under its job ID, and the queue-event listeners call those of the job concerned.
  * Registering happens before the job is read (subscribe, then check), so a job that changes in
  * between is never missed, and one that finished long ago answers at once.
@@ -21,13 +21,17 @@ export class JobWaiter {
     for (const wake of this.waiters.get(jobId) ?? []) wake();
   };
 
-  constructor(private readonly events: QueueEvents) {
-    for (const name of wakingEvents) events.on(name, this.onEvent);
+  private readonly events: readonly QueueEvents[];
+
+  /** Job IDs are unique across queues, so one waiter serves the events of several. */
+  constructor(events: QueueEvents | readonly QueueEvents[]) {
+    this.events = Array.isArray(events) ? events : [events as QueueEvents];
+    for (const source of this.events) for (const name of wakingEvents) source.on(name, this.onEvent);
   }
 
   /** Listeners on the shared QueueEvents for the events that wake waiters (for tests: one per event). */
   get listenerCount(): number {
-    return wakingEvents.reduce((n, name) => n + this.events.listenerCount(name), 0);
+    return this.events.reduce((total, source) => wakingEvents.reduce((n, name) => n + source.listenerCount(name), total), 0);
   }
 
   /** Clients currently waiting or following (for metrics and tests). */
@@ -110,7 +114,7 @@ export class JobWaiter {
   /** Releases every waiter with its job's current view; the shared listeners are removed. */
   close(): void {
     this.closed = true;
-    for (const name of wakingEvents) this.events.off(name, this.onEvent);
+    for (const source of this.events) for (const name of wakingEvents) source.off(name, this.onEvent);
     for (const set of this.waiters.values()) for (const wake of set) wake();
   }
 }

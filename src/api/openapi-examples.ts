@@ -14,6 +14,7 @@ const base = 'http://localhost:5000';
 export const codeSamples: Readonly<Record<string, CodeSample[]>> = {
   'post /jobs': [
     { lang: 'Shell', label: 'curl (multipart)', source: `curl -X POST -F image=@${photo} '${base}/jobs?topk=3'` },
+    { lang: 'Shell', label: 'curl (another model)', source: `curl -X POST -F image=@${photo} '${base}/jobs?model=resnet50-v1.5'` },
     { lang: 'Shell', label: 'curl (raw body, wait)', source: `curl -X POST --data-binary @${photo} -H 'Content-Type: image/jpeg' -H 'Prefer: wait=10' ${base}/jobs` },
     { lang: 'Shell', label: 'curl (JSON, base64)', source: `curl -X POST -H 'Content-Type: application/json' -d "{\\"image\\": \\"$(base64 -w0 ${photo})\\"}" ${base}/jobs` },
     {
@@ -22,6 +23,7 @@ export const codeSamples: Readonly<Record<string, CodeSample[]>> = {
       source: `const form = new FormData();\nform.append('image', new Blob([await fs.readFile('${photo}')]), 'eagle.jpg');\nconst job = await (await fetch('${base}/jobs', { method: 'POST', body: form })).json();`,
     },
   ],
+  'get /models': [{ lang: 'Shell', label: 'curl', source: `curl ${base}/models` }],
   'get /jobs/{id}': [{ lang: 'Shell', label: 'curl', source: `curl ${base}/jobs/6f1c0d2e-…` }],
   'get /jobs/{id}/wait': [{ lang: 'Shell', label: 'curl', source: `curl '${base}/jobs/6f1c0d2e-…/wait?timeout=30'` }],
   'delete /jobs/{id}': [{ lang: 'Shell', label: 'curl', source: `curl -X DELETE ${base}/jobs/6f1c0d2e-…` }],

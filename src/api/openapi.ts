@@ -10,6 +10,8 @@ import {
   JobEventSchema,
   JobPathSchema,
   JobViewSchema,
+  ModelNameSchema,
+  ModelsSchema,
   PredictionSchema,
   PredictResponseSchema,
   ReadySchema,
@@ -106,6 +108,7 @@ function componentSchemas(): Record<string, JsonSchema> {
   registry.add(PredictResponseSchema, { id: 'PredictResponse', description: "The Flask tutorial's success body." });
   registry.add(ErrorBodySchema, { id: 'Error', description: 'Every error response except those of POST /predict.' });
   registry.add(TutorialErrorBodySchema, { id: 'TutorialError', description: "POST /predict's error body, in the tutorial's shape." });
+  registry.add(ModelsSchema, { id: 'Models', description: 'The served models: their input, classes, and live workers.' });
   registry.add(HealthSchema, { id: 'Health', description: 'Liveness.' });
   registry.add(ReadySchema, { id: 'Ready', description: 'Readiness.' });
   registry.add(JobEventSchema, { id: 'JobEvent', description: 'One Server-Sent Event of GET /jobs/{id}/events, as its `event:` name and its `data:` (JSON).' });
@@ -150,7 +153,7 @@ function errorResponses(schemaId: 'Error' | 'TutorialError', codes: readonly Err
 const clientCodes = ['unauthorized', 'rate_limited', 'unavailable'] as const satisfies readonly ErrorCode[];
 
 const uploadCodes = [
-  ...clientCodes, 'no_worker', 'queue_full', 'missing_image', 'empty_image', 'invalid_image', 'invalid_request', 'payload_too_large',
+  ...clientCodes, 'unknown_model', 'no_worker', 'queue_full', 'missing_image', 'empty_image', 'invalid_image', 'invalid_request', 'payload_too_large',
   'unsupported_format', 'corrupt_image', 'image_too_large',
 ] as const satisfies readonly ErrorCode[];
 
@@ -175,12 +178,13 @@ const upload = {
 const jobId = parametersOf(JobPathSchema, 'path');
 const priorityParam: Parameter = parametersOf(SubmitQuerySchema.pick({ priority: true }), 'query')[0]!;
 const webhookParam: Parameter = parametersOf(SubmitQuerySchema.pick({ webhook: true }), 'query')[0]!;
+const modelParam: Parameter = parametersOf(SubmitQuerySchema.pick({ model: true }), 'query')[0]!;
 
 /** POST /jobs's bodies: the image and, optionally, its options as multipart fields or JSON properties beside it. */
-const jobOptionFields = { priority: PrioritySchema.optional(), webhook: WebhookUrlSchema.optional() };
+const jobOptionFields = { model: ModelNameSchema.optional(), priority: PrioritySchema.optional(), webhook: WebhookUrlSchema.optional() };
 const jobUpload = {
   ...upload,
-  description: `${upload.description} Multipart fields or JSON properties \`priority\` and \`webhook\` may come beside the image (or as query parameters).`,
+  description: `${upload.description} Multipart fields or JSON properties \`model\`, \`priority\` and \`webhook\` may come beside the image (or as query parameters).`,
   content: {
     ...upload.content,
     'multipart/form-data': { schema: fragment(UploadFormSchema.extend(jobOptionFields), 'input') },
@@ -191,6 +195,8 @@ const jobUpload = {
 /** POST /batches's multipart form: many `image` parts; text fields may come anywhere in the body. */
 const BatchFormSchema = z.object({
   image: z.array(z.file()).min(1),
+  /** Before the first image part: every image of a batch goes to one model. */
+  model: ModelNameSchema.optional(),
   topk: TopkSchema.optional(),
   priority: PrioritySchema.optional(),
   webhook: WebhookUrlSchema.optional(),
@@ -292,6 +298,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
         description: 'A multipart body with one `image` part per image (at most MAX_BATCH_IMAGES), read part by part as it arrives. Each image becomes a job of the batch; a bad image (the usual codes: `invalid_image`, `payload_too_large`…) fails only its own entry. Its images run as `bulk` work unless `priority` says otherwise. Options may be query parameters or text fields anywhere in the body.',
         parameters: [
           { name: 'topk', in: 'query', required: false, description: 'How many classes to return per image (default: the model manifest\'s, 5).', schema: fragment(TopkSchema, 'input') },
+          { ...modelParam, description: 'The model every image of the batch is classified with (default DEFAULT_MODEL, else the first); as a text field it must come before the first image part. Unknown: 404 `unknown_model`.' },
           priorityParam,
           webhookParam,
         ],
@@ -299,7 +306,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
         requestBody: { required: true, description: 'The images, as `image` parts, and optional text fields.', content: { 'multipart/form-data': { schema: fragment(BatchFormSchema, 'input') } } },
         responses: {
           '202': { description: 'Accepted: its images are queued.', headers: batchLocation, content: json('BatchSubmitted') },
-          ...errorResponses('Error', [...clientCodes, 'queue_full', 'missing_image', 'invalid_request', 'payload_too_large']),
+          ...errorResponses('Error', [...clientCodes, 'unknown_model', 'no_worker', 'queue_full', 'missing_image', 'invalid_request', 'payload_too_large']),
         },
       },
     },
@@ -343,7 +350,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
       post: {
         tags: ['tutorial'],
         summary: "The Flask + Keras tutorial's endpoint, unchanged",
-        description: 'Submits through the same queue and waits up to PREDICT_TIMEOUT_SECONDS. Top 5, Keras labels. Errors use the tutorial\'s shape.',
+        description: 'Submits through the same queue and waits up to PREDICT_TIMEOUT_SECONDS. Top 5, Keras labels. Errors use the tutorial\'s shape. `model` (query or multipart field) picks the model, as for POST /jobs.',
+        parameters: [modelParam],
         requestBody: upload,
         security: clientSecurity,
         responses: {
@@ -352,13 +360,22 @@ export function buildOpenApiDocument(): OpenApiDocument {
         },
       },
     },
+    '/models': {
+      get: {
+        tags: ['models'],
+        summary: 'The served models',
+        description: 'Each model this service serves (MODEL_DIRS): its name (what `model` on submit names), precision, input size and tensor layout, number of classes, and how many live workers have it loaded.',
+        security: clientSecurity,
+        responses: { '200': { description: 'The models.', content: json('Models') }, ...errorResponses('Error', clientCodes) },
+      },
+    },
     '/healthz': {
       get: { tags: ['operations'], summary: 'Liveness: the process answers (never touches Redis)', responses: { '200': { description: 'Alive.', content: json('Health') } } },
     },
     '/readyz': {
       get: {
         tags: ['operations'],
-        summary: 'Readiness: Redis answers and a worker has announced a loaded model',
+        summary: 'Readiness: Redis answers and a worker has announced the default model loaded',
         responses: { '200': { description: 'Ready.', content: json('Ready') }, ...errorResponses('Error', ['unavailable', 'no_worker']) },
       },
     },
@@ -404,10 +421,11 @@ export function buildOpenApiDocument(): OpenApiDocument {
     info: {
       title: 'resnet-queue',
       version: contractVersion,
-      description: `Image classification (ResNet-50, ImageNet-1k) through a Redis job queue. Submit with POST /jobs, then poll GET /jobs/{id}, long-poll GET /jobs/{id}/wait or follow GET /jobs/{id}/events (Server-Sent Events); POST /predict is the Flask tutorial's synchronous call.\n\nWith RATE_LIMIT_PER_MINUTE set, /jobs and /predict answers carry \`RateLimit-Policy\` and \`RateLimit\` (IETF draft: quota \`q\` per \`w\` seconds, \`r\` remaining, reset in \`t\` seconds).\n\n## Errors\n\nEvery error is \`{"error": {"code", "message"}}\` (POST /predict: \`{"success": false, "error", "code"}\`) with a stable code:\n\n${errorTableMarkdown()}`,
+      description: `Image classification (ResNet-50, ImageNet-1k, or any ONNX classifier; several at once) through a Redis job queue. Submit with POST /jobs, then poll GET /jobs/{id}, long-poll GET /jobs/{id}/wait or follow GET /jobs/{id}/events (Server-Sent Events); POST /predict is the Flask tutorial's synchronous call.\n\nWith RATE_LIMIT_PER_MINUTE set, /jobs and /predict answers carry \`RateLimit-Policy\` and \`RateLimit\` (IETF draft: quota \`q\` per \`w\` seconds, \`r\` remaining, reset in \`t\` seconds).\n\n## Errors\n\nEvery error is \`{"error": {"code", "message"}}\` (POST /predict: \`{"success": false, "error", "code"}\`) with a stable code:\n\n${errorTableMarkdown()}`,
     },
     tags: [
       { name: 'jobs', description: 'Asynchronous classification.' },
+      { name: 'models', description: 'The models served, chosen with `model` on submit.' },
       { name: 'tutorial', description: 'Drop-in for the Flask + Keras tutorial.' },
       { name: 'operations', description: 'Health, metrics and documentation.' },
       { name: 'web', description: 'The page for humans at /.' },

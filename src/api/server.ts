@@ -10,7 +10,9 @@ import { modelPrecision } from '../model/precision.js';
 import { configureSharp } from '../model/sharp-settings.js';
 import { InputStore } from '../queue/input-store.js';
 import type { JobData, JobResult } from '../queue/job-schemas.js';
-import { defaultJobOptions, inputTtlSeconds, keyPrefix, queueKeys } from '../queue/keys.js';
+import { defaultJobOptions, inputTtlSeconds, keyPrefix, modelQueueName, queueKeys } from '../queue/keys.js';
+import { loadLabels } from '../model/labels.js';
+import { checkModelNames, ModelCatalog, type ServedModel } from './model-catalog.js';
 import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis } from '../redis.js';
 import { StartupError } from '../startup-error.js';
@@ -43,8 +45,8 @@ async function closeWithin(closing: Promise<unknown>, ms: number, drop: () => vo
 
 export interface RunningApi {
   port: number;
-  /** The model this API preprocesses for (its name is in every result). */
-  manifest: Manifest;
+  /** The models this API preprocesses for (each result names its own). */
+  models: readonly Manifest[];
   close(): Promise<void>;
 }
 
@@ -54,34 +56,46 @@ export interface ConnectedDeps {
   close(): Promise<void>;
 }
 
-/** Connects to Redis and builds what the routes need. The model's manifest is read for its preprocessing. */
+/** Connects to Redis and builds what the routes need. Every model's manifest is read for its preprocessing. */
 export async function connectApiDeps(config: Config, log: Logger, tracing?: Tracing): Promise<ConnectedDeps> {
   if (!config.redis) throw new Error('REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required for the API');
-  const manifest = await loadManifest(config.modelDir);
-  // API replicas need not hold the model (workers may fetch it): then only a manifest can say.
-  // Not awaited: reading a 100 MB model file must not delay listening; its readers await it.
-  const precision = modelPrecision(path.join(config.modelDir, manifest.file), manifest.precision).catch(() => undefined);
-  const redis = connectRedis(config.redis, 'command');
-  const queue = new Queue<JobData, JobResult>(config.queueName, {
-    connection: redis,
-    prefix: keyPrefix,
-    defaultJobOptions: defaultJobOptions(config),
-    telemetry: tracing?.bullmq,
-  });
-  const eventsConnection = connectRedis(config.redis, 'blocking');
-  const events = new QueueEvents(config.queueName, { connection: eventsConnection, prefix: keyPrefix });
-  events.on('error', (err) => log.warn({ err }, 'queue events connection error'));
+  // Every model's manifest: the API preprocesses for each. A bad one stops start-up, naming it.
+  const manifests = await Promise.all(config.modelDirs.map((dir) => loadManifest(dir).catch((err: unknown) => {
+    throw new StartupError(`cannot read the model in ${dir}: ${(err as Error).message}`);
+  })));
+  try {
+    checkModelNames(manifests.map((m) => m.name), config.defaultModel);
+  } catch (err) {
+    throw new StartupError((err as Error).message);
+  }
+  const redisTarget = config.redis;
+  const redis = connectRedis(redisTarget, 'command');
   redis.on('error', (err: unknown) => log.debug({ err }, 'redis connection error'));
-  queue.on('error', (err) => log.warn({ err }, 'queue connection error'));
+  // One queue (and one event stream, for long-polls) per model.
+  const perModel = await Promise.all(manifests.map(async (manifest, i) => {
+    const dir = config.modelDirs[i]!;
+    const queueName = modelQueueName(config.queueName, manifest.name);
+    const queue = new Queue<JobData, JobResult>(queueName, { connection: redis, prefix: keyPrefix, defaultJobOptions: defaultJobOptions(config), telemetry: tracing?.bullmq });
+    queue.on('error', (err) => log.warn({ err, model: manifest.name }, 'queue connection error'));
+    const eventsConnection = connectRedis(redisTarget, 'blocking');
+    const events = new QueueEvents(queueName, { connection: eventsConnection, prefix: keyPrefix });
+    events.on('error', (err) => log.warn({ err, model: manifest.name }, 'queue events connection error'));
+    // API replicas need not hold the model (workers may fetch it): then only a manifest can say.
+    // Not awaited: reading a 100 MB model file must not delay listening; its readers await it.
+    const precision = modelPrecision(path.join(dir, manifest.file), manifest.precision).catch(() => undefined);
+    const classes = await loadLabels(path.join(dir, manifest.labels)).then((labels) => labels.length, () => undefined);
+    return { manifest, queueName, queue, events, eventsConnection, precision, classes };
+  }));
+  const queues = perModel.map((m) => m.queue);
   // Batches are flows whose parents live in a queue of their own, named after QUEUE_NAME.
   const batchQueue = new Queue(batchQueueName(config.queueName), { connection: redis, prefix: keyPrefix });
   const batchEventsConnection = connectRedis(config.redis, 'blocking');
   const batchEvents = new QueueEvents(batchQueue.name, { connection: batchEventsConnection, prefix: keyPrefix });
   batchEvents.on('error', (err) => log.warn({ err }, 'batch events connection error'));
   batchQueue.on('error', (err) => log.warn({ err }, 'batch queue connection error'));
-  await Promise.all([queue.waitUntilReady(), events.waitUntilReady(), batchQueue.waitUntilReady(), batchEvents.waitUntilReady()]);
+  await Promise.all([...perModel.flatMap((m) => [m.queue.waitUntilReady(), m.events.waitUntilReady()]), batchQueue.waitUntilReady(), batchEvents.waitUntilReady()]);
 
-  const waiter = new JobWaiter(events);
+  const waiter = new JobWaiter(perModel.map((m) => m.events));
   // Jobs with a webhook and batches are added as flows (a delivery or batch parent over them).
   const flows = new FlowProducer({ connection: redis, prefix: keyPrefix });
   flows.on('error', (err) => log.warn({ err }, 'flow producer connection error'));
@@ -90,41 +104,46 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
     queueName: webhookQueueName(config.queueName),
     jobOptions: deliveryJobOptions({ attempts: config.webhooks.attempts, backoffMs: config.webhooks.backoffMs, keepSeconds: config.failedTtlSeconds }),
   };
-  const keys = queueKeys(config.queueName);
-  const store = new JobStore(
-    queue,
-    redis,
-    {
-      queueName: config.queueName,
-      keys,
-      inputs: new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(config) }),
-      workers: new WorkerPresence(redis, keys),
-      resultTtlSeconds: config.resultTtlSeconds,
-      maxQueueDepth: config.maxQueueDepth,
-      webhooks: webhookRoute || undefined,
-      durableReplicas: config.submitDurableReplicas,
-      durableTimeoutMs: config.submitDurableTimeoutMs,
-    },
-    flows,
-  );
+  const namespaceKeys = queueKeys(config.queueName);
+  const served: ServedModel[] = perModel.map(({ manifest, queueName, queue, precision, classes }) => {
+    const keys = queueKeys(queueName);
+    const store = new JobStore(
+      queue,
+      redis,
+      {
+        queueName,
+        keys,
+        inputs: new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(config) }),
+        workers: new WorkerPresence(redis, keys),
+        resultTtlSeconds: config.resultTtlSeconds,
+        maxQueueDepth: config.maxQueueDepth,
+        index: { key: (id) => namespaceKeys.jobModel(id), model: manifest.name, ttlSeconds: inputTtlSeconds(config) },
+        webhooks: webhookRoute || undefined,
+        durableReplicas: config.submitDurableReplicas,
+        durableTimeoutMs: config.submitDurableTimeoutMs,
+      },
+      flows,
+    );
+    return { name: manifest.name, manifest, precision, classes, store };
+  });
+  const models = new ModelCatalog(served, config.defaultModel, redis, (id) => namespaceKeys.jobModel(id));
   const batchWaiter = new JobWaiter(batchEvents);
-  const batches = new BatchStore(store, batchQueue, redis, { keepSeconds: config.failedTtlSeconds });
+  const batches = new BatchStore((queueName) => models.storeOfQueue(queueName), batchQueue, redis, { keepSeconds: config.failedTtlSeconds });
   // The batch finisher and the webhook dispatcher need no model, so they run beside the routes.
   const finisher = startBatchFinisher(config.redis, batchQueue.name, log);
   let dispatcher: WebhookDispatcher | undefined;
   if (webhookSecret && webhookRoute) {
-    // One job queue today: `message.queue` is the store's own (the batch queue for batches).
-    const readView: ReadView = (message) => (message.subject === 'job' ? store.get(message.id, message.owner) : batches.get(message.id, message.owner));
+    // `message.queue` names the job's model queue (the batch queue for batches).
+    const readView: ReadView = async (message) =>
+      message.subject === 'job' ? models.storeOfQueue(message.queue)?.get(message.id, message.owner) : batches.get(message.id, message.owner);
     dispatcher = startWebhookDispatcher(config.redis, webhookRoute.queueName, { ...config.webhooks, secret: webhookSecret }, readView, log);
   }
   const deps: ApiDeps = {
-    store,
+    models,
     waiter,
     batches,
     batchWaiter,
     webhooks: webhookSecret ? { allowHosts: config.webhooks.allowHosts } : undefined,
-    manifest,
-    precision,
     log,
     redis,
     queueName: config.queueName,
@@ -134,7 +153,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       rateLimitPerMinute: config.rateLimitPerMinute,
       authFailures: new AuthFailures(redis, config.queueName, config.authFailuresPerHour),
     },
-    metrics: createApiMetrics(store, config.queueName, log, { name: manifest.name, precision }),
+    metrics: createApiMetrics(models, log),
     uploads: {
       admission: new UploadAdmission({ maxConcurrentUploads: config.maxConcurrentUploads, uploadBufferBytes: config.uploadBufferBytes }),
       decodeSlots: new DecodeSlots({ maxDecodes: config.decodeConcurrency, maxPixels: config.decodeMaxPixels }),
@@ -149,7 +168,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       maxBatchImages: config.maxBatchImages,
     },
     acceptWithoutWorkerUntil: Date.now() + config.workerGraceSeconds * 1000,
-    operators: { queue, dashboardCredentials: config.dashboardCredentials, metricsCredentials: config.metricsCredentials },
+    operators: { queues, dashboardCredentials: config.dashboardCredentials, metricsCredentials: config.metricsCredentials },
   };
   let closing: Promise<void> | undefined;
   return {
@@ -162,11 +181,11 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
         await closeWithin(finisher.close(), closeStepMs, () => undefined);
         // BullMQ's close() waits for Redis; with Redis down it would wait forever, so each gets
         // a bounded time and then its connection is dropped.
-        await closeWithin(events.close(), closeStepMs, () => eventsConnection.disconnect());
+        for (const m of perModel) await closeWithin(m.events.close(), closeStepMs, () => m.eventsConnection.disconnect());
         await closeWithin(batchEvents.close(), closeStepMs, () => batchEventsConnection.disconnect());
         await closeWithin(flows.close(), closeStepMs, () => redis.disconnect());
         await closeWithin(batchQueue.close(), closeStepMs, () => redis.disconnect());
-        await closeWithin(queue.close(), closeStepMs, () => redis.disconnect());
+        for (const queue of queues) await closeWithin(queue.close(), closeStepMs, () => redis.disconnect());
         await closeWithin(redis.quit(), closeStepMs, () => redis.disconnect());
       })()),
   };
@@ -189,7 +208,7 @@ export async function startApi(config: Config, log: Logger, tracing?: Tracing): 
     throw err;
   });
   const port = (server.address() as AddressInfo).port;
-  log.info({ port, queue: config.queueName, model: deps.manifest.name }, 'api listening');
+  log.info({ port, queue: config.queueName, models: deps.models.models.map((m) => m.name) }, 'api listening');
   if (hasCredentials(config.dashboardCredentials)) log.info({ path: dashboardPath }, 'dashboard mounted (credentials required)');
   else log.info(`dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_TOKEN, to serve it at ${dashboardPath}`);
   if (!hasCredentials(config.metricsCredentials)) log.info('/metrics is open: set METRICS_TOKEN to require a bearer token');
@@ -197,7 +216,7 @@ export async function startApi(config: Config, log: Logger, tracing?: Tracing): 
   let closing: Promise<void> | undefined;
   return {
     port,
-    manifest: deps.manifest,
+    models: deps.models.models.map((m) => m.manifest),
     /** Stops accepting, releases long-polls with their current view, lets requests finish, then disconnects. */
     close: () =>
       (closing ??= (async () => {

@@ -20,8 +20,14 @@ export const JobPathSchema = z.object({ id: JobIdSchema.meta({ description: 'The
 /** `webhook`: where to POST the finished job or batch. */
 export const WebhookUrlSchema = z.string().min(1).max(2048);
 
+/** `model`: which served model classifies the image (GET /models lists them). */
+export const ModelNameSchema = z.string().min(1).max(64);
+
 /** Query of POST /jobs. */
 export const SubmitQuerySchema = z.object({
+  model: ModelNameSchema.optional().meta({
+    description: 'The model to classify with, by name (GET /models lists them; default DEFAULT_MODEL, else the first of MODEL_DIRS); an unknown one answers 404 `unknown_model`. Also accepted as a multipart field.',
+  }),
   topk: TopkSchema.optional().meta({ description: "How many classes to return (default: the model manifest's, 5)." }),
   deadline: z.coerce
     .number()
@@ -113,6 +119,23 @@ export const ReadySchema = z.object({
   /** fp32 or int8: the manifest's, else read from the model file's graph; absent when this API host has neither. */
   precision: z.enum(precisions).optional(),
 });
+
+/** One entry of GET /models. */
+export const ModelViewSchema = z.object({
+  name: z.string().meta({ description: 'What `model` on submit names, and every result reports.' }),
+  precision: z.enum(precisions).optional().meta({ description: 'fp32 or int8: the manifest\'s, else read from the model file; absent when this API host has neither.' }),
+  input: z.object({
+    size: z.number().int().positive().meta({ description: 'Side of the square input the image is cropped to, pixels.' }),
+    layout: z.enum(['NCHW', 'NHWC']).meta({ description: 'Tensor layout of the model input.' }),
+  }),
+  classes: z.number().int().positive().optional().meta({ description: 'Labels the model ranks; absent when this API host cannot read its labels file.' }),
+  ready: z.boolean().meta({ description: 'At least one live worker has it loaded (else a submission answers 503 `no_worker`).' }),
+  workers: z.number().int().nonnegative().meta({ description: 'Live workers with it loaded.' }),
+});
+export type ModelView = z.infer<typeof ModelViewSchema>;
+
+/** What GET /models answers: every served model, the default first. */
+export const ModelsSchema = z.object({ models: z.array(ModelViewSchema), default: z.string().meta({ description: 'The model a submission without `model` uses.' }) });
 
 // ---- Batches
 

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 
-export const usage = `usage: classify IMAGE... [--url URL] [--api-key KEY] [--wait SECONDS] [--json] [--batch]
+export const usage = `usage: classify IMAGE... [--url URL] [--model NAME] [--api-key KEY] [--wait SECONDS] [--json] [--batch]
 
 Submits each image to the service's POST /jobs, waits for the results through the long-poll
 endpoint GET /jobs/:id/wait, and prints the top-5 labels of each (or JSON with --json).
@@ -8,6 +8,7 @@ IMAGE may be a glob pattern ('photos/*.jpg'); on a terminal a progress line coun
 With --batch, sends all images in one POST /batches (as bulk work) and shows its progress.
 
   --url URL         the service (default http://localhost:5000)
+  --model NAME      the model to classify with (GET /models lists them; default: the service's)
   --api-key KEY     sent as Authorization: Bearer KEY (default: $CLASSIFY_API_KEY)
   --wait SECONDS    how long to wait for the results, from the start (default 60)
   --json            print one JSON array, one entry per image, in argument order
@@ -23,6 +24,8 @@ export interface ClassifyArgs {
   files: string[];
   /** Without a trailing slash. */
   url: string;
+  /** `model` sent with every submission; undefined: the service's default. */
+  model: string | undefined;
   /** Sent as a bearer token when the service has API_KEYS; from --api-key, else CLASSIFY_API_KEY. */
   apiKey: string | undefined;
   waitSeconds: number;
@@ -46,6 +49,7 @@ export function parseClassifyArgs(argv: readonly string[], env: { apiKey?: strin
       options: {
         url: { type: 'string', default: 'http://localhost:5000' },
         'api-key': { type: 'string' },
+        model: { type: 'string' },
         wait: { type: 'string', default: '60' },
         json: { type: 'boolean', default: false },
         batch: { type: 'boolean', default: false },
@@ -56,7 +60,7 @@ export function parseClassifyArgs(argv: readonly string[], env: { apiKey?: strin
     throw new UsageError((err as Error).message);
   }
   const { values, positionals } = parsed;
-  if (values.help) return { files: [], url: '', apiKey: undefined, waitSeconds: 0, json: false, batch: false, help: true };
+  if (values.help) return { files: [], url: '', model: undefined, apiKey: undefined, waitSeconds: 0, json: false, batch: false, help: true };
   if (positionals.length === 0) throw new UsageError('no image given');
   let url: URL;
   try {
@@ -69,5 +73,7 @@ export function parseClassifyArgs(argv: readonly string[], env: { apiKey?: strin
   if (values.wait.trim() === '' || !Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError(`--wait: "${values.wait}" is not a number of seconds`);
   const apiKey = values['api-key'] ?? env.apiKey;
   if (apiKey !== undefined && !/^\S+$/.test(apiKey)) throw new UsageError('--api-key: must be one word (no spaces)');
-  return { files: positionals, url: url.href.replace(/\/+$/, ''), apiKey, waitSeconds, json: values.json, batch: values.batch, help: false };
+  const model = values.model;
+  if (model !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(model)) throw new UsageError(`--model: "${model}" is not a model name`);
+  return { files: positionals, url: url.href.replace(/\/+$/, ''), model, apiKey, waitSeconds, json: values.json, batch: values.batch, help: false };
 }

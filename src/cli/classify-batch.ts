@@ -53,6 +53,8 @@ export async function classifyBatch(files: readonly string[], args: ClassifyArgs
   const form = new FormData();
   /** Argument position of each uploaded part. */
   const sent: number[] = [];
+  // Before the images: the service needs the model to preprocess the first one.
+  if (args.model !== undefined) form.append('model', args.model);
   for (const [i, file] of files.entries()) {
     try {
       form.append('image', await openAsBlob(file), path.basename(file));

@@ -40,6 +40,7 @@ async function classifyFile(file: string, args: ClassifyArgs, deadlineMs: number
       throw new Failure(exitCodes.badInput, 'unreadable_file', `cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
     });
     const form = new FormData();
+    if (args.model !== undefined) form.append('model', args.model);
     form.append('image', new Blob([new Uint8Array(bytes)]), path.basename(file));
     const headers: Record<string, string> = args.apiKey === undefined ? {} : { Authorization: `Bearer ${args.apiKey}` };
     const submitted = await call(`${args.url}/jobs`, { method: 'POST', body: form, headers }, deadlineMs);

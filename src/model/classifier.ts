@@ -5,7 +5,7 @@ import type { Prediction } from './prediction.js';
 import { loadLabels } from './labels.js';
 import { loadManifest, type Manifest } from './manifest.js';
 import { modelPrecision, type Precision } from './precision.js';
-import { toInputTensor } from './tensor.js';
+import { inputDims, toInputTensor } from './tensor.js';
 import { topK } from './top-k.js';
 
 export interface ClassifierOptions {
@@ -69,7 +69,7 @@ export async function loadClassifier(modelDir: string, options: ClassifierOption
     const needed = images.length * 3 * size * size;
     if (batchBuffer.length < needed) batchBuffer = new Float32Array(needed);
     const data = toInputTensor(images, manifest, batchBuffer);
-    const input = new ort.Tensor('float32', data, [images.length, 3, size, size]);
+    const input = new ort.Tensor('float32', data, inputDims(images.length, manifest));
     const output = (await session.run({ [inputName]: input }))[outputName];
     if (!output || output.dims.length !== 2 || output.dims[0] !== images.length) {
       throw new Error(`model output ${outputName} has shape [${output?.dims.join(', ') ?? ''}], expected [${images.length}, classes]`);

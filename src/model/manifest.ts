@@ -3,6 +3,10 @@ import path from 'node:path';
 import { z } from 'zod';
 import { precisions } from './precision.js';
 
+/** Model names end up in queue names and URLs: a conservative alphabet. */
+const modelNamePattern = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const modelNameRule = 'letters, digits, ".", "-" and "_" (at most 64, starting with a letter or digit)';
+
 const rgb = z.tuple([z.number(), z.number(), z.number()]);
 
 /**
@@ -10,9 +14,14 @@ const rgb = z.tuple([z.number(), z.number(), z.number()]);
  * directory holding only `model.onnx` and `imagenet_class_index.json` (like ../shared's) needs none.
  */
 export const ManifestSchema = z.strictObject({
-  /** Reported in every result; defaults to the directory name. */
-  name: z.string().min(1).optional(),
+  /**
+   * Reported in every result, chosen with `model` on submit and part of the model's queue name;
+   * defaults to the directory name.
+   */
+  name: z.string().regex(modelNamePattern, modelNameRule).optional(),
   file: z.string().default('model.onnx'),
+  /** Tensor layout of the model input: NCHW [N, 3, S, S] (torchvision's) or NHWC [N, S, S, 3] (Keras/TensorFlow's). */
+  layout: z.enum(['NCHW', 'NHWC']).default('NCHW'),
   /** Side of the square model input, pixels. */
   inputSize: z.number().int().min(8).max(4096).default(224),
   /** The shorter side is resized to this before the centre crop, pixels. */
@@ -45,5 +54,7 @@ export async function loadManifest(modelDir: string): Promise<Manifest> {
   }
   const parsed = ManifestSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`invalid ${file}: ${z.prettifyError(parsed.error)}`);
-  return { ...parsed.data, name: parsed.data.name ?? path.basename(modelDir) };
+  const name = parsed.data.name ?? path.basename(modelDir);
+  if (!modelNamePattern.test(name)) throw new Error(`model directory name "${name}" cannot name a model (${modelNameRule}): set "name" in ${file}`);
+  return { ...parsed.data, name };
 }

@@ -6,6 +6,13 @@ import type { JobsOptions } from 'bullmq';
  */
 export const keyPrefix = 'bull';
 
+/**
+ * The queue of one model: QUEUE_NAME (or its Cluster hash tag, which the name keeps, so every
+ * model's queue, the batch queue and the webhook queue share a slot as flows require) plus the
+ * model's name.
+ */
+export const modelQueueName = (namespace: string, model: string): string => `${namespace}-model-${model}`;
+
 export interface QueueKeys {
   /** The stored input of a job (InputStore): opaque bytes. */
   input(jobId: string): string;
@@ -31,6 +38,8 @@ export interface QueueKeys {
   rateLimit(client: string, window: number): string;
   /** Sorted set of live workers with a loaded model, scored by when their announcement expires (epoch ms). */
   readonly workers: string;
+  /** Which model (queue) a job ID belongs to; kept in the namespace's keys (QUEUE_NAME), not a model queue's. */
+  jobModel(jobId: string): string;
 }
 
 export function queueKeys(queueName: string): QueueKeys {
@@ -47,6 +56,7 @@ export function queueKeys(queueName: string): QueueKeys {
     admissions: `${base}:admissions`,
     rateLimit: (client, window) => `${base}:ratelimit:${client}:${window}`,
     workers: `${base}:live-workers`,
+    jobModel: (jobId) => `${base}:job-model:${jobId}`,
   };
 }
 

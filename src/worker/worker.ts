@@ -10,15 +10,15 @@ import { configuredModelSource } from '../model/model-source.js';
 import { InputStore } from '../queue/input-store.js';
 import { parseJobFailure } from '../queue/job-failure.js';
 import type { JobData, JobResult } from '../queue/job-schemas.js';
-import { inputTtlSeconds, keyPrefix, queueKeys } from '../queue/keys.js';
+import { inputTtlSeconds, keyPrefix, modelQueueName, queueKeys } from '../queue/keys.js';
 import { WorkerPresence } from '../queue/worker-presence.js';
-import { connectRedis } from '../redis.js';
+import { connectRedis, type RedisClient } from '../redis.js';
 import { StartupError } from '../startup-error.js';
 import type { Tracing } from '../telemetry.js';
 import { MicroBatcher } from './batcher.js';
 import { startMetricsServer, type RunningMetricsServer } from './metrics-server.js';
 import { createProcessor, type BatchOutput } from './processor.js';
-import { createWorkerMetrics } from './worker-metrics.js';
+import { createWorkerMetrics, type WorkerMetrics } from './worker-metrics.js';
 
 export interface RunningWorker {
   close(): Promise<void>;
@@ -27,22 +27,28 @@ export interface RunningWorker {
 /** How often a worker sweeps orphaned inputs (it also does at start), ms. */
 const sweepIntervalMs = 60_000;
 
+/** One loaded model and what consumes its queue. */
+interface ModelConsumer {
+  name: string;
+  close(): Promise<void>;
+}
+
+interface ModelConsumerContext {
+  config: Config;
+  log: Logger;
+  metrics: WorkerMetrics;
+  redis: RedisClient;
+  tracing?: Tracing | undefined;
+}
+
 /**
- * Fetches the model if MODEL_URL is set and MODEL_DIR lacks it, loads it, then starts consuming:
- * the BullMQ Worker is created only after the model is ready, so a worker visible on the queue
- * (what /readyz counts) can always run jobs.
+ * Loads the model of `modelDir` in its own inference thread and starts one BullMQ Worker and one
+ * batcher on that model's queue: a batch never mixes models, and this process takes only jobs of
+ * the models it has loaded. The Worker is created only after the model is ready, so a worker
+ * visible on the queue (what /readyz and /models count) can always run its jobs.
  */
-export async function startWorker(config: Config, log: Logger, tracing?: Tracing): Promise<RunningWorker> {
-  if (!config.redis) throw new Error('REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required for the worker');
-  const redisTarget = config.redis;
-  const source = configuredModelSource(config);
-  if (source) {
-    // An empty model volume fills itself on first start; a model already there is used as it is.
-    const onLine = (message: string) => log.info({ modelDir: config.modelDir }, message);
-    await fetchModel(config.modelDir, source, { whenPresent: 'trust', log: onLine, onProgress: progressLines(onLine) });
-  }
-  const metrics = createWorkerMetrics(config.maxBatch);
-  const classifier = await startInferenceThread(config.modelDir, {
+async function startModelConsumer(modelDir: string, { config, log, metrics, redis, tracing }: ModelConsumerContext): Promise<ModelConsumer> {
+  const classifier = await startInferenceThread(modelDir, {
     intraOpThreads: config.intraOpThreads,
     intraOpSpinning: config.intraOpSpinning,
     // Without its model thread the worker cannot run jobs: exit, so the jobs it holds are
@@ -55,15 +61,11 @@ export async function startWorker(config: Config, log: Logger, tracing?: Tracing
     // A missing or unreadable model does not fix itself by restarting: say which and how to get one.
     throw err instanceof ModelLoadError ? new StartupError(`cannot load the model: ${err.message}`) : err;
   });
-  log.info({ model: classifier.manifest.name, precision: classifier.precision, loadMs: Math.round(classifier.loadMs), classes: classifier.labels.length }, 'model loaded');
-  metrics.modelLoadSeconds.set(classifier.loadMs / 1000);
-  metrics.modelInfo.set({ model: classifier.manifest.name, precision: classifier.precision }, 1);
-  // Before the BullMQ worker exists: a port already in use stops start-up before any job is taken.
-  let metricsServer: RunningMetricsServer | undefined;
-  if (config.workerMetricsPort !== 0) {
-    metricsServer = await startMetricsServer({ port: config.workerMetricsPort, host: config.host, registry: metrics.registry, credentials: config.metricsCredentials });
-    log.info({ port: metricsServer.port }, 'worker metrics listening');
-  }
+  const model = classifier.manifest.name;
+  log.info({ model, precision: classifier.precision, loadMs: Math.round(classifier.loadMs), classes: classifier.labels.length }, 'model loaded');
+  metrics.modelLoadSeconds.set({ model }, classifier.loadMs / 1000);
+  metrics.modelInfo.set({ model, precision: classifier.precision }, 1);
+  metrics.jobsCompleted.inc({ model }, 0);
 
   const batcher = new MicroBatcher<Uint8Array, BatchOutput>(
     { maxBatchSize: config.maxBatch, maxDelayMs: config.maxBatchDelayMs },
@@ -73,17 +75,17 @@ export async function startWorker(config: Config, log: Logger, tracing?: Tracing
       const logits = await classifier.run(images);
       const inferenceMs = performance.now() - started;
       const endedAt = Date.now();
-      log.info({ size: images.length, ms: Math.round(inferenceMs) }, 'batch');
-      metrics.batchSize.observe(images.length);
-      metrics.batchInferenceSeconds.observe(inferenceMs / 1000);
+      log.info({ model, size: images.length, ms: Math.round(inferenceMs) }, 'batch');
+      metrics.batchSize.observe({ model }, images.length);
+      metrics.batchInferenceSeconds.observe({ model }, inferenceMs / 1000);
       return logits.map((l) => ({ logits: l, batchSize: images.length, inferenceMs, startedAt, endedAt }));
     },
   );
 
-  const redis = connectRedis(redisTarget, 'blocking');
-  const keys = queueKeys(config.queueName);
+  const queueName = modelQueueName(config.queueName, model);
+  const keys = queueKeys(queueName);
   const inputs = new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(config) });
-  const worker = new Worker<JobData, JobResult>(config.queueName, createProcessor(inputs, classifier, batcher, log, tracing), {
+  const worker = new Worker<JobData, JobResult>(queueName, createProcessor(inputs, classifier, batcher, log, tracing), {
     connection: redis,
     prefix: keyPrefix,
     concurrency: config.workerConcurrency,
@@ -97,48 +99,91 @@ export async function startWorker(config: Config, log: Logger, tracing?: Tracing
   const forgetOutcome = (jobId: string) => void inputs.forgetOutcome(jobId).catch(() => undefined);
   worker.on('completed', (job) => {
     forgetOutcome(job.id!);
-    metrics.jobsCompleted.inc();
-    if (job.finishedOn) metrics.jobLatencySeconds.observe({ status: 'completed' }, (job.finishedOn - job.timestamp) / 1000);
+    metrics.jobsCompleted.inc({ model });
+    if (job.finishedOn) metrics.jobLatencySeconds.observe({ model, status: 'completed' }, (job.finishedOn - job.timestamp) / 1000);
   });
   worker.on('failed', (job, err) => {
     const { code, message } = parseJobFailure(err.message);
-    log.warn({ jobId: job?.id, code, reason: message }, 'job failed');
+    log.warn({ jobId: job?.id, model, code, reason: message }, 'job failed');
     // BullMQ sets finishedOn only when the job moves to failed for good; a retried attempt has none.
     if (job?.finishedOn) {
       forgetOutcome(job.id!);
-      metrics.jobsFailed.inc({ code });
-      metrics.jobLatencySeconds.observe({ status: 'failed' }, (job.finishedOn - job.timestamp) / 1000);
+      metrics.jobsFailed.inc({ model, code });
+      metrics.jobLatencySeconds.observe({ model, status: 'failed' }, (job.finishedOn - job.timestamp) / 1000);
     } else {
-      metrics.jobRetries.inc({ code });
+      metrics.jobRetries.inc({ model, code });
     }
   });
-  worker.on('error', (err) => log.error({ err }, 'worker error'));
+  worker.on('error', (err) => log.error({ err, model }, 'worker error'));
   await worker.waitUntilReady();
   // Inputs orphaned by any fault (a crash between steps, a job failed by the stall check, one
   // removed from the dashboard) live at most one sweep interval.
   const sweep = () =>
     inputs.sweep().then(
-      (deleted) => deleted > 0 && log.info({ deleted }, 'orphaned inputs deleted'),
-      (err: unknown) => log.warn({ err }, 'input sweep failed'),
+      (deleted) => deleted > 0 && log.info({ model, deleted }, 'orphaned inputs deleted'),
+      (err: unknown) => log.warn({ err, model }, 'input sweep failed'),
     );
   await sweep();
   const sweeper = setInterval(() => void sweep(), sweepIntervalMs);
-  // Announced last: from here on this worker can run jobs, so the API may accept them.
-  const withdraw = await new WorkerPresence(redis, keys).keepAnnounced(randomUUID(), (err) => log.warn({ err }, 'worker announcement failed'));
-  log.info({ queue: config.queueName, concurrency: config.workerConcurrency, maxBatch: config.maxBatch, maxBatchDelayMs: config.maxBatchDelayMs }, 'worker ready');
+  // Announced last: from here on this worker can run the model's jobs, so the API may accept them.
+  const withdraw = await new WorkerPresence(redis, keys).keepAnnounced(randomUUID(), (err) => log.warn({ err, model }, 'worker announcement failed'));
+  log.info({ model, queue: queueName, concurrency: config.workerConcurrency, maxBatch: config.maxBatch, maxBatchDelayMs: config.maxBatchDelayMs }, 'worker ready');
+  return {
+    name: model,
+    close: async () => {
+      clearInterval(sweeper);
+      await withdraw();
+      await worker.close();
+      await batcher.close();
+      await classifier.close();
+    },
+  };
+}
+
+/**
+ * Fetches the model if MODEL_URL is set and the first model directory lacks it, then loads every
+ * model of MODEL_DIRS (else MODEL_DIR), one after another, each with its own BullMQ Worker.
+ */
+export async function startWorker(config: Config, log: Logger, tracing?: Tracing): Promise<RunningWorker> {
+  if (!config.redis) throw new Error('REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required for the worker');
+  const redisTarget = config.redis;
+  const source = configuredModelSource(config);
+  if (source) {
+    // An empty model volume fills itself on first start; a model already there is used as it is.
+    const onLine = (message: string) => log.info({ modelDir: config.modelDir }, message);
+    await fetchModel(config.modelDir, source, { whenPresent: 'trust', log: onLine, onProgress: progressLines(onLine) });
+  }
+  const metrics = createWorkerMetrics(config.maxBatch);
+  // Before any BullMQ worker exists: a port already in use stops start-up before any job is taken.
+  let metricsServer: RunningMetricsServer | undefined;
+  if (config.workerMetricsPort !== 0) {
+    metricsServer = await startMetricsServer({ port: config.workerMetricsPort, host: config.host, registry: metrics.registry, credentials: config.metricsCredentials });
+    log.info({ port: metricsServer.port }, 'worker metrics listening');
+  }
+  const redis = connectRedis(redisTarget, 'blocking');
+  const consumers: ModelConsumer[] = [];
+  const closeAll = async () => {
+    for (const consumer of consumers) await consumer.close();
+    await metricsServer?.close();
+    await redis.quit().catch(() => undefined);
+  };
+  try {
+    for (const dir of config.modelDirs) {
+      const consumer = await startModelConsumer(dir, { config, log, metrics, redis, tracing });
+      if (consumers.some((c) => c.name === consumer.name)) {
+        await consumer.close();
+        throw new StartupError(`two model directories are both named "${consumer.name}": give one a different "name" in its manifest.json`);
+      }
+      consumers.push(consumer);
+    }
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
 
   let closing: Promise<void> | undefined;
   return {
-    /** Stops fetching, lets held jobs finish their batches, then releases the model and Redis. */
-    close: () =>
-      (closing ??= (async () => {
-        clearInterval(sweeper);
-        await withdraw();
-        await worker.close();
-        await batcher.close();
-        await classifier.close();
-        await metricsServer?.close();
-        await redis.quit().catch(() => undefined);
-      })()),
+    /** Stops fetching, lets held jobs finish their batches, then releases the models and Redis. */
+    close: () => (closing ??= closeAll()),
   };
 }

@@ -6,6 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { bullmqPriority } from '../../src/queue/job-schemas.js';
 import { queueKeys } from '../../src/queue/keys.js';
+import { defaultJobQueue } from '../support/paths.js';
 import * as fx from '../support/fixtures.js';
 import { get, image, type ErrorBody } from '../support/http.js';
 import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
@@ -63,7 +64,7 @@ async function postBatch<T = Submitted>(body: FormData | Uint8Array, query = '',
 }
 
 async function storedInputs(): Promise<number> {
-  return (await api.connected.deps.redis.keys(queueKeys(api.config.queueName).input('*'))).length;
+  return (await api.connected.deps.redis.keys(queueKeys(defaultJobQueue(api.config.queueName)).input('*'))).length;
 }
 
 describe('POST /batches refuses', () => {
@@ -132,7 +133,7 @@ describe('a batch', () => {
 
   it('queues its images as bulk work', async () => {
     const lines = await results(batch);
-    const job = await Job.fromId(api.connected.deps.operators.queue, lines[0]!.id!);
+    const job = await Job.fromId(api.connected.deps.operators.queues[0]!, lines[0]!.id!);
     expect(job?.priority).toBe(bullmqPriority.bulk);
   });
 

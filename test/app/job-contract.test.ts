@@ -9,6 +9,7 @@ import { startRedisServer } from '../../src/redis-server.js';
 import { WorkerPresence } from '../../src/queue/worker-presence.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import * as fx from '../support/fixtures.js';
+import { defaultJobQueue } from '../support/paths.js';
 import { get, image, postImage, type ErrorBody } from '../support/http.js';
 import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
 
@@ -73,7 +74,7 @@ describe('the API and a worker in one process', () => {
 
   it('deletes a job\'s stored input before anyone can see the job finished', async () => {
     // Each waiter answers at the terminal state; the input must already be gone then, every time.
-    const keys = queueKeys(api.config.queueName);
+    const keys = queueKeys(defaultJobQueue(api.config.queueName));
     const coffee = await image('coffee.png');
     for (let i = 0; i < 5; i++) {
       const submitted = await postImage(api.url, coffee);
@@ -86,7 +87,7 @@ describe('the API and a worker in one process', () => {
   });
 
   it('cancels a queued job with its record and input deletion in one step', async () => {
-    const keys = queueKeys(api.config.queueName);
+    const keys = queueKeys(defaultJobQueue(api.config.queueName));
     await worker.close();
     const submitted = await postImage(api.url, await image('coffee.png'));
     const cancelled = await get(api.url, `/jobs/${submitted.body.id}`, { method: 'DELETE' });
@@ -118,7 +119,7 @@ describe('workers announce a loaded model; the API refuses jobs nobody can run',
       expect(ready.status).toBe(503);
       expect(ready.body.error.code).toBe('no_worker');
 
-      const presence = new WorkerPresence(redis, queueKeys(api.config.queueName));
+      const presence = new WorkerPresence(redis, queueKeys(defaultJobQueue(api.config.queueName)));
       await presence.announce('test-worker');
       expect((await postImage(api.url, coffee)).status).toBe(202);
       expect((await get(api.url, '/readyz')).status).toBe(200);

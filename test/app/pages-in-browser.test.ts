@@ -95,7 +95,7 @@ describe.skipIf(!chromiumPath)('/admin/queues in headless Chromium', () => {
       if (msg.type() === 'error' && !msg.text().includes('fonts.googleapis.com')) problems.push(msg.text());
     });
     await page.goto(`${url}/admin/queues`);
-    const queue = connected.deps.operators.queue;
+    const queue = connected.deps.operators.queues[0]!;
     await page.getByText(queue.name).first().waitFor();
     await page.screenshot({ path: path.join(outputDir, 'dashboard.png') });
 

@@ -20,7 +20,7 @@ afterAll(async () => {
 });
 
 async function bullJob(id: string): Promise<Job> {
-  const job = await Job.fromId(api.connected.deps.operators.queue, id);
+  const job = await Job.fromId(api.connected.deps.operators.queues[0]!, id);
   if (!job) throw new Error(`job ${id} is gone`);
   return job;
 }
@@ -39,7 +39,7 @@ describe('priorities', () => {
     const bad = await postImage<ErrorBody>(api.url, photo, { query: '?priority=urgent' });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('priority') as string });
-    await api.connected.deps.operators.queue.drain();
+    await api.connected.deps.operators.queues[0]!.drain();
   });
 
   it('with 200 bulk jobs queued, a new interactive job completes within the next two batches', async () => {
@@ -58,7 +58,7 @@ describe('priorities', () => {
     expect(done.body.status).toBe('completed');
 
     const interactive = await bullJob(submitted.body.id);
-    const bulkJobs = await Promise.all(bulk.map((id) => Job.fromId(api.connected.deps.operators.queue, id)));
+    const bulkJobs = await Promise.all(bulk.map((id) => Job.fromId(api.connected.deps.operators.queues[0]!, id)));
     // Bulk jobs that finished after the interactive one was submitted and before it finished:
     // what it had to wait for. The worker held at most one batch when it arrived, so at most that
     // batch and the one it then joined (its batch-mates may finish a moment before it) are ahead.

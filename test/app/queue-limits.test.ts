@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { queueKeys } from '../../src/queue/keys.js';
 import { get, postImage, type ErrorBody, type JobBody } from '../support/http.js';
 import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
+import { defaultJobQueue } from '../support/paths.js';
 
 /**
  * Issue 9 §4: MAX_QUEUE_DEPTH holds exactly under concurrency (batches included), and an
@@ -53,9 +54,9 @@ describe('MAX_QUEUE_DEPTH under concurrent submissions', () => {
         expect((refused.body as ErrorBody).error.code).toBe('queue_full');
         expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
       }
-      expect(await api.deps.store.depth()).toBe(maxQueueDepth);
+      expect(await api.deps.models.defaultModel.store.depth()).toBe(maxQueueDepth);
       // Every reservation was released once its job existed (or it was refused).
-      expect(await redis.zcard(queueKeys(api.config.queueName).admissions)).toBe(0);
+      expect(await redis.zcard(queueKeys(defaultJobQueue(api.config.queueName)).admissions)).toBe(0);
     });
   }
 
@@ -66,15 +67,15 @@ describe('MAX_QUEUE_DEPTH under concurrent submissions', () => {
     const tooMany = await postBatch(api.url, 3);
     expect(tooMany.status).toBe(429);
     expect(tooMany.body.error.code).toBe('queue_full');
-    expect(await api.deps.store.depth()).toBe(1);
+    expect(await api.deps.models.defaultModel.store.depth()).toBe(1);
     // Concurrent batches of two into the two free places: one fits, the other is refused.
     const racing = await Promise.all([postBatch(api.url, 2), postBatch(api.url, 2), postBatch(api.url, 2)]);
     expect(racing.map((r) => r.status).sort()).toEqual([202, 429, 429]);
-    expect(await api.deps.store.depth()).toBe(3);
+    expect(await api.deps.models.defaultModel.store.depth()).toBe(3);
     expect((await postImage<ErrorBody>(api.url, photo)).status).toBe(429);
     expect((await get(api.url, `/jobs/${first.body.id}`, { method: 'DELETE' })).status).toBe(200);
     expect((await postImage(api.url, photo)).status).toBe(202);
-    expect(await redis.zcard(queueKeys(api.config.queueName).admissions)).toBe(0);
+    expect(await redis.zcard(queueKeys(defaultJobQueue(api.config.queueName)).admissions)).toBe(0);
   });
 });
 

@@ -102,7 +102,7 @@ describe('Bull Board refuses cross-site state changes (CSRF)', () => {
   });
 
   it('a cross-site form post cannot add, retry or clean jobs; the same call from the page itself can', async () => {
-    const queue = app.deps.operators.queue;
+    const queue = app.deps.operators.queues[0]!;
     const name = queue.name;
     const add = (headers: Record<string, string>) =>
       get<ErrorBody>(app.url, `/admin/queues/api/queues/${name}/add`, {

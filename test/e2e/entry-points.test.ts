@@ -5,6 +5,7 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../../src/redis-server.js';
 import { get, image, postImage, type ErrorBody } from '../support/http.js';
 import { spawnEntry, stopChild, waitForReady } from '../support/service.js';
+import { defaultJobQueue } from '../support/paths.js';
 
 async function exitOf(child: ReturnType<typeof spawnEntry>['child']): Promise<number | null> {
   const [code] = (await once(child, 'exit')) as [number | null];
@@ -68,7 +69,7 @@ describe('API and worker as separate processes', () => {
     const submitted = await postImage(url, await image('coffee.png'));
     expect(submitted.status).toBe(202);
     const redis = new Redis(redisUrl);
-    const key = `bull:${queueName}:input:${submitted.body.id}`;
+    const key = `bull:${defaultJobQueue(queueName)}:input:${submitted.body.id}`;
     try {
       const bytes = await redis.strlen(key);
       expect(bytes).toBeGreaterThan(10_000);

@@ -5,6 +5,7 @@ import { freePort } from '../../src/redis-server.js';
 import { get, image, postImage, submitAndWait, type ErrorBody, type JobBody } from '../support/http.js';
 import { metricNames, sample } from '../support/prometheus.js';
 import { spawnEntry, stopChild, waitForReady } from '../support/service.js';
+import { defaultJobQueue, defaultModelName } from '../support/paths.js';
 
 /**
  * The operator surfaces against real processes: an API with dashboard credentials and a metrics
@@ -13,6 +14,8 @@ import { spawnEntry, stopChild, waitForReady } from '../support/service.js';
  */
 const redisUrl = inject('redisUrl');
 const queueName = `ops-${randomUUID().slice(0, 8)}`;
+/** The default model's queue under that QUEUE_NAME. */
+const jobQueue = defaultJobQueue(queueName);
 const user = 'operator';
 const password = 'correct-horse-battery';
 const dashboardToken = randomUUID();
@@ -55,7 +58,7 @@ describe('Bull Board at /admin/queues', () => {
       { Authorization: `Bearer ${Buffer.from(`${user}:${password}`).toString('base64')}` },
     ];
     for (const headers of wrong) {
-      for (const [method, path] of [['GET', '/admin/queues'], ['GET', '/admin/queues/api/queues'], ['PUT', `/admin/queues/api/queues/${queueName}/retry/failed`]] as const) {
+      for (const [method, path] of [['GET', '/admin/queues'], ['GET', '/admin/queues/api/queues'], ['PUT', `/admin/queues/api/queues/${jobQueue}/retry/failed`]] as const) {
         const res = await get<ErrorBody>(url, path, { method, headers });
         expect(res.status, `${method} ${path} ${JSON.stringify(headers)}`).toBe(401);
         expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="dashboard".*, Bearer realm="dashboard"$/);
@@ -72,7 +75,7 @@ describe('Bull Board at /admin/queues', () => {
     for (const headers of [basic, bearer(dashboardToken)]) {
       const api = await get<{ queues: { name: string; counts: Record<string, number> }[] }>(url, '/admin/queues/api/queues', { headers });
       expect(api.status).toBe(200);
-      expect(api.body.queues.map((q) => q.name)).toEqual([queueName]);
+      expect(api.body.queues.map((q) => q.name)).toEqual([jobQueue]);
     }
   });
 });
@@ -92,7 +95,7 @@ describe('GET /metrics on the API', () => {
     for (const name of ['resnet_http_requests_total', 'resnet_http_request_duration_seconds', 'resnet_queue_jobs', 'process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds']) {
       expect(metricNames(before), name).toContain(name);
     }
-    const waiting = (text: string) => sample(text, 'resnet_queue_jobs', { queue: queueName, state: 'waiting' });
+    const waiting = (text: string) => sample(text, 'resnet_queue_jobs', { queue: jobQueue, model: defaultModelName, state: 'waiting' });
     expect(waiting(before)).toBe(0);
     // The default model is the shared int8 build; its precision is read from the graph.
     expect(sample(before, 'resnet_model_info', { model: 'resnet50-v1.5-int8', precision: 'int8' })).toBe(1);
@@ -123,7 +126,7 @@ describe('a failed job, retried from the dashboard', () => {
     const submitted = await postImage(url, await image('coffee.png'));
     expect(submitted.status).toBe(202);
     const id = submitted.body.id;
-    const key = `bull:${queueName}:input:${id}`;
+    const key = `bull:${jobQueue}:input:${id}`;
     const input = await redis.getBuffer(key);
     expect(input?.length).toBeGreaterThan(10_000);
     await redis.del(key);
@@ -136,14 +139,14 @@ describe('a failed job, retried from the dashboard', () => {
     expect(failed.body).toMatchObject({ status: 'failed', error: { code: 'input_missing' } });
 
     await redis.set(key, input!, 'EX', 3600);
-    const retry = await fetch(`${url}/admin/queues/api/queues/${queueName}/${id}/retry`, { method: 'PUT', headers: basic });
+    const retry = await fetch(`${url}/admin/queues/api/queues/${jobQueue}/${id}/retry`, { method: 'PUT', headers: basic });
     expect(retry.status).toBe(204);
     const done = await get(url, `/jobs/${id}/wait?timeout=60`);
     expect(done.status).toBe(200);
     expect(done.body.status).toBe('completed');
     expect(done.body.result!.predictions[0]!.label).toBe('espresso');
 
-    const removed = await fetch(`${url}/admin/queues/api/queues/${queueName}/${id}/clean`, { method: 'PUT', headers: bearer(dashboardToken) });
+    const removed = await fetch(`${url}/admin/queues/api/queues/${jobQueue}/${id}/clean`, { method: 'PUT', headers: bearer(dashboardToken) });
     expect(removed.status).toBe(204);
     expect((await get(url, `/jobs/${id}`)).status).toBe(404);
   });
@@ -178,7 +181,7 @@ describe('a failed job, retried from the dashboard', () => {
     expect(delta('resnet_job_latency_seconds_count', { status: 'completed' })).toBe(3);
 
     const api = await apiMetrics();
-    expect(sample(api, 'resnet_queue_jobs', { queue: queueName, state: 'waiting' })).toBe(0);
+    expect(sample(api, 'resnet_queue_jobs', { queue: jobQueue, model: defaultModelName, state: 'waiting' })).toBe(0);
   });
 });
 

@@ -5,7 +5,7 @@ import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { freePort } from '../../src/redis-server.js';
 import { get, image, postImage, type JobBody } from '../support/http.js';
-import { expectedTop1, outputDir } from '../support/paths.js';
+import { defaultJobQueue, expectedTop1, outputDir } from '../support/paths.js';
 import { spawnEntry, stopChild, waitForReady } from '../support/service.js';
 
 export type Proc = ReturnType<typeof spawnEntry>;
@@ -102,10 +102,10 @@ export async function waitAllTerminal(url: string, jobs: readonly Submitted[], t
   }
 }
 
-/** Counts `completed` events per job, straight from the queue's event stream. */
+/** Counts `completed` events per job, straight from the default model's queue's event stream (`queueName` is QUEUE_NAME). */
 export async function completionCounter(redisUrl: string, queueName: string): Promise<{ counts: Map<string, number>; close(): Promise<void> }> {
   // From the start of the stream, so no completion is missed whenever the counter starts.
-  const events = new QueueEvents(queueName, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), lastEventId: '0' });
+  const events = new QueueEvents(defaultJobQueue(queueName), { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), lastEventId: '0' });
   const counts = new Map<string, number>();
   events.on('completed', ({ jobId }) => counts.set(jobId, (counts.get(jobId) ?? 0) + 1));
   await events.waitUntilReady();

@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { defaultJobQueue } from '../support/paths.js';
 import { completionCounter, faultEnv, report, startCluster, stopProc, submitMany, tally, waitAllTerminal, waitForLog, type Cluster } from './harness.js';
 
 const redisUrl = inject('redisUrl');
@@ -12,7 +13,7 @@ describe('worker faults', () => {
   beforeAll(async () => {
     cluster = await startCluster(redisUrl);
     redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-    queue = new Queue(cluster.queueName, { connection: redis });
+    queue = new Queue(defaultJobQueue(cluster.queueName), { connection: redis });
   });
   afterAll(async () => {
     await queue.close();

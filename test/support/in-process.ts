@@ -58,8 +58,9 @@ export async function startInProcessApi(config: Config): Promise<InProcessApi> {
       const redis = connectRedis(config.redis!, 'blocking');
       const alive = await Promise.race([redis.ping().then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, 1000, false))]);
       if (alive) {
-        for (const suffix of ['', '-batches', '-webhooks']) {
-          const queue = new Queue(`${config.queueName}${suffix}`, { connection: redis, prefix: keyPrefix });
+        const names = [...connected.deps.models.models.map((m) => m.store.queueName), `${config.queueName}-batches`, `${config.queueName}-webhooks`];
+        for (const name of names) {
+          const queue = new Queue(name, { connection: redis, prefix: keyPrefix });
           await queue.obliterate({ force: true }).catch(() => undefined);
           await queue.close();
         }

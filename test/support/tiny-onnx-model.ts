@@ -65,6 +65,20 @@ const FLOAT = 1;
 const ATTRIBUTE_INT = 2;
 const ATTRIBUTE_INTS = 7;
 
+/** Fixed, distinct weights per class ([3, classes], row-major), so different colours rank the classes differently. */
+function tinyWeights(classes: number): { weights: number[]; bias: number[] } {
+  return { weights: Array.from({ length: 3 * classes }, (_, i) => Math.sin(1 + i * 0.7)), bias: Array.from({ length: classes }, (_, c) => c * -0.01) };
+}
+
+/**
+ * What the tiny classifier computes for an input whose normalised mean colour is `colour`
+ * (x = (pixel / 255 - mean) / std per channel): its logits, computed here without ONNX Runtime.
+ */
+export function tinyLogits(colour: readonly [number, number, number], classes: number): number[] {
+  const { weights, bias } = tinyWeights(classes);
+  return bias.map((b, k) => colour.reduce((sum, x, c) => sum + x * weights[c * classes + k]!, b));
+}
+
 /** The ONNX bytes of the tiny classifier. */
 export function tinyClassifierOnnx(options: TinyModelOptions = {}): Uint8Array {
   const size = options.inputSize ?? 224;
@@ -75,9 +89,7 @@ export function tinyClassifierOnnx(options: TinyModelOptions = {}): Uint8Array {
   const Model = protobuf.parse(onnxSchema, { keepCase: true }).root.lookupType('onnx.ModelProto');
   const dims = (shape: (number | string)[]) => ({ dim: shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) });
   const tensorType = (shape: (number | string)[]) => ({ tensor_type: { elem_type: FLOAT, shape: dims(shape) } });
-  // Fixed, distinct weights per class, so different colours rank the classes differently.
-  const weights = Array.from({ length: 3 * classes }, (_, i) => Math.sin(1 + i * 0.7));
-  const bias = Array.from({ length: classes }, (_, c) => c * -0.01);
+  const { weights, bias } = tinyWeights(classes);
   const model = {
     ir_version: 8,
     producer_name: 'resnet-queue tiny-onnx-model',
@@ -112,7 +124,7 @@ export function tinyClassifierOnnx(options: TinyModelOptions = {}): Uint8Array {
 
 /**
  * Writes a model directory the worker can load: model.onnx, a Keras-style class index and a
- * manifest.json naming them (input size from the options; the layout is the model's own concern).
+ * manifest.json naming them (input size and layout from the options).
  */
 export async function writeTinyModelDir(dir: string, options: TinyModelOptions = {}): Promise<string> {
   const classes = options.classes ?? 10;
@@ -122,7 +134,7 @@ export async function writeTinyModelDir(dir: string, options: TinyModelOptions =
   await writeFile(path.join(dir, 'model.onnx'), tinyClassifierOnnx({ ...options, classes }));
   await writeFile(path.join(dir, 'labels.json'), JSON.stringify(Object.fromEntries(labels.map((label, c) => [String(c), [`tiny${c}`, label]]))));
   const inputSize = options.inputSize ?? 224;
-  const manifest = { name: options.name ?? `tiny-${classes}`, inputSize, resizeShorterTo: inputSize, labels: 'labels.json', topk: Math.min(5, classes) };
+  const manifest = { name: options.name ?? `tiny-${classes}`, layout: options.layout ?? 'NCHW', inputSize, resizeShorterTo: inputSize, labels: 'labels.json', topk: Math.min(5, classes) };
   await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   return dir;
 }

@@ -83,6 +83,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
   });
 
+  it('reads MODEL_DIRS as several model directories (MODEL_DIR is the one otherwise), and DEFAULT_MODEL', () => {
+    const one = loadConfig({ MODEL_DIR: 'models/a' });
+    expect(one.modelDirs).toEqual([path.resolve('models/a')]);
+    const several = loadConfig({ MODEL_DIR: 'ignored', MODEL_DIRS: ' models/a, models/b ,', DEFAULT_MODEL: 'b' });
+    expect(several).toMatchObject({ modelDirs: [path.resolve('models/a'), path.resolve('models/b')], modelDir: path.resolve('models/a'), defaultModel: 'b' });
+    expect(() => loadConfig({ MODEL_DIRS: ' , ' })).toThrow(/MODEL_DIRS/);
+  });
+
   it('documents every variable in the README configuration table', async () => {
     const readme = await readFile(path.join(projectRoot, 'README.md'), 'utf8');
     expect(envVariableNames).toContain('WORKER_METRICS_PORT');

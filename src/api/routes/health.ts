@@ -12,12 +12,13 @@ export function healthRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     ctx.body = { status: 'ok' } satisfies z.infer<typeof HealthSchema>;
   });
 
-  /** Readiness: Redis answers and at least one worker has announced a loaded model. */
+  /** Readiness: Redis answers and at least one worker has announced the default model loaded. */
   router.get('/readyz', async (ctx) => {
-    const workers = await deps.store.workerCount();
+    const model = deps.models.defaultModel;
+    const workers = await model.store.workerCount();
     if (workers === 0) {
       throw new AppError('no_worker', 'no worker with a loaded model is running', { 'Retry-After': String(retryAfterSeconds) }, { expose: true });
     }
-    ctx.body = { status: 'ready', workers, model: deps.manifest.name, precision: await deps.precision } satisfies z.infer<typeof ReadySchema>;
+    ctx.body = { status: 'ready', workers, model: model.name, precision: await model.precision } satisfies z.infer<typeof ReadySchema>;
   });
 }

@@ -30,10 +30,10 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   const guards = [requireApiKey(deps.clients.apiKeyDigests, deps.clients.authFailures), rateLimit(deps)];
 
   router.post('/jobs', ...guards, requireWorker(deps), queueBackpressure(deps), async (ctx) => {
-    const topk = parseParam('topk', SubmitQuerySchema.shape.topk, ctx.query['topk']) ?? deps.manifest.topk;
+    const topk = parseParam('topk', SubmitQuerySchema.shape.topk, ctx.query['topk']);
     const deadline = parseParam('deadline', SubmitQuerySchema.shape.deadline, ctx.query['deadline']);
     const preferWait = preferWaitSeconds(ctx.get('prefer'));
-    // priority and webhook come from the query, else from text fields beside the image, read with it.
+    // model, priority and webhook come from the query, else from text fields beside the image, read with it.
     const { view, replayed } = await acceptImage(ctx, deps, { topk, deadlineAt: deadlineAt(deps, deadline) }, {
       fieldNames: ['priority', 'webhook'],
       parse: () => parseSubmitOptions({ priority: submitValue(ctx, 'priority'), webhook: submitValue(ctx, 'webhook') }, deps, { priority: 'interactive' }),
@@ -49,7 +49,7 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   });
 
   router.get('/jobs/:id', ...guards, async (ctx) => {
-    const view = await deps.store.get(ctx.params['id']!, ctx.state.owner);
+    const view = await deps.models.getJob(ctx.params['id']!, ctx.state.owner);
     if (!view) throw notFound(ctx.params['id']!);
     ctx.body = view;
   });
@@ -69,7 +69,7 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
 
   /** Cancels a queued job (200 with its final view); 409 once it is active or finished. */
   router.delete('/jobs/:id', ...guards, async (ctx) => {
-    const view = await deps.store.cancel(ctx.params['id']!, ctx.state.owner);
+    const view = await deps.models.cancelJob(ctx.params['id']!, ctx.state.owner);
     if (!view) throw notFound(ctx.params['id']!);
     ctx.body = view;
   });

@@ -1,0 +1,84 @@
+import type { Manifest } from '../model/manifest.js';
+import type { Precision } from '../model/precision.js';
+import { AppError } from '../errors.js';
+import type { RedisClient } from '../redis.js';
+import { retryAfterSeconds, type JobStore } from './job-store.js';
+import type { JobView } from './wire.js';
+
+/** One model as the API serves it: its preprocessing contract and the store of its queue. */
+export interface ServedModel {
+  name: string;
+  manifest: Manifest;
+  /** The manifest's, else read from the model file; undefined on an API host with neither. */
+  precision: Promise<Precision | undefined>;
+  /** Labels in the model's labels file; undefined when this API host cannot read it. */
+  classes: number | undefined;
+  /** Submits to, reads from and cancels in this model's queue. */
+  store: JobStore;
+}
+
+/** Throws, naming the problem, unless the names are distinct and DEFAULT_MODEL (if set) is one of them. */
+export function checkModelNames(names: readonly string[], defaultName: string | undefined): void {
+  if (names.length === 0) throw new Error('no model to serve');
+  const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+  if (duplicate !== undefined) throw new Error(`two model directories are both named "${duplicate}": give one a different "name" in its manifest.json`);
+  if (defaultName !== undefined && !names.includes(defaultName)) throw new Error(`DEFAULT_MODEL "${defaultName}" is none of the served models (${names.join(', ')})`);
+}
+
+/**
+ * Every model the API serves, and which one a request means: `pick` resolves the `model` a client
+ * named (404 `unknown_model` for others), `forJob` finds the queue a job ID lives in through the
+ * job-ID index the stores write at submit (a lookup only when more than one model is served).
+ */
+export class ModelCatalog {
+  private readonly byName: ReadonlyMap<string, ServedModel>;
+  readonly defaultModel: ServedModel;
+
+  constructor(
+    readonly models: readonly ServedModel[],
+    defaultName: string | undefined,
+    private readonly redis: RedisClient,
+    private readonly indexKey: (jobId: string) => string,
+  ) {
+    checkModelNames(models.map((m) => m.name), defaultName);
+    this.byName = new Map(models.map((m) => [m.name, m]));
+    this.defaultModel = defaultName === undefined ? models[0]! : this.byName.get(defaultName)!;
+  }
+
+  /** The model a submission names (a query parameter, form field or JSON property), else the default. */
+  pick(name: unknown): ServedModel {
+    if (name === undefined || name === '') return this.defaultModel;
+    const model = typeof name === 'string' ? this.byName.get(name) : undefined;
+    if (!model) throw new AppError('unknown_model', `model: ${JSON.stringify(name)} is not served here; GET /models lists ${[...this.byName.keys()].join(', ')}`);
+    return model;
+  }
+
+  /** Refuses (503 no_worker) a submission for a model no live worker has loaded, once `graceUntil` (epoch ms) has passed. */
+  async requireWorker(model: ServedModel, graceUntil: number): Promise<void> {
+    if (Date.now() < graceUntil || (await model.store.workerCount()) > 0) return;
+    throw new AppError('no_worker', `no worker with the model ${model.name} loaded is running; retry later`, { 'Retry-After': String(retryAfterSeconds) }, { expose: true });
+  }
+
+  /** The model whose queue holds job `id`; undefined when the index has no entry (unknown or expired). */
+  async forJob(id: string): Promise<ServedModel | undefined> {
+    if (this.models.length === 1) return this.defaultModel;
+    const name = await this.redis.get(this.indexKey(id)).catch((err: unknown) => {
+      throw new AppError('unavailable', 'the job store is unavailable (read); retry shortly', { 'Retry-After': String(retryAfterSeconds) }, { cause: err });
+    });
+    return name === null ? undefined : this.byName.get(name);
+  }
+
+  /** The job's view, whatever its model (undefined as for JobStore.get). */
+  async getJob(id: string, owner?: string): Promise<JobView | undefined> {
+    return (await this.forJob(id))?.store.get(id, owner);
+  }
+
+  async cancelJob(id: string, owner?: string): Promise<JobView | undefined> {
+    return (await this.forJob(id))?.store.cancel(id, owner);
+  }
+
+  /** The store whose queue is `queueName` (batch entries record it). */
+  storeOfQueue(queueName: string | undefined): JobStore | undefined {
+    return queueName === undefined ? this.defaultModel.store : this.models.find((m) => m.store.queueName === queueName)?.store;
+  }
+}
