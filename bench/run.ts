@@ -47,8 +47,8 @@ const { values: args } = parseArgs({
 const quick = args.quick;
 const extraEnv = Object.fromEntries(args.env.map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]));
 const config = loadConfig({ ...process.env, ...extraEnv });
-/** The served (first) model's queue, which the stage breakdown and the footprint read. */
-const jobQueue = modelQueueName(config.queueName, (await loadManifest(config.modelDir)).name);
+/** The queue of the model in `modelDir`, which the stage breakdown and the footprint read. */
+const jobQueueOf = async (modelDir: string) => modelQueueName(config.queueName, (await loadManifest(modelDir)).name);
 const workerProcesses = Number(args.workers);
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
@@ -192,7 +192,7 @@ const withoutSamples = ({ samples: _samples, ...rest }: LoadResult) => rest;
  * Server-Timing on the long-poll gives event delivery. What remains of the client's total is
  * HTTP, the two responses and the client itself. Clocks: one host, so epoch ms compare.
  */
-async function stageBreakdown(redisUrl: string, samples: Sample[]) {
+async function stageBreakdown(redisUrl: string, jobQueue: string, samples: Sample[]) {
   const redis = new Redis(redisUrl);
   const queue = new Queue(jobQueue, { connection: redis });
   const rows: Record<string, number>[] = [];
@@ -228,7 +228,7 @@ async function stageBreakdown(redisUrl: string, samples: Sample[]) {
  * Then resumes and times the drain: throughput of the workers with the API idle, i.e. queue +
  * batching + inference without any decoding competing for the cores.
  */
-async function queueFilled(service: BenchService, jobs: number, phones: Buffer[]) {
+async function queueFilled(service: BenchService, jobQueue: string, jobs: number, phones: Buffer[]) {
   const redis = new Redis(service.redisUrl);
   const queue = new Queue(jobQueue, { connection: redis });
   await queue.pause();
@@ -284,14 +284,15 @@ async function cpuPerImage(pids: Record<string, number>, work: () => Promise<Loa
 // ---------------------------------------------------------------- one model, end to end
 async function measureService(model: ModelKey, phoneDir: string, phones: Buffer[]) {
   const env = { ...extraEnv, MODEL_DIR: modelDirs[model] };
+  const jobQueue = await jobQueueOf(modelDirs[model]);
   log(`${model}: starting service (redis-server, ${workerProcesses} worker process(es), api: separate processes)`);
   const service = await startBenchService(env, workerProcesses);
   try {
     log(`${model}: redis footprint and API CPU per upload, then the workers alone draining the queue`);
-    const { footprint, apiCpuMsPerUpload, drain } = await queueFilled(service, quick ? 10 : 200, phones);
+    const { footprint, apiCpuMsPerUpload, drain } = await queueFilled(service, jobQueue, quick ? 10 : 200, phones);
     log(`${model}: light load: 1 client, sequential`);
     const light = await load(service.url, 1, quick ? 0 : 2000, 0, { perClient: quick ? 5 : 60 });
-    const stages = await stageBreakdown(service.redisUrl, light.samples);
+    const stages = await stageBreakdown(service.redisUrl, jobQueue, light.samples);
     const saturated: LoadResult[] = [];
     let loop = { p50: NaN, p99: NaN, max: NaN };
     let cpu: Record<string, number> = {};
