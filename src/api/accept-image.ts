@@ -85,6 +85,7 @@ export function deadlineAt(deps: Pick<ApiDeps, 'limits'>, seconds: number | unde
  */
 export async function chooseModel(ctx: ApiContext, deps: Pick<ApiDeps, 'models' | 'acceptWithoutWorkerUntil'>): Promise<ServedModel> {
   const model = deps.models.pick(submitValue(ctx, 'model'));
-  await deps.models.requireWorker(model, deps.acceptWithoutWorkerUntil);
+  // Checked before the body was read already (requireWorker) when it is the model looked at then.
+  if (model.name !== ctx.state.liveModel) await deps.models.requireWorker(model, deps.acceptWithoutWorkerUntil);
   return model;
 }

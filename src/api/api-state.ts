@@ -15,4 +15,6 @@ export interface ApiState {
    * router (the dashboard); routed requests use the router's own pattern.
    */
   route?: string;
+  /** A model requireWorker found live workers for, so the submission need not ask again once its body is read. */
+  liveModel?: string;
 }
