@@ -68,11 +68,14 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   } catch (err) {
     throw new StartupError((err as Error).message);
   }
+  // Read before connecting: BullMQ's clients are created together, with no await between them
+  // (on a Cluster, one created while the shared connection is mid-handshake fails to start).
+  const classes = await Promise.all(manifests.map((manifest, i) => loadLabels(path.join(config.modelDirs[i]!, manifest.labels)).then((labels) => labels.length, () => undefined)));
   const redisTarget = config.redis;
   const redis = connectRedis(redisTarget, 'command');
   redis.on('error', (err: unknown) => log.debug({ err }, 'redis connection error'));
   // One queue (and one event stream, for long-polls) per model.
-  const perModel = await Promise.all(manifests.map(async (manifest, i) => {
+  const perModel = manifests.map((manifest, i) => {
     const dir = config.modelDirs[i]!;
     const queueName = modelQueueName(config.queueName, manifest.name);
     const queue = new Queue<JobData, JobResult>(queueName, { connection: redis, prefix: keyPrefix, defaultJobOptions: defaultJobOptions(config), telemetry: tracing?.bullmq });
@@ -83,9 +86,8 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
     // API replicas need not hold the model (workers may fetch it): then only a manifest can say.
     // Not awaited: reading a 100 MB model file must not delay listening; its readers await it.
     const precision = modelPrecision(path.join(dir, manifest.file), manifest.precision).catch(() => undefined);
-    const classes = await loadLabels(path.join(dir, manifest.labels)).then((labels) => labels.length, () => undefined);
-    return { manifest, queueName, queue, events, eventsConnection, precision, classes };
-  }));
+    return { manifest, queueName, queue, events, eventsConnection, precision, classes: classes[i] };
+  });
   const queues = perModel.map((m) => m.queue);
   // Batches are flows whose parents live in a queue of their own, named after QUEUE_NAME.
   const batchQueue = new Queue(batchQueueName(config.queueName), { connection: redis, prefix: keyPrefix });
