@@ -1,5 +1,6 @@
 import type { Context } from 'koa';
 import { inspectImage, prepareImage } from '../model/preprocess.js';
+import { clientGoneSignal } from './client-gone.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
 import type { Submission, Submitted } from './job-store.js';
@@ -68,9 +69,7 @@ export function appendEventTiming(ctx: ApiContext, view: JobView, sinceMs: numbe
 
 /** Waits for the job as long as the client stays connected, at most `seconds`. */
 export function waitForJob(ctx: ApiContext, deps: ApiDeps, id: string, seconds: number): Promise<JobView | undefined> {
-  const clientGone = new AbortController();
-  ctx.res.once('close', () => clientGone.abort());
-  return deps.waiter.wait(id, seconds * 1000, () => deps.models.getJob(id, ctx.state.owner), clientGone.signal);
+  return deps.waiter.wait(id, seconds * 1000, () => deps.models.getJob(id, ctx.state.owner), clientGoneSignal(ctx));
 }
 
 /** When a submission's job must start by (epoch ms): `?deadline=` seconds, else DEFAULT_DEADLINE_SECONDS; undefined for none. */

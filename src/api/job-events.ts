@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
 import { AppError } from '../errors.js';
+import { clientGoneSignal } from './client-gone.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
 import type { JobView } from './wire.js';
@@ -19,9 +20,7 @@ const sseEvent = (view: JobView) => `event: ${view.status}\ndata: ${JSON.stringi
  * When the client goes away the follow is aborted and its wake-up unregistered.
  */
 export async function streamJobEvents(ctx: Context & { state: ApiState }, deps: Pick<ApiDeps, 'models' | 'waiter' | 'log'>, id: string): Promise<void> {
-  const clientGone = new AbortController();
-  ctx.res.once('close', () => clientGone.abort());
-  const events = deps.waiter.follow(id, () => deps.models.getJob(id, ctx.state.owner), clientGone.signal);
+  const events = deps.waiter.follow(id, () => deps.models.getJob(id, ctx.state.owner), clientGoneSignal(ctx));
   // The first view decides between a stream and a 404, so errors before it are ordinary answers.
   const first = await events.next();
   if (first.done) throw new AppError('not_found', `no job ${id} (unknown, malformed or expired)`);

@@ -55,6 +55,9 @@ export const SubmitHeadersSchema = z.object({
     .meta({ description: 'The same key from the same client within RESULT_TTL_SECONDS returns the first job (with `Idempotent-Replayed: true`) instead of creating another. Keys are scoped to the caller: its API key, or its address (honouring TRUST_PROXY) when the API is open, so another caller\'s key never returns their job.' }),
 });
 
+/** How long a long-poll waits when ?timeout= is absent, seconds. */
+export const defaultWaitSeconds = 30;
+
 /** Query of GET /jobs/{id}/wait. */
 export const WaitQuerySchema = z.object({
   timeout: z.coerce.number().min(0).optional().meta({ description: 'Seconds to wait (default 30, capped at WAIT_MAX_SECONDS).' }),

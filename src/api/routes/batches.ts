@@ -3,16 +3,14 @@ import type Router from '@koa/router';
 import type { Context } from 'koa';
 import { AppError } from '../../errors.js';
 import { acceptBatch } from '../batch-intake.js';
+import { clientGoneSignal } from '../client-gone.js';
 import type { BatchView } from '../wire.js';
 import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../api-state.js';
 import { requireWorker } from '../require-worker.js';
 import { parseParam } from '../params.js';
-import { WaitQuerySchema } from '../wire.js';
-
-/** Default long-poll duration when ?timeout= is absent, seconds (as for jobs). */
-const defaultWaitSeconds = 30;
+import { defaultWaitSeconds, WaitQuerySchema } from '../wire.js';
 
 function respond(ctx: Context, view: BatchView): void {
   ctx.status = view.status === 'completed' ? 200 : 202;
@@ -40,10 +38,8 @@ export function batchRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   router.get('/batches/:id/wait', ...guards, async (ctx) => {
     const id = ctx.params['id']!;
     const timeout = parseParam('timeout', WaitQuerySchema.shape.timeout, ctx.query['timeout']) ?? defaultWaitSeconds;
-    const clientGone = new AbortController();
-    ctx.res.once('close', () => clientGone.abort());
     const seconds = Math.min(timeout, deps.limits.waitMaxSeconds);
-    const view = await deps.batchWaiter.wait(id, seconds * 1000, () => deps.batches.get(id, ctx.state.owner), clientGone.signal);
+    const view = await deps.batchWaiter.wait(id, seconds * 1000, () => deps.batches.get(id, ctx.state.owner), clientGoneSignal(ctx));
     if (!view) throw notFound(id);
     respond(ctx, view);
   });

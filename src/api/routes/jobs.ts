@@ -9,10 +9,7 @@ import { streamJobEvents } from '../job-events.js';
 import { parseParam, preferWaitSeconds } from '../params.js';
 import { requireWorker } from '../require-worker.js';
 import { parseSubmitOptions, submitValue } from '../submit-options.js';
-import { isTerminal, SubmitQuerySchema, WaitQuerySchema, type JobView } from '../wire.js';
-
-/** Default long-poll duration when ?timeout= is absent, seconds. */
-const defaultWaitSeconds = 30;
+import { defaultWaitSeconds, isTerminal, SubmitQuerySchema, WaitQuerySchema, type JobView } from '../wire.js';
 
 /**
  * Terminal jobs answer 200. A job still queued or active answers 202 with its current view:
