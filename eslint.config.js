@@ -4,7 +4,12 @@ import tseslint from 'typescript-eslint';
 
 /** One no-restricted-imports rule for the files of one layer. */
 function layer(files, why, patterns) {
-  return [{ files: [files], rules: { 'no-restricted-imports': ['error', { patterns: [{ group: patterns, message: `${why}.` }] }] } }];
+  return [
+    {
+      files: [files],
+      rules: { 'no-restricted-imports': ['error', { patterns: [{ group: patterns, message: `${why}.` }] }] },
+    },
+  ];
 }
 
 export default tseslint.config(
@@ -22,18 +27,57 @@ export default tseslint.config(
   // Layers point one way: model <- queue <- api | worker <- main. A folder never imports a sibling's
   // internals or a layer above it; the CLI speaks to the API only through its wire schemas.
   ...layer('src/model/**', 'the model layer knows images and tensors, not HTTP, jobs or Redis', [
-    '../api/*', '../queue/*', '../worker/*', '../cli/*', '../errors.js', '../redis.js', 'bullmq', 'ioredis', 'koa', '@koa/*',
+    '../api/*',
+    '../queue/*',
+    '../worker/*',
+    '../cli/*',
+    '../errors.js',
+    '../redis.js',
+    'bullmq',
+    'ioredis',
+    'koa',
+    '@koa/*',
   ]),
-  ...layer('src/queue/**', 'the job contract knows no HTTP and no worker', ['../api/*', '../worker/*', '../cli/*', 'koa', '@koa/*']),
-  ...layer('src/api/**', 'the API does not reach into the worker or the CLI', ['../worker/*', '../../worker/*', '../cli/*', '../../cli/*']),
-  ...layer('src/worker/**', 'the worker does not reach into the API or the CLI', ['../api/*', '../cli/*', 'koa', '@koa/*']),
+  ...layer('src/queue/**', 'the job contract knows no HTTP and no worker', [
+    '../api/*',
+    '../worker/*',
+    '../cli/*',
+    'koa',
+    '@koa/*',
+  ]),
+  ...layer('src/api/**', 'the API does not reach into the worker or the CLI', [
+    '../worker/*',
+    '../../worker/*',
+    '../cli/*',
+    '../../cli/*',
+  ]),
+  ...layer('src/worker/**', 'the worker does not reach into the API or the CLI', [
+    '../api/*',
+    '../cli/*',
+    'koa',
+    '@koa/*',
+  ]),
   ...layer('src/webhook/**', 'webhook delivery knows HTTP clients and signatures, not the API, jobs or the worker', [
-    '../api/*', '../queue/*', '../worker/*', '../cli/*', '../model/*', 'koa', '@koa/*',
+    '../api/*',
+    '../queue/*',
+    '../worker/*',
+    '../cli/*',
+    '../model/*',
+    'koa',
+    '@koa/*',
   ]),
   ...layer('src/cli/**', 'the CLI is a client: it may import only the wire schemas of the API', [
-    '../api/*', '!../api/wire.js', '../queue/*', '../worker/*', '../model/*',
+    '../api/*',
+    '!../api/wire.js',
+    '../queue/*',
+    '../worker/*',
+    '../model/*',
   ]),
-  ...layer('src/api/openapi.ts', 'the OpenAPI document is generated from wire.ts, never from route modules', ['./routes/*', '../worker/*', '../cli/*']),
+  ...layer('src/api/openapi.ts', 'the OpenAPI document is generated from wire.ts, never from route modules', [
+    './routes/*',
+    '../worker/*',
+    '../cli/*',
+  ]),
   {
     files: ['**/*.js'],
     ...tseslint.configs.disableTypeChecked,

@@ -20,7 +20,14 @@ async function views(photo: Buffer): Promise<Buffer[]> {
   const png = (s: Sharp) => s.png().toBuffer();
   const region = (fraction: number, fx: number, fy: number) => {
     const [w, h] = [Math.round(width * fraction), Math.round(height * fraction)];
-    return png(sharp(photo).extract({ left: Math.round((width - w) * fx), top: Math.round((height - h) * fy), width: w, height: h }));
+    return png(
+      sharp(photo).extract({
+        left: Math.round((width - w) * fx),
+        top: Math.round((height - h) * fy),
+        width: w,
+        height: h,
+      }),
+    );
   };
   return Promise.all([
     Promise.resolve(photo),
@@ -30,16 +37,25 @@ async function views(photo: Buffer): Promise<Buffer[]> {
     region(0.8, 0, 1),
     region(0.8, 1, 1),
     region(0.7, 0.5, 0.5),
-    png(sharp(photo).flop().extract({ left: 0, top: 0, width: Math.round(width * 0.85), height: Math.round(height * 0.85) })),
+    png(
+      sharp(photo)
+        .flop()
+        .extract({ left: 0, top: 0, width: Math.round(width * 0.85), height: Math.round(height * 0.85) }),
+    ),
   ]);
 }
 
 const photos = await sharedImages();
 const perPhoto = await Promise.all(photos.map(views));
-const [fp32, int8] = [await loadClassifier(fp32Dir, { intraOpThreads: 2 }), await loadClassifier(int8Dir, { intraOpThreads: 2 })];
+const [fp32, int8] = [
+  await loadClassifier(fp32Dir, { intraOpThreads: 2 }),
+  await loadClassifier(int8Dir, { intraOpThreads: 2 }),
+];
 const limits = { maxImagePixels: 50_000_000 };
 const top1 = async (classifier: typeof fp32, image: Buffer) => {
-  const [logits] = await classifier.run([await decodeCrop((await prepareImage(image, classifier.manifest, limits)).crop, classifier.manifest.inputSize)]);
+  const [logits] = await classifier.run([
+    await decodeCrop((await prepareImage(image, classifier.manifest, limits)).crop, classifier.manifest.inputSize),
+  ]);
   return classifier.predictions(logits!, 1)[0]!.label;
 };
 

@@ -44,7 +44,9 @@ function observe(url: string, api: ChildProcess) {
       await new Promise((r) => setTimeout(r, 25));
     }
   })();
-  const probe = spawn(process.execPath, ['--input-type=module', '-e', probeSource, `${url}/healthz`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const probe = spawn(process.execPath, ['--input-type=module', '-e', probeSource, `${url}/healthz`], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let probed = '';
   probe.stdout.on('data', (d: Buffer) => (probed += d.toString()));
   const loopBefore = loopDelay(api);
@@ -52,7 +54,11 @@ function observe(url: string, api: ChildProcess) {
     running = false;
     probe.kill();
     await Promise.all([rssLoop, once(probe, 'exit'), loopBefore]);
-    const healthMs = probed.trim().split('\n').map(Number).filter((n) => Number.isFinite(n));
+    const healthMs = probed
+      .trim()
+      .split('\n')
+      .map(Number)
+      .filter((n) => Number.isFinite(n));
     const loop = await loopDelay(api);
     return {
       peakRssMiB: mib(peakRss),
@@ -77,19 +83,31 @@ async function smallPhoto(url: string, photo: Buffer): Promise<string> {
     const res = await fetch(`${url}${route}`, { method: 'POST', body: form }).catch((err: Error) => err);
     if (res instanceof Error) return `${route} failed: ${res.message}`;
     const body = (await res.json().catch(() => ({}))) as { predictions?: { label: string }[] };
-    return `${res.status} ${body.predictions?.[0]?.label ?? ''} in ${round((performance.now() - started) / 1000, 2)} s`.replace('  ', ' ');
+    return `${res.status} ${body.predictions?.[0]?.label ?? ''} in ${round((performance.now() - started) / 1000, 2)} s`.replace(
+      '  ',
+      ' ',
+    );
   };
   const [jobs, predict] = await Promise.all([post('/jobs'), post('/predict')]);
   return `${predict} (/predict); ${jobs} (/jobs)`;
 }
 
-const count = (statuses: (number | string)[]) => Object.fromEntries([...new Set(statuses)].map((s) => [s, statuses.filter((t) => t === s).length]));
+const count = (statuses: (number | string)[]) =>
+  Object.fromEntries([...new Set(statuses)].map((s) => [s, statuses.filter((t) => t === s).length]));
 
 async function decodeBomb(url: string, api: ChildProcess, photo: Buffer) {
   // Noise compresses badly; a smooth gradient keeps the file small while the decoder still has to fill 49 Mpx.
   const side = 7000;
   const bomb = await sharp({ create: { width: side, height: side, channels: 3, background: '#3a6' } })
-    .composite([{ input: await sharp({ create: { width: 64, height: 64, channels: 3, background: '#a36' } }).png().toBuffer(), tile: true, blend: 'soft-light' }])
+    .composite([
+      {
+        input: await sharp({ create: { width: 64, height: 64, channels: 3, background: '#a36' } })
+          .png()
+          .toBuffer(),
+        tile: true,
+        blend: 'soft-light',
+      },
+    ])
     .webp({ quality: 10 })
     .toBuffer();
   log(`decode bomb: ${side}x${side} WebP of ${round(bomb.length / 1024)} KB, 24 at once`);
@@ -99,7 +117,14 @@ async function decodeBomb(url: string, api: ChildProcess, photo: Buffer) {
     return smallPhoto(url, photo);
   })();
   const started = performance.now();
-  const statuses = await Promise.all(Array.from({ length: 24 }, () => submitImage(url, bomb).then(async (r) => (await r.arrayBuffer(), r.status), (e: Error) => e.message)));
+  const statuses = await Promise.all(
+    Array.from({ length: 24 }, () =>
+      submitImage(url, bomb).then(
+        async (r) => (await r.arrayBuffer(), r.status),
+        (e: Error) => e.message,
+      ),
+    ),
+  );
   const seconds = round((performance.now() - started) / 1000, 2);
   const smallPhotoResult = await normal;
   return { ...(await stop()), uploads: count(statuses), allAnsweredInS: seconds, smallPhoto: smallPhotoResult };
@@ -108,7 +133,13 @@ async function decodeBomb(url: string, api: ChildProcess, photo: Buffer) {
 /** One upload that sends `sendBytes` of a declared `declaredBytes` body, then waits; resolves with the early status, if any. */
 function slowUpload(url: URL, declaredBytes: number, sendBytes: number, held: AbortSignal): Promise<number | string> {
   return new Promise((resolve) => {
-    const req = http.request({ host: url.hostname, port: url.port, path: '/jobs', method: 'POST', headers: { 'content-type': 'image/jpeg', 'content-length': declaredBytes } });
+    const req = http.request({
+      host: url.hostname,
+      port: url.port,
+      path: '/jobs',
+      method: 'POST',
+      headers: { 'content-type': 'image/jpeg', 'content-length': declaredBytes },
+    });
     let status: number | string = 'held open';
     req.on('response', (res) => {
       status = res.statusCode ?? 0;
@@ -147,7 +178,10 @@ async function slowloris(url: string, api: ChildProcess, photo: Buffer) {
   return { ...figures, uploads: count(await Promise.all(uploads)), smallPhoto: smallPhotoResult };
 }
 
-const photo = await sharp((await sharedImages())[0]).resize(640).jpeg().toBuffer();
+const photo = await sharp((await sharedImages())[0])
+  .resize(640)
+  .jpeg()
+  .toBuffer();
 const service = await startBenchService({ ...env, LOG_LEVEL: 'warn' }, 1);
 try {
   log(`API idle RSS ${mib(await rssBytes(service.api.pid!))} MiB`);

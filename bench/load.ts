@@ -30,7 +30,10 @@ type Outcome = Omit<Sample, 'startMs' | 'endMs' | 'phone' | 'startEpochMs' | 'en
 const failed: Outcome = { batchSize: 0, ok: false, queueMs: 0, workerMs: 0, serverTiming: {} };
 
 const [urlArg, clientsArg, warmupArg, measureArg, perClientArg, phoneFractionArg, phoneDir] = process.argv.slice(2);
-if (!urlArg) throw new Error('usage: tsx bench/load.ts <url> <clients> <warmupMs> <measureMs | 0> [requestsPerClient] [phoneFraction phoneDir]');
+if (!urlArg)
+  throw new Error(
+    'usage: tsx bench/load.ts <url> <clients> <warmupMs> <measureMs | 0> [requestsPerClient] [phoneFraction phoneDir]',
+  );
 const url: string = urlArg;
 const clients = Number(clientsArg);
 const warmupMs = Number(warmupArg);
@@ -42,7 +45,9 @@ const toBlob = (bytes: Buffer) => new Blob([new Uint8Array(bytes)]);
 const images = (await sharedImages()).map(toBlob);
 const phones =
   phoneFraction > 0 && phoneDir
-    ? await Promise.all((await readdir(phoneDir)).sort().map(async (n) => toBlob(await readFile(path.join(phoneDir, n)))))
+    ? await Promise.all(
+        (await readdir(phoneDir)).sort().map(async (n) => toBlob(await readFile(path.join(phoneDir, n)))),
+      )
     : [];
 
 /** `upload;dur=1.2, preprocess;dur=3.4` -> { upload: 1.2, preprocess: 3.4 } */
@@ -62,11 +67,28 @@ async function classify(image: Blob): Promise<Outcome> {
   if (submitted.status !== 202 || !job.links) return failed;
   for (;;) {
     const res = await fetch(`${url}${job.links.wait}?timeout=60`);
-    const body = (await res.json()) as { status: string; batchSize?: number; createdAt: string; startedAt?: string; finishedAt?: string };
+    const body = (await res.json()) as {
+      status: string;
+      batchSize?: number;
+      createdAt: string;
+      startedAt?: string;
+      finishedAt?: string;
+    };
     if (res.status === 200 && body.status === 'completed') {
-      const [created, started, finished] = [body.createdAt, body.startedAt!, body.finishedAt!].map(Date.parse) as [number, number, number];
+      const [created, started, finished] = [body.createdAt, body.startedAt!, body.finishedAt!].map(Date.parse) as [
+        number,
+        number,
+        number,
+      ];
       Object.assign(serverTiming, parseServerTiming(res.headers.get('server-timing')));
-      return { id: job.id, batchSize: body.batchSize ?? 0, ok: true, queueMs: started - created, workerMs: finished - started, serverTiming };
+      return {
+        id: job.id,
+        batchSize: body.batchSize ?? 0,
+        ok: true,
+        queueMs: started - created,
+        workerMs: finished - started,
+        serverTiming,
+      };
     }
     if (res.status !== 202) return failed;
   }
@@ -93,4 +115,6 @@ await Promise.all(
   }),
 );
 const { user, system } = process.cpuUsage();
-process.stdout.write(`${JSON.stringify({ clients, warmupMs, measureMs, samples, cpuSeconds: (user + system) / 1e6 })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ clients, warmupMs, measureMs, samples, cpuSeconds: (user + system) / 1e6 })}\n`,
+);

@@ -39,11 +39,21 @@ const { values: args } = parseArgs({
 });
 const jobsPerLayout = Number(args.jobs ?? (args.quick ? 24 : 400));
 const clients = Number(args.clients);
-const layouts = args.quick ? [{ workers: 1, apis: 1 }] : [{ workers: 1, apis: 1 }, { workers: 4, apis: 1 }, { workers: 1, apis: 2 }, { workers: 4, apis: 2 }];
+const layouts = args.quick
+  ? [{ workers: 1, apis: 1 }]
+  : [
+      { workers: 1, apis: 1 },
+      { workers: 4, apis: 1 },
+      { workers: 1, apis: 2 },
+      { workers: 4, apis: 2 },
+    ];
 const log = (line: string) => process.stderr.write(`bench --queue-only: ${line}\n`);
 
 const images = (await sharedImages()).map((b) => new Blob([new Uint8Array(b)]));
-const modelDir = await writeTinyModelDir(await mkdtemp(path.join(os.tmpdir(), 'resnet-queue-tiny-')), { inputSize: 224, classes: 10 });
+const modelDir = await writeTinyModelDir(await mkdtemp(path.join(os.tmpdir(), 'resnet-queue-tiny-')), {
+  inputSize: 224,
+  classes: 10,
+});
 
 interface Fleet {
   urls: string[];
@@ -64,14 +74,28 @@ async function startFleet(redis: RedisServer, workers: number, apis: number): Pr
   };
   const entry = (role: string) => path.join(projectRoot, `src/${role}/main.ts`);
   const ports = await Promise.all(Array.from({ length: apis }, () => freePort()));
-  const apiProcs = ports.map((port) => spawn(process.execPath, ['--import', 'tsx', entry('api')], { env: { ...env, PORT: String(port) }, stdio: 'inherit' }));
-  const workerProcs = Array.from({ length: workers }, () => spawn(process.execPath, ['--import', 'tsx', entry('worker')], { env, stdio: 'inherit' }));
+  const apiProcs = ports.map((port) =>
+    spawn(process.execPath, ['--import', 'tsx', entry('api')], {
+      env: { ...env, PORT: String(port) },
+      stdio: 'inherit',
+    }),
+  );
+  const workerProcs = Array.from({ length: workers }, () =>
+    spawn(process.execPath, ['--import', 'tsx', entry('worker')], { env, stdio: 'inherit' }),
+  );
   const urls = ports.map((port) => `http://127.0.0.1:${port}`);
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
   const queue = new Queue(modelQueueName(loadConfig({}).queueName, 'tiny-10'), { connection });
   // Ready when every API answers and every worker (model loaded) has registered on the queue.
   for (let i = 0; ; i++) {
-    const apisUp = await Promise.all(urls.map((u) => fetch(`${u}/healthz`).then((r) => r.ok, () => false)));
+    const apisUp = await Promise.all(
+      urls.map((u) =>
+        fetch(`${u}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        ),
+      ),
+    );
     if (apisUp.every(Boolean) && (await queue.getWorkersCount()) >= workers) break;
     if (i > 1200 || [...apiProcs, ...workerProcs].some((p) => p.exitCode !== null)) {
       for (const p of [...apiProcs, ...workerProcs]) p.kill('SIGKILL');
@@ -111,7 +135,10 @@ async function commandCalls(redis: Redis): Promise<Map<string, number>> {
 }
 
 /** Closed loop: each client submits, long-polls its job to the end, and starts the next. */
-async function drive(urls: string[], jobs: number): Promise<{ seconds: number; latenciesMs: number[]; errors: number }> {
+async function drive(
+  urls: string[],
+  jobs: number,
+): Promise<{ seconds: number; latenciesMs: number[]; errors: number }> {
   const latenciesMs: number[] = [];
   let next = 0;
   let errors = 0;
@@ -148,7 +175,11 @@ async function drive(urls: string[], jobs: number): Promise<{ seconds: number; l
  * Commands clients send (each one a network request; a pipeline sends several per round trip),
  * counted from MONITOR over a short run: script-internal calls are tagged `lua` there and excluded.
  */
-async function clientCommandsPerJob(redis: RedisServer, urls: string[], jobs: number): Promise<{ perJob: number; byCommand: Record<string, number> }> {
+async function clientCommandsPerJob(
+  redis: RedisServer,
+  urls: string[],
+  jobs: number,
+): Promise<{ perJob: number; byCommand: Record<string, number> }> {
   const client = new Redis(redis.url);
   const monitor = await client.monitor();
   const byCommand = new Map<string, number>();
@@ -192,7 +223,10 @@ for (const { workers, apis } of layouts) {
   const apiCpu = procCpu.slice(0, apis).reduce((s, v) => s + v, 0);
   const workerCpu = procCpu.slice(apis).reduce((s, v) => s + v, 0);
   const monitored = await clientCommandsPerJob(redis, fleet.urls, Math.min(40, jobsPerLayout));
-  const netBytes = (statsAfter.get('total_net_input_bytes')! - statsBefore.get('total_net_input_bytes')!) + (statsAfter.get('total_net_output_bytes')! - statsBefore.get('total_net_output_bytes')!);
+  const netBytes =
+    statsAfter.get('total_net_input_bytes')! -
+    statsBefore.get('total_net_input_bytes')! +
+    (statsAfter.get('total_net_output_bytes')! - statsBefore.get('total_net_output_bytes')!);
   rows.push({
     workers,
     apis,
@@ -217,15 +251,40 @@ for (const { workers, apis } of layouts) {
 }
 await rm(modelDir, { recursive: true, force: true });
 
-const header = ['workers', 'APIs', 'jobs/s', 'p50 ms', 'p99 ms', 'Redis CPU %', 'Redis CPU ms/job', 'Redis cmds/job', 'client cmds/job', 'net KiB/job', 'kept KiB/job', 'API CPU ms/job', 'worker CPU ms/job', 'errors'];
+const header = [
+  'workers',
+  'APIs',
+  'jobs/s',
+  'p50 ms',
+  'p99 ms',
+  'Redis CPU %',
+  'Redis CPU ms/job',
+  'Redis cmds/job',
+  'client cmds/job',
+  'net KiB/job',
+  'kept KiB/job',
+  'API CPU ms/job',
+  'worker CPU ms/job',
+  'errors',
+];
 const table = [
   `| ${header.join(' | ')} |`,
   `| ${header.map(() => '---').join(' | ')} |`,
-  ...rows.map((r) =>
-    `| ${[r.workers, r.apis, r.jobsPerSecond, r.p50Ms, r.p99Ms, r.redisCpuPercent, r.redisCpuMsPerJob, r.redisCommandsPerJob, r.clientCommandsPerJob, r.redisNetKibPerJob, r.redisRetainedKibPerJob, r.apiCpuMsPerJob, r.workerCpuMsPerJob, r.errors].join(' | ')} |`,
+  ...rows.map(
+    (r) =>
+      `| ${[r.workers, r.apis, r.jobsPerSecond, r.p50Ms, r.p99Ms, r.redisCpuPercent, r.redisCpuMsPerJob, r.redisCommandsPerJob, r.clientCommandsPerJob, r.redisNetKibPerJob, r.redisRetainedKibPerJob, r.apiCpuMsPerJob, r.workerCpuMsPerJob, r.errors].join(' | ')} |`,
   ),
 ];
-process.stdout.write(`\nQueue capacity (tiny ONNX model, ${jobsPerLayout} jobs per layout, ${clients} closed-loop clients, ${os.availableParallelism()} cores):\n${table.join('\n')}\n`);
+process.stdout.write(
+  `\nQueue capacity (tiny ONNX model, ${jobsPerLayout} jobs per layout, ${clients} closed-loop clients, ${os.availableParallelism()} cores):\n${table.join('\n')}\n`,
+);
 await mkdir(path.dirname(args.out), { recursive: true });
-await writeFile(args.out, JSON.stringify({ when: new Date().toISOString(), cores: os.availableParallelism(), jobsPerLayout, clients, rows }, null, 2));
+await writeFile(
+  args.out,
+  JSON.stringify(
+    { when: new Date().toISOString(), cores: os.availableParallelism(), jobsPerLayout, clients, rows },
+    null,
+    2,
+  ),
+);
 log(`wrote ${args.out}`);

@@ -58,7 +58,8 @@ const modelDirs = {
   int8: path.resolve(projectRoot, '../shared/models/resnet50-v1.5-int8'),
 } as const;
 type ModelKey = keyof typeof modelDirs;
-const models = (args.models?.split(',') ?? Object.keys(modelDirs).filter((m) => existsSync(modelDirs[m as ModelKey]))) as ModelKey[];
+const models = (args.models?.split(',') ??
+  Object.keys(modelDirs).filter((m) => existsSync(modelDirs[m as ModelKey]))) as ModelKey[];
 for (const m of models) if (!(m in modelDirs)) throw new Error(`--models: unknown model ${m} (fp32, int8)`);
 
 const images = await sharedImages();
@@ -97,7 +98,13 @@ async function engineCeiling(modelDir: string) {
     const env = { MODEL_DIR: modelDir, INTRA_OP_SPINNING: spinning };
     const sizes = quick ? [1, 4] : [1, 4, 8, 16];
     const runs = await Promise.all(
-      Array.from({ length: workerProcesses }, () => engineChild<{ rows: { batch: number; images: number; ms: number }[] }>(env, ['throughput', sizes.join(','), quick ? '1' : '64'])),
+      Array.from({ length: workerProcesses }, () =>
+        engineChild<{ rows: { batch: number; images: number; ms: number }[] }>(env, [
+          'throughput',
+          sizes.join(','),
+          quick ? '1' : '64',
+        ]),
+      ),
     );
     const rows = sizes.map((batch, i) => {
       const cells = runs.map((r) => r.rows[i]!);
@@ -108,11 +115,18 @@ async function engineCeiling(modelDir: string) {
       };
     });
     const { samplesMs } = await engineChild<{ samplesMs: number[] }>(env, ['latency', String(quick ? 3 : 40)]);
-    bySpinning[spinning] = { rows, batch1: { p50Ms: round(percentile(samplesMs, 50)), p99Ms: round(percentile(samplesMs, 99)) } };
+    bySpinning[spinning] = {
+      rows,
+      batch1: { p50Ms: round(percentile(samplesMs, 50)), p99Ms: round(percentile(samplesMs, 99)) },
+    };
   }
-  const all = Object.entries(bySpinning).flatMap(([spinning, r]) => r.rows.map((row) => ({ ...row, spinning: spinning === 'true' })));
+  const all = Object.entries(bySpinning).flatMap(([spinning, r]) =>
+    r.rows.map((row) => ({ ...row, spinning: spinning === 'true' })),
+  );
   const best = all.reduce((a, b) => (b.imagesPerSecond > a.imagesPerSecond ? b : a));
-  const batch1 = Object.values(bySpinning).map((r) => r.batch1).reduce((a, b) => (b.p50Ms < a.p50Ms ? b : a));
+  const batch1 = Object.values(bySpinning)
+    .map((r) => r.batch1)
+    .reduce((a, b) => (b.p50Ms < a.p50Ms ? b : a));
   return { bySpinning, best, batch1 };
 }
 
@@ -145,11 +159,27 @@ interface LoadOptions {
   phoneDir?: string;
 }
 
-async function load(url: string, clients: number, warmupMs: number, measureMs: number, options: LoadOptions = {}): Promise<LoadResult> {
+async function load(
+  url: string,
+  clients: number,
+  warmupMs: number,
+  measureMs: number,
+  options: LoadOptions = {},
+): Promise<LoadResult> {
   const phone = options.phoneDir ? [String(phoneFraction), options.phoneDir] : [];
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(projectRoot, 'bench/load.ts'), url, String(clients), String(warmupMs), String(measureMs), String(options.perClient ?? 0), ...phone],
+    [
+      '--import',
+      'tsx',
+      path.join(projectRoot, 'bench/load.ts'),
+      url,
+      String(clients),
+      String(warmupMs),
+      String(measureMs),
+      String(options.perClient ?? 0),
+      ...phone,
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';
@@ -213,12 +243,26 @@ async function stageBreakdown(redisUrl: string, jobQueue: string, samples: Sampl
       'event delivery to the long-poll': st['event'] ?? 0,
     };
     const accounted = Object.values(stages).reduce((a, b) => a + b, 0);
-    rows.push({ ...stages, 'HTTP, responses, client (rest)': s.endEpochMs - s.startEpochMs - accounted, total: s.endEpochMs - s.startEpochMs });
+    rows.push({
+      ...stages,
+      'HTTP, responses, client (rest)': s.endEpochMs - s.startEpochMs - accounted,
+      total: s.endEpochMs - s.startEpochMs,
+    });
   }
   await queue.close();
   redis.disconnect();
   const names = Object.keys(rows[0] ?? {});
-  return Object.fromEntries(names.map((n) => [n, round(percentile(rows.map((r) => r[n]!), 50))]));
+  return Object.fromEntries(
+    names.map((n) => [
+      n,
+      round(
+        percentile(
+          rows.map((r) => r[n]!),
+          50,
+        ),
+      ),
+    ]),
+  );
 }
 
 // ---------------------------------------------------------------- 4. Redis footprint, API CPU per upload, the worker alone
@@ -244,18 +288,19 @@ async function queueFilled(service: BenchService, jobQueue: string, jobs: number
         }),
       );
     }
-    return ((await cpuSeconds(service.api.pid!)) - cpuBefore) * 1000 / count;
+    return (((await cpuSeconds(service.api.pid!)) - cpuBefore) * 1000) / count;
   };
   const before = await usedMemory();
   const apiCpuMsPerSmall = await submitAll(images, jobs);
   const waiting = await queue.getWaitingCount();
-  const bytesPerJob = (await usedMemory() - before) / waiting;
+  const bytesPerJob = ((await usedMemory()) - before) / waiting;
   const phoneCount = quick ? 2 : 30;
   const apiCpuMsPerPhone = await submitAll(phones, phoneCount);
   const queued = waiting + phoneCount;
   const resumed = performance.now();
   await queue.resume();
-  while ((await queue.getWaitingCount()) + (await queue.getActiveCount()) > 0) await new Promise((r) => setTimeout(r, 50));
+  while ((await queue.getWaitingCount()) + (await queue.getActiveCount()) > 0)
+    await new Promise((r) => setTimeout(r, 50));
   const drainSeconds = (performance.now() - resumed) / 1000;
   await queue.close();
   redis.disconnect();
@@ -271,7 +316,9 @@ async function queueFilled(service: BenchService, jobQueue: string, jobs: number
  * generator (which reports its own). Approximate: the step's warm-up is counted in both.
  */
 async function cpuPerImage(pids: Record<string, number>, work: () => Promise<LoadResult>, seconds: number) {
-  const before = Object.fromEntries(await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuSeconds(pid)] as const)));
+  const before = Object.fromEntries(
+    await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuSeconds(pid)] as const)),
+  );
   const result = await work();
   const images = result.imagesPerSecond * seconds;
   const perImage = (cpu: number) => round((cpu * 1000) / images);
@@ -302,8 +349,16 @@ async function measureService(model: ModelKey, phoneDir: string, phones: Buffer[
       log(`${model}: saturation: ${clients} clients`);
       await loopDelay(service.api);
       if (clients === clientSteps.at(-1)) {
-        const pids = { api: service.api.pid!, ...Object.fromEntries(service.workers.map((w, i) => [`worker${i + 1}`, w.pid!])), redis: service.redisPid };
-        const measured = await cpuPerImage(pids, () => load(service.url, clients, warmupMs, measureMs), (warmupMs + measureMs) / 1000);
+        const pids = {
+          api: service.api.pid!,
+          ...Object.fromEntries(service.workers.map((w, i) => [`worker${i + 1}`, w.pid!])),
+          redis: service.redisPid,
+        };
+        const measured = await cpuPerImage(
+          pids,
+          () => load(service.url, clients, warmupMs, measureMs),
+          (warmupMs + measureMs) / 1000,
+        );
         saturated.push(measured.result);
         cpu = measured.msPerImage;
       } else {
@@ -331,17 +386,25 @@ async function measureService(model: ModelKey, phoneDir: string, phones: Buffer[
   }
 }
 
-function targets(engine: Awaited<ReturnType<typeof engineCeiling>>, service: Awaited<ReturnType<typeof measureService>>) {
+function targets(
+  engine: Awaited<ReturnType<typeof engineCeiling>>,
+  service: Awaited<ReturnType<typeof measureService>>,
+) {
   const top = service.saturated.at(-1)!;
   const bestRaw = engine.best.imagesPerSecond;
-  const fullBatchMs = engine.bySpinning[String(config.intraOpSpinning)]?.rows.find((r) => r.batch === config.maxBatch)?.msPerBatch ?? NaN;
+  const fullBatchMs =
+    engine.bySpinning[String(config.intraOpSpinning)]?.rows.find((r) => r.batch === config.maxBatch)?.msPerBatch ?? NaN;
   const bestE2e = Math.max(...service.saturated.map((s) => s.imagesPerSecond));
   const light = service.light.p50Ms - engine.batch1.p50Ms;
   const phone = service.phoneMix.imagesPerSecond / service.phoneMix.smallMixImagesPerSecond;
   const t = (value: number, target: string, met: boolean) => ({ value, target, met });
   return {
     throughputRatio: t(round(bestE2e / bestRaw, 3), '>= 0.90', bestE2e / bestRaw >= 0.9),
-    drainRatio: t(round(service.drain.imagesPerSecond / bestRaw, 3), '(>= 0.90)', service.drain.imagesPerSecond / bestRaw >= 0.9),
+    drainRatio: t(
+      round(service.drain.imagesPerSecond / bestRaw, 3),
+      '(>= 0.90)',
+      service.drain.imagesPerSecond / bestRaw >= 0.9,
+    ),
     lightLoadOverheadMs: t(round(light), '<= 15', light <= 15),
     phoneMixRatio: t(round(phone, 3), '>= 0.85', phone >= 0.85),
     apiCpuMsPerPhoneJpeg: t(service.apiCpuMsPerUpload.phone, '<= 40', service.apiCpuMsPerUpload.phone <= 40),
@@ -357,11 +420,15 @@ const phoneDir = await mkdtemp(path.join(os.tmpdir(), 'bench-phone-'));
 const phones = await Promise.all(images.map(phonePhoto));
 await Promise.all(phones.map((bytes, i) => writeFile(path.join(phoneDir, `phone-${i}.jpg`), bytes)));
 
-type ModelResult = { modelDir: string; engine: Awaited<ReturnType<typeof engineCeiling>> } & Awaited<ReturnType<typeof measureService>> & { targets: ReturnType<typeof targets> };
+type ModelResult = { modelDir: string; engine: Awaited<ReturnType<typeof engineCeiling>> } & Awaited<
+  ReturnType<typeof measureService>
+> & { targets: ReturnType<typeof targets> };
 const perModel: Partial<Record<ModelKey, ModelResult>> = {};
 try {
   for (const model of models) {
-    log(`${model}: engine ceiling (intra-op threads ${config.intraOpThreads}, ${workerProcesses} process(es), spinning on and off)`);
+    log(
+      `${model}: engine ceiling (intra-op threads ${config.intraOpThreads}, ${workerProcesses} process(es), spinning on and off)`,
+    );
     const engine = await engineCeiling(modelDirs[model]);
     const service = await measureService(model, phoneDir, phones);
     perModel[model] = { modelDir: modelDirs[model], engine, ...service, targets: targets(engine, service) };
@@ -370,28 +437,51 @@ try {
   await rm(phoneDir, { recursive: true, force: true });
 }
 
-let agreement: { photos: number; referenceAgreeing: number; views: number; viewsAgreeing: number; disagreements: unknown[]; passed?: boolean } | undefined;
+let agreement:
+  | {
+      photos: number;
+      referenceAgreeing: number;
+      views: number;
+      viewsAgreeing: number;
+      disagreements: unknown[];
+      passed?: boolean;
+    }
+  | undefined;
 if (models.includes('fp32') && models.includes('int8')) {
   log('top-1 agreement of int8 with fp32 on the shared photos');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/agreement.ts'), modelDirs.fp32, modelDirs.int8], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(projectRoot, 'bench/agreement.ts'), modelDirs.fp32, modelDirs.int8],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const [code] = (await once(child, 'exit')) as [number];
   if (code !== 0) throw new Error(`agreement check exited ${code}`);
   agreement = JSON.parse(out) as NonNullable<typeof agreement>;
   // The guard for serving int8: every reference crop keeps its top-1, and at least 95 % of the views.
-  agreement.passed = agreement.referenceAgreeing === agreement.photos && agreement.viewsAgreeing >= 0.95 * agreement.views;
+  agreement.passed =
+    agreement.referenceAgreeing === agreement.photos && agreement.viewsAgreeing >= 0.95 * agreement.views;
 }
 /** What the CPU offers ONNX Runtime's int8 kernels (VNNI makes them several times faster than float32). */
 async function int8Instructions(): Promise<string> {
-  const flags = new Set((/^flags\s*:(.*)$/m.exec(await readFile('/proc/cpuinfo', 'utf8').catch(() => ''))?.[1] ?? '').trim().split(/\s+/));
+  const flags = new Set(
+    (/^flags\s*:(.*)$/m.exec(await readFile('/proc/cpuinfo', 'utf8').catch(() => ''))?.[1] ?? '').trim().split(/\s+/),
+  );
   const vnni = ['amx_int8', 'avx512_vnni', 'avx_vnni'].filter((f) => flags.has(f));
   return vnni.length > 0 ? vnni.join(' ') : flags.has('avx2') ? 'avx2, no VNNI' : 'unknown';
 }
 const [fp32, int8] = [perModel.fp32, perModel.int8];
-const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined ? round(a / b, 2) : undefined);
+const ratio = (a: number | undefined, b: number | undefined) =>
+  a !== undefined && b !== undefined ? round(a / b, 2) : undefined;
 const results = {
-  machine: { cores: os.availableParallelism(), cpu: os.cpus()[0]?.model, int8Instructions: await int8Instructions(), node: process.version, loadAverage: os.loadavg().map((l) => round(l, 2)) },
+  machine: {
+    cores: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model,
+    int8Instructions: await int8Instructions(),
+    node: process.version,
+    loadAverage: os.loadavg().map((l) => round(l, 2)),
+  },
   settings: {
     workerProcesses,
     intraOpSpinning: config.intraOpSpinning,
@@ -404,7 +494,10 @@ const results = {
   int8OverFp32: {
     engineBest: ratio(int8?.engine.best.imagesPerSecond, fp32?.engine.best.imagesPerSecond),
     engineBatch1Latency: ratio(int8?.engine.batch1.p50Ms, fp32?.engine.batch1.p50Ms),
-    endToEndBest: ratio(int8 && Math.max(...int8.saturated.map((s) => s.imagesPerSecond)), fp32 && Math.max(...fp32.saturated.map((s) => s.imagesPerSecond))),
+    endToEndBest: ratio(
+      int8 && Math.max(...int8.saturated.map((s) => s.imagesPerSecond)),
+      fp32 && Math.max(...fp32.saturated.map((s) => s.imagesPerSecond)),
+    ),
     lightLoadP50: ratio(int8?.light.p50Ms, fp32?.light.p50Ms),
   },
   agreement,
@@ -421,18 +514,26 @@ for (const [model, r] of Object.entries(perModel)) {
     '',
     `== ${model} (${path.relative(projectRoot, r.modelDir)})`,
     `Engine (ONNX Runtime, ${workerProcesses} process(es)) batch ${spinRows.map(([s]) => `${pad(`img/s spin=${s === 'true' ? 'on' : 'off'}`, 17)}`).join('')}`,
-    ...r.engine.bySpinning[spinRows[0]![0]]!.rows.map((row, i) => `                                      ${pad(row.batch, 5)} ${spinRows.map(([, v]) => pad(`${v.rows[i]!.imagesPerSecond} (${v.rows[i]!.msPerBatch} ms)`, 17)).join('')}`),
+    ...r.engine.bySpinning[spinRows[0]![0]]!.rows.map(
+      (row, i) =>
+        `                                      ${pad(row.batch, 5)} ${spinRows.map(([, v]) => pad(`${v.rows[i]!.imagesPerSecond} (${v.rows[i]!.msPerBatch} ms)`, 17)).join('')}`,
+    ),
     `  best raw: ${r.engine.best.imagesPerSecond} img/s (batch ${r.engine.best.batch}, spinning ${r.engine.best.spinning ? 'on' : 'off'}); batch-1 latency p50 ${r.engine.batch1.p50Ms} ms, p99 ${r.engine.batch1.p99Ms} ms`,
     'End to end (HTTP + queue + worker)   clients   images/s   p50 ms   p95 ms   p99 ms   mean batch   queued ms   in worker ms   errors',
     ...r.saturated.map(
-      (s) => `                                      ${pad(s.clients, 5)} ${pad(s.imagesPerSecond, 10)} ${pad(s.p50Ms, 8)} ${pad(s.p95Ms, 8)} ${pad(s.p99Ms, 8)} ${pad(s.meanBatch, 12)} ${pad(s.queueMs, 11)} ${pad(s.workerMs, 14)} ${pad(s.errors, 8)}`,
+      (s) =>
+        `                                      ${pad(s.clients, 5)} ${pad(s.imagesPerSecond, 10)} ${pad(s.p50Ms, 8)} ${pad(s.p95Ms, 8)} ${pad(s.p99Ms, 8)} ${pad(s.meanBatch, 12)} ${pad(s.queueMs, 11)} ${pad(s.workerMs, 14)} ${pad(s.errors, 8)}`,
     ),
     `  phone mix (${r.phoneMix.clients} clients, ${r.phoneMix.phoneRequests}/${r.phoneMix.requests} requests 12 MP EXIF-rotated JPEGs): ${r.phoneMix.imagesPerSecond} images/s vs ${r.phoneMix.smallMixImagesPerSecond} small-photo mix, p50 ${r.phoneMix.p50Ms} ms, p99 ${r.phoneMix.p99Ms} ms, errors ${r.phoneMix.errors}`,
     `  light load (1 client, sequential, ${r.light.requests} requests): p50 ${r.light.p50Ms} ms, p99 ${r.light.p99Ms} ms; median per stage (ms):`,
     ...Object.entries(r.stages).map(([name, ms]) => `      ${name.padEnd(40)} ${pad(ms, 7)}`),
     `  workers alone, draining ${r.drain.jobs} queued jobs with the API idle: ${r.drain.imagesPerSecond} images/s`,
     `  API CPU per upload (queue paused): small photo ${r.apiCpuMsPerUpload.small} ms, 12 MP phone JPEG ${r.apiCpuMsPerUpload.phone} ms`,
-    `  CPU ms per image at ${r.apiEventLoopDelayMs.atClients} clients, by process: ${Object.entries(r.cpuMsPerImageAtTopLoad).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    `  CPU ms per image at ${r.apiEventLoopDelayMs.atClients} clients, by process: ${Object.entries(
+      r.cpuMsPerImageAtTopLoad,
+    )
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ')}`,
     `  Redis per queued job: ${r.footprint.bytesPerJob} bytes (${r.footprint.kibPerJob} KiB) over ${r.footprint.jobs} jobs`,
     `  API event-loop delay at ${r.apiEventLoopDelayMs.atClients} clients: p50 ${round(r.apiEventLoopDelayMs.p50)} ms, p99 ${round(r.apiEventLoopDelayMs.p99)} ms, max ${round(r.apiEventLoopDelayMs.max)} ms`,
     `Target (${model})                                   measured     target   met`,
@@ -443,7 +544,8 @@ for (const [model, r] of Object.entries(perModel)) {
       'phone mix / small-photo mix throughput': r.targets.phoneMixRatio,
       'API CPU per 12 MP phone JPEG (ms)': r.targets.apiCpuMsPerPhoneJpeg,
       [`mean batch at ${r.apiEventLoopDelayMs.atClients} clients`]: r.targets.meanBatchAtTopLoad,
-      [`p99 at ${r.apiEventLoopDelayMs.atClients} clients / full batch (${config.maxBatch}) time`]: r.targets.p99OverFullBatch,
+      [`p99 at ${r.apiEventLoopDelayMs.atClients} clients / full batch (${config.maxBatch}) time`]:
+        r.targets.p99OverFullBatch,
       'Redis KiB per queued job': r.targets.redisKibPerJob,
       'API event-loop delay p99 (ms)': r.targets.apiLoopDelayP99Ms,
     }).map(([name, t]) => `${name.padEnd(46)} ${pad(t.value, 9)} ${pad(t.target, 10)}   ${t.met ? 'yes' : 'NO'}`),
@@ -451,7 +553,10 @@ for (const [model, r] of Object.entries(perModel)) {
 }
 if (fp32 && int8) {
   const x = results.int8OverFp32;
-  lines.push('', `int8 / fp32: engine best ${x.engineBest}x, batch-1 latency ${x.engineBatch1Latency}x, end-to-end best ${x.endToEndBest}x, light-load p50 ${x.lightLoadP50}x`);
+  lines.push(
+    '',
+    `int8 / fp32: engine best ${x.engineBest}x, batch-1 latency ${x.engineBatch1Latency}x, end-to-end best ${x.endToEndBest}x, light-load p50 ${x.lightLoadP50}x`,
+  );
 }
 if (agreement) {
   lines.push(

@@ -22,10 +22,20 @@ export interface BenchService {
 export async function startBenchService(env: Record<string, string>, workerProcesses: number): Promise<BenchService> {
   const redis = await startRedisServer();
   const port = await freePort();
-  const childEnv = { ...process.env, ...env, REDIS_URL: redis.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+  const childEnv = {
+    ...process.env,
+    ...env,
+    REDIS_URL: redis.url,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+  };
   const tsx = ['--import', 'tsx'];
   const workers = Array.from({ length: workerProcesses }, () =>
-    spawn(process.execPath, [...tsx, path.join(projectRoot, 'src/worker/main.ts')], { env: childEnv, stdio: 'inherit' }),
+    spawn(process.execPath, [...tsx, path.join(projectRoot, 'src/worker/main.ts')], {
+      env: childEnv,
+      stdio: 'inherit',
+    }),
   );
   const api = fork(path.join(projectRoot, 'src/api/main.ts'), {
     env: childEnv,
@@ -34,7 +44,13 @@ export async function startBenchService(env: Record<string, string>, workerProce
   });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; ; i++) {
-    if (await fetch(`${url}/readyz`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (i > 600) throw new Error('service did not become ready');
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -29,7 +29,15 @@ const log = (line: string) => process.stderr.write(`soak: ${line}\n`);
 async function defaultRate(): Promise<number> {
   const latest = await readFile(path.join(projectRoot, 'bench/results/latest.json'), 'utf8').catch(() => undefined);
   // The served model's end-to-end rates: MODEL_DIR's, else the bench's first model.
-  const models = latest ? Object.values((JSON.parse(latest) as { models: Record<string, { modelDir: string; saturated: { imagesPerSecond: number }[] }> }).models) : [];
+  const models = latest
+    ? Object.values(
+        (
+          JSON.parse(latest) as {
+            models: Record<string, { modelDir: string; saturated: { imagesPerSecond: number }[] }>;
+          }
+        ).models,
+      )
+    : [];
   const model = models.find((m) => m.modelDir === path.resolve(process.env['MODEL_DIR'] ?? '')) ?? models[0];
   const best = model ? Math.max(...model.saturated.map((s) => s.imagesPerSecond)) : 17;
   return round(0.8 * best);
@@ -50,7 +58,10 @@ const bad: Buffer[] = [
 ];
 
 // Results are kept RESULT_TTL_SECONDS: a short TTL lets Redis reach its steady state within the soak.
-const service = await startBenchService({ RESULT_TTL_SECONDS: '60', MAX_BATCH_DELAY_MS: process.env['MAX_BATCH_DELAY_MS'] ?? '' }, 1);
+const service = await startBenchService(
+  { RESULT_TTL_SECONDS: '60', MAX_BATCH_DELAY_MS: process.env['MAX_BATCH_DELAY_MS'] ?? '' },
+  1,
+);
 const redis = new Redis(service.redisUrl);
 const redisMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.info('memory'))![1]);
 const snapshot = async () => ({
@@ -59,7 +70,16 @@ const snapshot = async () => ({
   redisMiB: round((await redisMemory()) / 2 ** 20, 2),
 });
 
-const counts = { goodSent: 0, accepted: 0, completed: 0, failed: 0, badSent: 0, badRejected4xx: 0, unexpected: 0, serverErrors: 0 };
+const counts = {
+  goodSent: 0,
+  accepted: 0,
+  completed: 0,
+  failed: 0,
+  badSent: 0,
+  badRejected4xx: 0,
+  unexpected: 0,
+  serverErrors: 0,
+};
 /**
  * Latencies of good uploads with the time they started, so the warm-up can be left out, split by
  * the job's own timestamps into time queued in Redis and time in the worker.
@@ -90,8 +110,17 @@ async function goodRequest(bytes: Buffer): Promise<void> {
     if (waited.status === 202) continue;
     const job = (await waited.json()) as { status: string; createdAt: string; startedAt?: string; finishedAt?: string };
     counts[job.status === 'completed' ? 'completed' : 'failed']++;
-    const [created, begun, finished] = [job.createdAt, job.startedAt ?? job.createdAt, job.finishedAt ?? job.createdAt].map(Date.parse) as [number, number, number];
-    latencies.push({ startedAt, ms: performance.now() - started, queuedMs: begun - created, workerMs: finished - begun });
+    const [created, begun, finished] = [
+      job.createdAt,
+      job.startedAt ?? job.createdAt,
+      job.finishedAt ?? job.createdAt,
+    ].map(Date.parse) as [number, number, number];
+    latencies.push({
+      startedAt,
+      ms: performance.now() - started,
+      queuedMs: begun - created,
+      workerMs: finished - begun,
+    });
     return;
   }
 }
@@ -143,9 +172,42 @@ const result = {
   balanced,
   latencyMs: {
     afterWarmup: { p50: round(percentile(timed, 50)), p99: round(percentile(timed, 99)) },
-    all: { p99: round(percentile(latencies.map((l) => l.ms), 99)) },
-    queuedAfterWarmup: { p50: round(percentile(afterWarmup.map((l) => l.queuedMs), 50)), p99: round(percentile(afterWarmup.map((l) => l.queuedMs), 99)) },
-    inWorkerAfterWarmup: { p50: round(percentile(afterWarmup.map((l) => l.workerMs), 50)), p99: round(percentile(afterWarmup.map((l) => l.workerMs), 99)) },
+    all: {
+      p99: round(
+        percentile(
+          latencies.map((l) => l.ms),
+          99,
+        ),
+      ),
+    },
+    queuedAfterWarmup: {
+      p50: round(
+        percentile(
+          afterWarmup.map((l) => l.queuedMs),
+          50,
+        ),
+      ),
+      p99: round(
+        percentile(
+          afterWarmup.map((l) => l.queuedMs),
+          99,
+        ),
+      ),
+    },
+    inWorkerAfterWarmup: {
+      p50: round(
+        percentile(
+          afterWarmup.map((l) => l.workerMs),
+          50,
+        ),
+      ),
+      p99: round(
+        percentile(
+          afterWarmup.map((l) => l.workerMs),
+          99,
+        ),
+      ),
+    },
   },
   apiEventLoopDelayMs: { p99: round(loop.p99), max: round(loop.max) },
   memory: samples,

@@ -202,8 +202,13 @@ function follow(job, mine) {
         source.close();
         const current = await request(job.links.self);
         if (mine !== generation) return resolve(undefined);
-        if (current.status === 200 && (current.body.status === 'completed' || current.body.status === 'failed')) return resolve(current.body);
-        showError(current.status === 200 ? { code: 'network', message: `lost the connection to ${location.host}` } : current.body.error);
+        if (current.status === 200 && (current.body.status === 'completed' || current.body.status === 'failed'))
+          return resolve(current.body);
+        showError(
+          current.status === 200
+            ? { code: 'network', message: `lost the connection to ${location.host}` }
+            : current.body.error,
+        );
         return resolve(undefined);
       }
       el.status.textContent = 'Connection trouble; trying again…';
@@ -278,7 +283,10 @@ async function classifyMany(files) {
   try {
     const res = await fetch(links.results);
     if (!res.ok) return showError((await res.json().catch(() => ({}))).error);
-    lines = (await res.text()).split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    lines = (await res.text())
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
   } catch {
     return showError({ code: 'network', message: `no answer from ${location.host}` });
   }

@@ -49,7 +49,9 @@ export function superviseChild(options: ChildSupervisorOptions): SupervisedChild
       if (fatal !== undefined) return options.onGiveUp(fatal);
       const delayMs = backoff.next(performance.now() - startedAt);
       if (delayMs === undefined) {
-        return options.onGiveUp(`the ${name} crashed ${backoff.count} times in a row (last exit: ${signal ?? `code ${code}`}); giving up, see its log above`);
+        return options.onGiveUp(
+          `the ${name} crashed ${backoff.count} times in a row (last exit: ${signal ?? `code ${code}`}); giving up, see its log above`,
+        );
       }
       log.error({ code, signal, crashes: backoff.count, delayMs }, `${name} exited; restarting in ${delayMs} ms`);
       restartTimer = setTimeout(start, delayMs);

@@ -22,14 +22,22 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 /** `host:port,host:port`: at least one, each port 1..65535. */
 const hostPorts = z
   .string()
-  .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
+  .transform((value) =>
+    value
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
   .pipe(
     z
       .array(
         z
           .string()
           .regex(/^[^\s:,]+:\d{1,5}$/, 'must be host:port[,host:port...]')
-          .transform((hp) => ({ host: hp.slice(0, hp.lastIndexOf(':')), port: Number(hp.slice(hp.lastIndexOf(':') + 1)) }))
+          .transform((hp) => ({
+            host: hp.slice(0, hp.lastIndexOf(':')),
+            port: Number(hp.slice(hp.lastIndexOf(':') + 1)),
+          }))
           .refine((hp) => hp.port >= 1 && hp.port <= 65535, 'port must be 1..65535'),
       )
       .min(1, 'must name at least one host:port'),
@@ -46,206 +54,259 @@ export interface HostPort {
  */
 export type RedisTarget =
   | { readonly kind: 'url'; readonly url: string }
-  | { readonly kind: 'sentinel'; readonly sentinels: readonly HostPort[]; readonly name: string; readonly password?: string }
+  | {
+      readonly kind: 'sentinel';
+      readonly sentinels: readonly HostPort[];
+      readonly name: string;
+      readonly password?: string;
+    }
   | { readonly kind: 'cluster'; readonly nodes: readonly HostPort[]; readonly password?: string };
 
 /**
  * Every environment variable the service reads, with its unit and default.
  * This is the only place that reads `process.env`.
  */
-const EnvSchema = z.object({
-  /** HTTP port of the API (the tutorial's 5000). */
-  PORT: int(0, 65535).default(5000),
-  /** Bind address of the API, and of the worker's metrics port. */
-  HOST: z.string().default('0.0.0.0'),
-  /** Redis to use. Unset: the all-in-one entry starts a private redis-server. */
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must start with redis:// or rediss://').optional(),
-  /** Redis Sentinel instead of REDIS_URL: comma-separated host:port of the sentinels; with REDIS_SENTINEL_NAME. */
-  REDIS_SENTINELS: hostPorts.optional(),
-  /** The master group the sentinels watch (their `sentinel monitor <name>`). */
-  REDIS_SENTINEL_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ., - and _ only').optional(),
-  /** Redis Cluster instead of REDIS_URL: comma-separated host:port of some of its nodes (the rest are discovered). */
-  REDIS_CLUSTER_NODES: hostPorts.optional(),
-  /** Password for the sentinel's master and replicas, or for every cluster node (REDIS_URL carries its own). */
-  REDIS_PASSWORD: z.string().optional(),
-  /**
-   * Replicas that must hold a submission before the API answers 202 (Redis WAIT; 0 = answer once the
-   * master has it). With Sentinel, 1 makes an acknowledged job survive the master's loss.
-   */
-  SUBMIT_DURABLE_REPLICAS: int(0, 16).default(0),
-  /** Longest the API waits for SUBMIT_DURABLE_REPLICAS acknowledgements before answering 503, ms. */
-  SUBMIT_DURABLE_TIMEOUT_MS: int(10, 60_000).default(2000),
-  QUEUE_NAME: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only').default('classify'),
-  /**
-   * Directory with model.onnx, an optional manifest.json and the labels file. Default: the shared
-   * int8 ResNet-50 when it is there (faster on every CPU measured, same top-1: README,
-   * Performance), else the float32 one (`MODEL_DIR=../shared/models/resnet50-v1.5` picks it).
-   */
-  MODEL_DIR: z.string().default(() => defaultModelDir()),
-  /**
-   * Several model directories, comma-separated (each with model.onnx and its manifest); replaces
-   * MODEL_DIR when set. Each model gets its own queue; a worker serves every one listed.
-   */
-  MODEL_DIRS: z
-    .string()
-    .transform((value) => value.split(',').map((s) => s.trim()).filter(Boolean))
-    .pipe(z.array(z.string()).min(1, 'must name at least one directory'))
-    .optional(),
-  /** The model a submission without `model` uses (its manifest name); default: the first of MODEL_DIRS. */
-  DEFAULT_MODEL: z.string().optional(),
-  /**
-   * Where to download the model from when MODEL_DIR has no model file: the worker then fetches it
-   * at start (resuming a partial download), and `npm run model:fetch` fetches it on demand.
-   * Unset: the worker never downloads, and `model:fetch` uses the ONNX Model Zoo ResNet50 v1.
-   */
-  MODEL_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
-  /** sha256 of the file at MODEL_URL, 64 hex digits; required with it. Checked before the file is put in place. */
-  MODEL_SHA256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits').optional(),
-  /** Largest accepted upload, bytes (default 10 MiB). */
-  MAX_UPLOAD_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
-  /**
-   * Uploads being received at once by one API process; beyond it a submission gets 503 with
-   * Retry-After before its body is read (slow clients cannot pile up connections and memory).
-   */
-  MAX_CONCURRENT_UPLOADS: int(1, 100_000).default(64),
-  /**
-   * Bytes of upload bodies one API process holds in memory at once, bytes (default 256 MiB). Each
-   * upload reserves its Content-Length (MAX_UPLOAD_BYTES when chunked) until it is decoded; one
-   * that does not fit gets 503 with Retry-After before its body is read.
-   */
-  UPLOAD_BUFFER_BYTES: int(1024, 64 * 1024 ** 3).default(256 * 1024 * 1024),
-  /** Images decoded at once by one API process (each may briefly hold its full-size pixels); defaults to the number of cores. */
-  DECODE_CONCURRENCY: int(1, 256).default(os.availableParallelism()),
-  /**
-   * Pixels (width x height) one API process decodes at once: a decode briefly holds about 8 bytes
-   * per pixel, so the default 50 M keeps decoding near 400 MB. A larger image runs alone.
-   */
-  DECODE_MAX_PIXELS: int(1, 1_000_000_000).default(50_000_000),
-  /** Largest accepted image, width x height pixels, checked from the header before decoding. */
-  MAX_IMAGE_PIXELS: int(1, 1_000_000_000).default(50_000_000),
-  /** Most images in one forward pass. */
-  MAX_BATCH: int(1, 256).default(8),
-  /**
-   * Longest the oldest queued image waits for its batch to fill, ms. 0: an idle engine starts at
-   * once, and batches form from what queues up while it is busy (on CPUs where batching does not
-   * speed up per-image inference, waiting only adds latency; see README, Performance).
-   */
-  MAX_BATCH_DELAY_MS: int(0, 10_000).default(0),
-  /** Jobs a worker holds at once; defaults to 2 x MAX_BATCH so one batch fills while another runs. */
-  WORKER_CONCURRENCY: int(1, 1024).optional(),
-  /** ONNX Runtime intra-op threads per worker process; defaults to the number of cores. */
-  INTRA_OP_THREADS: int(1, 256).default(os.availableParallelism()),
-  /** Let ONNX Runtime's idle threads spin waiting for work (lower latency alone, steals CPU from a co-located API). */
-  INTRA_OP_SPINNING: z.enum(['true', 'false']).default('false'),
-  /** How long completed jobs (and their results) are kept, seconds. */
-  RESULT_TTL_SECONDS: int(1, 30 * 86400).default(3600),
-  /** How long failed jobs are kept, seconds; also the longest a stored input may wait for its job to run. */
-  FAILED_TTL_SECONDS: int(1, 30 * 86400).default(86400),
-  /** Upper bound for `?timeout=` on the long-poll endpoint and for `Prefer: wait=`, seconds. */
-  WAIT_MAX_SECONDS: int(1, 600).default(60),
-  /** How long `POST /predict` waits for its result before answering 504, seconds. */
-  PREDICT_TIMEOUT_SECONDS: int(1, 600).default(30),
-  /** A job's lock lifetime, ms; renewed every half of it while the job is held. A dead worker's jobs are free again this long after it died. */
-  LOCK_DURATION_MS: int(1000, 600_000).default(10_000),
-  /** How often workers look for jobs whose lock expired (stalled), ms. Recovery of a dead worker's jobs takes at most LOCK_DURATION_MS + STALLED_INTERVAL_MS. */
-  STALLED_INTERVAL_MS: int(500, 600_000).default(5000),
-  /** Jobs waiting, delayed or active beyond which submissions get 429 (0 = no limit). */
-  MAX_QUEUE_DEPTH: int(0, 10_000_000).default(1000),
-  /** Deadline applied to jobs submitted without ?deadline=, seconds (0 = none). */
-  DEFAULT_DEADLINE_SECONDS: int(0, 30 * 86400).default(0),
-  /** Comma-separated API keys (or `sha256:<hex>` digests of them). Set: /jobs and /predict need `Authorization: Bearer <key>`. */
-  API_KEYS: z.string().optional(),
-  /** Requests per client (API key, else IP) per minute on /jobs and /predict, counted in Redis across replicas (0 = off). */
-  RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(0),
-  /**
-   * Failed authentication attempts (a wrong API key, dashboard or metrics credentials) per client
-   * address per hour, counted in Redis; beyond it the address gets 429 before any check (0 = off).
-   */
-  AUTH_FAILURES_PER_HOUR: int(0, 1_000_000).default(60),
-  /**
-   * How many proxies in front of the API append to X-Forwarded-For (0 = none: the socket address
-   * is the client). The client address is taken that many entries from the right, so whatever a
-   * client writes into the header itself is never trusted.
-   */
-  TRUST_PROXY: z
-    .string()
-    .regex(/^(false|\d{1,2})$/, "the number of proxies in front of the API (0 = none); 'true' would trust any X-Forwarded-For, give the count")
-    .default('0'),
-  /** Longest a graceful shutdown may take before the process exits anyway, ms. */
-  SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(25_000),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  /**
-   * HTTP Basic user for the Bull Board dashboard at /admin/queues; set together with
-   * DASHBOARD_PASSWORD. No colon: Basic credentials split at the first one.
-   */
-  DASHBOARD_USER: z.string().regex(/^[^:]{1,128}$/, 'no colon, at most 128 characters').optional(),
-  /** HTTP Basic password for the dashboard, at least 12 characters. */
-  DASHBOARD_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
-  /**
-   * Bearer token for the dashboard (for proxies and scripts), at least 16 characters. With none of
-   * the DASHBOARD_* credentials set the dashboard is not mounted: it can retry and delete jobs.
-   */
-  DASHBOARD_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
-  /** Bearer token required on GET /metrics (API and worker), at least 16 characters. Unset: /metrics is open. */
-  METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
-  /** Port on which each worker process serves its own /metrics; 0 (the default) serves none. */
-  WORKER_METRICS_PORT: int(0, 65535).default(0),
-  /**
-   * After the API starts, how long it accepts jobs although no worker has announced a loaded model
-   * (the workers of a fresh start are loading theirs), seconds. Past it, POST /jobs and /predict
-   * answer 503 no_worker while none is live.
-   */
-  WORKER_GRACE_SECONDS: int(0, 3600).default(30),
-  /** `npm start`: delay before restarting a crashed worker, ms; doubles with each crash in a row (cap 30 s). */
-  RESTART_BACKOFF_MS: int(10, 60_000).default(1000),
-  /** `npm start`: crashes in a row (none lasting a minute) after which the supervisor gives up and stops. */
-  RESTART_MAX_CRASHES: int(1, 100).default(5),
-  /** Most images in one `POST /batches`. */
-  MAX_BATCH_IMAGES: int(1, 100_000).default(500),
-  /**
-   * Key that signs webhook deliveries (Standard Webhooks): `whsec_` followed by base64 of 24 to
-   * 64 random bytes. Unset: submissions with a `webhook` are refused with 400.
-   */
-  WEBHOOK_SECRET: z.string().regex(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, 'must be whsec_ followed by base64 of 24 to 64 bytes').optional(),
-  /**
-   * Comma-separated host names (or IP literals) webhooks may reach although they resolve to
-   * loopback, private or link-local addresses, over plain http too (a receiver on the same host
-   * or network). Every other host needs https and public addresses only.
-   */
-  WEBHOOK_ALLOW_HOSTS: z.string().optional(),
-  /** Delivery attempts per webhook, the first included, with exponential backoff between them. */
-  WEBHOOK_ATTEMPTS: int(1, 50).default(6),
-  /** Delay before the first retry of a webhook delivery, ms; doubles for each further one. */
-  WEBHOOK_BACKOFF_MS: int(1, 3_600_000).default(5000),
-  /** How long one webhook delivery may take (connect to response headers), ms. */
-  WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
-  /**
-   * OTLP/HTTP collector base URL (e.g. http://collector:4318). Set: each process exports traces to
-   * `<url>/v1/traces`, one trace per job from the HTTP request to the worker's batch. Unset: off,
-   * and the OpenTelemetry packages are not even loaded.
-   */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
-  /** service.name of the exported spans; defaults to resnet-queue-<role> (api, worker). */
-  OTEL_SERVICE_NAME: z.string().optional(),
-}).superRefine((env, ctx) => {
-  const targets = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter((name) => env[name] !== undefined);
-  if (targets.length > 1) {
-    ctx.addIssue({ code: 'custom', path: [targets[1]!], message: `set one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (got ${targets.join(' and ')})` });
-  }
-  if ((env.REDIS_SENTINELS === undefined) !== (env.REDIS_SENTINEL_NAME === undefined)) {
-    const missing = env.REDIS_SENTINELS === undefined ? 'REDIS_SENTINELS' : 'REDIS_SENTINEL_NAME';
-    ctx.addIssue({ code: 'custom', path: [missing], message: 'REDIS_SENTINELS and REDIS_SENTINEL_NAME are set together' });
-  }
-  if (env.SUBMIT_DURABLE_REPLICAS > 0 && env.REDIS_CLUSTER_NODES !== undefined) {
-    // WAIT counts the replicas of the connection it is sent on; a cluster spreads a submission's
-    // writes over whichever master holds the slot, so the guarantee would not mean what it says.
-    ctx.addIssue({ code: 'custom', path: ['SUBMIT_DURABLE_REPLICAS'], message: 'not supported with REDIS_CLUSTER_NODES' });
-  }
-  if ((env.DASHBOARD_USER === undefined) !== (env.DASHBOARD_PASSWORD === undefined)) {
-    const missing = env.DASHBOARD_USER === undefined ? 'DASHBOARD_USER' : 'DASHBOARD_PASSWORD';
-    ctx.addIssue({ code: 'custom', path: [missing], message: 'DASHBOARD_USER and DASHBOARD_PASSWORD are set together or not at all' });
-  }
-});
+const EnvSchema = z
+  .object({
+    /** HTTP port of the API (the tutorial's 5000). */
+    PORT: int(0, 65535).default(5000),
+    /** Bind address of the API, and of the worker's metrics port. */
+    HOST: z.string().default('0.0.0.0'),
+    /** Redis to use. Unset: the all-in-one entry starts a private redis-server. */
+    REDIS_URL: z
+      .string()
+      .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+      .optional(),
+    /** Redis Sentinel instead of REDIS_URL: comma-separated host:port of the sentinels; with REDIS_SENTINEL_NAME. */
+    REDIS_SENTINELS: hostPorts.optional(),
+    /** The master group the sentinels watch (their `sentinel monitor <name>`). */
+    REDIS_SENTINEL_NAME: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, ., - and _ only')
+      .optional(),
+    /** Redis Cluster instead of REDIS_URL: comma-separated host:port of some of its nodes (the rest are discovered). */
+    REDIS_CLUSTER_NODES: hostPorts.optional(),
+    /** Password for the sentinel's master and replicas, or for every cluster node (REDIS_URL carries its own). */
+    REDIS_PASSWORD: z.string().optional(),
+    /**
+     * Replicas that must hold a submission before the API answers 202 (Redis WAIT; 0 = answer once the
+     * master has it). With Sentinel, 1 makes an acknowledged job survive the master's loss.
+     */
+    SUBMIT_DURABLE_REPLICAS: int(0, 16).default(0),
+    /** Longest the API waits for SUBMIT_DURABLE_REPLICAS acknowledgements before answering 503, ms. */
+    SUBMIT_DURABLE_TIMEOUT_MS: int(10, 60_000).default(2000),
+    QUEUE_NAME: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only')
+      .default('classify'),
+    /**
+     * Directory with model.onnx, an optional manifest.json and the labels file. Default: the shared
+     * int8 ResNet-50 when it is there (faster on every CPU measured, same top-1: README,
+     * Performance), else the float32 one (`MODEL_DIR=../shared/models/resnet50-v1.5` picks it).
+     */
+    MODEL_DIR: z.string().default(() => defaultModelDir()),
+    /**
+     * Several model directories, comma-separated (each with model.onnx and its manifest); replaces
+     * MODEL_DIR when set. Each model gets its own queue; a worker serves every one listed.
+     */
+    MODEL_DIRS: z
+      .string()
+      .transform((value) =>
+        value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      )
+      .pipe(z.array(z.string()).min(1, 'must name at least one directory'))
+      .optional(),
+    /** The model a submission without `model` uses (its manifest name); default: the first of MODEL_DIRS. */
+    DEFAULT_MODEL: z.string().optional(),
+    /**
+     * Where to download the model from when MODEL_DIR has no model file: the worker then fetches it
+     * at start (resuming a partial download), and `npm run model:fetch` fetches it on demand.
+     * Unset: the worker never downloads, and `model:fetch` uses the ONNX Model Zoo ResNet50 v1.
+     */
+    MODEL_URL: z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).optional(),
+    /** sha256 of the file at MODEL_URL, 64 hex digits; required with it. Checked before the file is put in place. */
+    MODEL_SHA256: z
+      .string()
+      .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits')
+      .optional(),
+    /** Largest accepted upload, bytes (default 10 MiB). */
+    MAX_UPLOAD_BYTES: int(1024, 1024 ** 3).default(10 * 1024 * 1024),
+    /**
+     * Uploads being received at once by one API process; beyond it a submission gets 503 with
+     * Retry-After before its body is read (slow clients cannot pile up connections and memory).
+     */
+    MAX_CONCURRENT_UPLOADS: int(1, 100_000).default(64),
+    /**
+     * Bytes of upload bodies one API process holds in memory at once, bytes (default 256 MiB). Each
+     * upload reserves its Content-Length (MAX_UPLOAD_BYTES when chunked) until it is decoded; one
+     * that does not fit gets 503 with Retry-After before its body is read.
+     */
+    UPLOAD_BUFFER_BYTES: int(1024, 64 * 1024 ** 3).default(256 * 1024 * 1024),
+    /** Images decoded at once by one API process (each may briefly hold its full-size pixels); defaults to the number of cores. */
+    DECODE_CONCURRENCY: int(1, 256).default(os.availableParallelism()),
+    /**
+     * Pixels (width x height) one API process decodes at once: a decode briefly holds about 8 bytes
+     * per pixel, so the default 50 M keeps decoding near 400 MB. A larger image runs alone.
+     */
+    DECODE_MAX_PIXELS: int(1, 1_000_000_000).default(50_000_000),
+    /** Largest accepted image, width x height pixels, checked from the header before decoding. */
+    MAX_IMAGE_PIXELS: int(1, 1_000_000_000).default(50_000_000),
+    /** Most images in one forward pass. */
+    MAX_BATCH: int(1, 256).default(8),
+    /**
+     * Longest the oldest queued image waits for its batch to fill, ms. 0: an idle engine starts at
+     * once, and batches form from what queues up while it is busy (on CPUs where batching does not
+     * speed up per-image inference, waiting only adds latency; see README, Performance).
+     */
+    MAX_BATCH_DELAY_MS: int(0, 10_000).default(0),
+    /** Jobs a worker holds at once; defaults to 2 x MAX_BATCH so one batch fills while another runs. */
+    WORKER_CONCURRENCY: int(1, 1024).optional(),
+    /** ONNX Runtime intra-op threads per worker process; defaults to the number of cores. */
+    INTRA_OP_THREADS: int(1, 256).default(os.availableParallelism()),
+    /** Let ONNX Runtime's idle threads spin waiting for work (lower latency alone, steals CPU from a co-located API). */
+    INTRA_OP_SPINNING: z.enum(['true', 'false']).default('false'),
+    /** How long completed jobs (and their results) are kept, seconds. */
+    RESULT_TTL_SECONDS: int(1, 30 * 86400).default(3600),
+    /** How long failed jobs are kept, seconds; also the longest a stored input may wait for its job to run. */
+    FAILED_TTL_SECONDS: int(1, 30 * 86400).default(86400),
+    /** Upper bound for `?timeout=` on the long-poll endpoint and for `Prefer: wait=`, seconds. */
+    WAIT_MAX_SECONDS: int(1, 600).default(60),
+    /** How long `POST /predict` waits for its result before answering 504, seconds. */
+    PREDICT_TIMEOUT_SECONDS: int(1, 600).default(30),
+    /** A job's lock lifetime, ms; renewed every half of it while the job is held. A dead worker's jobs are free again this long after it died. */
+    LOCK_DURATION_MS: int(1000, 600_000).default(10_000),
+    /** How often workers look for jobs whose lock expired (stalled), ms. Recovery of a dead worker's jobs takes at most LOCK_DURATION_MS + STALLED_INTERVAL_MS. */
+    STALLED_INTERVAL_MS: int(500, 600_000).default(5000),
+    /** Jobs waiting, delayed or active beyond which submissions get 429 (0 = no limit). */
+    MAX_QUEUE_DEPTH: int(0, 10_000_000).default(1000),
+    /** Deadline applied to jobs submitted without ?deadline=, seconds (0 = none). */
+    DEFAULT_DEADLINE_SECONDS: int(0, 30 * 86400).default(0),
+    /** Comma-separated API keys (or `sha256:<hex>` digests of them). Set: /jobs and /predict need `Authorization: Bearer <key>`. */
+    API_KEYS: z.string().optional(),
+    /** Requests per client (API key, else IP) per minute on /jobs and /predict, counted in Redis across replicas (0 = off). */
+    RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(0),
+    /**
+     * Failed authentication attempts (a wrong API key, dashboard or metrics credentials) per client
+     * address per hour, counted in Redis; beyond it the address gets 429 before any check (0 = off).
+     */
+    AUTH_FAILURES_PER_HOUR: int(0, 1_000_000).default(60),
+    /**
+     * How many proxies in front of the API append to X-Forwarded-For (0 = none: the socket address
+     * is the client). The client address is taken that many entries from the right, so whatever a
+     * client writes into the header itself is never trusted.
+     */
+    TRUST_PROXY: z
+      .string()
+      .regex(
+        /^(false|\d{1,2})$/,
+        "the number of proxies in front of the API (0 = none); 'true' would trust any X-Forwarded-For, give the count",
+      )
+      .default('0'),
+    /** Longest a graceful shutdown may take before the process exits anyway, ms. */
+    SHUTDOWN_TIMEOUT_MS: int(1000, 600_000).default(25_000),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /**
+     * HTTP Basic user for the Bull Board dashboard at /admin/queues; set together with
+     * DASHBOARD_PASSWORD. No colon: Basic credentials split at the first one.
+     */
+    DASHBOARD_USER: z
+      .string()
+      .regex(/^[^:]{1,128}$/, 'no colon, at most 128 characters')
+      .optional(),
+    /** HTTP Basic password for the dashboard, at least 12 characters. */
+    DASHBOARD_PASSWORD: z.string().min(12, 'at least 12 characters').optional(),
+    /**
+     * Bearer token for the dashboard (for proxies and scripts), at least 16 characters. With none of
+     * the DASHBOARD_* credentials set the dashboard is not mounted: it can retry and delete jobs.
+     */
+    DASHBOARD_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+    /** Bearer token required on GET /metrics (API and worker), at least 16 characters. Unset: /metrics is open. */
+    METRICS_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
+    /** Port on which each worker process serves its own /metrics; 0 (the default) serves none. */
+    WORKER_METRICS_PORT: int(0, 65535).default(0),
+    /**
+     * After the API starts, how long it accepts jobs although no worker has announced a loaded model
+     * (the workers of a fresh start are loading theirs), seconds. Past it, POST /jobs and /predict
+     * answer 503 no_worker while none is live.
+     */
+    WORKER_GRACE_SECONDS: int(0, 3600).default(30),
+    /** `npm start`: delay before restarting a crashed worker, ms; doubles with each crash in a row (cap 30 s). */
+    RESTART_BACKOFF_MS: int(10, 60_000).default(1000),
+    /** `npm start`: crashes in a row (none lasting a minute) after which the supervisor gives up and stops. */
+    RESTART_MAX_CRASHES: int(1, 100).default(5),
+    /** Most images in one `POST /batches`. */
+    MAX_BATCH_IMAGES: int(1, 100_000).default(500),
+    /**
+     * Key that signs webhook deliveries (Standard Webhooks): `whsec_` followed by base64 of 24 to
+     * 64 random bytes. Unset: submissions with a `webhook` are refused with 400.
+     */
+    WEBHOOK_SECRET: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/, 'must be whsec_ followed by base64 of 24 to 64 bytes')
+      .optional(),
+    /**
+     * Comma-separated host names (or IP literals) webhooks may reach although they resolve to
+     * loopback, private or link-local addresses, over plain http too (a receiver on the same host
+     * or network). Every other host needs https and public addresses only.
+     */
+    WEBHOOK_ALLOW_HOSTS: z.string().optional(),
+    /** Delivery attempts per webhook, the first included, with exponential backoff between them. */
+    WEBHOOK_ATTEMPTS: int(1, 50).default(6),
+    /** Delay before the first retry of a webhook delivery, ms; doubles for each further one. */
+    WEBHOOK_BACKOFF_MS: int(1, 3_600_000).default(5000),
+    /** How long one webhook delivery may take (connect to response headers), ms. */
+    WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+    /**
+     * OTLP/HTTP collector base URL (e.g. http://collector:4318). Set: each process exports traces to
+     * `<url>/v1/traces`, one trace per job from the HTTP request to the worker's batch. Unset: off,
+     * and the OpenTelemetry packages are not even loaded.
+     */
+    OTEL_EXPORTER_OTLP_ENDPOINT: z
+      .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+      .optional(),
+    /** service.name of the exported spans; defaults to resnet-queue-<role> (api, worker). */
+    OTEL_SERVICE_NAME: z.string().optional(),
+  })
+  .superRefine((env, ctx) => {
+    const targets = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter(
+      (name) => env[name] !== undefined,
+    );
+    if (targets.length > 1) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [targets[1]!],
+        message: `set one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (got ${targets.join(' and ')})`,
+      });
+    }
+    if ((env.REDIS_SENTINELS === undefined) !== (env.REDIS_SENTINEL_NAME === undefined)) {
+      const missing = env.REDIS_SENTINELS === undefined ? 'REDIS_SENTINELS' : 'REDIS_SENTINEL_NAME';
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing],
+        message: 'REDIS_SENTINELS and REDIS_SENTINEL_NAME are set together',
+      });
+    }
+    if (env.SUBMIT_DURABLE_REPLICAS > 0 && env.REDIS_CLUSTER_NODES !== undefined) {
+      // WAIT counts the replicas of the connection it is sent on; a cluster spreads a submission's
+      // writes over whichever master holds the slot, so the guarantee would not mean what it says.
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SUBMIT_DURABLE_REPLICAS'],
+        message: 'not supported with REDIS_CLUSTER_NODES',
+      });
+    }
+    if ((env.DASHBOARD_USER === undefined) !== (env.DASHBOARD_PASSWORD === undefined)) {
+      const missing = env.DASHBOARD_USER === undefined ? 'DASHBOARD_USER' : 'DASHBOARD_PASSWORD';
+      ctx.addIssue({
+        code: 'custom',
+        path: [missing],
+        message: 'DASHBOARD_USER and DASHBOARD_PASSWORD are set together or not at all',
+      });
+    }
+  });
 
 export type Env = z.infer<typeof EnvSchema>;
 
@@ -340,7 +401,8 @@ function parseApiKeys(value: string | undefined): string[] {
 function redisTarget(e: Env): RedisTarget | undefined {
   const password = e.REDIS_PASSWORD;
   if (e.REDIS_URL) return Object.freeze({ kind: 'url', url: e.REDIS_URL });
-  if (e.REDIS_SENTINELS && e.REDIS_SENTINEL_NAME) return Object.freeze({ kind: 'sentinel', sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME, password });
+  if (e.REDIS_SENTINELS && e.REDIS_SENTINEL_NAME)
+    return Object.freeze({ kind: 'sentinel', sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME, password });
   if (e.REDIS_CLUSTER_NODES) return Object.freeze({ kind: 'cluster', nodes: e.REDIS_CLUSTER_NODES, password });
   return undefined;
 }
@@ -355,7 +417,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(present);
   const lines = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
   // A download is only ever trusted against a pinned checksum, so the two come together.
-  if (present['MODEL_URL'] && !present['MODEL_SHA256']) lines.push('MODEL_SHA256: required with MODEL_URL (the download is verified against it)');
+  if (present['MODEL_URL'] && !present['MODEL_SHA256'])
+    lines.push('MODEL_SHA256: required with MODEL_URL (the download is verified against it)');
   if (present['MODEL_SHA256'] && !present['MODEL_URL']) lines.push('MODEL_URL: required with MODEL_SHA256');
   if (!parsed.success || lines.length > 0) throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   const e = parsed.data;
@@ -399,7 +462,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     logLevel: e.LOG_LEVEL,
     dashboardCredentials: Object.freeze({
-      basic: e.DASHBOARD_USER !== undefined && e.DASHBOARD_PASSWORD !== undefined ? { user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD } : undefined,
+      basic:
+        e.DASHBOARD_USER !== undefined && e.DASHBOARD_PASSWORD !== undefined
+          ? { user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD }
+          : undefined,
       bearer: e.DASHBOARD_TOKEN,
     }),
     metricsCredentials: Object.freeze({ bearer: e.METRICS_TOKEN }),
@@ -409,9 +475,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     restartMaxCrashes: e.RESTART_MAX_CRASHES,
     maxBatchImages: e.MAX_BATCH_IMAGES,
     webhooks: Object.freeze({
-      secret: e.WEBHOOK_SECRET === undefined ? undefined : Buffer.from(e.WEBHOOK_SECRET.slice('whsec_'.length), 'base64'),
+      secret:
+        e.WEBHOOK_SECRET === undefined ? undefined : Buffer.from(e.WEBHOOK_SECRET.slice('whsec_'.length), 'base64'),
       // As URL.hostname spells them, IPv6 literals without their brackets.
-      allowHosts: Object.freeze((e.WEBHOOK_ALLOW_HOSTS ?? '').split(',').map((h) => h.trim().toLowerCase().replace(/^\[(.*)\]$/, '$1')).filter(Boolean)),
+      allowHosts: Object.freeze(
+        (e.WEBHOOK_ALLOW_HOSTS ?? '')
+          .split(',')
+          .map((h) =>
+            h
+              .trim()
+              .toLowerCase()
+              .replace(/^\[(.*)\]$/, '$1'),
+          )
+          .filter(Boolean),
+      ),
       attempts: e.WEBHOOK_ATTEMPTS,
       backoffMs: e.WEBHOOK_BACKOFF_MS,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,

@@ -6,28 +6,78 @@ import { z } from 'zod';
  * Codes are stable: clients may switch on them.
  */
 export const errorTable = {
-  missing_image: { status: 400, description: 'No image in the request: send a multipart field "image", the raw bytes as the body, or JSON {"image": "<base64>"}.' },
+  missing_image: {
+    status: 400,
+    description:
+      'No image in the request: send a multipart field "image", the raw bytes as the body, or JSON {"image": "<base64>"}.',
+  },
   empty_image: { status: 400, description: 'The uploaded image has zero bytes.' },
   invalid_image: { status: 400, description: 'The upload is not a recognisable image.' },
-  invalid_request: { status: 400, description: 'A parameter, header or body is malformed (another field name, several files, extra fields, bad base64…); the message names it.' },
-  unauthorized: { status: 401, description: 'Missing or wrong credentials: an API key (Authorization: Bearer <key>), or operator credentials for the dashboard and metrics; see WWW-Authenticate.' },
-  forbidden: { status: 403, description: 'A cross-site request to an operator endpoint (its Origin or Sec-Fetch-Site is another site): refused so that a page elsewhere cannot act with the browser\'s saved credentials.' },
+  invalid_request: {
+    status: 400,
+    description:
+      'A parameter, header or body is malformed (another field name, several files, extra fields, bad base64…); the message names it.',
+  },
+  unauthorized: {
+    status: 401,
+    description:
+      'Missing or wrong credentials: an API key (Authorization: Bearer <key>), or operator credentials for the dashboard and metrics; see WWW-Authenticate.',
+  },
+  forbidden: {
+    status: 403,
+    description:
+      "A cross-site request to an operator endpoint (its Origin or Sec-Fetch-Site is another site): refused so that a page elsewhere cannot act with the browser's saved credentials.",
+  },
   not_found: { status: 404, description: 'No such job or route (job results expire after their TTL).' },
-  unknown_model: { status: 404, description: 'The `model` named on submit is not one this service serves (GET /models lists them).' },
-  method_not_allowed: { status: 405, description: 'The route exists but not for this HTTP method (or the method is unknown); see Allow.' },
+  unknown_model: {
+    status: 404,
+    description: 'The `model` named on submit is not one this service serves (GET /models lists them).',
+  },
+  method_not_allowed: {
+    status: 405,
+    description: 'The route exists but not for this HTTP method (or the method is unknown); see Allow.',
+  },
   not_cancellable: { status: 409, description: 'The job is already active or finished and cannot be cancelled.' },
-  payload_too_large: { status: 413, description: 'The upload (decoded, for base64 in JSON) exceeds MAX_UPLOAD_BYTES, with or without a Content-Length.' },
-  unsupported_format: { status: 415, description: 'The image format is not accepted (JPEG, PNG, WebP, GIF, AVIF and TIFF are; BMP, HEIC, SVG, PDF and others are not).' },
-  corrupt_image: { status: 422, description: 'The image header was read but the pixels could not be decoded (truncated or damaged file).' },
-  image_too_large: { status: 422, description: 'The image has more pixels than MAX_IMAGE_PIXELS (decompression-bomb guard).' },
+  payload_too_large: {
+    status: 413,
+    description: 'The upload (decoded, for base64 in JSON) exceeds MAX_UPLOAD_BYTES, with or without a Content-Length.',
+  },
+  unsupported_format: {
+    status: 415,
+    description:
+      'The image format is not accepted (JPEG, PNG, WebP, GIF, AVIF and TIFF are; BMP, HEIC, SVG, PDF and others are not).',
+  },
+  corrupt_image: {
+    status: 422,
+    description: 'The image header was read but the pixels could not be decoded (truncated or damaged file).',
+  },
+  image_too_large: {
+    status: 422,
+    description: 'The image has more pixels than MAX_IMAGE_PIXELS (decompression-bomb guard).',
+  },
   queue_full: { status: 429, description: 'The queue holds MAX_QUEUE_DEPTH jobs; retry after the Retry-After delay.' },
-  rate_limited: { status: 429, description: 'This client exceeded RATE_LIMIT_PER_MINUTE, or AUTH_FAILURES_PER_HOUR failed authentication attempts; retry after the Retry-After delay.' },
+  rate_limited: {
+    status: 429,
+    description:
+      'This client exceeded RATE_LIMIT_PER_MINUTE, or AUTH_FAILURES_PER_HOUR failed authentication attempts; retry after the Retry-After delay.',
+  },
   headers_too_large: { status: 431, description: 'The request headers exceed the server limit (16 KiB).' },
   internal: { status: 500, description: 'An unexpected error; details are logged, never sent.' },
-  unavailable: { status: 503, description: 'Redis is unreachable (or a durable submit was not replicated in time), or MAX_CONCURRENT_UPLOADS / UPLOAD_BUFFER_BYTES of uploads are being received (decided before the body is read); retry after the Retry-After delay.' },
-  no_worker: { status: 503, description: 'No worker with the chosen model loaded is running, so the job could not be run; retry after the Retry-After delay.' },
+  unavailable: {
+    status: 503,
+    description:
+      'Redis is unreachable (or a durable submit was not replicated in time), or MAX_CONCURRENT_UPLOADS / UPLOAD_BUFFER_BYTES of uploads are being received (decided before the body is read); retry after the Retry-After delay.',
+  },
+  no_worker: {
+    status: 503,
+    description:
+      'No worker with the chosen model loaded is running, so the job could not be run; retry after the Retry-After delay.',
+  },
   timeout: { status: 504, description: 'The job did not finish within the synchronous wait.' },
-  input_missing: { status: 500, description: 'Job: its preprocessed input expired or was deleted before a worker ran it.' },
+  input_missing: {
+    status: 500,
+    description: 'Job: its preprocessed input expired or was deleted before a worker ran it.',
+  },
   expired: { status: 410, description: 'Job: its deadline passed before a worker started it, so it was not run.' },
   cancelled: { status: 410, description: 'Job: cancelled by its client (DELETE /jobs/:id) before it started.' },
   inference_failed: { status: 500, description: 'Job: the model failed on the batch this job ran in.' },

@@ -12,5 +12,15 @@ export function createLogger(level: string, role: string): Logger {
   const options = { level, base: { role, pid: process.pid } };
   if (!process.stdout.isTTY) return pino(options);
   // Synchronous, in this thread: a crash message is on screen before the process ends.
-  return pino(options, pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,role', messageFormat: '{role}: {msg}', singleLine: true }));
+  return pino(
+    options,
+    pretty({
+      colorize: true,
+      sync: true,
+      translateTime: 'SYS:HH:MM:ss',
+      ignore: 'pid,hostname,role',
+      messageFormat: '{role}: {msg}',
+      singleLine: true,
+    }),
+  );
 }

@@ -40,12 +40,17 @@ async function startAll(config: Config, log: Logger, tracing: Tracing | undefine
   let workerEnv: Record<string, string> = {};
   if (!target) {
     if (!redisServerOnPath()) {
-      throw new Error('no Redis: set REDIS_URL to a Redis 6.2+ server, or install redis-server (Debian: apt-get install -y redis-server)');
+      throw new Error(
+        'no Redis: set REDIS_URL to a Redis 6.2+ server, or install redis-server (Debian: apt-get install -y redis-server)',
+      );
     }
     redis = await startRedisServer({ dieWithParent: true });
     target = { kind: 'url', url: redis.url };
     workerEnv = { REDIS_URL: redis.url };
-    log.info({ url: redis.url, pid: redis.pid }, 'started a private redis-server (data is not kept after exit; set REDIS_URL for a durable one)');
+    log.info(
+      { url: redis.url, pid: redis.pid },
+      'started a private redis-server (data is not kept after exit; set REDIS_URL for a durable one)',
+    );
   }
   // The API first: a port in use stops start-up before the worker loads a model for nothing.
   // Imported now, after tracing has started (the worker process starts its own).
@@ -92,7 +97,9 @@ async function startAll(config: Config, log: Logger, tracing: Tracing | undefine
 /** What the ready line names: the URL, or where the sentinels and cluster nodes are (sentinel:// and cluster:// are not URLs Redis clients take). */
 function redisForHumans(target: RedisTarget): string {
   if (target.kind === 'url') return target.url;
-  const hosts = (target.kind === 'sentinel' ? target.sentinels : target.nodes).map((h) => `${h.host}:${h.port}`).join(',');
+  const hosts = (target.kind === 'sentinel' ? target.sentinels : target.nodes)
+    .map((h) => `${h.host}:${h.port}`)
+    .join(',');
   return target.kind === 'sentinel' ? `sentinel://${hosts}/${target.name}` : `cluster://${hosts}`;
 }
 

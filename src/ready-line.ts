@@ -27,7 +27,8 @@ export function redactRedisUrl(url: string): string {
 
 /** The browser-facing URL of a bind address: a wildcard bind is reached through localhost. */
 export function browserUrl(host: string, port: number): string {
-  const name = host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
+  const name =
+    host === '0.0.0.0' || host === '::' || host === '' ? 'localhost' : host.includes(':') ? `[${host}]` : host;
   return `http://${name}:${port}`;
 }
 

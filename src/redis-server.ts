@@ -54,7 +54,21 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   const dir = options.dir ?? (await mkdtemp(path.join(os.tmpdir(), 'resnet-queue-redis-')));
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', options.appendOnly ? 'yes' : 'no', '--maxmemory-policy', 'noeviction', ...(options.extraArgs ?? [])],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      options.appendOnly ? 'yes' : 'no',
+      '--maxmemory-policy',
+      'noeviction',
+      ...(options.extraArgs ?? []),
+    ],
     { stdio: 'ignore' },
   );
   const exited = once(child, 'exit');
@@ -69,7 +83,13 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
   for (;;) {
     const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined);
-    const ok = await probe.connect().then(() => probe.ping()).then(() => true, () => false);
+    const ok = await probe
+      .connect()
+      .then(() => probe.ping())
+      .then(
+        () => true,
+        () => false,
+      );
     probe.disconnect();
     if (ok) break;
     if (child.exitCode !== null || Date.now() > deadline) {

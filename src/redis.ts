@@ -43,7 +43,10 @@ export function connectRedis(target: RedisTarget, purpose: ConnectionPurpose): R
         enableOfflineQueue: purpose === 'blocking',
         clusterRetryStrategy: reconnectDelayMs,
       };
-      return new Cluster(target.nodes.map(({ host, port }) => ({ host, port })), clusterOptions);
+      return new Cluster(
+        target.nodes.map(({ host, port }) => ({ host, port })),
+        clusterOptions,
+      );
     }
   }
 }

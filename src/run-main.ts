@@ -6,7 +6,6 @@ export interface Closable {
   close(): Promise<void>;
 }
 
-
 /** What a child tells its supervisor over the IPC channel. */
 export type ChildMessage = { type: 'fatal'; message: string } | { type: 'ready' };
 
@@ -62,7 +61,8 @@ export async function runMain(role: string, start: (config: Config, log: Logger)
   try {
     running = await start(config, log);
   } catch (err) {
-    const message = err instanceof StartupError ? `${role}: ${err.message}` : `${role} failed to start: ${(err as Error).message}`;
+    const message =
+      err instanceof StartupError ? `${role}: ${err.message}` : `${role} failed to start: ${(err as Error).message}`;
     if (err instanceof StartupError) process.stderr.write(`${message}\n`);
     else log.fatal({ err }, message);
     // The supervisor must hear why before it sees the exit, so exit only once the message is out.

@@ -24,14 +24,15 @@ export interface Tracing {
  */
 export async function startTracing(config: Config, role: string, log: Logger): Promise<Tracing | undefined> {
   if (!config.otlpEndpoint) return undefined;
-  const [{ NodeSDK }, { OTLPTraceExporter }, { HttpInstrumentation }, { IORedisInstrumentation }, { BullMQOtel }, api] = await Promise.all([
-    import('@opentelemetry/sdk-node'),
-    import('@opentelemetry/exporter-trace-otlp-http'),
-    import('@opentelemetry/instrumentation-http'),
-    import('@opentelemetry/instrumentation-ioredis'),
-    import('bullmq-otel'),
-    import('@opentelemetry/api'),
-  ]);
+  const [{ NodeSDK }, { OTLPTraceExporter }, { HttpInstrumentation }, { IORedisInstrumentation }, { BullMQOtel }, api] =
+    await Promise.all([
+      import('@opentelemetry/sdk-node'),
+      import('@opentelemetry/exporter-trace-otlp-http'),
+      import('@opentelemetry/instrumentation-http'),
+      import('@opentelemetry/instrumentation-ioredis'),
+      import('bullmq-otel'),
+      import('@opentelemetry/api'),
+    ]);
   // ioredis is CommonJS imported from ES modules, which bypasses require(): the instrumentations
   // see it load only through this loader hook (import-in-the-middle).
   const { register } = await import('node:module');
@@ -66,7 +67,12 @@ export interface Closable {
  * For entry points: starts tracing (when configured), then `start`, which imports the role's
  * modules dynamically so they load after the instrumentations. Closing the role flushes the spans.
  */
-export async function startTraced(config: Config, role: string, log: Logger, start: (tracing: Tracing | undefined) => Promise<Closable>): Promise<Closable> {
+export async function startTraced(
+  config: Config,
+  role: string,
+  log: Logger,
+  start: (tracing: Tracing | undefined) => Promise<Closable>,
+): Promise<Closable> {
   const tracing = await startTracing(config, role, log);
   const running = await start(tracing);
   return {

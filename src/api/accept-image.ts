@@ -48,10 +48,21 @@ export async function acceptImage(
   const t2 = performance.now();
   const chosen = options ? await options.parse() : {};
   const idempotencyKey = ctx.get('idempotency-key') || undefined;
-  const submitted = await model.store.submit(image, { ...job, topk: job.topk ?? model.manifest.topk, ...chosen, owner: ctx.state.owner, client: ctx.ip, idempotencyKey });
+  const submitted = await model.store.submit(image, {
+    ...job,
+    topk: job.topk ?? model.manifest.topk,
+    ...chosen,
+    owner: ctx.state.owner,
+    client: ctx.ip,
+    idempotencyKey,
+  });
   // Where the submission's time went (the bench's stage breakdown reads it; browsers show it too).
   // "preprocess" includes any wait for a decode slot.
-  ctx.append('Server-Timing', [serverTiming('upload', t1 - t0), serverTiming('preprocess', t2 - t1), serverTiming('enqueue', performance.now() - t2)]);
+  ctx.append('Server-Timing', [
+    serverTiming('upload', t1 - t0),
+    serverTiming('preprocess', t2 - t1),
+    serverTiming('enqueue', performance.now() - t2),
+  ]);
   return submitted;
 }
 
@@ -82,7 +93,10 @@ export function deadlineAt(deps: Pick<ApiDeps, 'limits'>, seconds: number | unde
  * The model a submission names (query parameter, multipart field or JSON property; default
  * DEFAULT_MODEL, else the first), checked to have a live worker: call once the body is read.
  */
-export async function chooseModel(ctx: ApiContext, deps: Pick<ApiDeps, 'models' | 'acceptWithoutWorkerUntil'>): Promise<ServedModel> {
+export async function chooseModel(
+  ctx: ApiContext,
+  deps: Pick<ApiDeps, 'models' | 'acceptWithoutWorkerUntil'>,
+): Promise<ServedModel> {
   const model = deps.models.pick(submitValue(ctx, 'model'));
   // Checked before the body was read already (requireWorker) when it is the model looked at then.
   if (model.name !== ctx.state.liveModel) await deps.models.requireWorker(model, deps.acceptWithoutWorkerUntil);

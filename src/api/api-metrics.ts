@@ -26,7 +26,8 @@ export function createApiMetrics(catalog: Pick<ModelCatalog, 'models'>, log: Log
     labelNames: ['model', 'precision'] as const,
     registers: [registry],
     async collect() {
-      for (const model of catalog.models) this.set({ model: model.name, precision: (await model.precision) ?? 'unknown' }, 1);
+      for (const model of catalog.models)
+        this.set({ model: model.name, precision: (await model.precision) ?? 'unknown' }, 1);
     },
   });
   const httpRequests = new Counter({
@@ -51,7 +52,8 @@ export function createApiMetrics(catalog: Pick<ModelCatalog, 'models'>, log: Log
       try {
         const all = await Promise.all(catalog.models.map((m) => m.store.jobCounts(queueDepthStates)));
         catalog.models.forEach((model, i) => {
-          for (const state of queueDepthStates) this.set({ queue: model.store.queueName, model: model.name, state }, all[i]![state]);
+          for (const state of queueDepthStates)
+            this.set({ queue: model.store.queueName, model: model.name, state }, all[i]![state]);
         });
       } catch (err) {
         // Redis is down: report no depth rather than a stale one, and keep the process metrics scrapeable.

@@ -16,10 +16,19 @@ export class AuthFailures {
   readonly #limiter: RateLimiterRedis | undefined;
 
   /** @param perHour failures allowed per address per hour; 0 turns the guard off. */
-  constructor(redis: RedisClient, queueName: string, readonly perHour: number) {
+  constructor(
+    redis: RedisClient,
+    queueName: string,
+    readonly perHour: number,
+  ) {
     this.#limiter =
       perHour > 0
-        ? new RateLimiterRedis({ storeClient: redis, keyPrefix: `${keyPrefix}:${queueName}:auth-failures`, points: perHour, duration: windowSeconds })
+        ? new RateLimiterRedis({
+            storeClient: redis,
+            keyPrefix: `${keyPrefix}:${queueName}:auth-failures`,
+            points: perHour,
+            duration: windowSeconds,
+          })
         : undefined;
   }
 
@@ -39,6 +48,10 @@ export class AuthFailures {
 
   #refusal(used: RateLimiterRes): AppError {
     const retryAfter = Math.max(1, Math.ceil(used.msBeforeNext / 1000));
-    return new AppError('rate_limited', `too many failed authentication attempts from this address; retry in ${retryAfter} s`, { 'Retry-After': String(retryAfter) });
+    return new AppError(
+      'rate_limited',
+      `too many failed authentication attempts from this address; retry in ${retryAfter} s`,
+      { 'Retry-After': String(retryAfter) },
+    );
   }
 }

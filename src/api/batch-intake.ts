@@ -33,26 +33,41 @@ export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiD
   /** One model per batch, known by the first image: from the query, or a `model` field before it. */
   let model: ServedModel | undefined;
   try {
-    const fields = await readBatchUpload(ctx.req, { maxUploadBytes: deps.limits.maxUploadBytes, maxImages: deps.limits.maxBatchImages }, async (part, fieldsSoFar) => {
-      model ??= await chooseBatchModel(deps, ctx.query['model'] ?? fieldsSoFar['model']);
-      if (part.error) return void entries.push({ filename: part.filename, error: { code: part.error.code, message: part.error.message } });
-      try {
-        const image = await prepareImage(part.bytes!, model.manifest, { maxImagePixels: deps.limits.maxImagePixels });
-        const jobId = await model.store.storeInput(image);
-        stored.push(jobId);
-        entries.push({ filename: part.filename, jobId, image: { width: image.width, height: image.height, source: image.source } });
-      } catch (err) {
-        // Bad images fail their own entry; anything else (Redis down) ends the request.
-        if (!(err instanceof ImageError)) throw err;
-        entries.push({ filename: part.filename, error: { code: err.code, message: err.message } });
-      }
-    });
+    const fields = await readBatchUpload(
+      ctx.req,
+      { maxUploadBytes: deps.limits.maxUploadBytes, maxImages: deps.limits.maxBatchImages },
+      async (part, fieldsSoFar) => {
+        model ??= await chooseBatchModel(deps, ctx.query['model'] ?? fieldsSoFar['model']);
+        if (part.error)
+          return void entries.push({
+            filename: part.filename,
+            error: { code: part.error.code, message: part.error.message },
+          });
+        try {
+          const image = await prepareImage(part.bytes!, model.manifest, { maxImagePixels: deps.limits.maxImagePixels });
+          const jobId = await model.store.storeInput(image);
+          stored.push(jobId);
+          entries.push({
+            filename: part.filename,
+            jobId,
+            image: { width: image.width, height: image.height, source: image.source },
+          });
+        } catch (err) {
+          // Bad images fail their own entry; anything else (Redis down) ends the request.
+          if (!(err instanceof ImageError)) throw err;
+          entries.push({ filename: part.filename, error: { code: err.code, message: err.message } });
+        }
+      },
+    );
     const value = (name: string) => ctx.query[name] ?? fields[name];
     if (!model) throw new AppError('missing_image', 'no file in any multipart field "image"');
-    if (deps.models.pick(value('model')) !== model) throw new AppError('invalid_request', 'model: name it in the query or in a field before the first image');
+    if (deps.models.pick(value('model')) !== model)
+      throw new AppError('invalid_request', 'model: name it in the query or in a field before the first image');
     const topk = parseParam('topk', TopkSchema.optional(), value('topk')) ?? model.manifest.topk;
     // A batch is background work unless it says otherwise: its images queue behind interactive jobs.
-    const options = await parseSubmitOptions({ priority: value('priority'), webhook: value('webhook') }, deps, { priority: 'bulk' });
+    const options = await parseSubmitOptions({ priority: value('priority'), webhook: value('webhook') }, deps, {
+      priority: 'bulk',
+    });
     return await deps.batches.create(randomUUID(), entries, { topk, owner: ctx.state.owner, ...options }, model.store);
   } catch (err) {
     await model?.store.discardInputs(stored);

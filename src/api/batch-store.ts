@@ -21,8 +21,17 @@ export type BatchEntry =
  * What the batch record keeps per entry: the filename, and the job ID with the queue it runs in
  * (entries of one batch may run in different queues once several models are served), or the error.
  */
-const StoredEntrySchema = z.object({ f: z.string(), j: z.string().optional(), q: z.string().optional(), e: z.object({ code: z.string(), message: z.string() }).optional() });
-const RecordSchema = z.object({ owner: z.string().optional(), createdAt: z.number(), entries: z.array(StoredEntrySchema) });
+const StoredEntrySchema = z.object({
+  f: z.string(),
+  j: z.string().optional(),
+  q: z.string().optional(),
+  e: z.object({ code: z.string(), message: z.string() }).optional(),
+});
+const RecordSchema = z.object({
+  owner: z.string().optional(),
+  createdAt: z.number(),
+  entries: z.array(StoredEntrySchema),
+});
 type BatchRecord = z.infer<typeof RecordSchema>;
 
 export interface BatchStoreOptions {
@@ -59,7 +68,9 @@ export class BatchStore {
     const record: BatchRecord = {
       owner: submission.owner,
       createdAt,
-      entries: entries.map((e) => ('jobId' in e ? { f: e.filename, j: e.jobId, q: jobs.queueName } : { f: e.filename, e: e.error })),
+      entries: entries.map((e) =>
+        'jobId' in e ? { f: e.filename, j: e.jobId, q: jobs.queueName } : { f: e.filename, e: e.error },
+      ),
     };
     const children = entries.flatMap((e) => {
       if (!('jobId' in e)) return [];
@@ -79,7 +90,13 @@ export class BatchStore {
     const reservation = await jobs.admit(children.map((c) => c.opts.jobId!));
     try {
       await this.redis.set(key, JSON.stringify(record), 'EX', this.options.keepSeconds);
-      const flow = submission.webhook ? withDelivery(batch, { url: submission.webhook, subject: 'batch', id, queue: batch.queueName, owner: submission.owner }, jobs.webhooks()) : batch;
+      const flow = submission.webhook
+        ? withDelivery(
+            batch,
+            { url: submission.webhook, subject: 'batch', id, queue: batch.queueName, owner: submission.owner },
+            jobs.webhooks(),
+          )
+        : batch;
       await jobs.flowProducer().add(flow);
     } catch (err) {
       await this.redis.del(key).catch(() => undefined);
@@ -100,7 +117,12 @@ export class BatchStore {
       const parent = await Job.fromId(this.queue, id);
       if (state === 'unknown' || !parent) return undefined;
       const counts = await parent.getDependenciesCount();
-      return this.view(id, record, { state, done: counts.processed ?? 0, failed: (counts.ignored ?? 0) + (counts.failed ?? 0), finishedOn: parent.finishedOn });
+      return this.view(id, record, {
+        state,
+        done: counts.processed ?? 0,
+        failed: (counts.ignored ?? 0) + (counts.failed ?? 0),
+        finishedOn: parent.finishedOn,
+      });
     });
   }
 
@@ -114,7 +136,14 @@ export class BatchStore {
         continue;
       }
       const view = await this.jobsIn(entry.q)?.get(entry.j, owner);
-      if (!view) yield { index, filename: entry.f, id: entry.j, status: 'failed', error: { code: 'not_found', message: 'the job has expired' } };
+      if (!view)
+        yield {
+          index,
+          filename: entry.f,
+          id: entry.j,
+          status: 'failed',
+          error: { code: 'not_found', message: 'the job has expired' },
+        };
       else yield { index, filename: entry.f, id: entry.j, status: view.status, result: view.result, error: view.error };
     }
   }
@@ -132,7 +161,11 @@ export class BatchStore {
     return record.owner === owner ? record : undefined;
   }
 
-  private view(id: string, record: BatchRecord, progress: { state: string; done: number; failed: number; finishedOn?: number }): BatchView {
+  private view(
+    id: string,
+    record: BatchRecord,
+    progress: { state: string; done: number; failed: number; finishedOn?: number },
+  ): BatchView {
     const rejected = record.entries.filter((e) => !e.j).length;
     const finished = progress.state === 'completed';
     const links = { self: `/batches/${id}`, wait: `/batches/${id}/wait`, results: `/batches/${id}/results` };

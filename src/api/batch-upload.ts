@@ -22,10 +22,14 @@ export interface BatchPart {
 /** Most text fields (`topk`, `priority`, `webhook`…) and their size; they are small. */
 const fieldLimits = { fields: 20, fieldSize: 8192 };
 
-async function collect(stream: Readable & { truncated?: boolean }, maxBytes: number): Promise<Pick<BatchPart, 'bytes' | 'error'>> {
+async function collect(
+  stream: Readable & { truncated?: boolean },
+  maxBytes: number,
+): Promise<Pick<BatchPart, 'bytes' | 'error'>> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
-  if (stream.truncated) return { error: new AppError('payload_too_large', `the image exceeds the limit of ${maxBytes} bytes`) };
+  if (stream.truncated)
+    return { error: new AppError('payload_too_large', `the image exceeds the limit of ${maxBytes} bytes`) };
   return { bytes: Buffer.concat(chunks) };
 }
 
@@ -38,15 +42,26 @@ async function collect(stream: Readable & { truncated?: boolean }, maxBytes: num
  * MAX_UPLOAD_BYTES) reach `onPart` as its error; body-level ones (too many images, a malformed
  * body, an `onPart` failure) reject, and the rest of the body is discarded.
  */
-export function readBatchUpload(req: IncomingMessage, limits: BatchUploadLimits, onPart: (part: BatchPart, fieldsSoFar: Readonly<Record<string, string>>) => Promise<void>): Promise<Record<string, string>> {
+export function readBatchUpload(
+  req: IncomingMessage,
+  limits: BatchUploadLimits,
+  onPart: (part: BatchPart, fieldsSoFar: Readonly<Record<string, string>>) => Promise<void>,
+): Promise<Record<string, string>> {
   let parser: busboy.Busboy;
   try {
     parser = busboy({
       headers: req.headers,
-      limits: { ...fieldLimits, fileSize: limits.maxUploadBytes, files: limits.maxImages, parts: limits.maxImages + fieldLimits.fields },
+      limits: {
+        ...fieldLimits,
+        fileSize: limits.maxUploadBytes,
+        files: limits.maxImages,
+        parts: limits.maxImages + fieldLimits.fields,
+      },
     });
   } catch {
-    return Promise.reject(new AppError('invalid_request', 'send a multipart/form-data body with one "image" part per image'));
+    return Promise.reject(
+      new AppError('invalid_request', 'send a multipart/form-data body with one "image" part per image'),
+    );
   }
   const fields: Record<string, string> = {};
   let index = 0;
@@ -76,9 +91,13 @@ export function readBatchUpload(req: IncomingMessage, limits: BatchUploadLimits,
         .catch(fail);
     });
     parser.on('field', (name, value) => (fields[name] = value));
-    parser.on('filesLimit', () => fail(new AppError('payload_too_large', `a batch holds at most ${limits.maxImages} images`)));
+    parser.on('filesLimit', () =>
+      fail(new AppError('payload_too_large', `a batch holds at most ${limits.maxImages} images`)),
+    );
     parser.on('fieldsLimit', () => fail(new AppError('invalid_request', `at most ${fieldLimits.fields} text fields`)));
-    parser.on('partsLimit', () => fail(new AppError('payload_too_large', `a batch holds at most ${limits.maxImages} images`)));
+    parser.on('partsLimit', () =>
+      fail(new AppError('payload_too_large', `a batch holds at most ${limits.maxImages} images`)),
+    );
     parser.on('error', () => fail(new AppError('invalid_request', 'the multipart body is malformed or ended early')));
     parser.on('close', () => {
       void chain.then(() => {

@@ -26,7 +26,9 @@ export function requireApiKey(digests: readonly string[], failures: AuthFailures
       for (const digest of expected) ok = (presented !== undefined && timingSafeEqual(presented, digest)) || ok;
       if (!ok) {
         await failures.record(ctx.ip);
-        throw new AppError('unauthorized', 'send a valid API key as Authorization: Bearer <key>', { 'WWW-Authenticate': 'Bearer' });
+        throw new AppError('unauthorized', 'send a valid API key as Authorization: Bearer <key>', {
+          'WWW-Authenticate': 'Bearer',
+        });
       }
       ctx.state.owner = presented!.toString('hex').slice(0, 16);
     }
@@ -47,7 +49,12 @@ const policyName = 'per-minute';
 export function rateLimit(deps: Pick<ApiDeps, 'redis' | 'queueName' | 'clients'>): Middleware {
   const limit = deps.clients.rateLimitPerMinute;
   if (limit === 0) return (_ctx, next) => next();
-  const limiter = new RateLimiterRedis({ storeClient: deps.redis, keyPrefix: `${keyPrefix}:${deps.queueName}:ratelimit`, points: limit, duration: 60 });
+  const limiter = new RateLimiterRedis({
+    storeClient: deps.redis,
+    keyPrefix: `${keyPrefix}:${deps.queueName}:ratelimit`,
+    points: limit,
+    duration: 60,
+  });
   return async (ctx, next) => {
     let state: RateLimiterRes;
     try {
@@ -66,7 +73,9 @@ export function rateLimit(deps: Pick<ApiDeps, 'redis' | 'queueName' | 'clients'>
       RateLimit: `"${policyName}";r=${state.remainingPoints};t=${resetSeconds}`,
     });
     if (state.consumedPoints > limit) {
-      throw new AppError('rate_limited', `more than ${limit} requests this minute`, { 'Retry-After': String(resetSeconds) });
+      throw new AppError('rate_limited', `more than ${limit} requests this minute`, {
+        'Retry-After': String(resetSeconds),
+      });
     }
     await next();
   };
@@ -84,10 +93,13 @@ export function queueBackpressure(deps: Pick<ApiDeps, 'models' | 'limits'>): Mid
       // Each model's queue has its own limit. While the body may still name the model (a multipart
       // field, a JSON property), refuse early only when every queue is full.
       const named = ctx.query['model'];
-      const candidates = named !== undefined || !ctx.is('multipart', 'json') ? [deps.models.pick(named)] : deps.models.models;
+      const candidates =
+        named !== undefined || !ctx.is('multipart', 'json') ? [deps.models.pick(named)] : deps.models.models;
       const depths = await Promise.all(candidates.map((model) => model.store.depth()));
       if (depths.every((depth) => depth >= max)) {
-        throw new AppError('queue_full', `the queue holds ${max} unfinished jobs; retry shortly`, { 'Retry-After': '5' });
+        throw new AppError('queue_full', `the queue holds ${max} unfinished jobs; retry shortly`, {
+          'Retry-After': '5',
+        });
       }
     }
     await next();

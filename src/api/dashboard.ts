@@ -38,7 +38,11 @@ const boardPolicy = pagePolicy({
  * is rendered by our error handler like any other error. Basic credentials are sent by the
  * browser on its own, so a state-changing call from another site is refused (`rejectCrossSite`).
  */
-export function dashboard(queues: readonly Queue[], credentials: Credentials, failures: AuthFailures): Middleware<ApiState> {
+export function dashboard(
+  queues: readonly Queue[],
+  credentials: Credentials,
+  failures: AuthFailures,
+): Middleware<ApiState> {
   const adapter = new KoaAdapter();
   adapter.setBasePath(dashboardPath);
   createBullBoard({

@@ -45,7 +45,9 @@ export class DecodeSlots {
   }
 
   private fits(pixels: number): boolean {
-    return this.running < this.limits.maxDecodes && (this.running === 0 || this.pixels + pixels <= this.limits.maxPixels);
+    return (
+      this.running < this.limits.maxDecodes && (this.running === 0 || this.pixels + pixels <= this.limits.maxPixels)
+    );
   }
 
   /**
@@ -55,7 +57,7 @@ export class DecodeSlots {
    */
   private startWaiters(): void {
     const maxOvertakes = 4 * this.limits.maxDecodes;
-    for (let i = 0; i < this.waiting.length && this.running < this.limits.maxDecodes; ) {
+    for (let i = 0; i < this.waiting.length && this.running < this.limits.maxDecodes;) {
       const waiter = this.waiting[i]!;
       const head = this.waiting[0]!;
       if (i > 0 && head.overtaken >= maxOvertakes) return;

@@ -4,7 +4,11 @@ import { ImageError } from '../model/image-error.js';
 import type { ApiState } from './api-state.js';
 
 /** Errors thrown by Koa or its middleware (http-errors) that carry a status we may pass on. */
-const httpStatusCodes: Record<number, ErrorCode> = { 404: 'not_found', 405: 'method_not_allowed', 413: 'payload_too_large' };
+const httpStatusCodes: Record<number, ErrorCode> = {
+  404: 'not_found',
+  405: 'method_not_allowed',
+  413: 'payload_too_large',
+};
 
 function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
@@ -28,7 +32,9 @@ function methodError(ctx: Context): AppError | undefined {
     ctx.remove('Allow');
     return new AppError('not_found', `no route for ${ctx.method} ${ctx.path}`);
   }
-  return new AppError('method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}; allowed: ${allow}`, { Allow: allow });
+  return new AppError('method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}; allowed: ${allow}`, {
+    Allow: allow,
+  });
 }
 
 /** The client closed the connection before its request was read: nobody is left to answer. */
@@ -46,7 +52,8 @@ function clientWentAway(ctx: Context): boolean {
 export async function errorHandler(ctx: Context & { state: ApiState }, next: Next): Promise<void> {
   try {
     await next();
-    if (ctx.status === 404 && ctx.body === undefined) throw new AppError('not_found', `no route for ${ctx.method} ${ctx.path}`);
+    if (ctx.status === 404 && ctx.body === undefined)
+      throw new AppError('not_found', `no route for ${ctx.method} ${ctx.path}`);
     const refused = methodError(ctx);
     if (refused) throw refused;
   } catch (err) {
@@ -54,8 +61,12 @@ export async function errorHandler(ctx: Context & { state: ApiState }, next: Nex
     const serverSide = appError.status >= 500;
     if (clientWentAway(ctx)) {
       // An aborted upload is the client's choice, not a fault of ours: no error-level log.
-      ctx.state.log.info({ reason: (err as Error).message }, 'client closed the connection before the request was read');
-    } else if (serverSide) ctx.state.log.error({ err, code: appError.code, reqId: ctx.state.requestId }, 'request failed');
+      ctx.state.log.info(
+        { reason: (err as Error).message },
+        'client closed the connection before the request was read',
+      );
+    } else if (serverSide)
+      ctx.state.log.error({ err, code: appError.code, reqId: ctx.state.requestId }, 'request failed');
     else if (err instanceof ImageError && err.cause) ctx.state.log.debug({ err }, 'image refused');
     const message = appError.expose ? appError.message : errorTable[appError.code].description;
     ctx.status = appError.status;

@@ -34,7 +34,10 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, log: Logg
  * headers), and `Expect: 100-continue` is answered only when a handler reads the body, so an
  * upload refused from its headers is never sent.
  */
-export function createHttpServer(handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>, log: Logger): http.Server {
+export function createHttpServer(
+  handle: (req: IncomingMessage, res: ServerResponse) => Promise<void>,
+  log: Logger,
+): http.Server {
   const server = http.createServer((req, res) => void handle(req, res));
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
     deferContinue(res);

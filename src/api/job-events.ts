@@ -19,7 +19,11 @@ const sseEvent = (view: JobView) => `event: ${view.status}\ndata: ${JSON.stringi
  * Driven by the shared JobWaiter (no polling); an unknown job is a plain 404 before any event.
  * When the client goes away the follow is aborted and its wake-up unregistered.
  */
-export async function streamJobEvents(ctx: Context & { state: ApiState }, deps: Pick<ApiDeps, 'models' | 'waiter' | 'log'>, id: string): Promise<void> {
+export async function streamJobEvents(
+  ctx: Context & { state: ApiState },
+  deps: Pick<ApiDeps, 'models' | 'waiter' | 'log'>,
+  id: string,
+): Promise<void> {
   const events = deps.waiter.follow(id, () => deps.models.getJob(id, ctx.state.owner), clientGoneSignal(ctx));
   // The first view decides between a stream and a 404, so errors before it are ordinary answers.
   const first = await events.next();

@@ -4,7 +4,14 @@ import { AppError } from '../errors.js';
 import type { RedisClient } from '../redis.js';
 import type { PreparedImage } from '../model/preprocess.js';
 import type { InputStore } from '../queue/input-store.js';
-import { bullmqPriority, JobIdSchema, jobName, type JobData, type JobResult, type Priority } from '../queue/job-schemas.js';
+import {
+  bullmqPriority,
+  JobIdSchema,
+  jobName,
+  type JobData,
+  type JobResult,
+  type Priority,
+} from '../queue/job-schemas.js';
 import type { QueueKeys } from '../queue/keys.js';
 import type { WorkerPresence } from '../queue/worker-presence.js';
 import { withDelivery, type WebhookRoute } from '../webhook/webhook-queue.js';
@@ -21,7 +28,12 @@ async function redisCall<T>(what: string, call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (err) {
     if (err instanceof AppError) throw err;
-    throw new AppError('unavailable', `the job store is unavailable (${what}); retry shortly`, { 'Retry-After': String(retryAfterSeconds) }, { cause: err });
+    throw new AppError(
+      'unavailable',
+      `the job store is unavailable (${what}); retry shortly`,
+      { 'Retry-After': String(retryAfterSeconds) },
+      { cause: err },
+    );
   }
 }
 
@@ -106,7 +118,8 @@ export class JobStore {
     return redisCall('submit', async () => {
       const id = randomUUID();
       if (submission.idempotencyKey !== undefined) {
-        const scope = submission.owner !== undefined ? `owner:${submission.owner}` : `client:${submission.client ?? ''}`;
+        const scope =
+          submission.owner !== undefined ? `owner:${submission.owner}` : `client:${submission.client ?? ''}`;
         const digest = createHash('sha256').update(`${scope}\n${submission.idempotencyKey}`).digest('hex');
         const key = keys.idempotency(digest);
         const claimed = await this.redis.set(key, id, 'EX', resultTtlSeconds, 'NX');
@@ -123,7 +136,15 @@ export class JobStore {
         await this.storeWithIndex(id, image.crop);
         const node = this.jobNode(id, image, submission);
         job = submission.webhook
-          ? ((await this.flowProducer().add(withDelivery(node, { url: submission.webhook, subject: 'job', id, queue: node.queueName, owner: submission.owner }, this.webhooks()))).children![0]!.job as Job<JobData, JobResult>)
+          ? ((
+              await this.flowProducer().add(
+                withDelivery(
+                  node,
+                  { url: submission.webhook, subject: 'job', id, queue: node.queueName, owner: submission.owner },
+                  this.webhooks(),
+                ),
+              )
+            ).children![0]!.job as Job<JobData, JobResult>)
           : await this.queue.add(jobName, node.data as JobData, node.opts);
       } catch (err) {
         // Awaited but not fatal: if Redis is gone too, the workers' sweep removes the input later.
@@ -171,7 +192,11 @@ export class JobStore {
   }
 
   /** The job as a node of a BullMQ flow (under a webhook delivery or a batch), with the queue's own job options. */
-  jobNode(id: string, image: Pick<PreparedImage, 'width' | 'height' | 'source'>, submission: Submission): FlowNestedLeafJob & { data: JobData } {
+  jobNode(
+    id: string,
+    image: Pick<PreparedImage, 'width' | 'height' | 'source'>,
+    submission: Submission,
+  ): FlowNestedLeafJob & { data: JobData } {
     const data: JobData = {
       topk: submission.topk,
       input: { width: image.width, height: image.height },
@@ -179,7 +204,11 @@ export class JobStore {
       deadlineAt: submission.deadlineAt,
       owner: submission.owner,
     };
-    const opts = { ...this.queue.defaultJobOptions, jobId: id, priority: bullmqPriority[submission.priority ?? 'interactive'] };
+    const opts = {
+      ...this.queue.defaultJobOptions,
+      jobId: id,
+      priority: bullmqPriority[submission.priority ?? 'interactive'],
+    };
     return { name: jobName, queueName: this.options.queueName, data, opts };
   }
 
@@ -191,7 +220,8 @@ export class JobStore {
 
   /** Where deliveries go; a 400 when this service has no WEBHOOK_SECRET. */
   webhooks(): WebhookRoute {
-    if (!this.options.webhooks) throw new AppError('invalid_request', 'webhook: webhooks are not configured on this service (WEBHOOK_SECRET)');
+    if (!this.options.webhooks)
+      throw new AppError('invalid_request', 'webhook: webhooks are not configured on this service (WEBHOOK_SECRET)');
     return this.options.webhooks;
   }
 
@@ -208,9 +238,13 @@ export class JobStore {
     const timeoutMs = this.options.durableTimeoutMs ?? 2000;
     const acknowledged = Number(await this.redis.call('WAIT', replicas, timeoutMs));
     if (acknowledged < replicas) {
-      throw new AppError('unavailable', `the job was not replicated to ${replicas} replica(s) in ${timeoutMs} ms; retry with the same Idempotency-Key`, {
-        'Retry-After': String(retryAfterSeconds),
-      });
+      throw new AppError(
+        'unavailable',
+        `the job was not replicated to ${replicas} replica(s) in ${timeoutMs} ms; retry with the same Idempotency-Key`,
+        {
+          'Retry-After': String(retryAfterSeconds),
+        },
+      );
     }
   }
 

@@ -31,7 +31,10 @@ export class JobWaiter {
 
   /** Listeners on the shared QueueEvents for the events that wake waiters (for tests: one per event). */
   get listenerCount(): number {
-    return this.events.reduce((total, source) => wakingEvents.reduce((n, name) => n + source.listenerCount(name), total), 0);
+    return this.events.reduce(
+      (total, source) => wakingEvents.reduce((n, name) => n + source.listenerCount(name), total),
+      0,
+    );
   }
 
   /** Clients currently waiting or following (for metrics and tests). */
@@ -48,7 +51,12 @@ export class JobWaiter {
    * retried is not terminal. Any view with a job status works: batches are waited for the same
    * way, on their own queue's events.
    */
-  async wait<V extends { status: JobStatus }>(id: string, timeoutMs: number, read: () => Promise<V | undefined>, signal?: AbortSignal): Promise<V | undefined> {
+  async wait<V extends { status: JobStatus }>(
+    id: string,
+    timeoutMs: number,
+    read: () => Promise<V | undefined>,
+    signal?: AbortSignal,
+  ): Promise<V | undefined> {
     let last: V | undefined;
     for await (const view of this.watch(id, read, { timeoutMs, signal })) last = view;
     return last;
@@ -59,7 +67,11 @@ export class JobWaiter {
    * is terminal, it is gone, `signal` aborts or the waiter closes (for GET /jobs/:id/events).
    * Yields nothing if the job does not exist.
    */
-  async *follow<V extends { status: JobStatus }>(id: string, read: () => Promise<V | undefined>, signal?: AbortSignal): AsyncGenerator<V> {
+  async *follow<V extends { status: JobStatus }>(
+    id: string,
+    read: () => Promise<V | undefined>,
+    signal?: AbortSignal,
+  ): AsyncGenerator<V> {
     let status: JobStatus | undefined;
     for await (const view of this.watch(id, read, { timeoutMs: Infinity, signal })) {
       if (!view) return;
@@ -73,7 +85,11 @@ export class JobWaiter {
    * (gone) view, the deadline, an abort or close(). The wake-up is registered before the first read and removed
    * when the caller stops iterating, however it stops.
    */
-  private async *watch<V extends { status: JobStatus }>(id: string, read: () => Promise<V | undefined>, until: { timeoutMs: number; signal?: AbortSignal }): AsyncGenerator<V | undefined> {
+  private async *watch<V extends { status: JobStatus }>(
+    id: string,
+    read: () => Promise<V | undefined>,
+    until: { timeoutMs: number; signal?: AbortSignal },
+  ): AsyncGenerator<V | undefined> {
     const { signal } = until;
     let wake: Wake = () => undefined;
     let woken: boolean;

@@ -12,7 +12,11 @@ const base64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
  * The image bytes of a JSON body, and the properties among `fieldNames` beside it (submission
  * options such as `priority`); the size limit applies to the decoded bytes.
  */
-export function decodeJsonImage(text: string, maxUploadBytes: number, fieldNames: readonly string[] = []): { image: Buffer; fields: Record<string, unknown> } {
+export function decodeJsonImage(
+  text: string,
+  maxUploadBytes: number,
+  fieldNames: readonly string[] = [],
+): { image: Buffer; fields: Record<string, unknown> } {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -28,16 +32,21 @@ export function decodeJsonImage(text: string, maxUploadBytes: number, fieldNames
     }
     body = rest;
   }
-  const schema = body !== null && typeof body === 'object' && 'instances' in body ? InstancesJsonSchema : ImageJsonSchema;
+  const schema =
+    body !== null && typeof body === 'object' && 'instances' in body ? InstancesJsonSchema : ImageJsonSchema;
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
     const where = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    throw new AppError('invalid_request', `the JSON body must be {"image": "<base64>"} or {"instances": [{"b64": "<base64>"}]}; ${where}${issue.message}`);
+    throw new AppError(
+      'invalid_request',
+      `the JSON body must be {"image": "<base64>"} or {"instances": [{"b64": "<base64>"}]}; ${where}${issue.message}`,
+    );
   }
   const encoded = 'image' in parsed.data ? parsed.data.image : parsed.data.instances[0]!.b64;
   const payload = encoded.replace(/^data:[^,]*;base64,/, '').replace(/\s+/g, '');
-  if (!base64.test(payload) || payload.length % 4 === 1) throw new AppError('invalid_request', 'the image in the JSON body is not valid base64');
+  if (!base64.test(payload) || payload.length % 4 === 1)
+    throw new AppError('invalid_request', 'the image in the JSON body is not valid base64');
   if (Math.floor((payload.length * 3) / 4) - (payload.match(/=+$/)?.[0].length ?? 0) > maxUploadBytes) {
     throw new AppError('payload_too_large', `the decoded image exceeds the limit of ${maxUploadBytes} bytes`);
   }

@@ -21,8 +21,12 @@ export interface ServedModel {
 export function checkModelNames(names: readonly string[], defaultName: string | undefined): void {
   if (names.length === 0) throw new Error('no model to serve');
   const duplicate = names.find((name, i) => names.indexOf(name) !== i);
-  if (duplicate !== undefined) throw new Error(`two model directories are both named "${duplicate}": give one a different "name" in its manifest.json`);
-  if (defaultName !== undefined && !names.includes(defaultName)) throw new Error(`DEFAULT_MODEL "${defaultName}" is none of the served models (${names.join(', ')})`);
+  if (duplicate !== undefined)
+    throw new Error(
+      `two model directories are both named "${duplicate}": give one a different "name" in its manifest.json`,
+    );
+  if (defaultName !== undefined && !names.includes(defaultName))
+    throw new Error(`DEFAULT_MODEL "${defaultName}" is none of the served models (${names.join(', ')})`);
 }
 
 /**
@@ -40,7 +44,10 @@ export class ModelCatalog {
     private readonly redis: RedisClient,
     private readonly indexKey: (jobId: string) => string,
   ) {
-    checkModelNames(models.map((m) => m.name), defaultName);
+    checkModelNames(
+      models.map((m) => m.name),
+      defaultName,
+    );
     this.byName = new Map(models.map((m) => [m.name, m]));
     this.defaultModel = defaultName === undefined ? models[0]! : this.byName.get(defaultName)!;
   }
@@ -49,7 +56,11 @@ export class ModelCatalog {
   pick(name: unknown): ServedModel {
     if (name === undefined || name === '') return this.defaultModel;
     const model = typeof name === 'string' ? this.byName.get(name) : undefined;
-    if (!model) throw new AppError('unknown_model', `model: ${JSON.stringify(name)} is not served here; GET /models lists ${[...this.byName.keys()].join(', ')}`);
+    if (!model)
+      throw new AppError(
+        'unknown_model',
+        `model: ${JSON.stringify(name)} is not served here; GET /models lists ${[...this.byName.keys()].join(', ')}`,
+      );
     return model;
   }
 
@@ -61,14 +72,24 @@ export class ModelCatalog {
   /** Refuses (503 no_worker) a submission for a model no live worker has loaded, once `graceUntil` (epoch ms) has passed. */
   async requireWorker(model: ServedModel, graceUntil: number): Promise<void> {
     if (await this.isLive(model, graceUntil)) return;
-    throw new AppError('no_worker', `no worker with the model ${model.name} loaded is running; retry later`, { 'Retry-After': String(retryAfterSeconds) }, { expose: true });
+    throw new AppError(
+      'no_worker',
+      `no worker with the model ${model.name} loaded is running; retry later`,
+      { 'Retry-After': String(retryAfterSeconds) },
+      { expose: true },
+    );
   }
 
   /** The model whose queue holds job `id`; undefined when the index has no entry (unknown or expired). */
   async forJob(id: string): Promise<ServedModel | undefined> {
     if (this.models.length === 1) return this.defaultModel;
     const name = await this.redis.get(this.indexKey(id)).catch((err: unknown) => {
-      throw new AppError('unavailable', 'the job store is unavailable (read); retry shortly', { 'Retry-After': String(retryAfterSeconds) }, { cause: err });
+      throw new AppError(
+        'unavailable',
+        'the job store is unavailable (read); retry shortly',
+        { 'Retry-After': String(retryAfterSeconds) },
+        { cause: err },
+      );
     });
     return name === null ? undefined : this.byName.get(name);
   }
@@ -84,6 +105,8 @@ export class ModelCatalog {
 
   /** The store whose queue is `queueName` (batch entries record it). */
   storeOfQueue(queueName: string | undefined): JobStore | undefined {
-    return queueName === undefined ? this.defaultModel.store : this.models.find((m) => m.store.queueName === queueName)?.store;
+    return queueName === undefined
+      ? this.defaultModel.store
+      : this.models.find((m) => m.store.queueName === queueName)?.store;
   }
 }

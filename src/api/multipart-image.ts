@@ -16,7 +16,8 @@ export interface MultipartUpload {
   fields: Record<string, string>;
 }
 
-const tooLarge = (maxBytes: number) => new AppError('payload_too_large', `the upload exceeds the limit of ${maxBytes} bytes`);
+const tooLarge = (maxBytes: number) =>
+  new AppError('payload_too_large', `the upload exceeds the limit of ${maxBytes} bytes`);
 
 /**
  * The bytes of the one multipart part named `image`. Every part counts as a file whatever its
@@ -24,11 +25,19 @@ const tooLarge = (maxBytes: number) => new AppError('payload_too_large', `the up
  * the bytes decide what the image is. The whole body is read (other parts are counted, not kept)
  * so the 400 can name every problem: no `image` part, several, or extra fields.
  */
-export function readMultipartImage(req: IncomingMessage, maxUploadBytes: number, fieldNames: readonly string[] = []): Promise<MultipartUpload> {
+export function readMultipartImage(
+  req: IncomingMessage,
+  maxUploadBytes: number,
+  fieldNames: readonly string[] = [],
+): Promise<MultipartUpload> {
   return new Promise((resolve, reject) => {
     let parser: BusboyInstance;
     try {
-      parser = Busboy({ headers: req.headers as never, isPartAFile: () => true, limits: { fileSize: maxUploadBytes, parts: maxParts, headerPairs: 32 } });
+      parser = Busboy({
+        headers: req.headers as never,
+        isPartAFile: () => true,
+        limits: { fileSize: maxUploadBytes, parts: maxParts, headerPairs: 32 },
+      });
     } catch {
       reject(new AppError('invalid_request', 'the multipart body has no boundary in its Content-Type'));
       return;
@@ -54,7 +63,8 @@ export function readMultipartImage(req: IncomingMessage, maxUploadBytes: number,
     };
     req.on('data', onData);
     req.once('close', () => {
-      if (!req.complete) fail(new AppError('invalid_request', 'the client closed the connection before the upload was complete'));
+      if (!req.complete)
+        fail(new AppError('invalid_request', 'the client closed the connection before the upload was complete'));
     });
     parser.on('file', (name, stream) => {
       if (fieldNames.includes(name) && !(name in fields)) {
@@ -63,7 +73,10 @@ export function readMultipartImage(req: IncomingMessage, maxUploadBytes: number,
         fields[name] = '';
         stream.on('data', (chunk: Buffer) => {
           length += chunk.length;
-          if (length > maxFieldBytes) fail(new AppError('invalid_request', `the multipart field "${name}" is longer than ${maxFieldBytes} bytes`));
+          if (length > maxFieldBytes)
+            fail(
+              new AppError('invalid_request', `the multipart field "${name}" is longer than ${maxFieldBytes} bytes`),
+            );
           else parts.push(chunk);
         });
         stream.on('end', () => (fields[name] = Buffer.concat(parts).toString('utf8')));
@@ -77,21 +90,45 @@ export function readMultipartImage(req: IncomingMessage, maxUploadBytes: number,
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('limit', () => fail(tooLarge(maxUploadBytes)));
     });
-    parser.on('partsLimit', () => fail(new AppError('invalid_request', `the multipart body has more than ${maxParts} parts; send one, the field "${imageField}"`)));
+    parser.on('partsLimit', () =>
+      fail(
+        new AppError(
+          'invalid_request',
+          `the multipart body has more than ${maxParts} parts; send one, the field "${imageField}"`,
+        ),
+      ),
+    );
     parser.on('error', () => fail(new AppError('invalid_request', 'the multipart body is malformed')));
     parser.on('finish', () => {
       req.off('data', onData);
       if (settled) return;
       const named = (list: string[]) => [...new Set(list)].map((n) => `"${n}"`).join(', ');
       if (images === 0 && others.length > 0) {
-        fail(new AppError('missing_image', `no multipart field "${imageField}" (got ${named(others)}): send the image in the field "${imageField}"`));
+        fail(
+          new AppError(
+            'missing_image',
+            `no multipart field "${imageField}" (got ${named(others)}): send the image in the field "${imageField}"`,
+          ),
+        );
       } else if (images === 0) {
-        fail(new AppError('missing_image', `the multipart body has no parts: send the image in the field "${imageField}"`));
+        fail(
+          new AppError('missing_image', `the multipart body has no parts: send the image in the field "${imageField}"`),
+        );
       } else if (images > 1) {
-        fail(new AppError('invalid_request', `${images} files in the field "${imageField}": send exactly one image per request`));
+        fail(
+          new AppError(
+            'invalid_request',
+            `${images} files in the field "${imageField}": send exactly one image per request`,
+          ),
+        );
       } else if (others.length > 0) {
         const allowed = [imageField, ...fieldNames].map((n) => `"${n}"`).join(', ');
-        fail(new AppError('invalid_request', `unexpected multipart field(s) ${named(others)}: the fields accepted here are ${allowed}`));
+        fail(
+          new AppError(
+            'invalid_request',
+            `unexpected multipart field(s) ${named(others)}: the fields accepted here are ${allowed}`,
+          ),
+        );
       } else {
         settled = true;
         resolve({ image: Buffer.concat(chunks), fields });

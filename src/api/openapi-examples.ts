@@ -14,9 +14,21 @@ const base = 'http://localhost:5000';
 export const codeSamples: Readonly<Record<string, CodeSample[]>> = {
   'post /jobs': [
     { lang: 'Shell', label: 'curl (multipart)', source: `curl -X POST -F image=@${photo} '${base}/jobs?topk=3'` },
-    { lang: 'Shell', label: 'curl (another model)', source: `curl -X POST -F image=@${photo} '${base}/jobs?model=resnet50-v1.5'` },
-    { lang: 'Shell', label: 'curl (raw body, wait)', source: `curl -X POST --data-binary @${photo} -H 'Content-Type: image/jpeg' -H 'Prefer: wait=10' ${base}/jobs` },
-    { lang: 'Shell', label: 'curl (JSON, base64)', source: `curl -X POST -H 'Content-Type: application/json' -d "{\\"image\\": \\"$(base64 -w0 ${photo})\\"}" ${base}/jobs` },
+    {
+      lang: 'Shell',
+      label: 'curl (another model)',
+      source: `curl -X POST -F image=@${photo} '${base}/jobs?model=resnet50-v1.5'`,
+    },
+    {
+      lang: 'Shell',
+      label: 'curl (raw body, wait)',
+      source: `curl -X POST --data-binary @${photo} -H 'Content-Type: image/jpeg' -H 'Prefer: wait=10' ${base}/jobs`,
+    },
+    {
+      lang: 'Shell',
+      label: 'curl (JSON, base64)',
+      source: `curl -X POST -H 'Content-Type: application/json' -d "{\\"image\\": \\"$(base64 -w0 ${photo})\\"}" ${base}/jobs`,
+    },
     {
       lang: 'JavaScript',
       label: 'fetch',
@@ -29,14 +41,19 @@ export const codeSamples: Readonly<Record<string, CodeSample[]>> = {
   'delete /jobs/{id}': [{ lang: 'Shell', label: 'curl', source: `curl -X DELETE ${base}/jobs/6f1c0d2e-…` }],
   'post /predict': [
     { lang: 'Shell', label: 'curl', source: `curl -X POST -F image=@${photo} ${base}/predict` },
-    { lang: 'Python', label: 'requests (the tutorial)', source: `import requests\nr = requests.post('${base}/predict', files={'image': open('${photo}', 'rb').read()})\nprint(r.json())` },
+    {
+      lang: 'Python',
+      label: 'requests (the tutorial)',
+      source: `import requests\nr = requests.post('${base}/predict', files={'image': open('${photo}', 'rb').read()})\nprint(r.json())`,
+    },
   ],
 };
 
 /** The error catalogue as a Markdown table, for the document's description (one source: src/errors.ts). */
 export function errorTableMarkdown(): string {
   const rows = (Object.entries(errorTable) as [ErrorCode, (typeof errorTable)[ErrorCode]][]).map(
-    ([code, { status, description }]) => `| \`${code}\` | ${status} | ${description.replace(/\|/g, '\\|').replace(/</g, '&lt;')} |`,
+    ([code, { status, description }]) =>
+      `| \`${code}\` | ${status} | ${description.replace(/\|/g, '\\|').replace(/</g, '&lt;')} |`,
   );
   return ['| code | status | meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }

@@ -66,15 +66,29 @@ export class QueueAdmission {
     const { wait, paused, prioritized, delayed, active } = this.queue.keys;
     const jobKeyPrefix = this.queue.toKey('');
     const keys = [this.reservationsKey, wait!, paused!, prioritized!, delayed!, active!];
-    const [admitted] = (await this.redis.eval(admitScript, keys.length, ...keys, max, reservationTtlMs, jobKeyPrefix, ...jobIds)) as [number, number];
+    const [admitted] = (await this.redis.eval(
+      admitScript,
+      keys.length,
+      ...keys,
+      max,
+      reservationTtlMs,
+      jobKeyPrefix,
+      ...jobIds,
+    )) as [number, number];
     if (admitted !== 1) {
       const what = jobIds.length === 1 ? '' : ` (this submission adds ${jobIds.length})`;
-      throw new AppError('queue_full', `the queue holds ${max} unfinished jobs${what}; retry shortly`, { 'Retry-After': '5' });
+      throw new AppError('queue_full', `the queue holds ${max} unfinished jobs${what}; retry shortly`, {
+        'Retry-After': '5',
+      });
     }
     let released: Promise<void> | undefined;
     return {
       // Best effort: if Redis is gone the reservations expire after reservationTtlMs.
-      release: () => (released ??= this.redis.zrem(this.reservationsKey, ...jobIds).then(() => undefined, () => undefined)),
+      release: () =>
+        (released ??= this.redis.zrem(this.reservationsKey, ...jobIds).then(
+          () => undefined,
+          () => undefined,
+        )),
     };
   }
 }

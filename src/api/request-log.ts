@@ -22,7 +22,12 @@ export function requestLog(log: Logger) {
     } finally {
       const level = probePaths.has(ctx.path) && ctx.status < 400 ? 'debug' : 'info';
       ctx.state.log[level](
-        { method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round((performance.now() - started) * 10) / 10 },
+        {
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+        },
         'request',
       );
     }

@@ -17,7 +17,9 @@ export function requireCredentials(accepted: Credentials, realm: string, failure
       await failures.assertAllowed(ctx.ip);
       if (!isAuthorized(ctx.get('authorization'), accepted)) {
         await failures.record(ctx.ip);
-        throw new AppError('unauthorized', `${realm} needs credentials (see WWW-Authenticate)`, { 'WWW-Authenticate': challenge });
+        throw new AppError('unauthorized', `${realm} needs credentials (see WWW-Authenticate)`, {
+          'WWW-Authenticate': challenge,
+        });
       }
     }
     await next();

@@ -38,7 +38,13 @@ const closeStepMs = 1500;
 async function closeWithin(closing: Promise<unknown>, ms: number, drop: () => void): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
-  const outcome = await Promise.race([closing.then(() => 'closed', () => 'failed'), late]);
+  const outcome = await Promise.race([
+    closing.then(
+      () => 'closed',
+      () => 'failed',
+    ),
+    late,
+  ]);
   clearTimeout(timer);
   if (outcome !== 'closed') drop();
 }
@@ -60,17 +66,31 @@ export interface ConnectedDeps {
 export async function connectApiDeps(config: Config, log: Logger, tracing?: Tracing): Promise<ConnectedDeps> {
   if (!config.redis) throw new Error('REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required for the API');
   // Every model's manifest: the API preprocesses for each. A bad one stops start-up, naming it.
-  const manifests = await Promise.all(config.modelDirs.map((dir) => loadManifest(dir).catch((err: unknown) => {
-    throw new StartupError(`cannot read the model in ${dir}: ${(err as Error).message}`);
-  })));
+  const manifests = await Promise.all(
+    config.modelDirs.map((dir) =>
+      loadManifest(dir).catch((err: unknown) => {
+        throw new StartupError(`cannot read the model in ${dir}: ${(err as Error).message}`);
+      }),
+    ),
+  );
   try {
-    checkModelNames(manifests.map((m) => m.name), config.defaultModel);
+    checkModelNames(
+      manifests.map((m) => m.name),
+      config.defaultModel,
+    );
   } catch (err) {
     throw new StartupError((err as Error).message);
   }
   // Read before connecting: BullMQ's clients are created together, with no await between them
   // (on a Cluster, one created while the shared connection is mid-handshake fails to start).
-  const classes = await Promise.all(manifests.map((manifest, i) => loadLabels(path.join(config.modelDirs[i]!, manifest.labels)).then((labels) => labels.length, () => undefined)));
+  const classes = await Promise.all(
+    manifests.map((manifest, i) =>
+      loadLabels(path.join(config.modelDirs[i]!, manifest.labels)).then(
+        (labels) => labels.length,
+        () => undefined,
+      ),
+    ),
+  );
   const redisTarget = config.redis;
   const redis = connectRedis(redisTarget, 'command');
   redis.on('error', (err: unknown) => log.debug({ err }, 'redis connection error'));
@@ -78,7 +98,12 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   const perModel = manifests.map((manifest, i) => {
     const dir = config.modelDirs[i]!;
     const queueName = modelQueueName(config.queueName, manifest.name);
-    const queue = new Queue<JobData, JobResult>(queueName, { connection: redis, prefix: keyPrefix, defaultJobOptions: defaultJobOptions(config), telemetry: tracing?.bullmq });
+    const queue = new Queue<JobData, JobResult>(queueName, {
+      connection: redis,
+      prefix: keyPrefix,
+      defaultJobOptions: defaultJobOptions(config),
+      telemetry: tracing?.bullmq,
+    });
     queue.on('error', (err) => log.warn({ err, model: manifest.name }, 'queue connection error'));
     const eventsConnection = connectRedis(redisTarget, 'blocking');
     const events = new QueueEvents(queueName, { connection: eventsConnection, prefix: keyPrefix });
@@ -95,7 +120,11 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   const batchEvents = new QueueEvents(batchQueue.name, { connection: batchEventsConnection, prefix: keyPrefix });
   batchEvents.on('error', (err) => log.warn({ err }, 'batch events connection error'));
   batchQueue.on('error', (err) => log.warn({ err }, 'batch queue connection error'));
-  await Promise.all([...perModel.flatMap((m) => [m.queue.waitUntilReady(), m.events.waitUntilReady()]), batchQueue.waitUntilReady(), batchEvents.waitUntilReady()]);
+  await Promise.all([
+    ...perModel.flatMap((m) => [m.queue.waitUntilReady(), m.events.waitUntilReady()]),
+    batchQueue.waitUntilReady(),
+    batchEvents.waitUntilReady(),
+  ]);
 
   const waiter = new JobWaiter(perModel.map((m) => m.events));
   // Jobs with a webhook and batches are added as flows (a delivery or batch parent over them).
@@ -104,7 +133,11 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   const webhookSecret = config.webhooks.secret;
   const webhookRoute = webhookSecret && {
     queueName: webhookQueueName(config.queueName),
-    jobOptions: deliveryJobOptions({ attempts: config.webhooks.attempts, backoffMs: config.webhooks.backoffMs, keepSeconds: config.failedTtlSeconds }),
+    jobOptions: deliveryJobOptions({
+      attempts: config.webhooks.attempts,
+      backoffMs: config.webhooks.backoffMs,
+      keepSeconds: config.failedTtlSeconds,
+    }),
   };
   const namespaceKeys = queueKeys(config.queueName);
   const served: ServedModel[] = perModel.map(({ manifest, queueName, queue, precision, classes }) => {
@@ -130,15 +163,25 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   });
   const models = new ModelCatalog(served, config.defaultModel, redis, (id) => namespaceKeys.jobModel(id));
   const batchWaiter = new JobWaiter(batchEvents);
-  const batches = new BatchStore((queueName) => models.storeOfQueue(queueName), batchQueue, redis, { keepSeconds: config.failedTtlSeconds });
+  const batches = new BatchStore((queueName) => models.storeOfQueue(queueName), batchQueue, redis, {
+    keepSeconds: config.failedTtlSeconds,
+  });
   // The batch finisher and the webhook dispatcher need no model, so they run beside the routes.
   const finisher = startBatchFinisher(config.redis, batchQueue.name, log);
   let dispatcher: WebhookDispatcher | undefined;
   if (webhookSecret && webhookRoute) {
     // `message.queue` names the job's model queue (the batch queue for batches).
     const readView: ReadView = async (message) =>
-      message.subject === 'job' ? models.storeOfQueue(message.queue)?.get(message.id, message.owner) : batches.get(message.id, message.owner);
-    dispatcher = startWebhookDispatcher(config.redis, webhookRoute.queueName, { ...config.webhooks, secret: webhookSecret }, readView, log);
+      message.subject === 'job'
+        ? models.storeOfQueue(message.queue)?.get(message.id, message.owner)
+        : batches.get(message.id, message.owner);
+    dispatcher = startWebhookDispatcher(
+      config.redis,
+      webhookRoute.queueName,
+      { ...config.webhooks, secret: webhookSecret },
+      readView,
+      log,
+    );
   }
   const deps: ApiDeps = {
     models,
@@ -157,7 +200,10 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
     },
     metrics: createApiMetrics(models, log),
     uploads: {
-      admission: new UploadAdmission({ maxConcurrentUploads: config.maxConcurrentUploads, uploadBufferBytes: config.uploadBufferBytes }),
+      admission: new UploadAdmission({
+        maxConcurrentUploads: config.maxConcurrentUploads,
+        uploadBufferBytes: config.uploadBufferBytes,
+      }),
       decodeSlots: new DecodeSlots({ maxDecodes: config.decodeConcurrency, maxPixels: config.decodeMaxPixels }),
     },
     limits: {
@@ -170,7 +216,11 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       maxBatchImages: config.maxBatchImages,
     },
     acceptWithoutWorkerUntil: Date.now() + config.workerGraceSeconds * 1000,
-    operators: { queues, dashboardCredentials: config.dashboardCredentials, metricsCredentials: config.metricsCredentials },
+    operators: {
+      queues,
+      dashboardCredentials: config.dashboardCredentials,
+      metricsCredentials: config.metricsCredentials,
+    },
   };
   let closing: Promise<void> | undefined;
   return {
@@ -183,7 +233,8 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
         await closeWithin(finisher.close(), closeStepMs, () => undefined);
         // BullMQ's close() waits for Redis; with Redis down it would wait forever, so each gets
         // a bounded time and then its connection is dropped.
-        for (const m of perModel) await closeWithin(m.events.close(), closeStepMs, () => m.eventsConnection.disconnect());
+        for (const m of perModel)
+          await closeWithin(m.events.close(), closeStepMs, () => m.eventsConnection.disconnect());
         await closeWithin(batchEvents.close(), closeStepMs, () => batchEventsConnection.disconnect());
         await closeWithin(flows.close(), closeStepMs, () => redis.disconnect());
         await closeWithin(batchQueue.close(), closeStepMs, () => redis.disconnect());
@@ -205,15 +256,26 @@ export async function startApi(config: Config, log: Logger, tracing?: Tracing): 
   }).catch(async (err: unknown) => {
     await connected.close();
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EADDRINUSE') throw new StartupError(`port ${config.port} on ${config.host} is already in use: stop what holds it, or set PORT to another port`);
-    if (code === 'EACCES') throw new StartupError(`not allowed to listen on port ${config.port} on ${config.host}: set PORT to a port above 1023`);
+    if (code === 'EADDRINUSE')
+      throw new StartupError(
+        `port ${config.port} on ${config.host} is already in use: stop what holds it, or set PORT to another port`,
+      );
+    if (code === 'EACCES')
+      throw new StartupError(
+        `not allowed to listen on port ${config.port} on ${config.host}: set PORT to a port above 1023`,
+      );
     throw err;
   });
   const port = (server.address() as AddressInfo).port;
   log.info({ port, queue: config.queueName, models: deps.models.models.map((m) => m.name) }, 'api listening');
-  if (hasCredentials(config.dashboardCredentials)) log.info({ path: dashboardPath }, 'dashboard mounted (credentials required)');
-  else log.info(`dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_TOKEN, to serve it at ${dashboardPath}`);
-  if (!hasCredentials(config.metricsCredentials)) log.info('/metrics is open: set METRICS_TOKEN to require a bearer token');
+  if (hasCredentials(config.dashboardCredentials))
+    log.info({ path: dashboardPath }, 'dashboard mounted (credentials required)');
+  else
+    log.info(
+      `dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_TOKEN, to serve it at ${dashboardPath}`,
+    );
+  if (!hasCredentials(config.metricsCredentials))
+    log.info('/metrics is open: set METRICS_TOKEN to require a bearer token');
 
   let closing: Promise<void> | undefined;
   return {

@@ -6,7 +6,6 @@ import type { ApiDeps } from './deps.js';
 import { parseParam } from './params.js';
 import { WebhookUrlSchema } from './wire.js';
 
-
 /** The per-submission choices shared by POST /jobs and POST /batches. */
 export interface SubmitOptions {
   priority: Priority;
@@ -38,7 +37,11 @@ export async function parseSubmitOptions(
   const priority = parseParam('priority', PrioritySchema.optional(), values.priority) ?? defaults.priority;
   const url = parseParam('webhook', WebhookUrlSchema.optional(), values.webhook);
   if (url === undefined) return { priority };
-  if (!deps.webhooks) throw new AppError('invalid_request', 'webhook: webhooks are not configured on this service (WEBHOOK_SECRET is unset)');
+  if (!deps.webhooks)
+    throw new AppError(
+      'invalid_request',
+      'webhook: webhooks are not configured on this service (WEBHOOK_SECRET is unset)',
+    );
   try {
     await resolveWebhookTarget(url, deps.webhooks.allowHosts);
   } catch (err) {

@@ -24,7 +24,8 @@ function bodyKind(ctx: Context): BodyKind {
   return 'raw';
 }
 
-const tooLarge = (maxBytes: number) => new AppError('payload_too_large', `the upload exceeds the limit of ${maxBytes} bytes`);
+const tooLarge = (maxBytes: number) =>
+  new AppError('payload_too_large', `the upload exceeds the limit of ${maxBytes} bytes`);
 
 /**
  * Largest body this request may send, bytes: the limit applies to the image itself, so multipart
@@ -73,7 +74,8 @@ async function readRawBody(ctx: Context, limit: number, maxUploadBytes: number):
   } catch (err) {
     const type = (err as { type?: string }).type;
     if (type === 'entity.too.large') throw tooLarge(maxUploadBytes);
-    if (type === 'request.size.invalid') throw new AppError('invalid_request', 'the body is shorter or longer than its Content-Length');
+    if (type === 'request.size.invalid')
+      throw new AppError('invalid_request', 'the body is shorter or longer than its Content-Length');
     throw new AppError('invalid_request', 'the body could not be read');
   }
 }
@@ -86,11 +88,19 @@ async function readRawBody(ctx: Context, limit: number, maxUploadBytes: number):
  * with a Content-Length or chunked. The upload limit applies to the image's bytes, and a body
  * over it is refused as soon as its Content-Length says so, else while it streams.
  */
-export async function readImageUpload(ctx: Context, maxUploadBytes: number, fieldNames: readonly string[] = []): Promise<Buffer> {
+export async function readImageUpload(
+  ctx: Context,
+  maxUploadBytes: number,
+  fieldNames: readonly string[] = [],
+): Promise<Buffer> {
   const kind = bodyKind(ctx);
-  if (!hasBody(ctx) && kind !== 'raw') throw new AppError('missing_image', `the ${kind} body is empty: send the image in it`);
+  if (!hasBody(ctx) && kind !== 'raw')
+    throw new AppError('missing_image', `the ${kind} body is empty: send the image in it`);
   if (!hasBody(ctx) && !ctx.is('image/*', 'application/octet-stream')) {
-    throw new AppError('missing_image', `no image in the request: send a multipart field "${imageField}", the raw bytes as the body, or JSON {"image": "<base64>"}`);
+    throw new AppError(
+      'missing_image',
+      `no image in the request: send a multipart field "${imageField}", the raw bytes as the body, or JSON {"image": "<base64>"}`,
+    );
   }
   const limit = maxBodyBytes(ctx, maxUploadBytes);
   if ((declaredBodyBytes(ctx) ?? 0) > limit) {

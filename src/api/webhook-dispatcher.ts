@@ -10,7 +10,9 @@ import { webhookHeaders } from '../webhook/webhook-signature.js';
 import { DeliveryDataSchema, type DeliveryData } from '../webhook/webhook-queue.js';
 
 /** Reads the current view of what a message reports on (in its queue), as its submitter would. */
-export type ReadView = (message: Pick<DeliveryData, 'subject' | 'id' | 'queue' | 'owner'>) => Promise<{ status: string } | undefined>;
+export type ReadView = (
+  message: Pick<DeliveryData, 'subject' | 'id' | 'queue' | 'owner'>,
+) => Promise<{ status: string } | undefined>;
 
 export interface WebhookDispatcher {
   close(): Promise<void>;
@@ -38,20 +40,31 @@ export function startWebhookDispatcher(
     if (body === undefined) {
       const view = await readView(data);
       if (!view) throw new UnrecoverableError(`${data.subject} ${data.id} expired before its webhook was sent`);
-      body = JSON.stringify({ type: `${data.subject}.${view.status}`, timestamp: new Date().toISOString(), data: view });
+      body = JSON.stringify({
+        type: `${data.subject}.${view.status}`,
+        timestamp: new Date().toISOString(),
+        data: view,
+      });
       await job.updateData({ ...data, body });
     }
     const target = await resolveWebhookTarget(data.url, config.allowHosts).catch((err: unknown) => {
       // A host that now resolves to a private address is refused for good; an unresolvable one may come back.
-      if (err instanceof WebhookRefusedError && !/does not resolve/.test(err.message)) throw new UnrecoverableError(err.message);
+      if (err instanceof WebhookRefusedError && !/does not resolve/.test(err.message))
+        throw new UnrecoverableError(err.message);
       throw err;
     });
     const headers = webhookHeaders(config.secret, job.id!, Math.floor(Date.now() / 1000), body);
     const status = await postWebhook(target, headers, body, config.timeoutMs);
     return { status, attempt: job.attemptsMade + 1 };
   };
-  const worker = new Worker(queueName, deliver, { connection: connectRedis(redis, 'blocking'), prefix: keyPrefix, concurrency: 16 });
-  worker.on('failed', (job, err) => log.warn({ webhookId: job?.id, attempt: job?.attemptsMade, reason: err.message }, 'webhook delivery failed'));
+  const worker = new Worker(queueName, deliver, {
+    connection: connectRedis(redis, 'blocking'),
+    prefix: keyPrefix,
+    concurrency: 16,
+  });
+  worker.on('failed', (job, err) =>
+    log.warn({ webhookId: job?.id, attempt: job?.attemptsMade, reason: err.message }, 'webhook delivery failed'),
+  );
   worker.on('completed', (job) => log.info({ webhookId: job.id, attempt: job.attemptsMade }, 'webhook delivered'));
   worker.on('error', (err) => log.warn({ err }, 'webhook dispatcher error'));
   let closing: Promise<void> | undefined;

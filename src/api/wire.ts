@@ -26,7 +26,8 @@ export const ModelNameSchema = z.string().min(1).max(64);
 /** Query of POST /jobs. */
 export const SubmitQuerySchema = z.object({
   model: ModelNameSchema.optional().meta({
-    description: 'The model to classify with, by name (GET /models lists them; default DEFAULT_MODEL, else the first of MODEL_DIRS); an unknown one answers 404 `unknown_model`. Also accepted as a multipart field.',
+    description:
+      'The model to classify with, by name (GET /models lists them; default DEFAULT_MODEL, else the first of MODEL_DIRS); an unknown one answers 404 `unknown_model`. Also accepted as a multipart field.',
   }),
   topk: TopkSchema.optional().meta({ description: "How many classes to return (default: the model manifest's, 5)." }),
   deadline: z.coerce
@@ -35,7 +36,10 @@ export const SubmitQuerySchema = z.object({
     .min(1)
     .max(30 * 86400)
     .optional()
-    .meta({ description: 'Seconds from now after which the job must not start; it then fails with `expired` (default DEFAULT_DEADLINE_SECONDS, 0 = none).' }),
+    .meta({
+      description:
+        'Seconds from now after which the job must not start; it then fails with `expired` (default DEFAULT_DEADLINE_SECONDS, 0 = none).',
+    }),
   priority: PrioritySchema.optional().meta({
     description:
       '`interactive` (someone is waiting; the default of POST /jobs) or `bulk` (background work that runs after every queued interactive job; the default of POST /batches). Also accepted as a multipart field.',
@@ -48,11 +52,14 @@ export const SubmitQuerySchema = z.object({
 
 /** Headers of POST /jobs that change its behaviour. */
 export const SubmitHeadersSchema = z.object({
-  Prefer: z.string().optional().meta({ description: '`wait=S` (RFC 7240): wait up to S seconds (capped at WAIT_MAX_SECONDS) for the result.' }),
-  'Idempotency-Key': z
+  Prefer: z
     .string()
     .optional()
-    .meta({ description: 'The same key from the same client within RESULT_TTL_SECONDS returns the first job (with `Idempotent-Replayed: true`) instead of creating another. Keys are scoped to the caller: its API key, or its address (honouring TRUST_PROXY) when the API is open, so another caller\'s key never returns their job.' }),
+    .meta({ description: '`wait=S` (RFC 7240): wait up to S seconds (capped at WAIT_MAX_SECONDS) for the result.' }),
+  'Idempotency-Key': z.string().optional().meta({
+    description:
+      "The same key from the same client within RESULT_TTL_SECONDS returns the first job (with `Idempotent-Replayed: true`) instead of creating another. Keys are scoped to the caller: its API key, or its address (honouring TRUST_PROXY) when the API is open, so another caller's key never returns their job.",
+  }),
 });
 
 /** How long a long-poll waits when ?timeout= is absent, seconds. */
@@ -60,17 +67,25 @@ export const defaultWaitSeconds = 30;
 
 /** Query of GET /jobs/{id}/wait. */
 export const WaitQuerySchema = z.object({
-  timeout: z.coerce.number().min(0).optional().meta({ description: 'Seconds to wait (default 30, capped at WAIT_MAX_SECONDS).' }),
+  timeout: z.coerce
+    .number()
+    .min(0)
+    .optional()
+    .meta({ description: 'Seconds to wait (default 30, capped at WAIT_MAX_SECONDS).' }),
 });
 
 /** The multipart form of an upload: one part, named `image` (filename and Content-Type optional), nothing else. */
 export const UploadFormSchema = z.strictObject({ image: z.file() });
 
 /** `{"image": "<base64>"}`: a data: URL prefix is allowed, as browsers' FileReader produces it. */
-export const ImageJsonSchema = z.strictObject({ image: z.string().describe('The image file, base64 (standard or URL-safe alphabet; a data: URL prefix is allowed).') });
+export const ImageJsonSchema = z.strictObject({
+  image: z.string().describe('The image file, base64 (standard or URL-safe alphabet; a data: URL prefix is allowed).'),
+});
 /** TF Serving's REST shape for binary inputs: one instance, `{"b64": "<base64>"}`. */
 export const InstancesJsonSchema = z.strictObject({
-  instances: z.array(z.strictObject({ b64: z.string().describe('The image file, base64.') })).length(1, 'send exactly one instance'),
+  instances: z
+    .array(z.strictObject({ b64: z.string().describe('The image file, base64.') }))
+    .length(1, 'send exactly one instance'),
 });
 /** The JSON request bodies /jobs and /predict accept; the upload limit applies to the decoded bytes. */
 export const ImageJsonBodySchema = z.union([ImageJsonSchema, InstancesJsonSchema]);
@@ -89,7 +104,9 @@ export const JobViewSchema = z.object({
   finishedAt: z.iso.datetime().optional(),
   /** How many images shared the forward pass this job ran in. */
   batchSize: z.number().int().positive().optional(),
-  result: z.object({ model: z.string(), precision: z.enum(precisions).optional(), predictions: z.array(PredictionSchema) }).optional(),
+  result: z
+    .object({ model: z.string(), precision: z.enum(precisions).optional(), predictions: z.array(PredictionSchema) })
+    .optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   links: z.object({ self: z.string(), wait: z.string() }),
 });
@@ -126,19 +143,35 @@ export const ReadySchema = z.object({
 /** One entry of GET /models. */
 export const ModelViewSchema = z.object({
   name: z.string().meta({ description: 'What `model` on submit names, and every result reports.' }),
-  precision: z.enum(precisions).optional().meta({ description: 'fp32 or int8: the manifest\'s, else read from the model file; absent when this API host has neither.' }),
+  precision: z.enum(precisions).optional().meta({
+    description: "fp32 or int8: the manifest's, else read from the model file; absent when this API host has neither.",
+  }),
   input: z.object({
-    size: z.number().int().positive().meta({ description: 'Side of the square input the image is cropped to, pixels.' }),
+    size: z
+      .number()
+      .int()
+      .positive()
+      .meta({ description: 'Side of the square input the image is cropped to, pixels.' }),
     layout: z.enum(['NCHW', 'NHWC']).meta({ description: 'Tensor layout of the model input.' }),
   }),
-  classes: z.number().int().positive().optional().meta({ description: 'Labels the model ranks; absent when this API host cannot read its labels file.' }),
-  ready: z.boolean().meta({ description: 'At least one live worker has it loaded (else a submission answers 503 `no_worker`).' }),
+  classes: z
+    .number()
+    .int()
+    .positive()
+    .optional()
+    .meta({ description: 'Labels the model ranks; absent when this API host cannot read its labels file.' }),
+  ready: z
+    .boolean()
+    .meta({ description: 'At least one live worker has it loaded (else a submission answers 503 `no_worker`).' }),
   workers: z.number().int().nonnegative().meta({ description: 'Live workers with it loaded.' }),
 });
 export type ModelView = z.infer<typeof ModelViewSchema>;
 
 /** What GET /models answers: every served model, the default first. */
-export const ModelsSchema = z.object({ models: z.array(ModelViewSchema), default: z.string().meta({ description: 'The model a submission without `model` uses.' }) });
+export const ModelsSchema = z.object({
+  models: z.array(ModelViewSchema),
+  default: z.string().meta({ description: 'The model a submission without `model` uses.' }),
+});
 
 // ---- Batches
 
@@ -174,4 +207,3 @@ export const BatchEntryViewSchema = z.object({
   error: JobViewSchema.shape.error,
 });
 export type BatchEntryView = z.infer<typeof BatchEntryViewSchema>;
-

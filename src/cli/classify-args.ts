@@ -60,7 +60,17 @@ export function parseClassifyArgs(argv: readonly string[], env: { apiKey?: strin
     throw new UsageError((err as Error).message);
   }
   const { values, positionals } = parsed;
-  if (values.help) return { files: [], url: '', model: undefined, apiKey: undefined, waitSeconds: 0, json: false, batch: false, help: true };
+  if (values.help)
+    return {
+      files: [],
+      url: '',
+      model: undefined,
+      apiKey: undefined,
+      waitSeconds: 0,
+      json: false,
+      batch: false,
+      help: true,
+    };
   if (positionals.length === 0) throw new UsageError('no image given');
   let url: URL;
   try {
@@ -70,10 +80,21 @@ export function parseClassifyArgs(argv: readonly string[], env: { apiKey?: strin
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('--url: must be http:// or https://');
   const waitSeconds = Number(values.wait);
-  if (values.wait.trim() === '' || !Number.isFinite(waitSeconds) || waitSeconds < 0) throw new UsageError(`--wait: "${values.wait}" is not a number of seconds`);
+  if (values.wait.trim() === '' || !Number.isFinite(waitSeconds) || waitSeconds < 0)
+    throw new UsageError(`--wait: "${values.wait}" is not a number of seconds`);
   const apiKey = values['api-key'] ?? env.apiKey;
   if (apiKey !== undefined && !/^\S+$/.test(apiKey)) throw new UsageError('--api-key: must be one word (no spaces)');
   const model = values.model;
-  if (model !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(model)) throw new UsageError(`--model: "${model}" is not a model name`);
-  return { files: positionals, url: url.href.replace(/\/+$/, ''), model, apiKey, waitSeconds, json: values.json, batch: values.batch, help: false };
+  if (model !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(model))
+    throw new UsageError(`--model: "${model}" is not a model name`);
+  return {
+    files: positionals,
+    url: url.href.replace(/\/+$/, ''),
+    model,
+    apiKey,
+    waitSeconds,
+    json: values.json,
+    batch: values.batch,
+    help: false,
+  };
 }

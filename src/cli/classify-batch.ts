@@ -26,7 +26,9 @@ function progressPrinter(io: ProgressIo): (view: BatchView) => void {
     const done = view.status === 'completed';
     if (io.tty) {
       const filled = Math.round(fraction * barWidth);
-      io.err(`\r[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}%  ${counts}${done ? '\n' : ''}`);
+      io.err(
+        `\r[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}%  ${counts}${done ? '\n' : ''}`,
+      );
       return;
     }
     const step = Math.floor(fraction * 10);
@@ -38,7 +40,12 @@ function progressPrinter(io: ProgressIo): (view: BatchView) => void {
 
 function parse<T>(schema: z.ZodType<T>, reply: Reply): T {
   const parsed = schema.safeParse(reply.body);
-  if (!parsed.success) throw new Failure(exitCodes.serverError, 'bad_response', `unexpected answer from the service (HTTP ${reply.status})`);
+  if (!parsed.success)
+    throw new Failure(
+      exitCodes.serverError,
+      'bad_response',
+      `unexpected answer from the service (HTTP ${reply.status})`,
+    );
   return parsed.data;
 }
 
@@ -48,7 +55,12 @@ function parse<T>(schema: z.ZodType<T>, reply: Reply): T {
  * mapped back onto the files by upload position. A failure of the batch as a whole (refused,
  * unreachable) becomes every sent file's error.
  */
-export async function classifyBatch(files: readonly string[], args: ClassifyArgs, deadlineMs: number, io: ProgressIo): Promise<FileResult[]> {
+export async function classifyBatch(
+  files: readonly string[],
+  args: ClassifyArgs,
+  deadlineMs: number,
+  io: ProgressIo,
+): Promise<FileResult[]> {
   const results: FileResult[] = files.map((file) => ({ file, status: 'not_submitted', exitCode: exitCodes.ok }));
   const form = new FormData();
   /** Argument position of each uploaded part. */
@@ -61,27 +73,44 @@ export async function classifyBatch(files: readonly string[], args: ClassifyArgs
       sent.push(i);
     } catch (err) {
       const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message;
-      results[i] = { ...results[i]!, error: { code: 'unreadable_file', message: `cannot read ${file}: ${reason}` }, exitCode: exitCodes.badInput };
+      results[i] = {
+        ...results[i]!,
+        error: { code: 'unreadable_file', message: `cannot read ${file}: ${reason}` },
+        exitCode: exitCodes.badInput,
+      };
     }
   }
   if (sent.length === 0) return results;
   try {
     const headers: Record<string, string> = args.apiKey === undefined ? {} : { Authorization: `Bearer ${args.apiKey}` };
     const submitted = await call(`${args.url}/batches`, { method: 'POST', body: form, headers }, deadlineMs);
-    if (submitted.status !== 202) throw httpFailure(submitted, submitted.status >= 400 && submitted.status < 500 ? exitCodes.badInput : exitCodes.serverError);
+    if (submitted.status !== 202)
+      throw httpFailure(
+        submitted,
+        submitted.status >= 400 && submitted.status < 500 ? exitCodes.badInput : exitCodes.serverError,
+      );
     const batch = parse(SubmittedSchema, submitted);
     const progress = progressPrinter(io);
     for (;;) {
       const remainingSeconds = (deadlineMs - Date.now()) / 1000;
       if (remainingSeconds <= 0) break;
-      const waited = await call(`${args.url}${batch.links.wait}?timeout=${Math.min(remainingSeconds, progressSeconds).toFixed(1)}`, { headers }, deadlineMs);
+      const waited = await call(
+        `${args.url}${batch.links.wait}?timeout=${Math.min(remainingSeconds, progressSeconds).toFixed(1)}`,
+        { headers },
+        deadlineMs,
+      );
       if (waited.status !== 200 && waited.status !== 202) throw httpFailure(waited, exitCodes.serverError);
       const view = parse(BatchViewSchema, waited);
       progress(view);
       if (view.status === 'completed') break;
     }
     // Past the deadline the results are still read once: finished images are reported as such.
-    const lines = await call(`${args.url}${batch.links.results}`, { headers }, Math.max(deadlineMs, Date.now()), 'text');
+    const lines = await call(
+      `${args.url}${batch.links.results}`,
+      { headers },
+      Math.max(deadlineMs, Date.now()),
+      'text',
+    );
     if (lines.status !== 200 || typeof lines.body !== 'string') throw httpFailure(lines, exitCodes.serverError);
     for (const text of lines.body.split('\n').filter(Boolean)) {
       const line = BatchEntryViewSchema.parse(JSON.parse(text));
@@ -93,7 +122,11 @@ export async function classifyBatch(files: readonly string[], args: ClassifyArgs
         const failure =
           line.status === 'failed'
             ? jobFailure(line.error)
-            : new Failure(exitCodes.timeout, 'timeout', `job ${line.id} still ${line.status} after ${args.waitSeconds} s; batch ${batch.id} goes on at ${args.url}${batch.links.self}`);
+            : new Failure(
+                exitCodes.timeout,
+                'timeout',
+                `job ${line.id} still ${line.status} after ${args.waitSeconds} s; batch ${batch.id} goes on at ${args.url}${batch.links.self}`,
+              );
         result.error = { code: failure.code, message: failure.message };
         result.exitCode = failure.exitCode;
       }
@@ -101,7 +134,8 @@ export async function classifyBatch(files: readonly string[], args: ClassifyArgs
     }
   } catch (err) {
     if (!(err instanceof Failure)) throw err;
-    for (const i of sent) results[i] = { ...results[i]!, error: { code: err.code, message: err.message }, exitCode: err.exitCode };
+    for (const i of sent)
+      results[i] = { ...results[i]!, error: { code: err.code, message: err.message }, exitCode: err.exitCode };
   }
   return results;
 }

@@ -5,7 +5,16 @@ import { classifyBatch } from './classify-batch.js';
 import { parseClassifyArgs, usage, UsageError, type ClassifyArgs } from './classify-args.js';
 import { expandFiles } from './expand-files.js';
 import { predictionTable } from './prediction-table.js';
-import { call, exitCodes, Failure, httpFailure, jobFailure, type ExitCode, type FileResult, type Reply } from './service-call.js';
+import {
+  call,
+  exitCodes,
+  Failure,
+  httpFailure,
+  jobFailure,
+  type ExitCode,
+  type FileResult,
+  type Reply,
+} from './service-call.js';
 
 export { exitCodes, type FileResult };
 
@@ -28,7 +37,12 @@ export interface Io {
 
 function parseView(reply: Reply): JobView {
   const parsed = JobViewSchema.safeParse(reply.body);
-  if (!parsed.success) throw new Failure(exitCodes.serverError, 'bad_response', `unexpected answer from the service (HTTP ${reply.status})`);
+  if (!parsed.success)
+    throw new Failure(
+      exitCodes.serverError,
+      'bad_response',
+      `unexpected answer from the service (HTTP ${reply.status})`,
+    );
   return parsed.data;
 }
 
@@ -37,7 +51,11 @@ async function classifyFile(file: string, args: ClassifyArgs, deadlineMs: number
   const result: FileResult = { file, status: 'not_submitted', exitCode: exitCodes.ok };
   try {
     const bytes = await readFile(file).catch((err: NodeJS.ErrnoException) => {
-      throw new Failure(exitCodes.badInput, 'unreadable_file', `cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`);
+      throw new Failure(
+        exitCodes.badInput,
+        'unreadable_file',
+        `cannot read ${file}: ${err.code === 'ENOENT' ? 'no such file' : err.message}`,
+      );
     });
     const form = new FormData();
     if (args.model !== undefined) form.append('model', args.model);
@@ -45,7 +63,10 @@ async function classifyFile(file: string, args: ClassifyArgs, deadlineMs: number
     const headers: Record<string, string> = args.apiKey === undefined ? {} : { Authorization: `Bearer ${args.apiKey}` };
     const submitted = await call(`${args.url}/jobs`, { method: 'POST', body: form, headers }, deadlineMs);
     if (submitted.status !== 202 && submitted.status !== 200) {
-      throw httpFailure(submitted, submitted.status >= 400 && submitted.status < 500 ? exitCodes.badInput : exitCodes.serverError);
+      throw httpFailure(
+        submitted,
+        submitted.status >= 400 && submitted.status < 500 ? exitCodes.badInput : exitCodes.serverError,
+      );
     }
     let view = parseView(submitted);
     result.id = view.id;
@@ -53,9 +74,17 @@ async function classifyFile(file: string, args: ClassifyArgs, deadlineMs: number
     while (!isTerminal(view.status)) {
       const remainingSeconds = (deadlineMs - Date.now()) / 1000;
       if (remainingSeconds <= 0) {
-        throw new Failure(exitCodes.timeout, 'timeout', `job ${view.id} still ${view.status} after ${args.waitSeconds} s; it goes on at ${args.url}${view.links.self}`);
+        throw new Failure(
+          exitCodes.timeout,
+          'timeout',
+          `job ${view.id} still ${view.status} after ${args.waitSeconds} s; it goes on at ${args.url}${view.links.self}`,
+        );
       }
-      const waited = await call(`${args.url}${view.links.wait}?timeout=${Math.min(remainingSeconds, maxPollSeconds).toFixed(1)}`, { headers }, deadlineMs);
+      const waited = await call(
+        `${args.url}${view.links.wait}?timeout=${Math.min(remainingSeconds, maxPollSeconds).toFixed(1)}`,
+        { headers },
+        deadlineMs,
+      );
       // 202 is "not finished yet, ask again"; anything but 200/202 is the service's fault here.
       if (waited.status !== 200 && waited.status !== 202) throw httpFailure(waited, exitCodes.serverError);
       view = parseView(waited);
@@ -90,7 +119,11 @@ function progressLine(done: number, failed: number, total: number): string {
 }
 
 /** The whole command: parse, classify every image, print, and return the exit code. */
-export async function runClassify(argv: readonly string[], io: Io, env: { apiKey?: string | undefined } = {}): Promise<number> {
+export async function runClassify(
+  argv: readonly string[],
+  io: Io,
+  env: { apiKey?: string | undefined } = {},
+): Promise<number> {
   let args: ClassifyArgs;
   try {
     args = parseClassifyArgs(argv, env);
@@ -124,7 +157,13 @@ export async function runClassify(argv: readonly string[], io: Io, env: { apiKey
         return each;
       })();
   if (args.json) {
-    io.out(`${JSON.stringify(results.map(({ exitCode: _, ...shown }) => shown), null, 2)}\n`);
+    io.out(
+      `${JSON.stringify(
+        results.map(({ exitCode: _, ...shown }) => shown),
+        null,
+        2,
+      )}\n`,
+    );
   } else {
     const tables = results.filter((r) => r.predictions).map((r) => predictionTable(r.file, r.predictions!));
     if (tables.length > 0) io.out(`${tables.join('\n\n')}\n`);

@@ -35,7 +35,12 @@ export interface Reply {
 }
 
 /** A request to the service; the body is JSON when it parses, else undefined (NDJSON is read with `text`). */
-export async function call(url: string, init: RequestInit, deadlineMs: number, read: 'json' | 'text' = 'json'): Promise<Reply> {
+export async function call(
+  url: string,
+  init: RequestInit,
+  deadlineMs: number,
+  read: 'json' | 'text' = 'json',
+): Promise<Reply> {
   // The long-poll answers by itself within its timeout; this signal only catches a server that hangs.
   const signal = AbortSignal.timeout(Math.max(deadlineMs - Date.now(), 0) + hangGraceMs);
   try {
@@ -50,16 +55,22 @@ export async function call(url: string, init: RequestInit, deadlineMs: number, r
     }
     return { status: res.status, body };
   } catch (err) {
-    if ((err as Error).name === 'TimeoutError') throw new Failure(exitCodes.timeout, 'timeout', `no answer from ${new URL(url).origin} in time`);
+    if ((err as Error).name === 'TimeoutError')
+      throw new Failure(exitCodes.timeout, 'timeout', `no answer from ${new URL(url).origin} in time`);
     const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    throw new Failure(exitCodes.serverError, 'unreachable', `cannot reach ${new URL(url).origin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    throw new Failure(
+      exitCodes.serverError,
+      'unreachable',
+      `cannot reach ${new URL(url).origin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
+    );
   }
 }
 
 /** The service's `{error: {code, message}}`, or a stand-in naming the HTTP status. */
 export function httpFailure(reply: Reply, exitCode: ExitCode): Failure {
   const error = (reply.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
-  if (typeof error?.code === 'string' && typeof error.message === 'string') return new Failure(exitCode, error.code, error.message);
+  if (typeof error?.code === 'string' && typeof error.message === 'string')
+    return new Failure(exitCode, error.code, error.message);
   return new Failure(exitCode, `http_${reply.status}`, `the service answered HTTP ${reply.status}`);
 }
 

@@ -45,10 +45,18 @@ export async function loadClassifier(modelDir: string, options: ClassifierOption
   };
   const manifest = await loadManifest(modelDir).catch((err: unknown) => fail('bad manifest', err));
   const modelFile = path.join(modelDir, manifest.file);
-  await access(modelFile).catch(() => fail(`${manifest.file} not found (set MODEL_DIR to a directory that holds it, or fetch one with "npm run model:fetch")`));
-  const labels = await loadLabels(path.join(modelDir, manifest.labels)).catch((err: unknown) => fail('bad labels', err));
+  await access(modelFile).catch(() =>
+    fail(
+      `${manifest.file} not found (set MODEL_DIR to a directory that holds it, or fetch one with "npm run model:fetch")`,
+    ),
+  );
+  const labels = await loadLabels(path.join(modelDir, manifest.labels)).catch((err: unknown) =>
+    fail('bad labels', err),
+  );
   // Read before the session is created: the file's bytes can be collected before ORT holds its own copy.
-  const precision = await modelPrecision(modelFile, manifest.precision).catch((err: unknown) => fail(`${manifest.file} is not a loadable ONNX model`, err));
+  const precision = await modelPrecision(modelFile, manifest.precision).catch((err: unknown) =>
+    fail(`${manifest.file} is not a loadable ONNX model`, err),
+  );
   const session = await ort.InferenceSession.create(modelFile, {
     intraOpNumThreads: options.intraOpThreads,
     interOpNumThreads: 1,
@@ -72,7 +80,9 @@ export async function loadClassifier(modelDir: string, options: ClassifierOption
     const input = new ort.Tensor('float32', data, inputDims(images.length, manifest));
     const output = (await session.run({ [inputName]: input }))[outputName];
     if (!output || output.dims.length !== 2 || output.dims[0] !== images.length) {
-      throw new Error(`model output ${outputName} has shape [${output?.dims.join(', ') ?? ''}], expected [${images.length}, classes]`);
+      throw new Error(
+        `model output ${outputName} has shape [${output?.dims.join(', ') ?? ''}], expected [${images.length}, classes]`,
+      );
     }
     const logits = output.data as Float32Array;
     const classes = output.dims[1]!;
@@ -85,7 +95,8 @@ export async function loadClassifier(modelDir: string, options: ClassifierOption
   };
 
   const [warm] = await run([new Uint8Array(size * size * 3)]).catch((err: unknown) => fail('warm-up run failed', err));
-  if (warm?.length !== labels.length) fail(`model emits ${warm?.length} classes but ${manifest.labels} has ${labels.length} labels`);
+  if (warm?.length !== labels.length)
+    fail(`model emits ${warm?.length} classes but ${manifest.labels} has ${labels.length} labels`);
 
   return {
     manifest,

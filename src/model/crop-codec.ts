@@ -31,7 +31,8 @@ export async function encodeCrop(pixels: Uint8Array, width: number): Promise<Buf
 export async function decodeCrop(stored: Uint8Array, width: number, maxBytes: number): Promise<Buffer> {
   const pixels = await inflateRaw(stored, { maxOutputLength: maxBytes });
   const row = width * 3;
-  if (pixels.length % row !== 0) throw new Error(`stored crop has ${pixels.length} bytes, not whole rows of ${width} RGB pixels`);
+  if (pixels.length % row !== 0)
+    throw new Error(`stored crop has ${pixels.length} bytes, not whole rows of ${width} RGB pixels`);
   for (let start = 0; start < pixels.length; start += row) {
     for (let i = start + 3; i < start + row; i++) pixels[i] = (pixels[i]! + pixels[i - 3]!) & 255;
   }

@@ -79,7 +79,11 @@ function request(url: string, fromByte: number, signal: AbortSignal | undefined)
  * A connection cut mid-way rejects with the bytes received so far left in `partFile` for the
  * next call to resume; the caller decides where the file finally goes.
  */
-export async function downloadFile(url: string, partFile: string, options: DownloadOptions = {}): Promise<DownloadedFile> {
+export async function downloadFile(
+  url: string,
+  partFile: string,
+  options: DownloadOptions = {},
+): Promise<DownloadedFile> {
   const { expectedBytes, signal } = options;
   const note = options.onNote ?? (() => undefined);
   let offset = await fileSize(partFile);
@@ -107,7 +111,10 @@ export async function downloadFile(url: string, partFile: string, options: Downl
   }
   if (res.status !== 200 && !(res.status === 206 && offset > 0)) {
     await res.body?.cancel();
-    throw new DownloadError(`${url} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`, retryableStatus(res.status));
+    throw new DownloadError(
+      `${url} answered HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''}`,
+      retryableStatus(res.status),
+    );
   }
   if (offset > 0) note(`resuming at byte ${offset}`);
 
@@ -130,14 +137,21 @@ export async function downloadFile(url: string, partFile: string, options: Downl
       hash.update(chunk);
       receivedBytes += chunk.length;
       const seconds = (performance.now() - started) / 1000;
-      options.onProgress?.({ receivedBytes, totalBytes: totalBytes ?? expectedBytes, bytesPerSecond: seconds > 0 ? (receivedBytes - offset) / seconds : 0 });
+      options.onProgress?.({
+        receivedBytes,
+        totalBytes: totalBytes ?? expectedBytes,
+        bytesPerSecond: seconds > 0 ? (receivedBytes - offset) / seconds : 0,
+      });
     }
     await file.sync();
   } catch (err) {
     // Disk errors (ENOSPC, EACCES…) and an abort are not the network's doing: no retry wrapper.
     if (signal?.aborted || (err as NodeJS.ErrnoException).syscall) throw err;
     const cause = (err as { cause?: { message?: string } }).cause?.message;
-    throw new DownloadError(`the download from ${url} broke off after ${receivedBytes} bytes: ${cause ?? (err as Error).message}`, true);
+    throw new DownloadError(
+      `the download from ${url} broke off after ${receivedBytes} bytes: ${cause ?? (err as Error).message}`,
+      true,
+    );
   } finally {
     await file.close();
   }

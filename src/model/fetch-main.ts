@@ -40,7 +40,11 @@ try {
     },
     signal: stop.signal,
   });
-  say(outcome === 'present' ? `${config.modelDir} already has ${source.name} (sha256 verified)` : `${source.name} is ready in ${config.modelDir}`);
+  say(
+    outcome === 'present'
+      ? `${config.modelDir} already has ${source.name} (sha256 verified)`
+      : `${source.name} is ready in ${config.modelDir}`,
+  );
 } catch (err) {
   const progress = lastProgress ? ` after ${describeProgress(lastProgress)}; run again to resume` : '';
   say(stop.signal.aborted ? `stopped${progress}` : `failed: ${(err as Error).message}`);

@@ -38,7 +38,11 @@ export class ModelFetchError extends Error {
   override name = 'ModelFetchError';
 }
 
-const exists = (file: string) => access(file).then(() => true, () => false);
+const exists = (file: string) =>
+  access(file).then(
+    () => true,
+    () => false,
+  );
 
 /** Writes beside the target, then renames: a reader sees the whole file or none. */
 async function writeAtomically(file: string, write: (temp: string) => Promise<void>): Promise<void> {
@@ -52,7 +56,12 @@ async function writeAtomically(file: string, write: (temp: string) => Promise<vo
  * preprocessing defaults, named after the source) and, when that is the labels file it names,
  * the ImageNet class index.
  */
-async function completeModelDir(modelDir: string, source: ModelSource, labelsName: string, log: (m: string) => void): Promise<void> {
+async function completeModelDir(
+  modelDir: string,
+  source: ModelSource,
+  labelsName: string,
+  log: (m: string) => void,
+): Promise<void> {
   const manifestPath = path.join(modelDir, manifestFile);
   if (!(await exists(manifestPath))) {
     const manifest = ManifestSchema.parse({ name: source.name });
@@ -66,14 +75,24 @@ async function completeModelDir(modelDir: string, source: ModelSource, labelsNam
   }
 }
 
-async function downloadWithRetries(source: ModelSource, partFile: string, options: FetchModelOptions): Promise<DownloadedFile> {
+async function downloadWithRetries(
+  source: ModelSource,
+  partFile: string,
+  options: FetchModelOptions,
+): Promise<DownloadedFile> {
   const attempts = options.attempts ?? 5;
   const log = options.log ?? (() => undefined);
   for (let attempt = 1; ; attempt++) {
     try {
-      return await downloadFile(source.url, partFile, { expectedBytes: source.bytes, onProgress: options.onProgress, onNote: log, signal: options.signal });
+      return await downloadFile(source.url, partFile, {
+        expectedBytes: source.bytes,
+        onProgress: options.onProgress,
+        onNote: log,
+        signal: options.signal,
+      });
     } catch (err) {
-      if (!(err instanceof DownloadError) || !err.retryable || attempt >= attempts || options.signal?.aborted) throw err;
+      if (!(err instanceof DownloadError) || !err.retryable || attempt >= attempts || options.signal?.aborted)
+        throw err;
       const delayMs = (options.retryDelayMs ?? 1000) * 2 ** (attempt - 1);
       log(`${err.message}; attempt ${attempt + 1} of ${attempts} in ${delayMs / 1000} s`);
       await sleep(delayMs, undefined, { signal: options.signal });
@@ -89,7 +108,11 @@ async function downloadWithRetries(source: ModelSource, partFile: string, option
  * A mismatch deletes the download and installs nothing. Processes sharing the directory (worker
  * replicas) take turns through a lock file; the later ones find the model there.
  */
-export async function fetchModel(modelDir: string, source: ModelSource, options: FetchModelOptions): Promise<FetchOutcome> {
+export async function fetchModel(
+  modelDir: string,
+  source: ModelSource,
+  options: FetchModelOptions,
+): Promise<FetchOutcome> {
   const log = options.log ?? (() => undefined);
   const manifest = await loadManifest(modelDir);
   const modelFile = path.join(modelDir, manifest.file);
@@ -100,7 +123,9 @@ export async function fetchModel(modelDir: string, source: ModelSource, options:
     if (options.whenPresent === 'trust') return 'present';
     const sha256 = (await hashFile(modelFile)).digest('hex');
     if (sha256 !== source.sha256) {
-      throw new ModelFetchError(`${modelFile} already exists with sha256 ${sha256}, not the pinned ${source.sha256}; delete it or set MODEL_DIR to another directory`);
+      throw new ModelFetchError(
+        `${modelFile} already exists with sha256 ${sha256}, not the pinned ${source.sha256}; delete it or set MODEL_DIR to another directory`,
+      );
     }
     await completeModelDir(modelDir, source, manifest.labels, log);
     return 'present';

@@ -13,13 +13,17 @@ export const supportedFormatList = 'JPEG, PNG, WebP, GIF, AVIF or TIFF';
 
 /** file-type's extension -> our format name, for the formats we decode (APNG is PNG to sharp). */
 const fromExtension: Readonly<Record<string, SupportedFormat>> = {
-  jpg: 'jpeg', png: 'png', apng: 'png', webp: 'webp', gif: 'gif', avif: 'avif', tif: 'tiff',
+  jpg: 'jpeg',
+  png: 'png',
+  apng: 'png',
+  webp: 'webp',
+  gif: 'gif',
+  avif: 'avif',
+  tif: 'tiff',
 };
 
 export type SniffedFormat =
-  | { supported: true; format: SupportedFormat }
-  | { supported: false; format: string }
-  | undefined;
+  { supported: true; format: SupportedFormat } | { supported: false; format: string } | undefined;
 
 /**
  * What the bytes are, from their magic numbers: never from a filename or a declared content type,

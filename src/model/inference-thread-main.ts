@@ -26,7 +26,13 @@ try {
       (err: unknown) => send({ type: 'error', id: message.id, message: (err as Error).message }),
     );
   });
-  send({ type: 'ready', manifest: classifier.manifest, labels: [...classifier.labels], precision: classifier.precision, loadMs: classifier.loadMs });
+  send({
+    type: 'ready',
+    manifest: classifier.manifest,
+    labels: [...classifier.labels],
+    precision: classifier.precision,
+    loadMs: classifier.loadMs,
+  });
 } catch (err) {
   send({ type: 'load-error', message: (err as Error).message });
 }

@@ -34,13 +34,19 @@ const threadEntry = path.join(path.dirname(here), `inference-thread-main${path.e
  * copied, and gets the logits back the same way. Same interface as loadClassifier.
  */
 export async function startInferenceThread(modelDir: string, options: InferenceThreadOptions): Promise<Classifier> {
-  const workerData = { modelDir, options: { intraOpThreads: options.intraOpThreads, intraOpSpinning: options.intraOpSpinning } };
+  const workerData = {
+    modelDir,
+    options: { intraOpThreads: options.intraOpThreads, intraOpSpinning: options.intraOpSpinning },
+  };
   const worker = threadEntry.endsWith('.ts')
     ? // Node 20 does not apply `--import tsx` inside worker threads: register tsx from the thread itself.
-      new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(pathToFileURL(threadEntry).href)}); })`, {
-        eval: true,
-        workerData,
-      })
+      new Worker(
+        `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(pathToFileURL(threadEntry).href)}); })`,
+        {
+          eval: true,
+          workerData,
+        },
+      )
     : new Worker(threadEntry, { workerData });
   const pending = new Map<number, { resolve: (logits: Float32Array[]) => void; reject: (err: Error) => void }>();
   let nextId = 0;
@@ -49,7 +55,10 @@ export async function startInferenceThread(modelDir: string, options: InferenceT
   const ready = await new Promise<Extract<FromThread, { type: 'ready' }>>((resolve, reject) => {
     worker.once('message', (message: FromThread) => {
       if (message.type === 'ready') resolve(message);
-      else reject(new ModelLoadError(message.type === 'load-error' ? message.message : 'inference thread failed to start'));
+      else
+        reject(
+          new ModelLoadError(message.type === 'load-error' ? message.message : 'inference thread failed to start'),
+        );
     });
     worker.once('error', reject);
   });
@@ -61,7 +70,9 @@ export async function startInferenceThread(modelDir: string, options: InferenceT
     if (message.type === 'error') caller?.reject(new Error(message.message));
     else {
       const { logits, classes } = message;
-      caller?.resolve(Array.from({ length: logits.length / classes }, (_, i) => logits.subarray(i * classes, (i + 1) * classes)));
+      caller?.resolve(
+        Array.from({ length: logits.length / classes }, (_, i) => logits.subarray(i * classes, (i + 1) * classes)),
+      );
     }
   });
   worker.on('exit', (code) => {

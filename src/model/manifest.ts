@@ -50,11 +50,13 @@ export async function loadManifest(modelDir: string): Promise<Manifest> {
   try {
     raw = JSON.parse(await readFile(file, 'utf8'));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT')
+      throw new Error(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
   }
   const parsed = ManifestSchema.safeParse(raw);
   if (!parsed.success) throw new Error(`invalid ${file}: ${z.prettifyError(parsed.error)}`);
   const name = parsed.data.name ?? path.basename(modelDir);
-  if (!modelNamePattern.test(name)) throw new Error(`model directory name "${name}" cannot name a model (${modelNameRule}): set "name" in ${file}`);
+  if (!modelNamePattern.test(name))
+    throw new Error(`model directory name "${name}" cannot name a model (${modelNameRule}): set "name" in ${file}`);
   return { ...parsed.data, name };
 }

@@ -13,11 +13,17 @@ export const precisions = ['fp32', 'int8'] as const satisfies readonly Precision
  */
 const onnx = protobuf.Root.fromJSON({
   nested: {
-    ModelProto: { fields: { graph: { type: 'GraphProto', id: 7 }, functions: { rule: 'repeated', type: 'FunctionProto', id: 25 } } },
+    ModelProto: {
+      fields: { graph: { type: 'GraphProto', id: 7 }, functions: { rule: 'repeated', type: 'FunctionProto', id: 25 } },
+    },
     GraphProto: { fields: { node: { rule: 'repeated', type: 'NodeProto', id: 1 } } },
     FunctionProto: { fields: { node: { rule: 'repeated', type: 'NodeProto', id: 7 } } },
-    NodeProto: { fields: { opType: { type: 'string', id: 4 }, attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 } } },
-    AttributeProto: { fields: { g: { type: 'GraphProto', id: 6 }, graphs: { rule: 'repeated', type: 'GraphProto', id: 11 } } },
+    NodeProto: {
+      fields: { opType: { type: 'string', id: 4 }, attribute: { rule: 'repeated', type: 'AttributeProto', id: 5 } },
+    },
+    AttributeProto: {
+      fields: { g: { type: 'GraphProto', id: 6 }, graphs: { rule: 'repeated', type: 'GraphProto', id: 11 } },
+    },
   },
 });
 const ModelProto = onnx.lookupType('ModelProto');

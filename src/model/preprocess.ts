@@ -33,7 +33,10 @@ function formatName(meta: Metadata): string {
 
 function unsupported(format: string): ImageError {
   if (format === 'svg') {
-    return new ImageError('unsupported_format', `SVG is not accepted: vector images from users are never rendered; send ${supportedFormatList}`);
+    return new ImageError(
+      'unsupported_format',
+      `SVG is not accepted: vector images from users are never rendered; send ${supportedFormatList}`,
+    );
   }
   return new ImageError('unsupported_format', `image format "${format}" is not accepted; send ${supportedFormatList}`);
 }
@@ -59,10 +62,14 @@ export async function inspectImage(image: Buffer, limits: PreprocessLimits): Pro
   const meta = await readHeader(image);
   const format = formatName(meta);
   if (!isSupportedFormat(format)) throw unsupported(format);
-  if (!(meta.width > 0 && meta.height > 0)) throw new ImageError('invalid_image', `the ${format} header declares no usable size`);
+  if (!(meta.width > 0 && meta.height > 0))
+    throw new ImageError('invalid_image', `the ${format} header declares no usable size`);
   const pixels = meta.width * meta.height;
   if (pixels > limits.maxImagePixels) {
-    throw new ImageError('image_too_large', `image is ${meta.width}x${meta.height} (${pixels} pixels); the limit is ${limits.maxImagePixels} pixels`);
+    throw new ImageError(
+      'image_too_large',
+      `image is ${meta.width}x${meta.height} (${pixels} pixels); the limit is ${limits.maxImagePixels} pixels`,
+    );
   }
   const [width, height] = (meta.orientation ?? 1) >= 5 ? [meta.height, meta.width] : [meta.width, meta.height];
   return { format, width, height };
@@ -81,11 +88,23 @@ export async function prepareImage(
 ): Promise<PreparedImage> {
   const { format, width: w, height: h } = await inspectImage(image, limits);
   try {
-    const pixels = await cropToModelInput(sharp(image, { limitInputPixels: limits.maxImagePixels, sequentialRead: true }).autoOrient(), w, h, manifest);
-    return { crop: await encodeCrop(pixels, manifest.inputSize), width: manifest.inputSize, height: manifest.inputSize, source: { format, width: w, height: h, bytes: image.length } };
+    const pixels = await cropToModelInput(
+      sharp(image, { limitInputPixels: limits.maxImagePixels, sequentialRead: true }).autoOrient(),
+      w,
+      h,
+      manifest,
+    );
+    return {
+      crop: await encodeCrop(pixels, manifest.inputSize),
+      width: manifest.inputSize,
+      height: manifest.inputSize,
+      source: { format, width: w, height: h, bytes: image.length },
+    };
   } catch (err) {
     // sharp's text names libvips internals: it stays in `cause` (logged), never in the message.
-    throw new ImageError('corrupt_image', `the ${format} image could not be decoded (truncated or damaged file)`, { cause: err });
+    throw new ImageError('corrupt_image', `the ${format} image could not be decoded (truncated or damaged file)`, {
+      cause: err,
+    });
   }
 }
 
@@ -104,14 +123,21 @@ const maxResizeFirstAspect = 4;
  * shrink-on-load off. For extreme aspect ratios the same region is cut out at full resolution
  * first and then scaled, so the only intermediate is the crop itself.
  */
-async function cropToModelInput(pipeline: Sharp, w: number, h: number, manifest: Pick<Manifest, 'inputSize' | 'resizeShorterTo' | 'resizeKernel'>): Promise<Buffer> {
+async function cropToModelInput(
+  pipeline: Sharp,
+  w: number,
+  h: number,
+  manifest: Pick<Manifest, 'inputSize' | 'resizeShorterTo' | 'resizeKernel'>,
+): Promise<Buffer> {
   const size = manifest.inputSize;
   const shorter = Math.min(w, h);
   const rgb = (p: Sharp) => p.removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
   if (Math.max(w, h) / shorter > maxResizeFirstAspect) {
     const side = Math.max(1, Math.min(w, h, Math.round((shorter * size) / manifest.resizeShorterTo)));
     const region = { left: Math.floor((w - side) / 2), top: Math.floor((h - side) / 2), width: side, height: side };
-    const { data, info } = await rgb(pipeline.extract(region).resize(size, size, { kernel: manifest.resizeKernel, fit: 'fill' }));
+    const { data, info } = await rgb(
+      pipeline.extract(region).resize(size, size, { kernel: manifest.resizeKernel, fit: 'fill' }),
+    );
     return centreCrop(data, info, size);
   }
   const scale = Math.max(manifest.resizeShorterTo, size) / shorter;
@@ -123,7 +149,9 @@ async function cropToModelInput(pipeline: Sharp, w: number, h: number, manifest:
 /** The centre size x size of a raw RGB image, copied row by row. */
 function centreCrop(data: Buffer, info: { width: number; height: number; channels: number }, size: number): Buffer {
   if (info.channels !== 3 || info.width < size || info.height < size) {
-    throw new Error(`resized image is ${info.width}x${info.height}x${info.channels}, expected at least ${size}x${size}x3`);
+    throw new Error(
+      `resized image is ${info.width}x${info.height}x${info.channels}, expected at least ${size}x${size}x3`,
+    );
   }
   if (info.width === size && info.height === size) return data;
   const [left, top] = [Math.floor((info.width - size) / 2), Math.floor((info.height - size) / 2)];
@@ -139,6 +167,7 @@ function centreCrop(data: Buffer, info: { width: number; height: number; channel
 export async function decodeCrop(stored: Uint8Array, size: number): Promise<Buffer> {
   const expected = size * size * 3;
   const pixels = await decodeStoredCrop(stored, size, expected);
-  if (pixels.length !== expected) throw new Error(`stored input has ${pixels.length} bytes, model expects ${size}x${size}x3 = ${expected}`);
+  if (pixels.length !== expected)
+    throw new Error(`stored input has ${pixels.length} bytes, model expects ${size}x${size}x3 = ${expected}`);
   return pixels;
 }

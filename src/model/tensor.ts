@@ -7,10 +7,15 @@ import type { Manifest } from './manifest.js';
  * preallocated batch buffer, at least images x 3 x inputSize² long) and returns the part of it
  * the batch fills.
  */
-export function toInputTensor(images: readonly Uint8Array[], manifest: Pick<Manifest, 'inputSize' | 'mean' | 'std'> & Partial<Pick<Manifest, 'layout'>>, into?: Float32Array): Float32Array {
+export function toInputTensor(
+  images: readonly Uint8Array[],
+  manifest: Pick<Manifest, 'inputSize' | 'mean' | 'std'> & Partial<Pick<Manifest, 'layout'>>,
+  into?: Float32Array,
+): Float32Array {
   const plane = manifest.inputSize * manifest.inputSize;
   const length = images.length * 3 * plane;
-  if (into && into.length < length) throw new RangeError(`batch buffer holds ${into.length} values, the batch needs ${length}`);
+  if (into && into.length < length)
+    throw new RangeError(`batch buffer holds ${into.length} values, the batch needs ${length}`);
   const out = into ? into.subarray(0, length) : new Float32Array(length);
   const scale = manifest.std.map((s) => 1 / (255 * s));
   const offset = manifest.mean.map((m, c) => -m / manifest.std[c]!);

@@ -52,7 +52,11 @@ export class InputStore {
 
   /** Deletes the input and keeps the job's final outcome (opaque text) in its place, in one MULTI. */
   async finish(jobId: string, outcome: string): Promise<void> {
-    await this.redis.multi().set(this.keys.outcome(jobId), outcome, 'EX', this.options.ttlSeconds).del(this.keys.input(jobId)).exec();
+    await this.redis
+      .multi()
+      .set(this.keys.outcome(jobId), outcome, 'EX', this.options.ttlSeconds)
+      .del(this.keys.input(jobId))
+      .exec();
   }
 
   /** The outcome `finish` kept, while BullMQ has not yet recorded the job as finished; null otherwise. */
@@ -92,7 +96,9 @@ export class InputStore {
         }
         const replies = (await checks.exec()) ?? [];
         const orphans = keys.filter((_, i) => {
-          const [exists, completed, failed, ttl] = replies.slice(i * 4, i * 4 + 4).map(([err, value]) => (err ? undefined : value));
+          const [exists, completed, failed, ttl] = replies
+            .slice(i * 4, i * 4 + 4)
+            .map(([err, value]) => (err ? undefined : value));
           if (completed !== null && completed !== undefined) return true;
           if (failed !== null && failed !== undefined) return true;
           const ageSeconds = this.options.ttlSeconds - Number(ttl);

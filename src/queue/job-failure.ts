@@ -3,7 +3,14 @@ import { z } from 'zod';
 import { isErrorCode, type ErrorCode } from '../errors.js';
 
 /** Codes a job may fail with; each is in the error table. */
-export const jobFailureCodes = ['invalid_request', 'input_missing', 'expired', 'cancelled', 'inference_failed', 'internal'] as const satisfies readonly ErrorCode[];
+export const jobFailureCodes = [
+  'invalid_request',
+  'input_missing',
+  'expired',
+  'cancelled',
+  'inference_failed',
+  'internal',
+] as const satisfies readonly ErrorCode[];
 export type JobFailureCode = (typeof jobFailureCodes)[number];
 
 /**

@@ -59,6 +59,8 @@ export const JobResultSchema = z.object({
    * batch started and ended. With BullMQ's own timestamps (added, processedOn, finishedOn) they
    * split the time between enqueue and result.
    */
-  marks: z.object({ pickedUpAt: z.number(), inputAt: z.number(), batchStartAt: z.number(), batchEndAt: z.number() }).optional(),
+  marks: z
+    .object({ pickedUpAt: z.number(), inputAt: z.number(), batchStartAt: z.number(), batchEndAt: z.number() })
+    .optional(),
 });
 export type JobResult = z.infer<typeof JobResultSchema>;

@@ -17,7 +17,11 @@ export class WorkerPresence {
 
   /** Announces (or renews) worker `id`; also drops announcements that expired. */
   async announce(id: string, now = Date.now()): Promise<void> {
-    await this.redis.multi().zadd(this.keys.workers, now + announcementTtlMs, id).zremrangebyscore(this.keys.workers, '-inf', now).exec();
+    await this.redis
+      .multi()
+      .zadd(this.keys.workers, now + announcementTtlMs, id)
+      .zremrangebyscore(this.keys.workers, '-inf', now)
+      .exec();
   }
 
   async withdraw(id: string): Promise<void> {

@@ -18,13 +18,35 @@ const nonPublic = (() => {
   const ipv4 = new BlockList();
   const ipv6 = new BlockList();
   const v4: [string, number][] = [
-    ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16], ['172.16.0.0', 12],
-    ['192.0.0.0', 24], ['192.0.2.0', 24], ['192.88.99.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15],
-    ['198.51.100.0', 24], ['203.0.113.0', 24], ['224.0.0.0', 4], ['240.0.0.0', 4],
+    ['0.0.0.0', 8],
+    ['10.0.0.0', 8],
+    ['100.64.0.0', 10],
+    ['127.0.0.0', 8],
+    ['169.254.0.0', 16],
+    ['172.16.0.0', 12],
+    ['192.0.0.0', 24],
+    ['192.0.2.0', 24],
+    ['192.88.99.0', 24],
+    ['192.168.0.0', 16],
+    ['198.18.0.0', 15],
+    ['198.51.100.0', 24],
+    ['203.0.113.0', 24],
+    ['224.0.0.0', 4],
+    ['240.0.0.0', 4],
   ];
   const v6: [string, number][] = [
-    ['::', 128], ['::1', 128], ['::ffff:0:0', 96], ['64:ff9b::', 96], ['64:ff9b:1::', 48], ['100::', 64], ['2001:db8::', 32],
-    ['2002::', 16], ['fc00::', 7], ['fe80::', 10], ['fec0::', 10], ['ff00::', 8],
+    ['::', 128],
+    ['::1', 128],
+    ['::ffff:0:0', 96],
+    ['64:ff9b::', 96],
+    ['64:ff9b:1::', 48],
+    ['100::', 64],
+    ['2001:db8::', 32],
+    ['2002::', 16],
+    ['fc00::', 7],
+    ['fe80::', 10],
+    ['fec0::', 10],
+    ['ff00::', 8],
   ];
   for (const [net, prefix] of v4) ipv4.addSubnet(net, prefix, 'ipv4');
   for (const [net, prefix] of v6) ipv6.addSubnet(net, prefix, 'ipv6');
@@ -55,7 +77,11 @@ const resolveAll: ResolveAll = (hostname) => lookup(hostname, { all: true, verba
  * address check and may use plain http. The caller connects to the returned address only (see
  * postWebhook), so a second DNS answer (rebinding) cannot redirect the request.
  */
-export async function resolveWebhookTarget(raw: string, allowHosts: readonly string[], resolve: ResolveAll = resolveAll): Promise<WebhookTarget> {
+export async function resolveWebhookTarget(
+  raw: string,
+  allowHosts: readonly string[],
+  resolve: ResolveAll = resolveAll,
+): Promise<WebhookTarget> {
   let url: URL;
   try {
     url = new URL(raw);
@@ -80,7 +106,10 @@ export async function resolveWebhookTarget(raw: string, allowHosts: readonly str
   if (addresses.length === 0) throw new WebhookRefusedError(`host ${hostname} does not resolve`);
   if (!allowed) {
     const blocked = addresses.find((a) => !isPublicAddress(a.address));
-    if (blocked) throw new WebhookRefusedError(`host ${hostname} resolves to a non-public address (${blocked.address}); only public addresses may be called`);
+    if (blocked)
+      throw new WebhookRefusedError(
+        `host ${hostname} resolves to a non-public address (${blocked.address}); only public addresses may be called`,
+      );
   }
   const first = addresses[0]!;
   return { url, address: first.address, family: first.family === 6 ? 6 : 4 };

@@ -14,7 +14,12 @@ export class WebhookDeliveryError extends Error {
  * check) stay the URL's host. Redirects are not followed (a 3xx is a failed delivery), since a
  * redirect could point anywhere. Resolves with the status of a 2xx answer.
  */
-export function postWebhook(target: WebhookTarget, headers: Record<string, string>, body: string, timeoutMs: number): Promise<number> {
+export function postWebhook(
+  target: WebhookTarget,
+  headers: Record<string, string>,
+  body: string,
+  timeoutMs: number,
+): Promise<number> {
   const pinned: LookupFunction = (_hostname, options, callback) => {
     if (options.all) callback(null, [{ address: target.address, family: target.family }]);
     else callback(null, target.address, target.family);
@@ -28,7 +33,9 @@ export function postWebhook(target: WebhookTarget, headers: Record<string, strin
       timeout: timeoutMs,
     });
     req.once('timeout', () => req.destroy(new WebhookDeliveryError(`no answer within ${timeoutMs} ms`)));
-    req.once('error', (err) => reject(err instanceof WebhookDeliveryError ? err : new WebhookDeliveryError(err.message)));
+    req.once('error', (err) =>
+      reject(err instanceof WebhookDeliveryError ? err : new WebhookDeliveryError(err.message)),
+    );
     req.once('response', (res) => {
       // The answer's body is not needed; reading it frees the socket.
       res.resume();

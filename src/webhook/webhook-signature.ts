@@ -11,7 +11,12 @@ export function signWebhook(key: Buffer, id: string, timestampSeconds: number, b
 }
 
 /** The three headers of one delivery attempt; `id` is the same on every attempt of a message. */
-export function webhookHeaders(key: Buffer, id: string, timestampSeconds: number, body: string): Record<string, string> {
+export function webhookHeaders(
+  key: Buffer,
+  id: string,
+  timestampSeconds: number,
+  body: string,
+): Record<string, string> {
   return {
     'content-type': 'application/json',
     'webhook-id': id,

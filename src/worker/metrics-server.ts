@@ -26,17 +26,23 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const challenge = challenges(options.credentials, 'metrics');
   const fail = (res: http.ServerResponse, code: ErrorCode, message: string, headers: Record<string, string> = {}) => {
     const body: ErrorBody = { error: { code, message } };
-    res.writeHead(errorTable[code].status, { 'content-type': 'application/json; charset=utf-8', ...headers }).end(JSON.stringify(body));
+    res
+      .writeHead(errorTable[code].status, { 'content-type': 'application/json; charset=utf-8', ...headers })
+      .end(JSON.stringify(body));
   };
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://worker').pathname;
     if (path !== '/metrics') return fail(res, 'not_found', `no route for ${req.method} ${path}`);
-    if (req.method !== 'GET' && req.method !== 'HEAD') return fail(res, 'method_not_allowed', 'use GET', { Allow: 'GET, HEAD' });
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return fail(res, 'method_not_allowed', 'use GET', { Allow: 'GET, HEAD' });
     if (hasCredentials(options.credentials) && !isAuthorized(req.headers.authorization, options.credentials)) {
-      return fail(res, 'unauthorized', 'metrics needs credentials (see WWW-Authenticate)', { 'WWW-Authenticate': challenge });
+      return fail(res, 'unauthorized', 'metrics needs credentials (see WWW-Authenticate)', {
+        'WWW-Authenticate': challenge,
+      });
     }
     renderMetrics(options.registry).then(
-      ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(req.method === 'HEAD' ? undefined : body),
+      ({ contentType, body }) =>
+        res.writeHead(200, { 'content-type': contentType }).end(req.method === 'HEAD' ? undefined : body),
       () => fail(res, 'internal', errorTable.internal.description),
     );
   });

@@ -49,13 +49,27 @@ export function createProcessor(
   const run = async (job: Job<JobData, JobResult>): Promise<JobResult> => {
     const pickedUpAt = Date.now();
     const data = JobDataSchema.safeParse(job.data);
-    if (!data.success) throw new Failed({ code: 'invalid_request', message: 'job data does not match the job schema', retryable: false });
+    if (!data.success)
+      throw new Failed({
+        code: 'invalid_request',
+        message: 'job data does not match the job schema',
+        retryable: false,
+      });
     const { deadlineAt } = data.data;
     if (deadlineAt !== undefined && Date.now() > deadlineAt) {
-      throw new Failed({ code: 'expired', message: `the deadline ${new Date(deadlineAt).toISOString()} passed before the job started`, retryable: false });
+      throw new Failed({
+        code: 'expired',
+        message: `the deadline ${new Date(deadlineAt).toISOString()} passed before the job started`,
+        retryable: false,
+      });
     }
     const stored = await inputs.get(job.id!);
-    if (!stored) throw new Failed({ code: 'input_missing', message: 'the stored input expired or was deleted before the job ran', retryable: false });
+    if (!stored)
+      throw new Failed({
+        code: 'input_missing',
+        message: 'the stored input expired or was deleted before the job ran',
+        retryable: false,
+      });
     const pixels = await decodeCrop(stored, size).catch((err: unknown) => {
       log.warn({ err, jobId: job.id }, 'stored input is unusable');
       throw new Failed({ code: 'invalid_request', message: 'the stored input is unusable', retryable: false });
@@ -64,7 +78,11 @@ export function createProcessor(
     const out = await batcher.enqueue(pixels).catch((err: unknown) => {
       // ONNX Runtime's text is for the log; the client learns only that inference failed.
       log.error({ err, jobId: job.id }, 'inference failed');
-      throw new Failed({ code: 'inference_failed', message: 'the model failed on the batch this job ran in', retryable: true });
+      throw new Failed({
+        code: 'inference_failed',
+        message: 'the model failed on the batch this job ran in',
+        retryable: true,
+      });
     });
     // On the job's `process` span (BullMQ runs the processor inside it): which batch it rode in.
     tracing?.setAttributes({ 'resnet.batch_size': out.batchSize, 'resnet.inference_ms': Math.round(out.inferenceMs) });
@@ -80,7 +98,9 @@ export function createProcessor(
 
   // Awaited, so it comes before the state change; if Redis refuses it, the sweep removes the input later.
   const finish = (job: Job, outcome: z.infer<typeof OutcomeSchema>) =>
-    inputs.finish(job.id!, JSON.stringify(outcome)).catch((err: unknown) => log.warn({ err, jobId: job.id }, 'input deletion failed; the sweep will remove it'));
+    inputs
+      .finish(job.id!, JSON.stringify(outcome))
+      .catch((err: unknown) => log.warn({ err, jobId: job.id }, 'input deletion failed; the sweep will remove it'));
 
   return async (job) => {
     const kept = await inputs.outcome(job.id!);
@@ -95,7 +115,10 @@ export function createProcessor(
       result = await run(job);
     } catch (err) {
       if (!(err instanceof Failed)) log.error({ err, jobId: job.id }, 'job failed unexpectedly');
-      const failure: JobFailure = err instanceof Failed ? err.failure : { code: 'internal', message: 'the job failed unexpectedly', retryable: true };
+      const failure: JobFailure =
+        err instanceof Failed
+          ? err.failure
+          : { code: 'internal', message: 'the job failed unexpectedly', retryable: true };
       const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       if (!failure.retryable || lastAttempt) await finish(job, { failure });
       throw jobFailureError(failure);

@@ -47,7 +47,10 @@ interface ModelConsumerContext {
  * the models it has loaded. The Worker is created only after the model is ready, so a worker
  * visible on the queue (what /readyz and /models count) can always run its jobs.
  */
-async function startModelConsumer(modelDir: string, { config, log, metrics, redis, tracing }: ModelConsumerContext): Promise<ModelConsumer> {
+async function startModelConsumer(
+  modelDir: string,
+  { config, log, metrics, redis, tracing }: ModelConsumerContext,
+): Promise<ModelConsumer> {
   const classifier = await startInferenceThread(modelDir, {
     intraOpThreads: config.intraOpThreads,
     intraOpSpinning: config.intraOpSpinning,
@@ -62,7 +65,15 @@ async function startModelConsumer(modelDir: string, { config, log, metrics, redi
     throw err instanceof ModelLoadError ? new StartupError(`cannot load the model: ${err.message}`) : err;
   });
   const model = classifier.manifest.name;
-  log.info({ model, precision: classifier.precision, loadMs: Math.round(classifier.loadMs), classes: classifier.labels.length }, 'model loaded');
+  log.info(
+    {
+      model,
+      precision: classifier.precision,
+      loadMs: Math.round(classifier.loadMs),
+      classes: classifier.labels.length,
+    },
+    'model loaded',
+  );
   metrics.modelLoadSeconds.set({ model }, classifier.loadMs / 1000);
   metrics.modelInfo.set({ model, precision: classifier.precision }, 1);
   metrics.jobsCompleted.inc({ model }, 0);
@@ -100,7 +111,8 @@ async function startModelConsumer(modelDir: string, { config, log, metrics, redi
   worker.on('completed', (job) => {
     forgetOutcome(job.id!);
     metrics.jobsCompleted.inc({ model });
-    if (job.finishedOn) metrics.jobLatencySeconds.observe({ model, status: 'completed' }, (job.finishedOn - job.timestamp) / 1000);
+    if (job.finishedOn)
+      metrics.jobLatencySeconds.observe({ model, status: 'completed' }, (job.finishedOn - job.timestamp) / 1000);
   });
   worker.on('failed', (job, err) => {
     const { code, message } = parseJobFailure(err.message);
@@ -126,8 +138,19 @@ async function startModelConsumer(modelDir: string, { config, log, metrics, redi
   await sweep();
   const sweeper = setInterval(() => void sweep(), sweepIntervalMs);
   // Announced last: from here on this worker can run the model's jobs, so the API may accept them.
-  const withdraw = await new WorkerPresence(redis, keys).keepAnnounced(randomUUID(), (err) => log.warn({ err, model }, 'worker announcement failed'));
-  log.info({ model, queue: queueName, concurrency: config.workerConcurrency, maxBatch: config.maxBatch, maxBatchDelayMs: config.maxBatchDelayMs }, 'worker ready');
+  const withdraw = await new WorkerPresence(redis, keys).keepAnnounced(randomUUID(), (err) =>
+    log.warn({ err, model }, 'worker announcement failed'),
+  );
+  log.info(
+    {
+      model,
+      queue: queueName,
+      concurrency: config.workerConcurrency,
+      maxBatch: config.maxBatch,
+      maxBatchDelayMs: config.maxBatchDelayMs,
+    },
+    'worker ready',
+  );
   return {
     name: model,
     close: async () => {
@@ -157,7 +180,12 @@ export async function startWorker(config: Config, log: Logger, tracing?: Tracing
   // Before any BullMQ worker exists: a port already in use stops start-up before any job is taken.
   let metricsServer: RunningMetricsServer | undefined;
   if (config.workerMetricsPort !== 0) {
-    metricsServer = await startMetricsServer({ port: config.workerMetricsPort, host: config.host, registry: metrics.registry, credentials: config.metricsCredentials });
+    metricsServer = await startMetricsServer({
+      port: config.workerMetricsPort,
+      host: config.host,
+      registry: metrics.registry,
+      credentials: config.metricsCredentials,
+    });
     log.info({ port: metricsServer.port }, 'worker metrics listening');
   }
   const redis = connectRedis(redisTarget, 'blocking');
@@ -172,7 +200,9 @@ export async function startWorker(config: Config, log: Logger, tracing?: Tracing
       const consumer = await startModelConsumer(dir, { config, log, metrics, redis, tracing });
       if (consumers.some((c) => c.name === consumer.name)) {
         await consumer.close();
-        throw new StartupError(`two model directories are both named "${consumer.name}": give one a different "name" in its manifest.json`);
+        throw new StartupError(
+          `two model directories are both named "${consumer.name}": give one a different "name" in its manifest.json`,
+        );
       }
       consumers.push(consumer);
     }

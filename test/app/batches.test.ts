@@ -38,14 +38,16 @@ interface Line {
 
 beforeAll(async () => {
   // No worker until a test starts one: batches stay queued, so progress is deterministic.
-  api = await startInProcessApi(testConfig(inject('redisUrl'), {
-    // Long enough that submissions are accepted while no worker runs, for the whole file.
-    WORKER_GRACE_SECONDS: '3600',
-    MAX_BATCH_IMAGES: '8',
-    MAX_UPLOAD_BYTES: String(maxUploadBytes),
-    WEBHOOK_SECRET: secret,
-    WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
-  }));
+  api = await startInProcessApi(
+    testConfig(inject('redisUrl'), {
+      // Long enough that submissions are accepted while no worker runs, for the whole file.
+      WORKER_GRACE_SECONDS: '3600',
+      MAX_BATCH_IMAGES: '8',
+      MAX_UPLOAD_BYTES: String(maxUploadBytes),
+      WEBHOOK_SECRET: secret,
+      WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+    }),
+  );
 });
 afterAll(async () => {
   await api?.close();
@@ -70,9 +72,14 @@ async function storedInputs(): Promise<number> {
 describe('POST /batches refuses', () => {
   it('more than MAX_BATCH_IMAGES images with 413, and keeps none of their inputs', async () => {
     const small = await image('orange.jpg');
-    const res = await postBatch<ErrorBody>(form(Array.from({ length: 9 }, (_, i): [string, Buffer] => [`${i}.jpg`, small])));
+    const res = await postBatch<ErrorBody>(
+      form(Array.from({ length: 9 }, (_, i): [string, Buffer] => [`${i}.jpg`, small])),
+    );
     expect(res.status).toBe(413);
-    expect(res.body.error).toMatchObject({ code: 'payload_too_large', message: expect.stringContaining('at most 8 images') as string });
+    expect(res.body.error).toMatchObject({
+      code: 'payload_too_large',
+      message: expect.stringContaining('at most 8 images') as string,
+    });
     expect(await storedInputs()).toBe(0);
   });
 
@@ -80,7 +87,9 @@ describe('POST /batches refuses', () => {
     const empty = await postBatch<ErrorBody>(form([], { topk: '3' }));
     expect(empty.status).toBe(400);
     expect(empty.body.error.code).toBe('missing_image');
-    const raw = await postBatch<ErrorBody>(new Uint8Array(await image('orange.jpg')), '', { 'content-type': 'image/jpeg' });
+    const raw = await postBatch<ErrorBody>(new Uint8Array(await image('orange.jpg')), '', {
+      'content-type': 'image/jpeg',
+    });
     expect(raw.status).toBe(400);
     expect(raw.body.error.code).toBe('invalid_request');
     const badOption = await postBatch<ErrorBody>(form([['a.jpg', await image('orange.jpg')]], { priority: 'soon' }));
@@ -113,12 +122,22 @@ describe('a batch', () => {
   ];
 
   it('is accepted with 202, each bad image failing only its own entry', async () => {
-    const parts = await Promise.all(uploads.map(async ([name, bytes]): Promise<[string, Buffer]> => [name, await bytes()]));
+    const parts = await Promise.all(
+      uploads.map(async ([name, bytes]): Promise<[string, Buffer]> => [name, await bytes()]),
+    );
     // Options may follow the images: the jobs are created once the body has ended.
     const res = await postBatch(form(parts, { topk: '3' }));
     expect(res.status).toBe(202);
     batch = res.body;
-    expect(batch).toEqual({ id: batch.id, total: 7, links: { self: `/batches/${batch.id}`, wait: `/batches/${batch.id}/wait`, results: `/batches/${batch.id}/results` } });
+    expect(batch).toEqual({
+      id: batch.id,
+      total: 7,
+      links: {
+        self: `/batches/${batch.id}`,
+        wait: `/batches/${batch.id}/wait`,
+        results: `/batches/${batch.id}/results`,
+      },
+    });
     expect(res.headers.get('location')).toBe(batch.links.self);
   });
 
@@ -148,7 +167,10 @@ describe('a batch', () => {
   it('serves its results as NDJSON in upload order with filenames, results and errors', async () => {
     const res = await fetch(`${api.url}${batch.links.results}`);
     expect(res.headers.get('content-type')).toBe('application/x-ndjson');
-    const lines = (await res.text()).trimEnd().split('\n').map((l) => JSON.parse(l) as Line);
+    const lines = (await res.text())
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Line);
     expect(lines.map((l) => [l.index, l.filename])).toEqual(uploads.map(([name], i) => [i, name]));
     lines.forEach((line, i) => {
       const expected = uploads[i]![2];
@@ -160,24 +182,47 @@ describe('a batch', () => {
         expect(line.id).toBeUndefined();
       }
     });
-    expect(lines.map((l) => l.result?.predictions[0]!.label)).toEqual(['espresso', undefined, undefined, 'orange', undefined, 'bald_eagle', undefined]);
+    expect(lines.map((l) => l.result?.predictions[0]!.label)).toEqual([
+      'espresso',
+      undefined,
+      undefined,
+      'orange',
+      undefined,
+      'bald_eagle',
+      undefined,
+    ]);
   });
 });
 
 async function results(of: Submitted): Promise<Line[]> {
   const text = await (await fetch(`${api.url}${of.links.results}`)).text();
-  return text.trimEnd().split('\n').map((l) => JSON.parse(l) as Line);
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
 }
 
 describe('streaming', () => {
   it('each image is checked and stored while the rest of the body is still being sent', async () => {
     const boundary = `----batch${randomUUID()}`;
-    const opening = (name: string) => `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`;
+    const opening = (name: string) =>
+      `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`;
     const before = await storedInputs();
-    const req = http.request(`${api.url}/batches`, { method: 'POST', headers: { 'content-type': `multipart/form-data; boundary=${boundary}` } });
-    const answered = new Promise<http.IncomingMessage>((resolve, reject) => req.once('response', resolve).once('error', reject));
+    const req = http.request(`${api.url}/batches`, {
+      method: 'POST',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    });
+    const answered = new Promise<http.IncomingMessage>((resolve, reject) =>
+      req.once('response', resolve).once('error', reject),
+    );
     // The first image, and the next part's headers (a part ends where the next boundary begins).
-    req.write(Buffer.concat([Buffer.from(opening('first.jpg')), await image('orange.jpg'), Buffer.from(`\r\n${opening('second.jpg')}`)]));
+    req.write(
+      Buffer.concat([
+        Buffer.from(opening('first.jpg')),
+        await image('orange.jpg'),
+        Buffer.from(`\r\n${opening('second.jpg')}`),
+      ]),
+    );
     // The body is not finished, yet the first image's crop reaches Redis.
     const deadline = Date.now() + 30_000;
     while ((await storedInputs()) === before) {
@@ -196,7 +241,9 @@ describe('streaming', () => {
 describe('batch webhooks', () => {
   it('POSTs the finished batch, signed, to its webhook', async () => {
     let accepted: (body: { headers: http.IncomingHttpHeaders; body: string }) => void = () => undefined;
-    const delivered = new Promise<{ headers: http.IncomingHttpHeaders; body: string }>((resolve) => (accepted = resolve));
+    const delivered = new Promise<{ headers: http.IncomingHttpHeaders; body: string }>(
+      (resolve) => (accepted = resolve),
+    );
     const receiver = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
@@ -208,10 +255,21 @@ describe('batch webhooks', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     try {
       const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/batch-done`;
-      const res = await postBatch(form([['a.jpg', await image('orange.jpg')], ['b.txt', Buffer.from('text')]], { webhook: url }));
+      const res = await postBatch(
+        form(
+          [
+            ['a.jpg', await image('orange.jpg')],
+            ['b.txt', Buffer.from('text')],
+          ],
+          { webhook: url },
+        ),
+      );
       expect(res.status).toBe(202);
       const delivery = await delivered;
-      const payload = new Webhook(secret).verify(delivery.body, delivery.headers as Record<string, string>) as { type: string; data: BatchBody };
+      const payload = new Webhook(secret).verify(delivery.body, delivery.headers as Record<string, string>) as {
+        type: string;
+        data: BatchBody;
+      };
       expect(payload.type).toBe('batch.completed');
       expect(payload.data).toMatchObject({ id: res.body.id, status: 'completed', total: 2, completed: 1, failed: 1 });
     } finally {
@@ -222,13 +280,19 @@ describe('batch webhooks', () => {
 
 describe('batches with API keys', () => {
   it('are visible only to the key that created them', async () => {
-    const keyed = await startInProcessApi(testConfig(inject('redisUrl'), { API_KEYS: 'alpha-key-0123456789,beta-key-9876543210' }));
+    const keyed = await startInProcessApi(
+      testConfig(inject('redisUrl'), { API_KEYS: 'alpha-key-0123456789,beta-key-9876543210' }),
+    );
     try {
       const alpha = { Authorization: 'Bearer alpha-key-0123456789' };
       const beta = { Authorization: 'Bearer beta-key-9876543210' };
       const body = form([['a.jpg', await image('orange.jpg')]]);
       expect((await fetch(`${keyed.url}/batches`, { method: 'POST', body })).status).toBe(401);
-      const res = await fetch(`${keyed.url}/batches`, { method: 'POST', body: form([['a.jpg', await image('orange.jpg')]]), headers: alpha });
+      const res = await fetch(`${keyed.url}/batches`, {
+        method: 'POST',
+        body: form([['a.jpg', await image('orange.jpg')]]),
+        headers: alpha,
+      });
       expect(res.status).toBe(202);
       const { links } = (await res.json()) as Submitted;
       for (const route of [links.self, `${links.wait}?timeout=0`, links.results]) {

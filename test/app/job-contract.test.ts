@@ -28,9 +28,18 @@ describe('InputStore.sweep', () => {
     const keys = queueKeys(queueName);
     const inputs = new InputStore(redis, keys, { ttlSeconds: 3600, orphanGraceSeconds: 60 });
     const queue = new Queue(queueName, { connection: redis, prefix: keyPrefix });
-    const events = new QueueEvents(queueName, { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: keyPrefix });
+    const events = new QueueEvents(queueName, {
+      connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+      prefix: keyPrefix,
+    });
     await events.waitUntilReady();
-    const id = { completed: randomUUID(), failed: randomUUID(), queued: randomUUID(), gone: randomUUID(), inFlight: randomUUID() };
+    const id = {
+      completed: randomUUID(),
+      failed: randomUUID(),
+      queued: randomUUID(),
+      gone: randomUUID(),
+      inFlight: randomUUID(),
+    };
     for (const jobId of Object.values(id)) await inputs.put(jobId, Buffer.from('opaque bytes'));
     // A job that vanished long ago: its input is older than the grace period.
     await redis.expire(keys.input(id.gone), 3600 - 120);
@@ -42,7 +51,11 @@ describe('InputStore.sweep', () => {
       events.on('completed', count);
       events.on('failed', count);
     });
-    const worker = new Worker(queueName, (job) => (job.id === id.failed ? Promise.reject(new Error('boom')) : Promise.resolve('ok')), { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: keyPrefix, autorun: false });
+    const worker = new Worker(
+      queueName,
+      (job) => (job.id === id.failed ? Promise.reject(new Error('boom')) : Promise.resolve('ok')),
+      { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: keyPrefix, autorun: false },
+    );
     await queue.add('classify', {}, { jobId: id.completed });
     await queue.add('classify', {}, { jobId: id.failed });
     void worker.run();
@@ -51,7 +64,8 @@ describe('InputStore.sweep', () => {
     await queue.add('classify', {}, { jobId: id.queued });
 
     expect(await inputs.sweep()).toBe(3);
-    for (const jobId of [id.completed, id.failed, id.gone]) expect(await redis.exists(keys.input(jobId)), jobId).toBe(0);
+    for (const jobId of [id.completed, id.failed, id.gone])
+      expect(await redis.exists(keys.input(jobId)), jobId).toBe(0);
     for (const jobId of [id.queued, id.inFlight]) expect(await redis.exists(keys.input(jobId)), jobId).toBe(1);
     await events.close();
     await queue.obliterate({ force: true });
@@ -72,7 +86,7 @@ describe('the API and a worker in one process', () => {
     await worker.close();
   });
 
-  it('deletes a job\'s stored input before anyone can see the job finished', async () => {
+  it("deletes a job's stored input before anyone can see the job finished", async () => {
     // Each waiter answers at the terminal state; the input must already be gone then, every time.
     const keys = queueKeys(defaultJobQueue(api.config.queueName));
     const coffee = await image('coffee.png');
@@ -96,7 +110,7 @@ describe('the API and a worker in one process', () => {
     expect(await redis.exists(keys.input(submitted.body.id))).toBe(0);
   });
 
-  it('answers a corrupt image with 422 and a message of its own, not the decoder\'s', async () => {
+  it("answers a corrupt image with 422 and a message of its own, not the decoder's", async () => {
     const res = await postImage<ErrorBody>(api.url, await fx.truncatedJpeg());
     expect(res.status).toBe(422);
     expect(res.body.error.code).toBe('corrupt_image');
@@ -140,7 +154,7 @@ describe('workers announce a loaded model; the API refuses jobs nobody can run',
   });
 });
 
-describe('one error policy: a 5xx never carries a runtime\'s message', () => {
+describe("one error policy: a 5xx never carries a runtime's message", () => {
   it('answers Redis failures with the generic text', async () => {
     const own = await startRedisServer();
     const api = await startInProcessApi(testConfig(own.url, { WORKER_GRACE_SECONDS: '600' }));
@@ -154,5 +168,4 @@ describe('one error policy: a 5xx never carries a runtime\'s message', () => {
       await api.close();
     }
   });
-
 });

@@ -9,7 +9,12 @@ import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-
  */
 let api: InProcessApi;
 beforeAll(async () => {
-  api = await startInProcessApi(testConfig(inject('redisUrl'), { MAX_BATCH_DELAY_MS: '1500', API_KEYS: 'alpha-key-0123456789,beta-key-9876543210' }));
+  api = await startInProcessApi(
+    testConfig(inject('redisUrl'), {
+      MAX_BATCH_DELAY_MS: '1500',
+      API_KEYS: 'alpha-key-0123456789,beta-key-9876543210',
+    }),
+  );
 });
 afterAll(() => api?.close());
 
@@ -33,7 +38,12 @@ async function* sseEvents(res: Response): AsyncGenerator<SseEvent> {
     while ((end = buffer.indexOf('\n\n')) >= 0) {
       const block = buffer.slice(0, end);
       buffer = buffer.slice(end + 2);
-      const fields = new Map(block.split('\n').filter((l) => !l.startsWith(':')).map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]));
+      const fields = new Map(
+        block
+          .split('\n')
+          .filter((l) => !l.startsWith(':'))
+          .map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 1).trim()]),
+      );
       if (fields.has('event')) yield { event: fields.get('event')!, data: JSON.parse(fields.get('data')!) as JobBody };
     }
   }
@@ -68,11 +78,12 @@ describe('GET /jobs/:id/events', () => {
     expect(api.deps.waiter.size).toBe(0);
   });
 
-  it('a finished job answers its terminal event at once; unknown or another caller\'s job is a JSON 404', async () => {
+  it("a finished job answers its terminal event at once; unknown or another caller's job is a JSON 404", async () => {
     const job = await submit();
     expect((await get(api.url, `${job.links.wait}?timeout=60`, { headers: alpha })).status).toBe(200);
     const events: string[] = [];
-    for await (const e of sseEvents(await fetch(`${api.url}/jobs/${job.id}/events`, { headers: alpha }))) events.push(e.event);
+    for await (const e of sseEvents(await fetch(`${api.url}/jobs/${job.id}/events`, { headers: alpha })))
+      events.push(e.event);
     expect(events).toEqual(['completed']);
 
     const theirs = await get<ErrorBody>(api.url, `/jobs/${job.id}/events`, { headers: beta });
@@ -90,7 +101,10 @@ describe('GET /jobs/:id/events', () => {
     const jobs = await Promise.all([submit(), submit()]);
     const clients = jobs.flatMap((job) => [0, 1, 2].map(() => ({ job, abort: new AbortController() })));
     for (const client of clients) {
-      const res = await fetch(`${api.url}/jobs/${client.job.id}/events`, { headers: alpha, signal: client.abort.signal });
+      const res = await fetch(`${api.url}/jobs/${client.job.id}/events`, {
+        headers: alpha,
+        signal: client.abort.signal,
+      });
       const first = await sseEvents(res).next();
       expect(first.value).toMatchObject({ event: 'queued', data: { id: client.job.id } });
     }

@@ -15,22 +15,39 @@ import { tinyLogits, writeTinyModelDir } from '../support/tiny-onnx-model.js';
 const redisUrl = inject('redisUrl');
 
 /** A classifier that has nothing of ResNet-50: 32 px input, NHWC, five labels of its own. */
-const tiny = { name: 'tiny-nhwc', inputSize: 32, layout: 'NHWC', labels: ['crimson', 'azure', 'jade', 'ochre', 'slate'] } as const;
+const tiny = {
+  name: 'tiny-nhwc',
+  inputSize: 32,
+  layout: 'NHWC',
+  labels: ['crimson', 'azure', 'jade', 'ochre', 'slate'],
+} as const;
 
 /** A solid colour: every crop of it has exactly this mean colour, whatever the input size. */
-const solid = (r: number, g: number, b: number) => sharp({ create: { width: 64, height: 48, channels: 3, background: { r, g, b } } }).png().toBuffer();
+const solid = (r: number, g: number, b: number) =>
+  sharp({ create: { width: 64, height: 48, channels: 3, background: { r, g, b } } })
+    .png()
+    .toBuffer();
 
 /** The tiny model's labels, best first, for a solid colour (ImageNet mean and std: its manifest sets none). */
 function expectedTinyRanking(rgb: readonly [number, number, number]): string[] {
-  const [mean, std] = [[0.485, 0.456, 0.406], [0.229, 0.224, 0.225]];
+  const [mean, std] = [
+    [0.485, 0.456, 0.406],
+    [0.229, 0.224, 0.225],
+  ];
   const colour = rgb.map((v, c) => (v / 255 - mean[c]!) / std[c]!) as [number, number, number];
   const logits = tinyLogits(colour, tiny.labels.length);
-  return tiny.labels.map((label, k) => ({ label, logit: logits[k]! })).sort((a, b) => b.logit - a.logit).map((e) => e.label);
+  return tiny.labels
+    .map((label, k) => ({ label, logit: logits[k]! }))
+    .sort((a, b) => b.logit - a.logit)
+    .map((e) => e.label);
 }
 
 let tinyDir: string;
 beforeAll(async () => {
-  tinyDir = await writeTinyModelDir(path.join(await mkdtemp(path.join(os.tmpdir(), 'models-test-')), 'tiny'), { ...tiny, classes: tiny.labels.length });
+  tinyDir = await writeTinyModelDir(path.join(await mkdtemp(path.join(os.tmpdir(), 'models-test-')), 'tiny'), {
+    ...tiny,
+    classes: tiny.labels.length,
+  });
 });
 afterAll(async () => {
   await rm(path.dirname(tinyDir), { recursive: true, force: true });
@@ -41,7 +58,10 @@ describe('several models served by one API and one worker process', () => {
   let worker: RunningWorker;
   beforeAll(async () => {
     // Both shared ResNet-50 builds and the tiny model; one worker process loads all three.
-    const config = testConfig(redisUrl, { MODEL_DIRS: `${modelDir},${int8ModelDir},${tinyDir}`, DEFAULT_MODEL: 'resnet50-v1.5-int8' });
+    const config = testConfig(redisUrl, {
+      MODEL_DIRS: `${modelDir},${int8ModelDir},${tinyDir}`,
+      DEFAULT_MODEL: 'resnet50-v1.5-int8',
+    });
     worker = await startWorker(config, createLogger('silent', 'test-worker'));
     api = await startInProcessApi(config);
   });
@@ -56,8 +76,22 @@ describe('several models served by one API and one worker process', () => {
     const body = ModelsSchema.parse(res.body);
     expect(body.default).toBe('resnet50-v1.5-int8');
     expect(body.models).toEqual([
-      { name: 'resnet50-v1.5', precision: 'fp32', input: { size: 224, layout: 'NCHW' }, classes: 1000, ready: true, workers: 1 },
-      { name: 'resnet50-v1.5-int8', precision: 'int8', input: { size: 224, layout: 'NCHW' }, classes: 1000, ready: true, workers: 1 },
+      {
+        name: 'resnet50-v1.5',
+        precision: 'fp32',
+        input: { size: 224, layout: 'NCHW' },
+        classes: 1000,
+        ready: true,
+        workers: 1,
+      },
+      {
+        name: 'resnet50-v1.5-int8',
+        precision: 'int8',
+        input: { size: 224, layout: 'NCHW' },
+        classes: 1000,
+        ready: true,
+        workers: 1,
+      },
       { name: tiny.name, precision: 'fp32', input: { size: 32, layout: 'NHWC' }, classes: 5, ready: true, workers: 1 },
     ]);
   });
@@ -79,15 +113,28 @@ describe('several models served by one API and one worker process', () => {
     expect(view.result!.model).toBe(tiny.name);
     expect(view.result!.predictions[0]!.label).toBe(expectedTinyRanking([0, 0, 255])[0]);
     // GET /jobs/:id finds the job in its model's queue.
-    expect((await get(api.url, `/jobs/${view.id}`)).body).toMatchObject({ id: view.id, status: 'completed', result: { model: tiny.name } });
+    expect((await get(api.url, `/jobs/${view.id}`)).body).toMatchObject({
+      id: view.id,
+      status: 'completed',
+      result: { model: tiny.name },
+    });
   });
 
   it('gives the expected top-1 for the shared photos from both ResNet-50 builds, the default without `model`', async () => {
     for (const photo of ['coffee.png', 'eagle.jpg']) {
       const bytes = await image(photo);
-      const results = [await submitAndWait(api.url, bytes, '?model=resnet50-v1.5'), await submitAndWait(api.url, bytes, '?model=resnet50-v1.5-int8'), await submitAndWait(api.url, bytes)];
-      expect(results.map((r) => r.result!.model)).toEqual(['resnet50-v1.5', 'resnet50-v1.5-int8', 'resnet50-v1.5-int8']);
-      for (const r of results) expect(expectedTop1[photo], `${photo} on ${r.result!.model}`).toContain(r.result!.predictions[0]!.label);
+      const results = [
+        await submitAndWait(api.url, bytes, '?model=resnet50-v1.5'),
+        await submitAndWait(api.url, bytes, '?model=resnet50-v1.5-int8'),
+        await submitAndWait(api.url, bytes),
+      ];
+      expect(results.map((r) => r.result!.model)).toEqual([
+        'resnet50-v1.5',
+        'resnet50-v1.5-int8',
+        'resnet50-v1.5-int8',
+      ]);
+      for (const r of results)
+        expect(expectedTop1[photo], `${photo} on ${r.result!.model}`).toContain(r.result!.predictions[0]!.label);
     }
   });
 
@@ -97,7 +144,10 @@ describe('several models served by one API and one worker process', () => {
     for (const extra of [[], ['--batch']]) {
       const out: string[] = [];
       const err: string[] = [];
-      const code = await runClassify([file, '--url', api.url, '--model', tiny.name, '--json', ...extra], { out: (t) => void out.push(t), err: (t) => void err.push(t) });
+      const code = await runClassify([file, '--url', api.url, '--model', tiny.name, '--json', ...extra], {
+        out: (t) => void out.push(t),
+        err: (t) => void err.push(t),
+      });
       expect(code, err.join('')).toBe(0);
       const [entry] = JSON.parse(out.join('')) as { predictions: { label: string }[] }[];
       expect(entry!.predictions[0]!.label).toBe(expectedTinyRanking([255, 0, 0])[0]);
@@ -112,10 +162,16 @@ describe('several models served by one API and one worker process', () => {
     expect(submitted.status).toBe(202);
     const { links } = (await submitted.json()) as { links: { wait: string; results: string } };
     expect((await get(api.url, `${links.wait}?timeout=30`)).status).toBe(200);
-    const [line] = (await (await fetch(`${api.url}${links.results}`)).text()).trim().split('\n').map((l) => JSON.parse(l) as BatchEntryView);
+    const [line] = (await (await fetch(`${api.url}${links.results}`)).text())
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as BatchEntryView);
     expect(line).toMatchObject({ status: 'completed', result: { model: tiny.name } });
 
-    for (const reply of [await postImage<ErrorBody>(api.url, await solid(1, 2, 3), { query: '?model=resnet51' }), await postImage<ErrorBody>(api.url, await solid(1, 2, 3), { route: '/batches', query: '?model=resnet51' })]) {
+    for (const reply of [
+      await postImage<ErrorBody>(api.url, await solid(1, 2, 3), { query: '?model=resnet51' }),
+      await postImage<ErrorBody>(api.url, await solid(1, 2, 3), { route: '/batches', query: '?model=resnet51' }),
+    ]) {
       expect(reply.status).toBe(404);
       expect(reply.body.error.code).toBe('unknown_model');
     }
@@ -138,7 +194,10 @@ describe('a model that no live worker has loaded', () => {
 
   it('answers 503 no_worker for it, while the loaded model takes jobs', async () => {
     const models = ModelsSchema.parse((await get(api.url, '/models')).body).models;
-    expect(models.map((m) => [m.name, m.ready, m.workers])).toEqual([[tiny.name, true, 1], ['resnet50-v1.5', false, 0]]);
+    expect(models.map((m) => [m.name, m.ready, m.workers])).toEqual([
+      [tiny.name, true, 1],
+      ['resnet50-v1.5', false, 0],
+    ]);
     const refused = await postImage<ErrorBody>(api.url, await solid(9, 9, 9), { query: '?model=resnet50-v1.5' });
     expect(refused.status).toBe(503);
     expect(refused.body.error.code).toBe('no_worker');

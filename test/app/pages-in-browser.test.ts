@@ -27,7 +27,12 @@ let url: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  const config = loadConfig({ REDIS_URL: inject('redisUrl'), QUEUE_NAME: `docs-${randomUUID().slice(0, 8)}`, DASHBOARD_USER: user, DASHBOARD_PASSWORD: password });
+  const config = loadConfig({
+    REDIS_URL: inject('redisUrl'),
+    QUEUE_NAME: `docs-${randomUUID().slice(0, 8)}`,
+    DASHBOARD_USER: user,
+    DASHBOARD_PASSWORD: password,
+  });
   connected = await connectApiDeps(config, createLogger('silent', 'test'));
   const handle = createApp(connected.deps).callback();
   server = http.createServer((req, res) => void handle(req, res));
@@ -63,9 +68,15 @@ describe.skipIf(!chromiumPath)('/docs in headless Chromium', () => {
     const listed = await page.locator('li[data-item-id*="/paths/"]').allTextContents();
     const doc = buildOpenApiDocument();
     // Redoc lists the webhook messages the service sends beside the operations it serves.
-    const summaries = [...Object.values(doc.paths), ...Object.values(doc.webhooks)].flatMap((item) => Object.values(item).map((op) => op.summary));
+    const summaries = [...Object.values(doc.paths), ...Object.values(doc.webhooks)].flatMap((item) =>
+      Object.values(item).map((op) => op.summary),
+    );
     expect(listed).toHaveLength(summaries.length);
-    for (const summary of summaries) expect(listed.some((text) => text.endsWith(summary)), summary).toBe(true);
+    for (const summary of summaries)
+      expect(
+        listed.some((text) => text.endsWith(summary)),
+        summary,
+      ).toBe(true);
 
     const text = await page.locator('body').innerText();
     expect(text).toContain('queue_full');

@@ -12,8 +12,17 @@ let api: InProcessApi;
 let photo: Buffer;
 
 beforeAll(async () => {
-  api = await startInProcessApi(testConfig(inject('redisUrl'), { MAX_BATCH: String(maxBatch), WORKER_CONCURRENCY: String(maxBatch), MAX_QUEUE_DEPTH: '0' }));
-  photo = await sharp(await coffee()).resize(96).jpeg().toBuffer();
+  api = await startInProcessApi(
+    testConfig(inject('redisUrl'), {
+      MAX_BATCH: String(maxBatch),
+      WORKER_CONCURRENCY: String(maxBatch),
+      MAX_QUEUE_DEPTH: '0',
+    }),
+  );
+  photo = await sharp(await coffee())
+    .resize(96)
+    .jpeg()
+    .toBuffer();
 });
 afterAll(async () => {
   await api?.close();
@@ -38,7 +47,10 @@ describe('priorities', () => {
     expect((await bullJob(plain.body.id)).priority).toBe(bullmqPriority.interactive);
     const bad = await postImage<ErrorBody>(api.url, photo, { query: '?priority=urgent' });
     expect(bad.status).toBe(400);
-    expect(bad.body.error).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('priority') as string });
+    expect(bad.body.error).toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringContaining('priority') as string,
+    });
     await api.connected.deps.operators.queues[0]!.drain();
   });
 
@@ -62,7 +74,9 @@ describe('priorities', () => {
     // Bulk jobs that finished after the interactive one was submitted and before it finished:
     // what it had to wait for. The worker held at most one batch when it arrived, so at most that
     // batch and the one it then joined (its batch-mates may finish a moment before it) are ahead.
-    const overtaking = bulkJobs.filter((j) => j?.finishedOn && j.finishedOn >= interactive.timestamp && j.finishedOn <= interactive.finishedOn!);
+    const overtaking = bulkJobs.filter(
+      (j) => j?.finishedOn && j.finishedOn >= interactive.timestamp && j.finishedOn <= interactive.finishedOn!,
+    );
     expect(overtaking.length).toBeLessThanOrEqual(2 * maxBatch);
     const stillQueued = bulkJobs.filter((j) => !j?.finishedOn || j.finishedOn > interactive.finishedOn!);
     expect(stillQueued.length).toBeGreaterThan(100);

@@ -24,7 +24,11 @@ let inputs: InputStore;
 
 beforeAll(async () => {
   redis = new Redis(redisUrl);
-  queue = new Queue(queueName, { connection: redis, prefix: keyPrefix, defaultJobOptions: defaultJobOptions({ resultTtlSeconds: 60, failedTtlSeconds: 60 }) });
+  queue = new Queue(queueName, {
+    connection: redis,
+    prefix: keyPrefix,
+    defaultJobOptions: defaultJobOptions({ resultTtlSeconds: 60, failedTtlSeconds: 60 }),
+  });
   classifier = await loadClassifier(modelDir, { intraOpThreads: 1 });
   inputs = new InputStore(redis, keys, { ttlSeconds: 60 });
 });
@@ -48,7 +52,13 @@ describe('the processor', () => {
   it('replaces the input with the outcome before it returns, and replays that outcome on a re-run', async () => {
     const batcher = new MicroBatcher<Uint8Array, BatchOutput>({ maxBatchSize: 1, maxDelayMs: 0 }, async (images) => {
       const logits = await classifier.run(images);
-      return logits.map((l) => ({ logits: l, batchSize: images.length, inferenceMs: 1, startedAt: Date.now(), endedAt: Date.now() }));
+      return logits.map((l) => ({
+        logits: l,
+        batchSize: images.length,
+        inferenceMs: 1,
+        startedAt: Date.now(),
+        endedAt: Date.now(),
+      }));
     });
     const job = await storedJob();
     const processor = createProcessor(inputs, classifier, batcher, createLogger('silent', 'test'));
@@ -64,7 +74,9 @@ describe('the processor', () => {
 
   it('fails an inference error as retryable inference_failed without the runtime text, keeping the input until the last attempt', async () => {
     const ortText = '[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Got invalid dimensions for input: data';
-    const batcher = new MicroBatcher<Uint8Array, BatchOutput>({ maxBatchSize: 1, maxDelayMs: 0 }, () => Promise.reject(new Error(ortText)));
+    const batcher = new MicroBatcher<Uint8Array, BatchOutput>({ maxBatchSize: 1, maxDelayMs: 0 }, () =>
+      Promise.reject(new Error(ortText)),
+    );
     const processor = createProcessor(inputs, classifier, batcher, createLogger('silent', 'test'));
     const job = await storedJob();
 

@@ -26,7 +26,9 @@ async function start(env: Record<string, string>): Promise<InProcessApi> {
 beforeAll(async () => {
   redis = new Redis(redisUrl);
   // Small, so 200 uploads at once measure the admission and not the decoder.
-  photo = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 120, b: 40 } } }).png().toBuffer();
+  photo = await sharp({ create: { width: 64, height: 48, channels: 3, background: { r: 200, g: 120, b: 40 } } })
+    .png()
+    .toBuffer();
 });
 afterAll(async () => {
   for (const api of apis) await api.close();
@@ -45,8 +47,14 @@ describe('MAX_QUEUE_DEPTH under concurrent submissions', () => {
   for (const concurrent of [50, 200]) {
     it(`${concurrent} concurrent submits with MAX_QUEUE_DEPTH=${maxQueueDepth}: exactly ${maxQueueDepth} admitted, the rest 429 queue_full`, async () => {
       // Room for every upload at once: the limit under test is the queue's, not the upload admission's.
-      const api = await start({ MAX_QUEUE_DEPTH: String(maxQueueDepth), RATE_LIMIT_PER_MINUTE: '0', MAX_CONCURRENT_UPLOADS: '1000' });
-      const replies = await Promise.all(Array.from({ length: concurrent }, () => postImage<JobBody | ErrorBody>(api.url, photo)));
+      const api = await start({
+        MAX_QUEUE_DEPTH: String(maxQueueDepth),
+        RATE_LIMIT_PER_MINUTE: '0',
+        MAX_CONCURRENT_UPLOADS: '1000',
+      });
+      const replies = await Promise.all(
+        Array.from({ length: concurrent }, () => postImage<JobBody | ErrorBody>(api.url, photo)),
+      );
       const statuses = replies.map((r) => r.status);
       expect(statuses.filter((s) => s === 202)).toHaveLength(Math.min(concurrent, maxQueueDepth));
       expect(statuses.filter((s) => s === 429)).toHaveLength(Math.max(0, concurrent - maxQueueDepth));
@@ -93,7 +101,7 @@ describe('Idempotency-Key is scoped to the caller', () => {
     expect(again.headers.get('idempotent-replayed')).toBe('true');
   });
 
-  it('API keys: the same key under another API key makes a new job, never returns the other caller\'s', async () => {
+  it("API keys: the same key under another API key makes a new job, never returns the other caller's", async () => {
     const api = await start({ API_KEYS: 'alpha-key-0123456789,beta-key-9876543210', RATE_LIMIT_PER_MINUTE: '0' });
     const as = (key: string) => ({ Authorization: `Bearer ${key}`, 'Idempotency-Key': 'order-17' });
     const a = await postImage(api.url, photo, { headers: as('alpha-key-0123456789') });

@@ -30,7 +30,9 @@ async function serve(env: Record<string, string> = {}): Promise<Served> {
   const handle = createApp(connected.deps).callback();
   const server = http.createServer((req, res) => void handle(req, res));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  open.push({ close: async () => (await new Promise<void>((resolve) => server.close(() => resolve())), await connected.close()) });
+  open.push({
+    close: async () => (await new Promise<void>((resolve) => server.close(() => resolve())), await connected.close()),
+  });
   const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
   return { url: `http://${host}`, host, deps: connected.deps };
 }
@@ -51,7 +53,13 @@ const operators = { DASHBOARD_USER: user, DASHBOARD_PASSWORD: password };
 /** The CSP directives of a response, by name. */
 function csp(res: { headers: Headers }): Map<string, string> {
   const value = res.headers.get('content-security-policy') ?? '';
-  return new Map(value.split(';').map((d) => d.trim()).filter(Boolean).map((d) => [d.split(/\s+/)[0]!, d.slice(d.indexOf(' ') + 1)]));
+  return new Map(
+    value
+      .split(';')
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map((d) => [d.split(/\s+/)[0]!, d.slice(d.indexOf(' ') + 1)]),
+  );
 }
 
 describe('security headers (helmet) on every response', () => {
@@ -61,7 +69,14 @@ describe('security headers (helmet) on every response', () => {
   });
 
   it('JSON, errors and scripts: a CSP that loads nothing, no framing, no sniffing, no referrer', async () => {
-    for (const path of ['/healthz', `/jobs/${randomUUID()}`, '/nowhere', '/openapi.json', '/app.js', '/docs/redoc.standalone.js']) {
+    for (const path of [
+      '/healthz',
+      `/jobs/${randomUUID()}`,
+      '/nowhere',
+      '/openapi.json',
+      '/app.js',
+      '/docs/redoc.standalone.js',
+    ]) {
       const res = await get(app.url, path);
       expect(csp(res).get('default-src'), path).toBe("'none'");
       expect(csp(res).get('frame-ancestors'), path).toBe("'none'");
@@ -122,7 +137,10 @@ describe('Bull Board refuses cross-site state changes (CSRF)', () => {
       expect(res.body.error.code).toBe('forbidden');
     }
     for (const action of ['retry/failed', 'clean/completed']) {
-      const res = await get<ErrorBody>(app.url, `/admin/queues/api/queues/${name}/${action}`, { method: 'PUT', headers: { ...basic, Origin: 'https://evil.example' } });
+      const res = await get<ErrorBody>(app.url, `/admin/queues/api/queues/${name}/${action}`, {
+        method: 'PUT',
+        headers: { ...basic, Origin: 'https://evil.example' },
+      });
       expect(res.status, action).toBe(403);
     }
     expect(await queue.count()).toBe(0);
@@ -140,9 +158,12 @@ describe('rate limits', () => {
   it('count the client TRUST_PROXY hops from the right, so a forged X-Forwarded-For dodges nothing; keys expire', async () => {
     const app = await serve({ RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '1' });
     // The proxy appends the address it saw; everything left of it is whatever the client wrote.
-    const from = (client: string) => ({ 'X-Forwarded-For': `${randomUUID().slice(0, 8)}.example, 10.${Math.floor(Math.random() * 250)}.0.1, ${client}` });
+    const from = (client: string) => ({
+      'X-Forwarded-For': `${randomUUID().slice(0, 8)}.example, 10.${Math.floor(Math.random() * 250)}.0.1, ${client}`,
+    });
     const answers = [];
-    for (let i = 0; i < 4; i++) answers.push(await get<ErrorBody>(app.url, `/jobs/${randomUUID()}`, { headers: from('203.0.113.7') }));
+    for (let i = 0; i < 4; i++)
+      answers.push(await get<ErrorBody>(app.url, `/jobs/${randomUUID()}`, { headers: from('203.0.113.7') }));
     expect(answers.map((r) => r.status)).toEqual([404, 404, 404, 429]);
     expect(answers.map((r) => r.headers.get('ratelimit-policy'))).toEqual(Array(4).fill('"per-minute";q=3;w=60'));
     expect(answers.map((r) => /r=(\d+)/.exec(r.headers.get('ratelimit') ?? '')?.[1])).toEqual(['2', '1', '0', '0']);
@@ -163,13 +184,24 @@ describe('rate limits', () => {
   it('without trusted proxies X-Forwarded-For is ignored: every forged value is the same client', async () => {
     const app = await serve({ RATE_LIMIT_PER_MINUTE: '2' });
     const statuses = [];
-    for (let i = 0; i < 3; i++) statuses.push((await get(app.url, `/jobs/${randomUUID()}`, { headers: { 'X-Forwarded-For': `198.51.100.${i}` } })).status);
+    for (let i = 0; i < 3; i++)
+      statuses.push(
+        (await get(app.url, `/jobs/${randomUUID()}`, { headers: { 'X-Forwarded-For': `198.51.100.${i}` } })).status,
+      );
     expect(statuses).toEqual([404, 404, 429]);
   });
 
   it('failed authentication attempts are limited per address, across API keys, the dashboard and /metrics', async () => {
-    const app = await serve({ API_KEYS: 'the-right-key-0123456789', AUTH_FAILURES_PER_HOUR: '3', TRUST_PROXY: '1', METRICS_TOKEN: 'metrics-token-0123456789', ...operators });
-    const from = (client: string, headers: Record<string, string> = {}) => ({ headers: { 'X-Forwarded-For': client, ...headers } });
+    const app = await serve({
+      API_KEYS: 'the-right-key-0123456789',
+      AUTH_FAILURES_PER_HOUR: '3',
+      TRUST_PROXY: '1',
+      METRICS_TOKEN: 'metrics-token-0123456789',
+      ...operators,
+    });
+    const from = (client: string, headers: Record<string, string> = {}) => ({
+      headers: { 'X-Forwarded-For': client, ...headers },
+    });
     const wrong = [
       get(app.url, `/jobs/${randomUUID()}`, from('203.0.113.9', { Authorization: 'Bearer guess-1' })),
       get(app.url, '/admin/queues', from('203.0.113.9', { Authorization: 'Basic b3BlcmF0b3I6Z3Vlc3M=' })),
@@ -177,13 +209,25 @@ describe('rate limits', () => {
     ];
     for (const res of wrong) expect((await res).status).toBe(401);
     // Now even the right key is refused from that address, before it is compared.
-    const blocked = await get<ErrorBody>(app.url, `/jobs/${randomUUID()}`, from('203.0.113.9', { Authorization: 'Bearer the-right-key-0123456789' }));
+    const blocked = await get<ErrorBody>(
+      app.url,
+      `/jobs/${randomUUID()}`,
+      from('203.0.113.9', { Authorization: 'Bearer the-right-key-0123456789' }),
+    );
     expect(blocked.status).toBe(429);
     expect(blocked.body.error.code).toBe('rate_limited');
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(3500);
     expect((await get(app.url, '/admin/queues', from('203.0.113.9', basic))).status).toBe(429);
     // Other addresses are unaffected, and the count expires with its hour.
-    expect((await get(app.url, `/jobs/${randomUUID()}`, from('203.0.113.10', { Authorization: 'Bearer the-right-key-0123456789' }))).status).toBe(404);
+    expect(
+      (
+        await get(
+          app.url,
+          `/jobs/${randomUUID()}`,
+          from('203.0.113.10', { Authorization: 'Bearer the-right-key-0123456789' }),
+        )
+      ).status,
+    ).toBe(404);
     const ttl = await redis.ttl(`bull:${app.deps.queueName}:auth-failures:203.0.113.9`);
     expect(ttl).toBeGreaterThan(3500);
     expect(ttl).toBeLessThanOrEqual(3600);

@@ -45,7 +45,13 @@ let api: InProcessApi;
 let photo: Buffer;
 
 beforeAll(async () => {
-  api = await startInProcessApi(testConfig(inject('redisUrl'), { WEBHOOK_SECRET: secret, WEBHOOK_ALLOW_HOSTS: '127.0.0.1', WEBHOOK_BACKOFF_MS: '50' }));
+  api = await startInProcessApi(
+    testConfig(inject('redisUrl'), {
+      WEBHOOK_SECRET: secret,
+      WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+      WEBHOOK_BACKOFF_MS: '50',
+    }),
+  );
   await api.startWorker();
   photo = await coffee();
 });
@@ -83,12 +89,24 @@ describe('webhooks', () => {
       expect(receiver.deliveries.map((d) => d.status)).toEqual([500, 500, 204]);
       expect(new Set(receiver.deliveries.map((d) => d.headers['webhook-id'])).size).toBe(1);
       expect(new Set(receiver.deliveries.map((d) => d.body)).size).toBe(1);
-      const payload = new Webhook(secret).verify(accepted.body, accepted.headers as Record<string, string>) as { type: string; data: JobBody };
+      const payload = new Webhook(secret).verify(accepted.body, accepted.headers as Record<string, string>) as {
+        type: string;
+        data: JobBody;
+      };
       expect(payload.type).toBe('job.completed');
-      expect(payload.data).toMatchObject({ id: submitted.body.id, status: 'completed', result: { model: 'resnet50-v1.5-int8' } });
+      expect(payload.data).toMatchObject({
+        id: submitted.body.id,
+        status: 'completed',
+        result: { model: 'resnet50-v1.5-int8' },
+      });
       expect(payload.data.result!.predictions[0]!.label).toBe('espresso');
       // A signature made with another secret does not verify.
-      expect(() => new Webhook(`whsec_${randomBytes(32).toString('base64')}`).verify(accepted.body, accepted.headers as Record<string, string>)).toThrow();
+      expect(() =>
+        new Webhook(`whsec_${randomBytes(32).toString('base64')}`).verify(
+          accepted.body,
+          accepted.headers as Record<string, string>,
+        ),
+      ).toThrow();
     } finally {
       await receiver.close();
     }
@@ -117,7 +135,9 @@ describe('webhooks without WEBHOOK_SECRET', () => {
   it('are refused at submit with 400', async () => {
     const plain = await startInProcessApi(testConfig(inject('redisUrl')));
     try {
-      const res = await postImage<ErrorBody>(plain.url, photo, { query: `?webhook=${encodeURIComponent('https://example.com/hook')}` });
+      const res = await postImage<ErrorBody>(plain.url, photo, {
+        query: `?webhook=${encodeURIComponent('https://example.com/hook')}`,
+      });
       expect(res.status).toBe(400);
       expect(res.body.error.message).toContain('WEBHOOK_SECRET');
     } finally {
@@ -129,7 +149,9 @@ describe('webhooks without WEBHOOK_SECRET', () => {
 describe('webhooks of jobs that fail', () => {
   it('a job cancelled while queued is reported as job.failed with code cancelled', async () => {
     // No worker here: the job stays queued until it is cancelled.
-    const idle = await startInProcessApi(testConfig(inject('redisUrl'), { WEBHOOK_SECRET: secret, WEBHOOK_ALLOW_HOSTS: '127.0.0.1' }));
+    const idle = await startInProcessApi(
+      testConfig(inject('redisUrl'), { WEBHOOK_SECRET: secret, WEBHOOK_ALLOW_HOSTS: '127.0.0.1' }),
+    );
     const receiver = await startReceiver(0);
     try {
       const form = new FormData();
@@ -138,7 +160,10 @@ describe('webhooks of jobs that fail', () => {
       const submitted = (await (await fetch(`${idle.url}/jobs`, { method: 'POST', body: form })).json()) as JobBody;
       expect((await fetch(`${idle.url}/jobs/${submitted.id}`, { method: 'DELETE' })).status).toBe(200);
       const accepted = await receiver.firstAccepted;
-      const payload = new Webhook(secret).verify(accepted.body, accepted.headers as Record<string, string>) as { type: string; data: JobBody };
+      const payload = new Webhook(secret).verify(accepted.body, accepted.headers as Record<string, string>) as {
+        type: string;
+        data: JobBody;
+      };
       expect(payload.type).toBe('job.failed');
       expect(payload.data).toMatchObject({ id: submitted.id, status: 'failed', error: { code: 'cancelled' } });
     } finally {
@@ -155,7 +180,9 @@ describe('delivery', () => {
       const port = new URL(receiver.url).port;
       // The name does not resolve at all: only the pinned address can have been used.
       const url = new URL(`http://rebound.invalid:${port}/hook`);
-      expect(await postWebhook({ url, address: '127.0.0.1', family: 4 }, { 'content-type': 'application/json' }, '{}', 5000)).toBe(204);
+      expect(
+        await postWebhook({ url, address: '127.0.0.1', family: 4 }, { 'content-type': 'application/json' }, '{}', 5000),
+      ).toBe(204);
       const delivery = await receiver.firstAccepted;
       expect(delivery.headers.host).toBe(`rebound.invalid:${port}`);
     } finally {

@@ -43,9 +43,16 @@ async function lastLine(file: string, args: string[]): Promise<string> {
 /** curl's answer, then for /jobs the long-poll through curl too; the top-1 label or what went wrong. */
 async function curl(route: Route, args: string[]): Promise<string> {
   const { stdout } = await run('curl', ['-sS', '-X', 'POST', ...args, `${service.url}${route}`], { timeout: 90_000 });
-  let body = JSON.parse(stdout) as { links?: { wait: string }; status?: string; predictions?: { label: string }[]; result?: { predictions: { label: string }[] } };
+  let body = JSON.parse(stdout) as {
+    links?: { wait: string };
+    status?: string;
+    predictions?: { label: string }[];
+    result?: { predictions: { label: string }[] };
+  };
   while (route === '/jobs' && body.links && body.status !== 'completed' && body.status !== 'failed') {
-    body = JSON.parse((await run('curl', ['-sS', `${service.url}${body.links.wait}?timeout=30`])).stdout) as typeof body;
+    body = JSON.parse(
+      (await run('curl', ['-sS', `${service.url}${body.links.wait}?timeout=30`])).stdout,
+    ) as typeof body;
   }
   return (route === '/jobs' ? body.result?.predictions : body.predictions)?.[0]?.label ?? JSON.stringify(body);
 }
@@ -63,14 +70,35 @@ const clients: [string, (route: Route) => Promise<string>][] = [
   ['httpx files=', python('httpx', 'name-bytes-type')],
   ['aiohttp data={"image": file}', python('aiohttp', 'file')],
   ['curl -F image=@f', (route) => curl(route, ['-F', `image=@${photo}`])],
-  ['curl -F "image=@f;type=application/octet-stream"', (route) => curl(route, ['-F', `image=@${photo};type=application/octet-stream`])],
-  ['curl --data-binary @f -H "Content-Type: image/jpeg"', (route) => curl(route, ['--data-binary', `@${photo}`, '-H', 'Content-Type: image/jpeg'])],
-  ['curl --data-binary @f -H "Content-Type: application/octet-stream"', (route) => curl(route, ['--data-binary', `@${photo}`, '-H', 'Content-Type: application/octet-stream'])],
-  ['curl --data-binary @f -H "Content-Type:" (no type)', (route) => curl(route, ['--data-binary', `@${photo}`, '-H', 'Content-Type:'])],
-  ['curl -T f -H "Transfer-Encoding: chunked"', (route) => curl(route, ['-T', photo, '-H', 'Transfer-Encoding: chunked'])],
+  [
+    'curl -F "image=@f;type=application/octet-stream"',
+    (route) => curl(route, ['-F', `image=@${photo};type=application/octet-stream`]),
+  ],
+  [
+    'curl --data-binary @f -H "Content-Type: image/jpeg"',
+    (route) => curl(route, ['--data-binary', `@${photo}`, '-H', 'Content-Type: image/jpeg']),
+  ],
+  [
+    'curl --data-binary @f -H "Content-Type: application/octet-stream"',
+    (route) => curl(route, ['--data-binary', `@${photo}`, '-H', 'Content-Type: application/octet-stream']),
+  ],
+  [
+    'curl --data-binary @f -H "Content-Type:" (no type)',
+    (route) => curl(route, ['--data-binary', `@${photo}`, '-H', 'Content-Type:']),
+  ],
+  [
+    'curl -T f -H "Transfer-Encoding: chunked"',
+    (route) => curl(route, ['-T', photo, '-H', 'Transfer-Encoding: chunked']),
+  ],
   ['curl -F image=@f -H "Expect:" (off)', (route) => curl(route, ['-F', `image=@${photo}`, '-H', 'Expect:'])],
-  ['curl -F image=@f -H "Expect: 100-continue" (on)', (route) => curl(route, ['-F', `image=@${photo}`, '-H', 'Expect: 100-continue'])],
-  ['Node fetch + FormData + Blob', (route) => lastLine(process.execPath, [path.join(clientsDir, 'node_client.js'), service.url, route, photo])],
+  [
+    'curl -F image=@f -H "Expect: 100-continue" (on)',
+    (route) => curl(route, ['-F', `image=@${photo}`, '-H', 'Expect: 100-continue']),
+  ],
+  [
+    'Node fetch + FormData + Blob',
+    (route) => lastLine(process.execPath, [path.join(clientsDir, 'node_client.js'), service.url, route, photo]),
+  ],
 ];
 
 describe.concurrent('real clients get the photo classified', () => {
@@ -85,10 +113,14 @@ describe.concurrent('real clients get the photo classified', () => {
   }
 
   it('the classify CLI -> /jobs', async () => {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/cli/main.ts'), '--json', '--url', service.url, photo], {
-      cwd: projectRoot,
-      timeout: 90_000,
-    });
+    const { stdout } = await run(
+      process.execPath,
+      ['--import', 'tsx', path.join(projectRoot, 'src/cli/main.ts'), '--json', '--url', service.url, photo],
+      {
+        cwd: projectRoot,
+        timeout: 90_000,
+      },
+    );
     const [entry] = JSON.parse(stdout) as { predictions?: { label: string }[] }[];
     const label = entry?.predictions?.[0]?.label ?? stdout;
     results.set('the classify CLI (`--json`)', { '/jobs': label === expected ? `${label} ✓` : label });
@@ -103,7 +135,10 @@ describe.concurrent('real clients get the photo classified', () => {
       await page.setInputFiles('#file', photo);
       await page.waitForSelector('#results:not([hidden])');
       // The page shows labels with spaces for underscores.
-      const label = ((await page.locator('#results li:first-child > span:first-child').textContent()) ?? '').replaceAll(' ', '_');
+      const label = ((await page.locator('#results li:first-child > span:first-child').textContent()) ?? '').replaceAll(
+        ' ',
+        '_',
+      );
       results.set('the web page (Chromium)', { '/jobs': label === expected ? `${label} ✓` : label });
       expect(label).toBe(expected);
     } finally {

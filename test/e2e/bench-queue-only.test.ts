@@ -9,10 +9,14 @@ import { outputDir } from '../support/paths.js';
 describe('npm run bench -- --queue-only', () => {
   it('runs the queue-capacity benchmark to completion on a tiny job count and reports every figure', async () => {
     const out = path.join(outputDir, 'queue-capacity-quick.json');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/main.ts'), '--queue-only', '--quick', '--out', out], {
-      cwd: projectRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(projectRoot, 'bench/main.ts'), '--queue-only', '--quick', '--out', out],
+      {
+        cwd: projectRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let text = '';
     child.stdout.on('data', (d: Buffer) => (text += d.toString()));
     child.stderr.on('data', (d: Buffer) => (text += d.toString()));
@@ -23,7 +27,15 @@ describe('npm run bench -- --queue-only', () => {
     expect(rows.length).toBeGreaterThan(0);
     for (const row of rows) {
       expect(row['errors']).toBe(0);
-      for (const key of ['jobsPerSecond', 'p99Ms', 'redisCpuMsPerJob', 'redisCommandsPerJob', 'clientCommandsPerJob', 'redisNetKibPerJob']) expect(row[key], key).toBeGreaterThan(0);
+      for (const key of [
+        'jobsPerSecond',
+        'p99Ms',
+        'redisCpuMsPerJob',
+        'redisCommandsPerJob',
+        'clientCommandsPerJob',
+        'redisNetKibPerJob',
+      ])
+        expect(row[key], key).toBeGreaterThan(0);
     }
   });
 });

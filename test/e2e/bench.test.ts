@@ -9,10 +9,14 @@ import { outputDir } from '../support/paths.js';
 describe('npm run bench', () => {
   it('runs to completion on a tiny request count for both models and writes every measurement', async () => {
     const out = path.join(outputDir, 'bench-quick.json');
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/run.ts'), '--quick', '--out', out], {
-      cwd: projectRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(projectRoot, 'bench/run.ts'), '--quick', '--out', out],
+      {
+        cwd: projectRoot,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let text = '';
     child.stdout.on('data', (d: Buffer) => (text += d.toString()));
     child.stderr.on('data', (d: Buffer) => (text += d.toString()));
@@ -21,29 +25,44 @@ describe('npm run bench', () => {
     expect(text).toMatch(/Target \(int8\)\s+measured/);
     expect(text).toMatch(/Top-1 agreement int8 vs fp32 .*: passed/);
     const results = JSON.parse(await readFile(out, 'utf8')) as {
-      models: Record<string, Record<string, unknown> & {
-        engine: { bySpinning: Record<string, { rows: { imagesPerSecond: number }[] }> };
-        saturated: { imagesPerSecond: number; errors: number }[];
-        phoneMix: { imagesPerSecond: number; phoneRequestsSent: number; errors: number };
-        footprint: { kibPerJob: number };
-        stages: Record<string, number>;
-        targets: Record<string, { value: number }>;
-      }>;
+      models: Record<
+        string,
+        Record<string, unknown> & {
+          engine: { bySpinning: Record<string, { rows: { imagesPerSecond: number }[] }> };
+          saturated: { imagesPerSecond: number; errors: number }[];
+          phoneMix: { imagesPerSecond: number; phoneRequestsSent: number; errors: number };
+          footprint: { kibPerJob: number };
+          stages: Record<string, number>;
+          targets: Record<string, { value: number }>;
+        }
+      >;
       int8OverFp32: Record<string, number>;
       agreement: { passed: boolean; views: number };
     };
     expect(Object.keys(results.models)).toEqual(['fp32', 'int8']);
     for (const model of Object.values(results.models)) {
-      expect(Object.values(model.engine.bySpinning).every((s) => s.rows.every((r) => r.imagesPerSecond > 0))).toBe(true);
+      expect(Object.values(model.engine.bySpinning).every((s) => s.rows.every((r) => r.imagesPerSecond > 0))).toBe(
+        true,
+      );
       expect(model.saturated.every((s) => s.imagesPerSecond > 0 && s.errors === 0)).toBe(true);
       expect(model.phoneMix).toMatchObject({ errors: 0 });
       expect(model.phoneMix.phoneRequestsSent).toBeGreaterThan(0);
       expect(model.footprint.kibPerJob).toBeGreaterThan(10);
       expect(model.stages).toHaveProperty(['inference (incl. thread hand-off)']);
       expect(Object.keys(model.targets)).toEqual(
-        expect.arrayContaining(['throughputRatio', 'lightLoadOverheadMs', 'phoneMixRatio', 'apiCpuMsPerPhoneJpeg', 'meanBatchAtTopLoad', 'p99OverFullBatch', 'redisKibPerJob', 'apiLoopDelayP99Ms']),
+        expect.arrayContaining([
+          'throughputRatio',
+          'lightLoadOverheadMs',
+          'phoneMixRatio',
+          'apiCpuMsPerPhoneJpeg',
+          'meanBatchAtTopLoad',
+          'p99OverFullBatch',
+          'redisKibPerJob',
+          'apiLoopDelayP99Ms',
+        ]),
       );
-      for (const key of ['drain', 'light', 'apiEventLoopDelayMs', 'cpuMsPerImageAtTopLoad', 'apiCpuMsPerUpload']) expect(model).toHaveProperty(key);
+      for (const key of ['drain', 'light', 'apiEventLoopDelayMs', 'cpuMsPerImageAtTopLoad', 'apiCpuMsPerUpload'])
+        expect(model).toHaveProperty(key);
     }
     expect(results.int8OverFp32.engineBest).toBeGreaterThan(0);
     expect(results.agreement).toMatchObject({ passed: true, views: 40 });

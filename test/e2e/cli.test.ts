@@ -69,7 +69,12 @@ describe('classify against the running service', () => {
   it('--json prints one valid JSON array in argument order', async () => {
     const run = await classify('--json', coffee, '--url', service.url);
     expect(run.code, run.stderr).toBe(0);
-    const results = JSON.parse(run.stdout) as { file: string; id: string; status: string; predictions: { label: string; probability: number }[] }[];
+    const results = JSON.parse(run.stdout) as {
+      file: string;
+      id: string;
+      status: string;
+      predictions: { label: string; probability: number }[];
+    }[];
     expect(results).toHaveLength(1);
     expect(results[0]).toMatchObject({ file: coffee, status: 'completed' });
     expect(results[0]!.id).toMatch(/^[0-9a-f-]{36}$/);
@@ -96,13 +101,22 @@ describe('classify against the running service', () => {
   it('expands glob patterns (sorted) and counts the results on a progress line', async () => {
     const out: string[] = [];
     const progress: string[] = [];
-    const io = { out: (t: string) => void out.push(t), err: (t: string) => void out.push(t), progress: (t: string) => void progress.push(t) };
+    const io = {
+      out: (t: string) => void out.push(t),
+      err: (t: string) => void out.push(t),
+      progress: (t: string) => void progress.push(t),
+    };
     const code = await runClassify([path.join(imagesDir, '*.jpg'), '--url', service.url, '--json'], io);
     expect(code, out.join('')).toBe(0);
     const results = JSON.parse(out.join('')) as { file: string; predictions: { label: string }[] }[];
     expect(results.map((r) => path.basename(r.file))).toEqual(['baboon.jpg', 'eagle.jpg', 'orange.jpg']);
     expect(results.map((r) => r.predictions[0]!.label)).toEqual(['baboon', 'bald_eagle', 'orange']);
-    expect(progress.slice(0, -1)).toEqual(['\rclassify: 0/3 done', '\rclassify: 1/3 done', '\rclassify: 2/3 done', '\rclassify: 3/3 done']);
+    expect(progress.slice(0, -1)).toEqual([
+      '\rclassify: 0/3 done',
+      '\rclassify: 1/3 done',
+      '\rclassify: 2/3 done',
+      '\rclassify: 3/3 done',
+    ]);
     expect(progress.at(-1)).toBe('\r\x1b[2K');
   });
 
@@ -112,7 +126,13 @@ describe('classify against the running service', () => {
     const missing = path.join(scratch, 'batch-missing.png');
     const run = await classify('--batch', '--json', coffee, notes, missing, orange, '--url', service.url);
     expect(run.code).toBe(2);
-    const results = JSON.parse(run.stdout) as { file: string; id?: string; status: string; error?: { code: string }; predictions?: { label: string }[] }[];
+    const results = JSON.parse(run.stdout) as {
+      file: string;
+      id?: string;
+      status: string;
+      error?: { code: string };
+      predictions?: { label: string }[];
+    }[];
     expect(results.map((r) => [r.file, r.status, r.error?.code])).toEqual([
       [coffee, 'completed', undefined],
       [notes, 'failed', 'invalid_image'],
@@ -149,18 +169,28 @@ describe('classify against a service that never finishes or fails', () => {
   let mode: 'queued' | 'unavailable' = 'queued';
   const id = '00000000-0000-4000-8000-000000000001';
   const seenAuthorization: string[] = [];
-  const queued = { id, status: 'queued', createdAt: new Date().toISOString(), links: { self: `/jobs/${id}`, wait: `/jobs/${id}/wait` } };
+  const queued = {
+    id,
+    status: 'queued',
+    createdAt: new Date().toISOString(),
+    links: { self: `/jobs/${id}`, wait: `/jobs/${id}/wait` },
+  };
   beforeAll(async () => {
     // Stands in for an overloaded deployment: accepts every job, finishes none, or answers 503.
     stub = http.createServer((req, res) => {
       req.resume();
       seenAuthorization.push(req.headers.authorization ?? '(none)');
       if (mode === 'unavailable') {
-        res.writeHead(503, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'unavailable', message: 'the job store is unavailable' } }));
+        res
+          .writeHead(503, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { code: 'unavailable', message: 'the job store is unavailable' } }));
         return;
       }
       const timeout = Number(new URL(req.url!, 'http://x').searchParams.get('timeout') ?? 0);
-      setTimeout(() => res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify(queued)), Math.min(timeout, 1) * 1000);
+      setTimeout(
+        () => res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify(queued)),
+        Math.min(timeout, 1) * 1000,
+      );
     });
     stub.listen(0, '127.0.0.1');
     await once(stub, 'listening');
@@ -184,7 +214,16 @@ describe('classify against a service that never finishes or fails', () => {
     expect(new Set(seenAuthorization)).toEqual(new Set(['Bearer from-the-environment']));
     expect(seenAuthorization.length).toBeGreaterThanOrEqual(2);
     seenAuthorization.length = 0;
-    await classifyWithEnv({ CLASSIFY_API_KEY: 'from-the-environment' }, coffee, '--url', stubUrl, '--wait', '0.5', '--api-key', 'from-the-flag');
+    await classifyWithEnv(
+      { CLASSIFY_API_KEY: 'from-the-environment' },
+      coffee,
+      '--url',
+      stubUrl,
+      '--wait',
+      '0.5',
+      '--api-key',
+      'from-the-flag',
+    );
     expect(new Set(seenAuthorization)).toEqual(new Set(['Bearer from-the-flag']));
   });
 
@@ -198,7 +237,9 @@ describe('classify against a service that never finishes or fails', () => {
 
 describe('packaging', () => {
   it('package.json "bin" names an executable shim that loads the compiled CLI entry', async () => {
-    const pkg = JSON.parse(await readFile(path.join(projectRoot, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    const pkg = JSON.parse(await readFile(path.join(projectRoot, 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+    };
     const shim = path.join(projectRoot, pkg.bin['classify']!);
     await access(shim, constants.X_OK);
     const text = await readFile(shim, 'utf8');

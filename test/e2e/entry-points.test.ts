@@ -34,9 +34,13 @@ describe('start-up', () => {
     const redisUrl = /"url":"(redis:\/\/127\.0\.0\.1:\d+)"/.exec(output())?.[1];
     expect(redisUrl).toBeDefined();
     // One line for people once the worker has its model (it may trail readiness by a log write).
-    await expect.poll(() => output()).toMatch(
-      new RegExp(`"msg":"ready: ${url}/ · docs ${url}/docs · dashboard off \\(set DASHBOARD_USER \\+ DASHBOARD_PASSWORD\\) · model resnet50-v1\\.5-int8 · 1 worker · Redis embedded`),
-    );
+    await expect
+      .poll(() => output())
+      .toMatch(
+        new RegExp(
+          `"msg":"ready: ${url}/ · docs ${url}/docs · dashboard off \\(set DASHBOARD_USER \\+ DASHBOARD_PASSWORD\\) · model resnet50-v1\\.5-int8 · 1 worker · Redis embedded`,
+        ),
+      );
     // Successful health probes (waitForReady's) log at debug, below the default level.
     expect(output()).not.toMatch(/"path":"\/readyz","status":200/);
     const res = await postImage(url, await image('orange.jpg'), { route: '/predict' });
@@ -59,7 +63,12 @@ describe('API and worker as separate processes', () => {
   it('is not ready without a worker, queues jobs small, and a worker started later runs them', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const api = spawnEntry('api/main', { REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1', QUEUE_NAME: queueName });
+    const api = spawnEntry('api/main', {
+      REDIS_URL: redisUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      QUEUE_NAME: queueName,
+    });
     children.push(api.child);
     await waitForReady(url, api.child, api.output, 60_000, '/healthz');
     const ready = await get<ErrorBody>(url, '/readyz');

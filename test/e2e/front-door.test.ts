@@ -14,7 +14,10 @@ let service: RunningService;
 let url: string;
 
 beforeAll(async () => {
-  service = await startService(inject('redisUrl'), { MAX_UPLOAD_BYTES: String(maxUploadBytes), MAX_CONCURRENT_UPLOADS: '2' });
+  service = await startService(inject('redisUrl'), {
+    MAX_UPLOAD_BYTES: String(maxUploadBytes),
+    MAX_CONCURRENT_UPLOADS: '2',
+  });
   url = service.url;
 });
 afterAll(async () => {
@@ -104,13 +107,21 @@ describe('bodies that are not one image: 400 naming what was wrong', () => {
 
   it('JSON whose decoded image is over the limit (the JSON itself is under its own): 413', async () => {
     const image = Buffer.alloc(maxUploadBytes + 1, 0xff).toString('base64');
-    const res = await fetch(`${url}/predict`, { method: 'POST', body: JSON.stringify({ instances: [{ b64: image }] }), headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`${url}/predict`, {
+      method: 'POST',
+      body: JSON.stringify({ instances: [{ b64: image }] }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(413);
     expect(await res.json()).toMatchObject({ success: false, code: 'payload_too_large' });
   });
 
   it('JSON in another shape', async () => {
-    const res = await fetch(`${url}/jobs`, { method: 'POST', body: JSON.stringify({ picture: 'abc' }), headers: { 'content-type': 'application/json' } });
+    const res = await fetch(`${url}/jobs`, {
+      method: 'POST',
+      body: JSON.stringify({ picture: 'abc' }),
+      headers: { 'content-type': 'application/json' },
+    });
     expect(res.status).toBe(400);
     const { error } = (await res.json()) as ErrorBody;
     expect(error.code).toBe('invalid_request');
@@ -120,7 +131,10 @@ describe('bodies that are not one image: 400 naming what was wrong', () => {
 
 /** An upload that declares `bytes`, asks to continue, and sends nothing until the server says so. */
 function heldUpload(bytes: number) {
-  const req = http.request(`${url}/jobs`, { method: 'POST', headers: { 'content-type': 'image/jpeg', 'content-length': bytes, expect: '100-continue' } });
+  const req = http.request(`${url}/jobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'image/jpeg', 'content-length': bytes, expect: '100-continue' },
+  });
   req.on('error', () => undefined);
   const admitted = new Promise<void>((resolve) => req.once('continue', resolve));
   req.flushHeaders();
@@ -128,12 +142,17 @@ function heldUpload(bytes: number) {
 }
 
 /** Through node:http, which sends any method (fetch refuses TRACE). */
-function request(method: string, path: string): Promise<{ status: number; allow: string | undefined; body: ErrorBody }> {
+function request(
+  method: string,
+  path: string,
+): Promise<{ status: number; allow: string | undefined; body: ErrorBody }> {
   return new Promise((resolve, reject) => {
     const req = http.request(`${url}${path}`, { method }, (res) => {
       let text = '';
       res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode!, allow: res.headers.allow, body: JSON.parse(text) as ErrorBody }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode!, allow: res.headers.allow, body: JSON.parse(text) as ErrorBody }),
+      );
     });
     req.on('error', reject);
     req.end();
@@ -151,7 +170,12 @@ describe('hostile uploads', () => {
         controller.enqueue(chunk);
       },
     });
-    const res = await fetch(`${url}/jobs`, { method: 'POST', body, duplex: 'half', headers: { 'content-type': 'application/octet-stream' } });
+    const res = await fetch(`${url}/jobs`, {
+      method: 'POST',
+      body,
+      duplex: 'half',
+      headers: { 'content-type': 'application/octet-stream' },
+    });
     expect(res.status).toBe(413);
     expect(((await res.json()) as ErrorBody).error.code).toBe('payload_too_large');
   });
@@ -167,7 +191,9 @@ describe('hostile uploads', () => {
 
     const before = service.output().split('client closed the connection').length;
     held.forEach((h) => h.abort());
-    await vi.waitFor(() => expect(service.output().split('client closed the connection').length).toBe(before + 2), { timeout: 10_000 });
+    await vi.waitFor(() => expect(service.output().split('client closed the connection').length).toBe(before + 2), {
+      timeout: 10_000,
+    });
     const job = await submitAndWait(url, await fx.baselineJpeg());
     expect(job.status).toBe('completed');
     expect(unexpectedErrorLogs()).toEqual([]);
@@ -195,7 +221,7 @@ describe('hostile uploads', () => {
 
   it('the service is still up and logged nothing at error level', async () => {
     expect(service.child.exitCode).toBeNull();
-    expect(((await fetch(`${url}/readyz`)).status)).toBe(200);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
     expect(unexpectedErrorLogs()).toEqual([]);
   });
 });

@@ -40,9 +40,15 @@ async function modelFetch(env: Record<string, string>): Promise<{ code: number |
 describe('npm run model:fetch', () => {
   it('refuses a wrong checksum with exit 1 and one clear line, installing nothing', async () => {
     const target = path.join(dir, 'wrong');
-    const { code, output } = await modelFetch({ MODEL_DIR: target, MODEL_URL: server.url, MODEL_SHA256: 'f'.repeat(64) });
+    const { code, output } = await modelFetch({
+      MODEL_DIR: target,
+      MODEL_URL: server.url,
+      MODEL_SHA256: 'f'.repeat(64),
+    });
     expect(code).toBe(1);
-    expect(output).toMatch(/model:fetch: failed: checksum mismatch for http:\/\/127\.0\.0\.1:\d+\/models\/resnet50\.onnx: got sha256 e3032851/);
+    expect(output).toMatch(
+      /model:fetch: failed: checksum mismatch for http:\/\/127\.0\.0\.1:\d+\/models\/resnet50\.onnx: got sha256 e3032851/,
+    );
     expect(await readdir(target)).toEqual([]);
   });
 

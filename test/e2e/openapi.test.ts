@@ -36,11 +36,15 @@ describe('the published OpenAPI document', () => {
     for (const item of Object.values(doc.paths)) {
       for (const op of Object.values(item)) {
         for (const p of op.parameters ?? []) validator.compile(p.schema);
-        for (const media of Object.values(op.requestBody?.content ?? {})) if (media.schema) validator.compile(media.schema);
-        for (const r of Object.values(op.responses)) for (const media of Object.values(r.content ?? {})) if (media.schema) validator.compile(media.schema);
+        for (const media of Object.values(op.requestBody?.content ?? {}))
+          if (media.schema) validator.compile(media.schema);
+        for (const r of Object.values(op.responses))
+          for (const media of Object.values(r.content ?? {})) if (media.schema) validator.compile(media.schema);
       }
     }
-    for (const hook of Object.values(doc.webhooks)) for (const media of Object.values(hook.post.requestBody?.content ?? {})) if (media.schema) validator.compile(media.schema);
+    for (const hook of Object.values(doc.webhooks))
+      for (const media of Object.values(hook.post.requestBody?.content ?? {}))
+        if (media.schema) validator.compile(media.schema);
   });
 
   it('describes exactly the routes the router serves', async () => {
@@ -51,7 +55,9 @@ describe('the published OpenAPI document', () => {
       const routes = createRouter(connected.deps).stack.flatMap((layer) =>
         layer.methods.filter((m) => m !== 'HEAD').map((m) => `${m.toLowerCase()} ${toOpenApiPath(String(layer.path))}`),
       );
-      const documented = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m} ${path}`));
+      const documented = Object.entries(doc.paths).flatMap(([path, item]) =>
+        Object.keys(item).map((m) => `${m} ${path}`),
+      );
       expect(routes.length).toBeGreaterThanOrEqual(9);
       expect(new Set(routes)).toEqual(new Set(documented));
     } finally {
@@ -72,7 +78,8 @@ describe('the published OpenAPI document', () => {
 });
 
 describe('real responses validate against the published document', () => {
-  const conforms = (method: HttpMethod, path: string, res: Reply) => expect(validator.problems(method, path, res), `${method} ${path} ${res.status}`).toEqual([]);
+  const conforms = (method: HttpMethod, path: string, res: Reply) =>
+    expect(validator.problems(method, path, res), `${method} ${path} ${res.status}`).toEqual([]);
 
   it('jobs: submit, read, wait, long-poll timeout, Prefer: wait', async () => {
     const bytes = await image('orange.jpg');
@@ -95,7 +102,11 @@ describe('real responses validate against the published document', () => {
     form.append('image', new Blob([new Uint8Array(await image('orange.jpg'))]), 'orange.jpg');
     form.append('image', new Blob([new Uint8Array(Buffer.from('text'))]), 'notes.txt');
     const res = await fetch(`${service.url}/batches?topk=2`, { method: 'POST', body: form });
-    const submitted = { status: res.status, headers: res.headers, body: (await res.json()) as { id: string; links: { wait: string; results: string } } };
+    const submitted = {
+      status: res.status,
+      headers: res.headers,
+      body: (await res.json()) as { id: string; links: { wait: string; results: string } },
+    };
     expect(submitted.status).toBe(202);
     conforms('post', '/batches', submitted);
     conforms('get', '/batches/{id}', await get(service.url, `/batches/${submitted.body.id}`));
@@ -105,7 +116,11 @@ describe('real responses validate against the published document', () => {
     const results = await fetch(`${service.url}${submitted.body.links.results}`);
     const lines = (await results.text()).trimEnd().split('\n');
     expect(lines).toHaveLength(2);
-    conforms('get', '/batches/{id}/results', { status: results.status, headers: results.headers, body: lines.join('\n') });
+    conforms('get', '/batches/{id}/results', {
+      status: results.status,
+      headers: results.headers,
+      body: lines.join('\n'),
+    });
     const entry = validator.compile(doc.components.schemas['BatchEntry']);
     for (const line of lines) expect(entry(JSON.parse(line)), line).toBe(true);
     conforms('get', '/batches/{id}', await get(service.url, `/batches/${randomUUID()}`));
@@ -143,7 +158,9 @@ describe('real responses validate against the published document', () => {
     const real = await postImage(service.url, await image('coffee.png'));
     expect(validator.problems('post', '/jobs', { ...real, body: { ...real.body, status: 'done' } })).not.toEqual([]);
     expect(validator.problems('post', '/jobs', { ...real, body: { ...real.body, surprise: 1 } })).not.toEqual([]);
-    expect(validator.problems('get', '/jobs/{id}', { ...job, body: { error: { code: 'no_such_code', message: 'x' } } })).not.toEqual([]);
+    expect(
+      validator.problems('get', '/jobs/{id}', { ...job, body: { error: { code: 'no_such_code', message: 'x' } } }),
+    ).not.toEqual([]);
     expect(validator.problems('get', '/healthz', { ...job, status: 418 })).not.toEqual([]);
     expect(validator.problems('get', '/nowhere', job)).not.toEqual([]);
   });

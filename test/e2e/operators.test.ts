@@ -22,7 +22,12 @@ const dashboardToken = randomUUID();
 const metricsToken = randomUUID();
 const basic = { Authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` };
 const bearer = (token: string) => ({ Authorization: `Bearer ${token}` });
-const secrets = { DASHBOARD_USER: user, DASHBOARD_PASSWORD: password, DASHBOARD_TOKEN: dashboardToken, METRICS_TOKEN: metricsToken };
+const secrets = {
+  DASHBOARD_USER: user,
+  DASHBOARD_PASSWORD: password,
+  DASHBOARD_TOKEN: dashboardToken,
+  METRICS_TOKEN: metricsToken,
+};
 
 const children: ReturnType<typeof spawnEntry>[] = [];
 let url: string;
@@ -37,7 +42,13 @@ async function apiMetrics(): Promise<string> {
 beforeAll(async () => {
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
-  const api = spawnEntry('api/main', { REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1', QUEUE_NAME: queueName, ...secrets });
+  const api = spawnEntry('api/main', {
+    REDIS_URL: redisUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    QUEUE_NAME: queueName,
+    ...secrets,
+  });
   children.push(api);
   await waitForReady(url, api.child, api.output, 30_000, '/healthz');
   redis = new Redis(redisUrl);
@@ -58,7 +69,11 @@ describe('Bull Board at /admin/queues', () => {
       { Authorization: `Bearer ${Buffer.from(`${user}:${password}`).toString('base64')}` },
     ];
     for (const headers of wrong) {
-      for (const [method, path] of [['GET', '/admin/queues'], ['GET', '/admin/queues/api/queues'], ['PUT', `/admin/queues/api/queues/${jobQueue}/retry/failed`]] as const) {
+      for (const [method, path] of [
+        ['GET', '/admin/queues'],
+        ['GET', '/admin/queues/api/queues'],
+        ['PUT', `/admin/queues/api/queues/${jobQueue}/retry/failed`],
+      ] as const) {
         const res = await get<ErrorBody>(url, path, { method, headers });
         expect(res.status, `${method} ${path} ${JSON.stringify(headers)}`).toBe(401);
         expect(res.headers.get('www-authenticate')).toMatch(/^Basic realm="dashboard".*, Bearer realm="dashboard"$/);
@@ -73,7 +88,11 @@ describe('Bull Board at /admin/queues', () => {
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     expect(await page.text()).toContain('<base href="/admin/queues/"');
     for (const headers of [basic, bearer(dashboardToken)]) {
-      const api = await get<{ queues: { name: string; counts: Record<string, number> }[] }>(url, '/admin/queues/api/queues', { headers });
+      const api = await get<{ queues: { name: string; counts: Record<string, number> }[] }>(
+        url,
+        '/admin/queues/api/queues',
+        { headers },
+      );
       expect(api.status).toBe(200);
       expect(api.body.queues.map((q) => q.name)).toEqual([jobQueue]);
     }
@@ -92,10 +111,17 @@ describe('GET /metrics on the API', () => {
 
   it('has HTTP, queue-depth and process metrics; routes are patterns, and depth follows the queue', async () => {
     const before = await apiMetrics();
-    for (const name of ['resnet_http_requests_total', 'resnet_http_request_duration_seconds', 'resnet_queue_jobs', 'process_cpu_user_seconds_total', 'nodejs_eventloop_lag_seconds']) {
+    for (const name of [
+      'resnet_http_requests_total',
+      'resnet_http_request_duration_seconds',
+      'resnet_queue_jobs',
+      'process_cpu_user_seconds_total',
+      'nodejs_eventloop_lag_seconds',
+    ]) {
       expect(metricNames(before), name).toContain(name);
     }
-    const waiting = (text: string) => sample(text, 'resnet_queue_jobs', { queue: jobQueue, model: defaultModelName, state: 'waiting' });
+    const waiting = (text: string) =>
+      sample(text, 'resnet_queue_jobs', { queue: jobQueue, model: defaultModelName, state: 'waiting' });
     expect(waiting(before)).toBe(0);
     // The default model is the shared int8 build; its precision is read from the graph.
     expect(sample(before, 'resnet_model_info', { model: 'resnet50-v1.5-int8', precision: 'int8' })).toBe(1);
@@ -106,9 +132,12 @@ describe('GET /metrics on the API', () => {
     expect((await get(url, `/jobs/${unknownId}`)).status).toBe(404);
     const after = await apiMetrics();
     expect(waiting(after)).toBe(1);
-    const notFound = (text: string) => sample(text, 'resnet_http_requests_total', { method: 'GET', route: '/jobs/:id', status: '404' }) ?? 0;
+    const notFound = (text: string) =>
+      sample(text, 'resnet_http_requests_total', { method: 'GET', route: '/jobs/:id', status: '404' }) ?? 0;
     expect(notFound(after)).toBe(notFound(before) + 1);
-    expect(sample(after, 'resnet_http_requests_total', { method: 'POST', route: '/jobs', status: '202' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(after, 'resnet_http_requests_total', { method: 'POST', route: '/jobs', status: '202' }),
+    ).toBeGreaterThanOrEqual(1);
     expect(after).not.toContain(unknownId);
   });
 });
@@ -133,20 +162,34 @@ describe('a failed job, retried from the dashboard', () => {
 
     const metricsPort = await freePort();
     workerUrl = `http://127.0.0.1:${metricsPort}`;
-    children.push(spawnEntry('worker/main', { REDIS_URL: redisUrl, QUEUE_NAME: queueName, HOST: '127.0.0.1', WORKER_METRICS_PORT: String(metricsPort), ...secrets }));
+    children.push(
+      spawnEntry('worker/main', {
+        REDIS_URL: redisUrl,
+        QUEUE_NAME: queueName,
+        HOST: '127.0.0.1',
+        WORKER_METRICS_PORT: String(metricsPort),
+        ...secrets,
+      }),
+    );
 
     const failed = await get(url, `/jobs/${id}/wait?timeout=60`);
     expect(failed.body).toMatchObject({ status: 'failed', error: { code: 'input_missing' } });
 
     await redis.set(key, input!, 'EX', 3600);
-    const retry = await fetch(`${url}/admin/queues/api/queues/${jobQueue}/${id}/retry`, { method: 'PUT', headers: basic });
+    const retry = await fetch(`${url}/admin/queues/api/queues/${jobQueue}/${id}/retry`, {
+      method: 'PUT',
+      headers: basic,
+    });
     expect(retry.status).toBe(204);
     const done = await get(url, `/jobs/${id}/wait?timeout=60`);
     expect(done.status).toBe(200);
     expect(done.body.status).toBe('completed');
     expect(done.body.result!.predictions[0]!.label).toBe('espresso');
 
-    const removed = await fetch(`${url}/admin/queues/api/queues/${jobQueue}/${id}/clean`, { method: 'PUT', headers: bearer(dashboardToken) });
+    const removed = await fetch(`${url}/admin/queues/api/queues/${jobQueue}/${id}/clean`, {
+      method: 'PUT',
+      headers: bearer(dashboardToken),
+    });
     expect(removed.status).toBe(204);
     expect((await get(url, `/jobs/${id}`)).status).toBe(404);
   });
@@ -170,10 +213,13 @@ describe('a failed job, retried from the dashboard', () => {
     expect(sample(before, 'resnet_model_info', { model: 'resnet50-v1.5-int8', precision: 'int8' })).toBe(1);
     expect(metricNames(before)).toContain('process_resident_memory_bytes');
 
-    const jobs: JobBody[] = await Promise.all(['orange.jpg', 'baboon.jpg', 'eagle.jpg'].map(async (name) => submitAndWait(url, await image(name))));
+    const jobs: JobBody[] = await Promise.all(
+      ['orange.jpg', 'baboon.jpg', 'eagle.jpg'].map(async (name) => submitAndWait(url, await image(name))),
+    );
     expect(jobs.every((j) => j.status === 'completed')).toBe(true);
     const after = await scrape();
-    const delta = (name: string, labels: Record<string, string> = {}) => (sample(after, name, labels) ?? NaN) - (sample(before, name, labels) ?? 0);
+    const delta = (name: string, labels: Record<string, string> = {}) =>
+      (sample(after, name, labels) ?? NaN) - (sample(before, name, labels) ?? 0);
     expect(delta('resnet_jobs_completed_total')).toBe(3);
     expect(delta('resnet_batch_size_sum')).toBe(3);
     expect(delta('resnet_batch_size_count')).toBeGreaterThanOrEqual(1);
@@ -188,7 +234,12 @@ describe('a failed job, retried from the dashboard', () => {
 describe('without credentials', () => {
   it('the dashboard is not mounted (404, and the log says how to enable it), and /metrics is open', async () => {
     const port = await freePort();
-    const bare = spawnEntry('api/main', { REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1', QUEUE_NAME: queueName });
+    const bare = spawnEntry('api/main', {
+      REDIS_URL: redisUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      QUEUE_NAME: queueName,
+    });
     children.push(bare);
     const bareUrl = `http://127.0.0.1:${port}`;
     await waitForReady(bareUrl, bare.child, bare.output, 30_000, '/healthz');
@@ -196,7 +247,9 @@ describe('without credentials', () => {
     expect(dashboard.status).toBe(404);
     expect(dashboard.body.error.code).toBe('not_found');
     // The log line and the HTTP answer travel different pipes: poll rather than assume an order.
-    await expect.poll(() => bare.output()).toMatch(/dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_TOKEN/);
+    await expect
+      .poll(() => bare.output())
+      .toMatch(/dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_TOKEN/);
     const metrics = await fetch(`${bareUrl}/metrics`);
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);

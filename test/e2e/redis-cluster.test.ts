@@ -20,7 +20,12 @@ beforeAll(async () => {
   cluster = await startRedisCluster(3);
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
-  env = { REDIS_CLUSTER_NODES: cluster.nodesEnv, QUEUE_NAME: queueName, HOST: '127.0.0.1', RATE_LIMIT_PER_MINUTE: '1000' };
+  env = {
+    REDIS_CLUSTER_NODES: cluster.nodesEnv,
+    QUEUE_NAME: queueName,
+    HOST: '127.0.0.1',
+    RATE_LIMIT_PER_MINUTE: '1000',
+  };
   api = spawnEntry('api/main', { ...env, PORT: String(port) });
   // No worker yet: the first test needs a job that stays queued.
   await waitForReady(url, api.child, api.output, 60_000, '/healthz');
@@ -62,7 +67,11 @@ describe('the service on a 3-master Redis Cluster', () => {
     const again = await postImage(url, await image('eagle.jpg'), { headers: key });
     expect(again.body.id).toBe(first.body.id);
 
-    const predicted = await postImage<{ success: boolean; predictions: { label: string }[] }>(url, await image('eagle.jpg'), { route: '/predict' });
+    const predicted = await postImage<{ success: boolean; predictions: { label: string }[] }>(
+      url,
+      await image('eagle.jpg'),
+      { route: '/predict' },
+    );
     expect(predicted.status).toBe(200);
     expect(predicted.body.success).toBe(true);
     expect(predicted.body.predictions[0]!.label).toBe('bald_eagle');
@@ -86,7 +95,9 @@ describe('the service on a 3-master Redis Cluster', () => {
       expect(keys.some((k) => k.includes(':cancelled:'))).toBe(true);
       expect(keys.some((k) => k.includes(':ratelimit:'))).toBe(true);
       // Other queues (one per model) hash elsewhere: three names already land on at least two masters.
-      const slots = await Promise.all(['classify', 'detect', 'segment'].map((name) => client.call('CLUSTER', 'KEYSLOT', `bull:{${name}}:wait`)));
+      const slots = await Promise.all(
+        ['classify', 'detect', 'segment'].map((name) => client.call('CLUSTER', 'KEYSLOT', `bull:{${name}}:wait`)),
+      );
       const owners = new Set(slots.map((slot) => client.slots[Number(slot)]![0]));
       expect(owners.size).toBeGreaterThan(1);
     } finally {

@@ -27,13 +27,20 @@ describe('classification through the queue', () => {
   it('answers 202 with id, links and Location, then serves the finished job with timestamps and batch size', async () => {
     const submitted = await postImage(url, await image('orange.jpg'), { query: '?topk=3' });
     expect(submitted.status).toBe(202);
-    expect(submitted.body).toMatchObject({ status: 'queued', links: { self: `/jobs/${submitted.body.id}`, wait: `/jobs/${submitted.body.id}/wait` } });
+    expect(submitted.body).toMatchObject({
+      status: 'queued',
+      links: { self: `/jobs/${submitted.body.id}`, wait: `/jobs/${submitted.body.id}/wait` },
+    });
     expect(submitted.headers.get('location')).toBe(`/jobs/${submitted.body.id}`);
     expect(Date.parse(submitted.body.createdAt)).not.toBeNaN();
     const waited = await get(url, `${submitted.body.links.wait}?timeout=30`);
     expect(waited.status).toBe(200);
     const job = (await get(url, submitted.body.links.self)).body;
-    expect(job).toMatchObject({ id: submitted.body.id, status: 'completed', result: { model: 'resnet50-v1.5-int8', precision: 'int8' } });
+    expect(job).toMatchObject({
+      id: submitted.body.id,
+      status: 'completed',
+      result: { model: 'resnet50-v1.5-int8', precision: 'int8' },
+    });
     expect(job.result!.predictions).toHaveLength(3);
     expect(job.result!.predictions[0]).toMatchObject({ label: 'orange', classId: 950 });
     expect(job.batchSize).toBeGreaterThanOrEqual(1);
@@ -42,7 +49,11 @@ describe('classification through the queue', () => {
   });
 
   it('accepts a raw image/* body', async () => {
-    const res = await fetch(`${url}/jobs`, { method: 'POST', body: new Uint8Array(await image('eagle.jpg')), headers: { 'content-type': 'image/jpeg' } });
+    const res = await fetch(`${url}/jobs`, {
+      method: 'POST',
+      body: new Uint8Array(await image('eagle.jpg')),
+      headers: { 'content-type': 'image/jpeg' },
+    });
     expect(res.status).toBe(202);
     const id = ((await res.json()) as JobBody).id;
     const job = await get(url, `/jobs/${id}/wait?timeout=30`);
@@ -77,7 +88,13 @@ describe('classification through the queue', () => {
 
   it('rejects bad query parameters with 400 naming them', async () => {
     const bytes = await image('orange.jpg');
-    for (const [query, name] of [['?topk=0', 'topk'], ['?topk=21', 'topk'], ['?topk=abc', 'topk'], ['?deadline=abc', 'deadline'], ['?deadline=0', 'deadline']]) {
+    for (const [query, name] of [
+      ['?topk=0', 'topk'],
+      ['?topk=21', 'topk'],
+      ['?topk=abc', 'topk'],
+      ['?deadline=abc', 'deadline'],
+      ['?deadline=0', 'deadline'],
+    ]) {
       const res = await postImage<ErrorBody>(url, bytes, { query });
       expect(res.status, query).toBe(400);
       expect(res.body.error).toMatchObject({ code: 'invalid_request' });
@@ -131,9 +148,17 @@ describe('bad input over HTTP: a clear 4xx JSON error, and the service stays up'
   });
 
   it('a raw body over the limit gets 413, and a JSON body without valid base64 gets 400 naming it', async () => {
-    const big = await fetch(`${url}/jobs`, { method: 'POST', body: new Uint8Array(3 * 1024 * 1024), headers: { 'content-type': 'image/png' } });
+    const big = await fetch(`${url}/jobs`, {
+      method: 'POST',
+      body: new Uint8Array(3 * 1024 * 1024),
+      headers: { 'content-type': 'image/png' },
+    });
     expect(big.status).toBe(413);
-    const json = await fetch(`${url}/jobs`, { method: 'POST', body: '{"image": "x"}', headers: { 'content-type': 'application/json' } });
+    const json = await fetch(`${url}/jobs`, {
+      method: 'POST',
+      body: '{"image": "x"}',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(json.status).toBe(400);
     const { error } = (await json.json()) as ErrorBody;
     expect(error.code).toBe('invalid_request');

@@ -68,7 +68,12 @@ describe('npm start supervises its children', () => {
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     const { port } = holder.address() as net.AddressInfo;
     try {
-      const { child, output } = spawnEntry('main', { REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1', QUEUE_NAME: queueName() });
+      const { child, output } = spawnEntry('main', {
+        REDIS_URL: redisUrl,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        QUEUE_NAME: queueName(),
+      });
       expect(await exitOf(child)).toBe(1);
       expect(output()).toContain(`main: port ${port} on 127.0.0.1 is already in use`);
       // The worker is started only once the API listens: none was started for nothing.
@@ -78,11 +83,17 @@ describe('npm start supervises its children', () => {
     }
   });
 
-  it('stops with the worker\'s one sentence when the model is missing, instead of restarting it', async () => {
+  it("stops with the worker's one sentence when the model is missing, instead of restarting it", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'no-model-'));
     emptyDirs.push(dir);
     const port = await freePort();
-    const { child, output } = spawnEntry('main', { REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1', QUEUE_NAME: queueName(), MODEL_DIR: dir });
+    const { child, output } = spawnEntry('main', {
+      REDIS_URL: redisUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      QUEUE_NAME: queueName(),
+      MODEL_DIR: dir,
+    });
     expect(await exitOf(child)).toBe(1);
     expect(output()).toContain(`cannot load the model: model in ${dir}: model.onnx not found`);
     expect(workerPids(output())).toHaveLength(1);
@@ -91,10 +102,19 @@ describe('npm start supervises its children', () => {
   it('restarts a crashing worker with growing delays, then gives up with a clear message', async () => {
     const port = await freePort();
     const { child, output } = spawnEntry('main', {
-      REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1', QUEUE_NAME: queueName(), RESTART_BACKOFF_MS: '100', RESTART_MAX_CRASHES: '3',
+      REDIS_URL: redisUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      QUEUE_NAME: queueName(),
+      RESTART_BACKOFF_MS: '100',
+      RESTART_MAX_CRASHES: '3',
     });
     for (let crash = 1; crash <= 3; crash++) {
-      await until(`worker start ${crash}`, () => workerPids(output()).length >= crash || child.exitCode !== null, 60_000);
+      await until(
+        `worker start ${crash}`,
+        () => workerPids(output()).length >= crash || child.exitCode !== null,
+        60_000,
+      );
       process.kill(workerPids(output())[crash - 1]!, 'SIGKILL');
     }
     expect(await exitOf(child)).toBe(1);

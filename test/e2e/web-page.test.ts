@@ -22,7 +22,12 @@ const children: ChildProcess[] = [];
 let service: { url: string };
 beforeAll(async () => {
   const port = await freePort();
-  const api = spawnEntry('api/main', { REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1', QUEUE_NAME: queueName });
+  const api = spawnEntry('api/main', {
+    REDIS_URL: redisUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    QUEUE_NAME: queueName,
+  });
   children.push(api.child);
   service = { url: `http://127.0.0.1:${port}` };
   await waitForReady(service.url, api.child, api.output, 60_000, '/healthz');
@@ -33,7 +38,9 @@ afterAll(async () => {
 
 /** Starts the worker, on the page's queue. */
 function startWorker(): void {
-  children.push(spawnEntry('worker/main', { REDIS_URL: redisUrl, QUEUE_NAME: queueName, MAX_BATCH_DELAY_MS: '3000' }).child);
+  children.push(
+    spawnEntry('worker/main', { REDIS_URL: redisUrl, QUEUE_NAME: queueName, MAX_BATCH_DELAY_MS: '3000' }).child,
+  );
 }
 
 describe('GET / and /app.js', () => {
@@ -55,7 +62,7 @@ describe('GET / and /app.js', () => {
     expect(script.status).toBe(200);
     expect(script.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     expect(script.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(await script.text()).toContain("fetch(url, init)");
+    expect(await script.text()).toContain('fetch(url, init)');
   });
 });
 
@@ -90,10 +97,18 @@ describe.skipIf(!chromiumPath)('the page in headless Chromium', () => {
     const rows = await page.locator('#results li').allTextContents();
     expect(rows).toHaveLength(5);
     expect(rows[0]).toMatch(/^espresso\d{2}\.\d %$/);
-    expect(await page.locator('#results li:first-child .bar span').evaluate((e) => (e as { style: { width: string } }).style.width)).toMatch(/^9\d\.\d%$/);
-    expect(await page.textContent('#status')).toMatch(/^Done: [\d.]+ s in the queue, [\d.]+ s running in a batch of 1\.$/);
+    expect(
+      await page
+        .locator('#results li:first-child .bar span')
+        .evaluate((e) => (e as { style: { width: string } }).style.width),
+    ).toMatch(/^9\d\.\d%$/);
+    expect(await page.textContent('#status')).toMatch(
+      /^Done: [\d.]+ s in the queue, [\d.]+ s running in a batch of 1\.$/,
+    );
     // The job was followed through one event stream, never by polling its status.
-    expect(requested.filter((p) => p.startsWith('/jobs/'))).toEqual([expect.stringMatching(/^\/jobs\/[\w-]+\/events$/)]);
+    expect(requested.filter((p) => p.startsWith('/jobs/'))).toEqual([
+      expect.stringMatching(/^\/jobs\/[\w-]+\/events$/),
+    ]);
     await page.screenshot({ path: path.join(outputDir, 'web-page.png'), fullPage: true });
 
     // Dropped this time, and not an image: the service's 400 reads as a sentence.
@@ -105,12 +120,18 @@ describe.skipIf(!chromiumPath)('the page in headless Chromium', () => {
     })()`);
     await page.dispatchEvent('#drop', 'drop', { dataTransfer });
     await page.waitForSelector('#error:not([hidden])');
-    expect(await page.textContent('#error')).toMatch(/^That file is not an image the service can read\..*\(invalid_image\)$/);
+    expect(await page.textContent('#error')).toMatch(
+      /^That file is not an image the service can read\..*\(invalid_image\)$/,
+    );
     expect(await page.isHidden('#results')).toBe(true);
     await page.screenshot({ path: path.join(outputDir, 'web-page-error.png'), fullPage: true });
 
     // Several files at once: one batch, each image's top label or its error in plain words, in order.
-    const photo = async (name: string, mimeType: string) => ({ name, mimeType, buffer: await readFile(path.join(imagesDir, name)) });
+    const photo = async (name: string, mimeType: string) => ({
+      name,
+      mimeType,
+      buffer: await readFile(path.join(imagesDir, name)),
+    });
     await page.setInputFiles('#file', [
       await photo('coffee.png', 'image/png'),
       { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('just some notes') },

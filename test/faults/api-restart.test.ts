@@ -1,7 +1,15 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { get } from '../support/http.js';
 import { stopChild } from '../support/service.js';
-import { completionCounter, report, startCluster, submitMany, tally, waitAllTerminal, type Cluster } from './harness.js';
+import {
+  completionCounter,
+  report,
+  startCluster,
+  submitMany,
+  tally,
+  waitAllTerminal,
+  type Cluster,
+} from './harness.js';
 
 describe('the API restarted while clients are long-polling', () => {
   let cluster: Cluster;

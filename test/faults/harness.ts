@@ -37,7 +37,12 @@ export async function startCluster(redisUrl: string, env: Record<string, string>
     workers: [],
     async startApi() {
       // Fault tests submit while workers are down on purpose: the API keeps accepting (no 503 no_worker).
-      const api = spawnEntry('api/main', { ...common, PORT: String(port), HOST: '127.0.0.1', WORKER_GRACE_SECONDS: '3600' });
+      const api = spawnEntry('api/main', {
+        ...common,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        WORKER_GRACE_SECONDS: '3600',
+      });
       // Alive is enough: most fault tests start the API before any worker, so it is not ready yet.
       await waitForReady(url, api.child, api.output, 60_000, '/healthz');
       cluster.api = api;
@@ -88,7 +93,11 @@ export async function submitMany(url: string, n: number): Promise<Submitted[]> {
 }
 
 /** Reads every job until all are terminal (or the time runs out); returns their last views. */
-export async function waitAllTerminal(url: string, jobs: readonly Submitted[], timeoutMs = 120_000): Promise<Map<string, JobBody>> {
+export async function waitAllTerminal(
+  url: string,
+  jobs: readonly Submitted[],
+  timeoutMs = 120_000,
+): Promise<Map<string, JobBody>> {
   const views = new Map<string, JobBody>();
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -103,9 +112,15 @@ export async function waitAllTerminal(url: string, jobs: readonly Submitted[], t
 }
 
 /** Counts `completed` events per job, straight from the default model's queue's event stream (`queueName` is QUEUE_NAME). */
-export async function completionCounter(redisUrl: string, queueName: string): Promise<{ counts: Map<string, number>; close(): Promise<void> }> {
+export async function completionCounter(
+  redisUrl: string,
+  queueName: string,
+): Promise<{ counts: Map<string, number>; close(): Promise<void> }> {
   // From the start of the stream, so no completion is missed whenever the counter starts.
-  const events = new QueueEvents(defaultJobQueue(queueName), { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), lastEventId: '0' });
+  const events = new QueueEvents(defaultJobQueue(queueName), {
+    connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
+    lastEventId: '0',
+  });
   const counts = new Map<string, number>();
   events.on('completed', ({ jobId }) => counts.set(jobId, (counts.get(jobId) ?? 0) + 1));
   await events.waitUntilReady();

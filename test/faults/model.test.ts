@@ -20,7 +20,11 @@ describe('the model missing or corrupt at worker start', () => {
   });
 
   async function workerExit(modelDirectory: string): Promise<{ code: number | null; output: string }> {
-    const worker = spawnEntry('worker/main', { REDIS_URL: cluster.redisUrl, QUEUE_NAME: cluster.queueName, MODEL_DIR: modelDirectory });
+    const worker = spawnEntry('worker/main', {
+      REDIS_URL: cluster.redisUrl,
+      QUEUE_NAME: cluster.queueName,
+      MODEL_DIR: modelDirectory,
+    });
     const code = await new Promise<number | null>((resolve) => worker.child.once('exit', resolve));
     return { code, output: worker.output() };
   }
@@ -45,7 +49,8 @@ describe('the model missing or corrupt at worker start', () => {
     expect(ready.body.error.code).toBe('no_worker');
     await report({
       fault: 'model file missing, then corrupt, at worker start',
-      happened: 'worker exited 1 with "model.onnx not found" / "not a loadable ONNX model"; /readyz answered 503 throughout',
+      happened:
+        'worker exited 1 with "model.onnx not found" / "not a loadable ONNX model"; /readyz answered 503 throughout',
       submitted: 0,
       completed: 0,
       failed: 0,

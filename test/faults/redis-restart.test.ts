@@ -4,7 +4,16 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../../src/redis-server.js';
 import { get, image, postImage, type ErrorBody } from '../support/http.js';
-import { completionCounter, report, startCluster, submitMany, tally, waitAllTerminal, waitForLog, type Cluster } from './harness.js';
+import {
+  completionCounter,
+  report,
+  startCluster,
+  submitMany,
+  tally,
+  waitAllTerminal,
+  waitForLog,
+  type Cluster,
+} from './harness.js';
 
 describe('Redis restarted (AOF on) while jobs are queued and the API is receiving', () => {
   let redis: RedisServer;

@@ -82,7 +82,9 @@ async function measureFailover(durableReplicas: number): Promise<FailoverRow> {
       const key = randomUUID();
       for (;;) {
         const sentAt = Date.now();
-        const res = await postImage(url, photos[(c + n) % photos.length], { headers: { 'Idempotency-Key': key } }).catch(() => undefined);
+        const res = await postImage(url, photos[(c + n) % photos.length], {
+          headers: { 'Idempotency-Key': key },
+        }).catch(() => undefined);
         answers++;
         progress.emit('answered');
         // 200 is a replay: an earlier attempt with this key did create the job (its 503 came
@@ -99,7 +101,10 @@ async function measureFailover(durableReplicas: number): Promise<FailoverRow> {
       }
     }
   });
-  const phase = (what: string) => process.stderr.write(`failover(${durableReplicas}): ${what} (${accepted.length} accepted, ${refusedAttempts} refused)\n`);
+  const phase = (what: string) =>
+    process.stderr.write(
+      `failover(${durableReplicas}): ${what} (${accepted.length} accepted, ${refusedAttempts} refused)\n`,
+    );
   const acceptedCount = async (n: number) => {
     while (accepted.length < n) await once(progress, 'accepted');
   };
@@ -174,9 +179,14 @@ describe('Redis Sentinel failover under a steady stream of submissions', () => {
     const lines = [
       '| SUBMIT_DURABLE_REPLICAS | accepted (202) | completed | lost | duplicates | s until submissions succeed | refused attempts |',
       '| --- | --- | --- | --- | --- | --- | --- |',
-      ...rows.map((r) => `| ${r.durableReplicas} | ${r.accepted} | ${r.completed} | ${r.lost} | ${r.duplicates} | ${r.secondsUntilSubmissionsSucceed} | ${r.refusedAttempts} |`),
+      ...rows.map(
+        (r) =>
+          `| ${r.durableReplicas} | ${r.accepted} | ${r.completed} | ${r.lost} | ${r.duplicates} | ${r.secondsUntilSubmissionsSucceed} | ${r.refusedAttempts} |`,
+      ),
     ];
-    process.stdout.write(`\nSentinel failover (1 master, 1 replica lagging 32 MB, 3 sentinels, ${clients} clients, SIGKILL of the master):\n${lines.join('\n')}\n`);
+    process.stdout.write(
+      `\nSentinel failover (1 master, 1 replica lagging 32 MB, 3 sentinels, ${clients} clients, SIGKILL of the master):\n${lines.join('\n')}\n`,
+    );
     await mkdir(outputDir, { recursive: true });
     await writeFile(path.join(outputDir, 'failover.md'), `${lines.join('\n')}\n`);
     expect(rows).toHaveLength(2);

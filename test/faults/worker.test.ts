@@ -2,7 +2,18 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { defaultJobQueue } from '../support/paths.js';
-import { completionCounter, faultEnv, report, startCluster, stopProc, submitMany, tally, waitAllTerminal, waitForLog, type Cluster } from './harness.js';
+import {
+  completionCounter,
+  faultEnv,
+  report,
+  startCluster,
+  stopProc,
+  submitMany,
+  tally,
+  waitAllTerminal,
+  waitForLog,
+  type Cluster,
+} from './harness.js';
 
 const redisUrl = inject('redisUrl');
 
@@ -64,7 +75,7 @@ describe('worker faults', () => {
     const exitSeconds = (Date.now() - sentAt) / 1000;
     expect(code).toBe(0);
     expect(exitSeconds).toBeLessThan(10);
-    for (const id of held) expect((await queue.getJobState(id)), id).toBe('completed');
+    for (const id of held) expect(await queue.getJobState(id), id).toBe('completed');
     expect(await queue.getActiveCount()).toBe(0);
     const waitingAfter = await queue.getWaitingCount();
     expect(waitingAfter).toBeGreaterThan(0);

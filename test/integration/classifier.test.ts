@@ -15,8 +15,10 @@ describe.each([
   ['int8', int8ModelDir, 'resnet50-v1.5-int8', 'int8'],
 ] as const)('classifier on the real ResNet-50, %s', (_name, dir, name, precision) => {
   let classifier: Classifier;
-  const pixels = async (bytes: Buffer) => decodeCrop((await prepareImage(bytes, classifier.manifest, limits)).crop, classifier.manifest.inputSize);
-  const top1 = async (photos: Buffer[]) => (await classifier.run(await Promise.all(photos.map(pixels)))).map((l) => classifier.predictions(l, 1)[0]!);
+  const pixels = async (bytes: Buffer) =>
+    decodeCrop((await prepareImage(bytes, classifier.manifest, limits)).crop, classifier.manifest.inputSize);
+  const top1 = async (photos: Buffer[]) =>
+    (await classifier.run(await Promise.all(photos.map(pixels)))).map((l) => classifier.predictions(l, 1)[0]!);
 
   beforeAll(async () => {
     classifier = await loadClassifier(dir, { intraOpThreads: 2 });
@@ -46,7 +48,11 @@ describe.each([
   it('gives the same answer for an image alone and inside a batch', async () => {
     const eagle = await pixels(await image('eagle.jpg'));
     const [alone] = await classifier.run([eagle]);
-    const batched = await classifier.run([await pixels(await image('orange.jpg')), eagle, await pixels(await image('baboon.jpg'))]);
+    const batched = await classifier.run([
+      await pixels(await image('orange.jpg')),
+      eagle,
+      await pixels(await image('baboon.jpg')),
+    ]);
     for (let i = 0; i < 1000; i++) expect(batched[1]![i]).toBeCloseTo(alone![i]!, 3);
   });
 });

@@ -43,13 +43,20 @@ describe('fetchModel', () => {
     expect(await fetchModel(dir, source, { ...quick, onProgress: (p) => progress.push(p) })).toBe('downloaded');
     expect(await listDir()).toEqual(['imagenet_class_index.json', 'manifest.json', 'model.onnx']);
     expect(await sizeOf('model.onnx')).toBe(modelBytes);
-    expect(await loadManifest(dir)).toMatchObject({ name: 'served-resnet', file: 'model.onnx', labels: 'imagenet_class_index.json', inputSize: 224 });
+    expect(await loadManifest(dir)).toMatchObject({
+      name: 'served-resnet',
+      file: 'model.onnx',
+      labels: 'imagenet_class_index.json',
+      inputSize: 224,
+    });
     expect(progress.at(-1)).toMatchObject({ receivedBytes: modelBytes, totalBytes: modelBytes });
     expect(progress.at(-1)!.bytesPerSecond).toBeGreaterThan(0);
 
     const classifier = await loadClassifier(dir, { intraOpThreads: 2 });
     try {
-      const prepared = await prepareImage(await image('coffee.png'), classifier.manifest, { maxImagePixels: 50_000_000 });
+      const prepared = await prepareImage(await image('coffee.png'), classifier.manifest, {
+        maxImagePixels: 50_000_000,
+      });
       const [logits] = await classifier.run([await decodeCrop(prepared.crop, 224)]);
       expect(classifier.predictions(logits!, 1)[0]).toMatchObject({ label: 'espresso', classId: 967 });
       expect(classifier.manifest.name).toBe('served-resnet');
@@ -65,13 +72,17 @@ describe('fetchModel', () => {
     const wrong = { ...source, sha256: 'ab65bdc02c5b3123eb3cdf6dac01742438517d8635d4f233913b2be1c70db3b6' };
     const err: unknown = await fetchModel(dir, wrong, quick).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ModelFetchError);
-    expect((err as Error).message).toMatch(/checksum mismatch .*got sha256 e3032851.*expected ab65bdc0.*nothing was installed/);
+    expect((err as Error).message).toMatch(
+      /checksum mismatch .*got sha256 e3032851.*expected ab65bdc0.*nothing was installed/,
+    );
     expect(await listDir()).toEqual([]);
   });
 
   it('refuses a model already in place that does not match the pinned checksum', async () => {
     await writeFile(path.join(dir, 'model.onnx'), 'someone else’s model');
-    await expect(fetchModel(dir, source, quick)).rejects.toThrow(/already exists with sha256 [0-9a-f]{64}, not the pinned e3032851/);
+    await expect(fetchModel(dir, source, quick)).rejects.toThrow(
+      /already exists with sha256 [0-9a-f]{64}, not the pinned e3032851/,
+    );
     expect(await readFile(path.join(dir, 'model.onnx'), 'utf8')).toBe('someone else’s model');
     expect(server.requests).toHaveLength(0);
   });

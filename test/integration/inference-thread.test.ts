@@ -46,7 +46,12 @@ describe('the inference thread', () => {
     const inProcess = await loadClassifier(modelDir, { intraOpThreads: 2 });
     try {
       const [a, b] = [await threaded.run(crops), await inProcess.run(crops)];
-      expect(a.map((l) => threaded.predictions(l, 1)[0]!.label)).toEqual(['espresso', 'orange', 'bald_eagle', 'baboon']);
+      expect(a.map((l) => threaded.predictions(l, 1)[0]!.label)).toEqual([
+        'espresso',
+        'orange',
+        'bald_eagle',
+        'baboon',
+      ]);
       a.forEach((row, i) => {
         for (let c = 0; c < row.length; c += 97) expect(row[c]).toBeCloseTo(b[i]![c]!, 4);
       });

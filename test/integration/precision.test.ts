@@ -7,7 +7,7 @@ import { detectPrecision, modelPrecision, precisionOfOperators } from '../../src
 import { int8ModelDir, modelDir } from '../support/paths.js';
 
 describe('model precision', () => {
-  it('reads fp32 and int8 from the shared models\' graphs', async () => {
+  it("reads fp32 and int8 from the shared models' graphs", async () => {
     expect(await detectPrecision(path.join(modelDir, 'model.onnx'))).toBe('fp32');
     expect(await detectPrecision(path.join(int8ModelDir, 'model.onnx'))).toBe('int8');
   });

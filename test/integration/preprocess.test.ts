@@ -10,7 +10,10 @@ const manifest = { inputSize: 224, resizeShorterTo: 256, resizeKernel: 'linear' 
 const limits = { maxImagePixels: 50_000_000 };
 
 async function rejection(bytes: Buffer): Promise<ImageError & { status: number }> {
-  const err: unknown = await prepareImage(bytes, manifest, limits).then(() => undefined, (e: unknown) => e);
+  const err: unknown = await prepareImage(bytes, manifest, limits).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ImageError);
   // The model layer knows no HTTP: the status is the error table's for the code.
   return Object.assign(err as ImageError, { status: errorTable[(err as ImageError).code].status });
@@ -98,14 +101,23 @@ describe('prepareImage normalises every accepted variant to a 224x224 sRGB crop'
   });
 
   it.each([3, 6, 8] as const)('turns a 12 MP phone photo with EXIF orientation %i upright', async (orientation) => {
-    const upright = await crop(await sharp(await fx.coffee()).resize(4032, 3024, { fit: 'cover' }).jpeg({ quality: 90 }).toBuffer());
+    const upright = await crop(
+      await sharp(await fx.coffee())
+        .resize(4032, 3024, { fit: 'cover' })
+        .jpeg({ quality: 90 })
+        .toBuffer(),
+    );
     const photo = await fx.phonePhoto(orientation);
     const stored = await sharp(photo).metadata();
-    expect([stored.width, stored.height, stored.orientation]).toEqual(orientation === 3 ? [4032, 3024, 3] : [3024, 4032, orientation]);
+    expect([stored.width, stored.height, stored.orientation]).toEqual(
+      orientation === 3 ? [4032, 3024, 3] : [3024, 4032, orientation],
+    );
     const prepared = await prepareImage(photo, manifest, limits);
     expect(prepared.source).toMatchObject({ format: 'jpeg', width: 4032, height: 3024 });
     const pixels = await decodeCrop(prepared.crop, 224);
-    const asStored = await crop(await sharp(photo).rotate(0).withMetadata({ orientation: 1 }).jpeg({ quality: 90 }).toBuffer());
+    const asStored = await crop(
+      await sharp(photo).rotate(0).withMetadata({ orientation: 1 }).jpeg({ quality: 90 }).toBuffer(),
+    );
     expect(meanAbsDiff(pixels, upright)).toBeLessThan(6);
     expect(meanAbsDiff(asStored, upright)).toBeGreaterThan(4 * meanAbsDiff(pixels, upright));
   });
@@ -113,14 +125,21 @@ describe('prepareImage normalises every accepted variant to a 224x224 sRGB crop'
   it('keeps the first frame of an animated GIF', async () => {
     const gif = await fx.animatedGif();
     expect((await sharp(gif).metadata()).pages).toBe(2);
-    const first = await crop(await sharp(await fx.coffee()).resize(256, 256, { fit: 'cover' }).png().toBuffer());
+    const first = await crop(
+      await sharp(await fx.coffee())
+        .resize(256, 256, { fit: 'cover' })
+        .png()
+        .toBuffer(),
+    );
     expect(meanAbsDiff(await crop(gif), first)).toBeLessThan(12);
   });
 
   it('stores a crop of at most ~150 KB whatever the upload', async () => {
     const noise = Buffer.alloc(1024 * 1024 * 3);
     for (let i = 0; i < noise.length; i++) noise[i] = (i * 2654435761) >>> 24;
-    const big = await sharp(noise, { raw: { width: 1024, height: 1024, channels: 3 } }).png().toBuffer();
+    const big = await sharp(noise, { raw: { width: 1024, height: 1024, channels: 3 } })
+      .png()
+      .toBuffer();
     const prepared = await prepareImage(big, manifest, limits);
     expect(prepared.crop.length).toBeLessThan(160 * 1024);
     expect(prepared.source).toMatchObject({ format: 'png', width: 1024, height: 1024, bytes: big.length });

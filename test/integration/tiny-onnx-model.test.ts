@@ -8,12 +8,17 @@ import { loadManifest } from '../../src/model/manifest.js';
 import { tinyClassifierOnnx, writeTinyModelDir } from '../support/tiny-onnx-model.js';
 
 describe('the generated tiny ONNX classifier', () => {
-  it.each(['NCHW', 'NHWC'] as const)('runs in ONNX Runtime with a %s input, any batch size, one logit per class', async (layout) => {
-    const session = await ort.InferenceSession.create(tinyClassifierOnnx({ inputSize: 32, layout, classes: 7 }));
-    const shape = layout === 'NCHW' ? [3, 3, 32, 32] : [3, 32, 32, 3];
-    const out = await session.run({ input: new ort.Tensor('float32', new Float32Array(3 * 3 * 32 * 32).fill(0.5), shape) });
-    expect(out['logits']!.dims).toEqual([3, 7]);
-  });
+  it.each(['NCHW', 'NHWC'] as const)(
+    'runs in ONNX Runtime with a %s input, any batch size, one logit per class',
+    async (layout) => {
+      const session = await ort.InferenceSession.create(tinyClassifierOnnx({ inputSize: 32, layout, classes: 7 }));
+      const shape = layout === 'NCHW' ? [3, 3, 32, 32] : [3, 32, 32, 3];
+      const out = await session.run({
+        input: new ort.Tensor('float32', new Float32Array(3 * 3 * 32 * 32).fill(0.5), shape),
+      });
+      expect(out['logits']!.dims).toEqual([3, 7]);
+    },
+  );
 
   it('writes a model directory the service loads: manifest with its input size, labels in order', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'tiny-model-'));

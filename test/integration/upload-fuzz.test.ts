@@ -27,7 +27,9 @@ describe('upload fuzzing of the preprocessing path', () => {
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }
-    process.stdout.write(`fuzz outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}, peak RSS +${Math.round((peakRss - rssBefore) / 2 ** 20)} MiB\n`);
+    process.stdout.write(
+      `fuzz outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}, peak RSS +${Math.round((peakRss - rssBefore) / 2 ** 20)} MiB\n`,
+    );
     // The mix must exercise both sides: some mutated images still decode, most are refused.
     expect(outcomes.get('accepted') ?? 0).toBeGreaterThan(50);
     expect(outcomes.get('invalid_image') ?? 0).toBeGreaterThan(50);

@@ -42,7 +42,10 @@ export const chromiumPath = findChromium();
 
 /** Why browser tests are skipped, said once per file that needs the browser; empty when one was found. */
 export function reportMissingChromium(what: string): void {
-  if (!chromiumPath) process.stderr.write(`${what}: browser test skipped: no Chromium (set CHROME_PATH, or put chromium or chromium-browser on the PATH; Debian: apt-get install -y chromium)\n`);
+  if (!chromiumPath)
+    process.stderr.write(
+      `${what}: browser test skipped: no Chromium (set CHROME_PATH, or put chromium or chromium-browser on the PATH; Debian: apt-get install -y chromium)\n`,
+    );
 }
 
 export function launchChromium(): Promise<Browser> {

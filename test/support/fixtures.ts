@@ -7,16 +7,22 @@ import { image } from './http.js';
 export const coffee = () => image('coffee.png');
 
 export async function truncatedJpeg(): Promise<Buffer> {
-  const jpeg = await sharp(await coffee()).jpeg().toBuffer();
+  const jpeg = await sharp(await coffee())
+    .jpeg()
+    .toBuffer();
   return jpeg.subarray(0, Math.floor(jpeg.length * 0.6));
 }
 
 export async function tiff(): Promise<Buffer> {
-  return sharp(await coffee()).tiff().toBuffer();
+  return sharp(await coffee())
+    .tiff()
+    .toBuffer();
 }
 
 export function svg(): Buffer {
-  return Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300"><rect width="300" height="300" fill="red"/></svg>');
+  return Buffer.from(
+    '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300"><rect width="300" height="300" fill="red"/></svg>',
+  );
 }
 
 function pngChunk(type: string, data: Buffer): Buffer {
@@ -48,23 +54,37 @@ export function pngBomb(side = 30_000): Buffer {
 export async function animatedGif(): Promise<Buffer> {
   const frame = (b: Buffer) => sharp(b).resize(256, 256, { fit: 'cover' }).removeAlpha().raw().toBuffer();
   const frames = Buffer.concat([await frame(await coffee()), await frame(await image('orange.jpg'))]);
-  return sharp(frames, { raw: { width: 256, height: 512, channels: 3, pageHeight: 256 } }).gif().toBuffer();
+  return sharp(frames, { raw: { width: 256, height: 512, channels: 3, pageHeight: 256 } })
+    .gif()
+    .toBuffer();
 }
 
 export async function cmykJpeg(): Promise<Buffer> {
-  return sharp(await coffee()).toColourspace('cmyk').jpeg({ quality: 95 }).toBuffer();
+  return sharp(await coffee())
+    .toColourspace('cmyk')
+    .jpeg({ quality: 95 })
+    .toBuffer();
 }
 
 export async function png16(): Promise<Buffer> {
-  return sharp(await coffee()).toColourspace('rgb16').png().toBuffer();
+  return sharp(await coffee())
+    .toColourspace('rgb16')
+    .png()
+    .toBuffer();
 }
 
 export async function greyscale(): Promise<Buffer> {
-  return sharp(await coffee()).greyscale().png().toBuffer();
+  return sharp(await coffee())
+    .greyscale()
+    .png()
+    .toBuffer();
 }
 
 export async function withAlpha(): Promise<Buffer> {
-  return sharp(await coffee()).ensureAlpha(0.5).png().toBuffer();
+  return sharp(await coffee())
+    .ensureAlpha(0.5)
+    .png()
+    .toBuffer();
 }
 
 /**
@@ -72,7 +92,12 @@ export async function withAlpha(): Promise<Buffer> {
  * display"): upright only for a reader that honours EXIF.
  */
 export async function exifRotated(): Promise<Buffer> {
-  return sharp(await sharp(await coffee()).rotate(270).jpeg({ quality: 95 }).toBuffer())
+  return sharp(
+    await sharp(await coffee())
+      .rotate(270)
+      .jpeg({ quality: 95 })
+      .toBuffer(),
+  )
     .withMetadata({ orientation: 6 })
     .jpeg({ quality: 95 })
     .toBuffer();
@@ -80,25 +105,47 @@ export async function exifRotated(): Promise<Buffer> {
 
 /** The same rotated pixels with no orientation tag: what a reader that ignores EXIF would see. */
 export async function sidewaysNoExif(): Promise<Buffer> {
-  return sharp(await coffee()).rotate(270).jpeg({ quality: 95 }).toBuffer();
+  return sharp(await coffee())
+    .rotate(270)
+    .jpeg({ quality: 95 })
+    .toBuffer();
 }
 
 export async function webp(): Promise<Buffer> {
-  return sharp(await coffee()).webp({ quality: 90 }).toBuffer();
+  return sharp(await coffee())
+    .webp({ quality: 90 })
+    .toBuffer();
 }
 
 /** Baseline and progressive JPEG, 8-bit and palette PNG: the common encodings of each format. */
-export const baselineJpeg = async () => sharp(await coffee()).jpeg({ quality: 90 }).toBuffer();
-export const progressiveJpeg = async () => sharp(await coffee()).jpeg({ quality: 90, progressive: true }).toBuffer();
-export const png8 = async () => sharp(await coffee()).png().toBuffer();
-export const palettePng = async () => sharp(await coffee()).png({ palette: true, colours: 256 }).toBuffer();
-export const avif = async () => sharp(await coffee()).avif({ quality: 70 }).toBuffer();
+export const baselineJpeg = async () =>
+  sharp(await coffee())
+    .jpeg({ quality: 90 })
+    .toBuffer();
+export const progressiveJpeg = async () =>
+  sharp(await coffee())
+    .jpeg({ quality: 90, progressive: true })
+    .toBuffer();
+export const png8 = async () =>
+  sharp(await coffee())
+    .png()
+    .toBuffer();
+export const palettePng = async () =>
+  sharp(await coffee())
+    .png({ palette: true, colours: 256 })
+    .toBuffer();
+export const avif = async () =>
+  sharp(await coffee())
+    .avif({ quality: 70 })
+    .toBuffer();
 
 /** Two frames, coffee then orange, as an animated WebP: classification must come from the first. */
 export async function animatedWebp(): Promise<Buffer> {
   const frame = (b: Buffer) => sharp(b).resize(256, 256, { fit: 'cover' }).removeAlpha().raw().toBuffer();
   const frames = Buffer.concat([await frame(await coffee()), await frame(await image('orange.jpg'))]);
-  return sharp(frames, { raw: { width: 256, height: 512, channels: 3, pageHeight: 256 } }).webp({ quality: 90 }).toBuffer();
+  return sharp(frames, { raw: { width: 256, height: 512, channels: 3, pageHeight: 256 } })
+    .webp({ quality: 90 })
+    .toBuffer();
 }
 
 /**
@@ -107,7 +154,9 @@ export async function animatedWebp(): Promise<Buffer> {
  * 8 (stored turned a quarter right).
  */
 export async function phonePhoto(orientation: 3 | 6 | 8): Promise<Buffer> {
-  const upright = await sharp(await coffee()).resize(4032, 3024, { fit: 'cover' }).toBuffer();
+  const upright = await sharp(await coffee())
+    .resize(4032, 3024, { fit: 'cover' })
+    .toBuffer();
   const stored = await sharp(upright).rotate({ 3: 180, 6: 270, 8: 90 }[orientation]).jpeg({ quality: 90 }).toBuffer();
   return sharp(stored).withMetadata({ orientation }).jpeg({ quality: 90 }).toBuffer();
 }
@@ -138,7 +187,8 @@ export function heic(): Buffer {
   return Buffer.concat([ftyp, Buffer.alloc(256)]);
 }
 
-export const pdf = () => Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+export const pdf = () =>
+  Buffer.from('%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
 
 /** A Windows icon (ICONDIR + one entry): "anything else" must be 415 too. */
 export function ico(): Buffer {

@@ -33,7 +33,10 @@ async function seeds(): Promise<FuzzCase[]> {
 
 /** Edge cases that are not random: extreme geometry and lying headers. */
 async function edges(): Promise<FuzzCase[]> {
-  const solid = (width: number, height: number) => sharp({ create: { width, height, channels: 3, background: '#808080' } }).png().toBuffer();
+  const solid = (width: number, height: number) =>
+    sharp({ create: { width, height, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
   return [
     { name: '1x1', bytes: await solid(1, 1) },
     { name: '65535x1 strip', bytes: await solid(65535, 1) },
@@ -73,7 +76,8 @@ export async function fuzzCases(count: number, seed: number): Promise<FuzzCase[]
     const bytes = Buffer.from(base.bytes);
     if (kind < 0.55) {
       const flips = 1 + Math.floor(random() * 8);
-      for (let f = 0; f < flips; f++) bytes[Math.floor(random() * Math.min(bytes.length, 512))] = Math.floor(random() * 256);
+      for (let f = 0; f < flips; f++)
+        bytes[Math.floor(random() * Math.min(bytes.length, 512))] = Math.floor(random() * 256);
       cases.push({ name: `#${i} ${base.name} header x${flips}`, bytes });
     } else if (kind < 0.85) {
       const flips = 1 + Math.floor(random() * 32);

@@ -47,7 +47,11 @@ export async function postImage<T = JobBody>(
   const form = new FormData();
   if (bytes) form.append(options.field ?? 'image', new Blob([new Uint8Array(bytes)]), options.filename ?? 'upload.bin');
   else form.append('note', 'no image here');
-  const res = await fetch(`${url}${options.route ?? '/jobs'}${options.query ?? ''}`, { method: 'POST', body: form, headers: options.headers });
+  const res = await fetch(`${url}${options.route ?? '/jobs'}${options.query ?? ''}`, {
+    method: 'POST',
+    body: form,
+    headers: options.headers,
+  });
   return reply<T>(res);
 }
 
@@ -57,7 +61,8 @@ export async function get<T = JobBody>(url: string, route: string, init?: Reques
 
 export async function submitAndWait(url: string, bytes: Buffer, query = ''): Promise<JobBody> {
   const submitted = await postImage(url, bytes, { query });
-  if (submitted.status !== 202) throw new Error(`submit answered ${submitted.status}: ${JSON.stringify(submitted.body)}`);
+  if (submitted.status !== 202)
+    throw new Error(`submit answered ${submitted.status}: ${JSON.stringify(submitted.body)}`);
   for (;;) {
     const waited = await get(url, `${submitted.body.links.wait}?timeout=30`);
     if (waited.status === 200) return waited.body;

@@ -24,7 +24,13 @@ export interface InProcessApi {
 
 /** The config of an in-process test: its own queue on the harness's Redis, quiet logs, one inference thread. */
 export function testConfig(redisUrl: string, env: Record<string, string> = {}): Config {
-  return loadConfig({ REDIS_URL: redisUrl, QUEUE_NAME: `app-${randomUUID().slice(0, 8)}`, LOG_LEVEL: 'silent', INTRA_OP_THREADS: '1', ...env });
+  return loadConfig({
+    REDIS_URL: redisUrl,
+    QUEUE_NAME: `app-${randomUUID().slice(0, 8)}`,
+    LOG_LEVEL: 'silent',
+    INTRA_OP_THREADS: '1',
+    ...env,
+  });
 }
 
 /**
@@ -56,9 +62,16 @@ export async function startInProcessApi(config: Config): Promise<InProcessApi> {
       await connected.close();
       // A test that stopped its Redis has nothing left to clean (and a client would retry forever).
       const redis = connectRedis(config.redis!, 'blocking');
-      const alive = await Promise.race([redis.ping().then(() => true), new Promise<boolean>((resolve) => setTimeout(resolve, 1000, false))]);
+      const alive = await Promise.race([
+        redis.ping().then(() => true),
+        new Promise<boolean>((resolve) => setTimeout(resolve, 1000, false)),
+      ]);
       if (alive) {
-        const names = [...connected.deps.models.models.map((m) => m.store.queueName), `${config.queueName}-batches`, `${config.queueName}-webhooks`];
+        const names = [
+          ...connected.deps.models.models.map((m) => m.store.queueName),
+          `${config.queueName}-batches`,
+          `${config.queueName}-webhooks`,
+        ];
         for (const name of names) {
           const queue = new Queue(name, { connection: redis, prefix: keyPrefix });
           await queue.obliterate({ force: true }).catch(() => undefined);

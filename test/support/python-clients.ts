@@ -20,7 +20,9 @@ function importsClients(): boolean {
 export function ensurePythonClients(): void {
   if (importsClients()) return;
   const asRoot = (args: string[]) =>
-    process.getuid?.() === 0 ? execFileSync(args[0]!, args.slice(1), { stdio: 'ignore' }) : execFileSync('sudo', ['-n', ...args], { stdio: 'ignore' });
+    process.getuid?.() === 0
+      ? execFileSync(args[0]!, args.slice(1), { stdio: 'ignore' })
+      : execFileSync('sudo', ['-n', ...args], { stdio: 'ignore' });
   try {
     asRoot(['apt-get', 'install', '-y', '-qq', ...packages]);
   } catch {
@@ -31,5 +33,8 @@ export function ensurePythonClients(): void {
       // Reported below, with the command to run.
     }
   }
-  if (!importsClients()) throw new Error(`the conformance suite needs ${packages.join(' ')} for ${debianPython}: apt-get install -y ${packages.join(' ')}`);
+  if (!importsClients())
+    throw new Error(
+      `the conformance suite needs ${packages.join(' ')} for ${debianPython}: apt-get install -y ${packages.join(' ')}`,
+    );
 }

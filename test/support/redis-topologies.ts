@@ -39,18 +39,39 @@ export interface RedisClusterHarness {
  */
 export async function startRedisCluster(masters = 3): Promise<RedisClusterHarness> {
   const nodes = await Promise.all(
-    Array.from({ length: masters }, () => startRedisServer({ extraArgs: ['--cluster-enabled', 'yes', '--cluster-config-file', 'nodes.conf', '--cluster-node-timeout', '2000'] })),
+    Array.from({ length: masters }, () =>
+      startRedisServer({
+        extraArgs: [
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          'nodes.conf',
+          '--cluster-node-timeout',
+          '2000',
+        ],
+      }),
+    ),
   );
   const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
-  const created = spawnSync('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+  const created = spawnSync(
+    'redis-cli',
+    ['--cluster', 'create', ...addresses, '--cluster-replicas', '0', '--cluster-yes'],
+    { encoding: 'utf8' },
+  );
   if (created.status !== 0) {
     await Promise.all(nodes.map((n) => n.stop()));
     throw new Error(`redis-cli --cluster create failed: ${created.stdout}${created.stderr}`);
   }
   for (const node of nodes) {
-    await until(`cluster_state:ok on ${node.port}`, () => withClient(node.port, async (r) => /cluster_state:ok/.test(String(await r.call('CLUSTER', 'INFO')))));
+    await until(`cluster_state:ok on ${node.port}`, () =>
+      withClient(node.port, async (r) => /cluster_state:ok/.test(String(await r.call('CLUSTER', 'INFO')))),
+    );
   }
-  return { nodes, nodesEnv: addresses.join(','), stop: async () => void (await Promise.all(nodes.map((n) => n.stop()))) };
+  return {
+    nodes,
+    nodesEnv: addresses.join(','),
+    stop: async () => void (await Promise.all(nodes.map((n) => n.stop()))),
+  };
 }
 
 export interface RedisSentinelHarness {
@@ -73,7 +94,9 @@ export async function startRedisSentinel(downAfterMs = 1000): Promise<RedisSenti
   const name = 'resnet';
   const master = await startRedisServer();
   const replica = await startRedisServer({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
-  await until('the replica to sync', () => withClient(replica.port, async (r) => /master_link_status:up/.test(await r.info('replication'))));
+  await until('the replica to sync', () =>
+    withClient(replica.port, async (r) => /master_link_status:up/.test(await r.info('replication'))),
+  );
   const dir = await mkdtemp(path.join(os.tmpdir(), 'resnet-queue-sentinel-'));
   const sentinels: { port: number; child: ChildProcess }[] = [];
   for (let i = 0; i < 3; i++) {
@@ -107,7 +130,9 @@ export async function startRedisSentinel(downAfterMs = 1000): Promise<RedisSenti
     );
   }
   const currentMasterPort = () =>
-    withClient(sentinels[0]!.port, async (r) => Number(((await r.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)) as string[])[1]));
+    withClient(sentinels[0]!.port, async (r) =>
+      Number(((await r.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name)) as string[])[1]),
+    );
   return {
     name,
     sentinelsEnv: sentinels.map((s) => `127.0.0.1:${s.port}`).join(','),

@@ -23,7 +23,10 @@ process.once('exit', () => {
 });
 
 /** Starts an entry point of the real service as a child process (TypeScript through tsx). */
-export function spawnEntry(entry: Entry, env: Record<string, string | undefined>): { child: ChildProcess; output: () => string } {
+export function spawnEntry(
+  entry: Entry,
+  env: Record<string, string | undefined>,
+): { child: ChildProcess; output: () => string } {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', `${entry}.ts`)], {
     cwd: projectRoot,
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], LOG_LEVEL: 'info', ...env },
@@ -38,11 +41,20 @@ export function spawnEntry(entry: Entry, env: Record<string, string | undefined>
 }
 
 /** Polls `path` (readiness by default; `/healthz` for an API started without a worker) until it answers 2xx. */
-export async function waitForReady(url: string, child: ChildProcess, output: () => string, timeoutMs = 60_000, path = '/readyz'): Promise<void> {
+export async function waitForReady(
+  url: string,
+  child: ChildProcess,
+  output: () => string,
+  timeoutMs = 60_000,
+  path = '/readyz',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}:\n${output()}`);
-    const ok = await fetch(`${url}${path}`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${url}${path}`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -62,7 +74,13 @@ export async function stopChild(child: ChildProcess): Promise<number | null> {
 export async function startService(redisUrl: string, env: Record<string, string> = {}): Promise<RunningService> {
   const port = await freePort();
   const queueName = `test-${randomUUID().slice(0, 8)}`;
-  const { child, output } = spawnEntry('main', { REDIS_URL: redisUrl, PORT: String(port), HOST: '127.0.0.1', QUEUE_NAME: queueName, ...env });
+  const { child, output } = spawnEntry('main', {
+    REDIS_URL: redisUrl,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    QUEUE_NAME: queueName,
+    ...env,
+  });
   const url = `http://127.0.0.1:${port}`;
   await waitForReady(url, child, output);
   return { url, queueName, child, output, stop: () => stopChild(child) };

@@ -67,7 +67,10 @@ const ATTRIBUTE_INTS = 7;
 
 /** Fixed, distinct weights per class ([3, classes], row-major), so different colours rank the classes differently. */
 function tinyWeights(classes: number): { weights: number[]; bias: number[] } {
-  return { weights: Array.from({ length: 3 * classes }, (_, i) => Math.sin(1 + i * 0.7)), bias: Array.from({ length: classes }, (_, c) => c * -0.01) };
+  return {
+    weights: Array.from({ length: 3 * classes }, (_, i) => Math.sin(1 + i * 0.7)),
+    bias: Array.from({ length: classes }, (_, c) => c * -0.01),
+  };
 }
 
 /**
@@ -87,7 +90,9 @@ export function tinyClassifierOnnx(options: TinyModelOptions = {}): Uint8Array {
   const inputName = options.inputName ?? 'input';
   const outputName = options.outputName ?? 'logits';
   const Model = protobuf.parse(onnxSchema, { keepCase: true }).root.lookupType('onnx.ModelProto');
-  const dims = (shape: (number | string)[]) => ({ dim: shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })) });
+  const dims = (shape: (number | string)[]) => ({
+    dim: shape.map((d) => (typeof d === 'number' ? { dim_value: d } : { dim_param: d })),
+  });
   const tensorType = (shape: (number | string)[]) => ({ tensor_type: { elem_type: FLOAT, shape: dims(shape) } });
   const { weights, bias } = tinyWeights(classes);
   const model = {
@@ -132,9 +137,19 @@ export async function writeTinyModelDir(dir: string, options: TinyModelOptions =
   if (labels.length !== classes) throw new Error(`tiny ONNX model: ${labels.length} labels for ${classes} classes`);
   await mkdir(dir, { recursive: true });
   await writeFile(path.join(dir, 'model.onnx'), tinyClassifierOnnx({ ...options, classes }));
-  await writeFile(path.join(dir, 'labels.json'), JSON.stringify(Object.fromEntries(labels.map((label, c) => [String(c), [`tiny${c}`, label]]))));
+  await writeFile(
+    path.join(dir, 'labels.json'),
+    JSON.stringify(Object.fromEntries(labels.map((label, c) => [String(c), [`tiny${c}`, label]]))),
+  );
   const inputSize = options.inputSize ?? 224;
-  const manifest = { name: options.name ?? `tiny-${classes}`, layout: options.layout ?? 'NCHW', inputSize, resizeShorterTo: inputSize, labels: 'labels.json', topk: Math.min(5, classes) };
+  const manifest = {
+    name: options.name ?? `tiny-${classes}`,
+    layout: options.layout ?? 'NCHW',
+    inputSize,
+    resizeShorterTo: inputSize,
+    labels: 'labels.json',
+    topk: Math.min(5, classes),
+  };
   await writeFile(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   return dir;
 }

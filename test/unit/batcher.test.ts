@@ -54,7 +54,9 @@ describe('MicroBatcher', () => {
 
   it('rejects every caller of a failed batch, and keeps serving afterwards', async () => {
     let fail = true;
-    const batcher = new MicroBatcher({ maxBatchSize: 2, maxDelayMs: 0 }, (inputs: number[]) => (fail ? Promise.reject(new Error('boom')) : Promise.resolve(inputs)));
+    const batcher = new MicroBatcher({ maxBatchSize: 2, maxDelayMs: 0 }, (inputs: number[]) =>
+      fail ? Promise.reject(new Error('boom')) : Promise.resolve(inputs),
+    );
     const results = await Promise.allSettled([batcher.enqueue(1), batcher.enqueue(2)]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     fail = false;
@@ -62,7 +64,9 @@ describe('MicroBatcher', () => {
   });
 
   it('rejects when runBatch returns the wrong number of outputs', async () => {
-    const batcher = new MicroBatcher({ maxBatchSize: 2, maxDelayMs: 60_000 }, (inputs: number[]) => Promise.resolve(inputs.slice(1)));
+    const batcher = new MicroBatcher({ maxBatchSize: 2, maxDelayMs: 60_000 }, (inputs: number[]) =>
+      Promise.resolve(inputs.slice(1)),
+    );
     const results = await Promise.allSettled([batcher.enqueue(1), batcher.enqueue(2)]);
     expect(results.every((r) => r.status === 'rejected' && /1 outputs for 2 inputs/.test(String(r.reason)))).toBe(true);
   });

@@ -19,7 +19,9 @@ interface Service {
   deploy?: { replicas?: number };
 }
 
-const compose = parse(await readFile(path.join(projectRoot, 'compose.yaml'), 'utf8')) as { services: Record<string, Service> };
+const compose = parse(await readFile(path.join(projectRoot, 'compose.yaml'), 'utf8')) as {
+  services: Record<string, Service>;
+};
 const service = (name: string): Service => {
   const found = compose.services[name];
   if (!found) throw new Error(`compose.yaml has no service "${name}"`);
@@ -61,7 +63,9 @@ describe('compose.yaml', () => {
     const api = service('api');
     expect(hasHealthcheck(api)).toBe(true);
     expect(environment(api)['REDIS_URL']).toMatch(/^redis:\/\/redis:6379/);
-    const containerPorts = (api.ports ?? []).map((p) => (typeof p === 'object' ? p.target : Number(String(p).split(':').at(-1))));
+    const containerPorts = (api.ports ?? []).map((p) =>
+      typeof p === 'object' ? p.target : Number(String(p).split(':').at(-1)),
+    );
     expect(containerPorts).toContain(5000);
     expect(api.depends_on).toMatchObject({ redis: { condition: 'service_healthy' } });
   });
@@ -84,7 +88,9 @@ describe('compose.yaml', () => {
       const resolved = volume!.replace(/\$\{(\w+):-([^}]*)\}/g, (_m, _v, fallback: string) => fallback);
       const [source, target, mode] = resolved.split(':');
       await access(path.join(projectRoot, source!, 'model.onnx'));
-      expect(target).toBe(environment(s)['MODEL_DIR']!.replace(/\$\{(\w+):-([^}]*)\}/g, (_m, _v, fallback: string) => fallback));
+      expect(target).toBe(
+        environment(s)['MODEL_DIR']!.replace(/\$\{(\w+):-([^}]*)\}/g, (_m, _v, fallback: string) => fallback),
+      );
       expect(path.basename(target!)).toBe('resnet50-v1.5');
       expect(mode).toBe('ro');
     }
@@ -95,7 +101,8 @@ describe('compose.yaml', () => {
     expect(files).toContain('.env');
     for (const ignoreFile of ['.gitignore', '.dockerignore']) {
       const lines = (await readFile(path.join(projectRoot, ignoreFile), 'utf8')).split('\n').map((l) => l.trim());
-      for (const file of files) expect(lines.includes(file) || lines.includes(`/${file}`), `${ignoreFile} must list ${file}`).toBe(true);
+      for (const file of files)
+        expect(lines.includes(file) || lines.includes(`/${file}`), `${ignoreFile} must list ${file}`).toBe(true);
     }
   });
 });

@@ -6,7 +6,13 @@ import { ConfigError, envVariableNames, loadConfig, projectRoot } from '../../sr
 describe('loadConfig', () => {
   it('applies the documented defaults', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 5000, maxUploadBytes: 10 * 1024 * 1024, resultTtlSeconds: 3600, failedTtlSeconds: 86400, maxBatch: 8 });
+    expect(config).toMatchObject({
+      port: 5000,
+      maxUploadBytes: 10 * 1024 * 1024,
+      resultTtlSeconds: 3600,
+      failedTtlSeconds: 86400,
+      maxBatch: 8,
+    });
     expect(config.workerConcurrency).toBe(2 * config.maxBatch);
     expect(config.modelDir).toMatch(/shared\/models\/resnet50-v1\.5-int8$/);
     expect(Object.isFrozen(config)).toBe(true);
@@ -32,8 +38,17 @@ describe('loadConfig', () => {
     expect(defaults.dashboardCredentials).toEqual({ basic: undefined, bearer: undefined });
     expect(defaults.metricsCredentials).toEqual({ bearer: undefined });
     expect(defaults.workerMetricsPort).toBe(0);
-    const set = loadConfig({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 'long-enough-pw', DASHBOARD_TOKEN: 't'.repeat(16), METRICS_TOKEN: 'm'.repeat(16), WORKER_METRICS_PORT: '9464' });
-    expect(set.dashboardCredentials).toEqual({ basic: { user: 'ops', password: 'long-enough-pw' }, bearer: 't'.repeat(16) });
+    const set = loadConfig({
+      DASHBOARD_USER: 'ops',
+      DASHBOARD_PASSWORD: 'long-enough-pw',
+      DASHBOARD_TOKEN: 't'.repeat(16),
+      METRICS_TOKEN: 'm'.repeat(16),
+      WORKER_METRICS_PORT: '9464',
+    });
+    expect(set.dashboardCredentials).toEqual({
+      basic: { user: 'ops', password: 'long-enough-pw' },
+      bearer: 't'.repeat(16),
+    });
     expect(set.metricsCredentials).toEqual({ bearer: 'm'.repeat(16) });
     expect(set.workerMetricsPort).toBe(9464);
     expect(() => loadConfig({ DASHBOARD_USER: 'ops' })).toThrow(/DASHBOARD_PASSWORD/);
@@ -47,9 +62,18 @@ describe('loadConfig', () => {
   it('reads the batch and webhook settings: webhooks off without a whsec_ secret, allow-listed hosts normalised', () => {
     const defaults = loadConfig({});
     expect(defaults.maxBatchImages).toBe(500);
-    expect(defaults.webhooks).toMatchObject({ secret: undefined, allowHosts: [], attempts: 6, backoffMs: 5000, timeoutMs: 10_000 });
+    expect(defaults.webhooks).toMatchObject({
+      secret: undefined,
+      allowHosts: [],
+      attempts: 6,
+      backoffMs: 5000,
+      timeoutMs: 10_000,
+    });
     const key = Buffer.alloc(32, 7);
-    const config = loadConfig({ WEBHOOK_SECRET: `whsec_${key.toString('base64')}`, WEBHOOK_ALLOW_HOSTS: ' Receiver.Internal , [::1],127.0.0.1' });
+    const config = loadConfig({
+      WEBHOOK_SECRET: `whsec_${key.toString('base64')}`,
+      WEBHOOK_ALLOW_HOSTS: ' Receiver.Internal , [::1],127.0.0.1',
+    });
     expect(config.webhooks.secret).toEqual(key);
     expect(config.webhooks.allowHosts).toEqual(['receiver.internal', '::1', '127.0.0.1']);
     for (const secret of ['plain-secret', `whsec_${Buffer.alloc(8).toString('base64')}`, 'whsec_not base64!']) {
@@ -59,27 +83,48 @@ describe('loadConfig', () => {
 
   it('reads one Redis target: a URL, Sentinel (with its master name) or a Cluster, which hash-tags the queue name', () => {
     expect(loadConfig({}).redis).toBeUndefined();
-    expect(loadConfig({ REDIS_URL: 'redis://r:6379' })).toMatchObject({ redis: { kind: 'url', url: 'redis://r:6379' }, queueName: 'classify' });
-    expect(loadConfig({ REDIS_SENTINELS: 's1:26379, s2:26380', REDIS_SENTINEL_NAME: 'main', REDIS_PASSWORD: 'pw' }).redis).toEqual({
+    expect(loadConfig({ REDIS_URL: 'redis://r:6379' })).toMatchObject({
+      redis: { kind: 'url', url: 'redis://r:6379' },
+      queueName: 'classify',
+    });
+    expect(
+      loadConfig({ REDIS_SENTINELS: 's1:26379, s2:26380', REDIS_SENTINEL_NAME: 'main', REDIS_PASSWORD: 'pw' }).redis,
+    ).toEqual({
       kind: 'sentinel',
-      sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26380 }],
+      sentinels: [
+        { host: 's1', port: 26379 },
+        { host: 's2', port: 26380 },
+      ],
       name: 'main',
       password: 'pw',
     });
     const cluster = loadConfig({ REDIS_CLUSTER_NODES: '10.0.0.1:7000', QUEUE_NAME: 'detect' });
     expect(cluster.redis).toEqual({ kind: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }], password: undefined });
     expect(cluster.queueName).toBe('{detect}');
-    expect(() => loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'a:1' })).toThrow(/REDIS_CLUSTER_NODES: set one of/);
+    expect(() => loadConfig({ REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'a:1' })).toThrow(
+      /REDIS_CLUSTER_NODES: set one of/,
+    );
     expect(() => loadConfig({ REDIS_SENTINELS: 's1:26379' })).toThrow(/REDIS_SENTINEL_NAME/);
-    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'no-port' })).toThrow(/REDIS_CLUSTER_NODES[.0-9]*: must be host:port/);
-    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:70000' })).toThrow(/REDIS_CLUSTER_NODES[.0-9]*: port must be 1..65535/);
-    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:7000', SUBMIT_DURABLE_REPLICAS: '1' })).toThrow(/SUBMIT_DURABLE_REPLICAS: not supported/);
-    expect(loadConfig({ SUBMIT_DURABLE_REPLICAS: '1' })).toMatchObject({ submitDurableReplicas: 1, submitDurableTimeoutMs: 2000 });
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'no-port' })).toThrow(
+      /REDIS_CLUSTER_NODES[.0-9]*: must be host:port/,
+    );
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:70000' })).toThrow(
+      /REDIS_CLUSTER_NODES[.0-9]*: port must be 1..65535/,
+    );
+    expect(() => loadConfig({ REDIS_CLUSTER_NODES: 'a:7000', SUBMIT_DURABLE_REPLICAS: '1' })).toThrow(
+      /SUBMIT_DURABLE_REPLICAS: not supported/,
+    );
+    expect(loadConfig({ SUBMIT_DURABLE_REPLICAS: '1' })).toMatchObject({
+      submitDurableReplicas: 1,
+      submitDurableTimeoutMs: 2000,
+    });
   });
 
   it('turns tracing on only with an http(s) OTEL_EXPORTER_OTLP_ENDPOINT', () => {
     expect(loadConfig({}).otlpEndpoint).toBeUndefined();
-    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).otlpEndpoint).toBe('http://collector:4318');
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).otlpEndpoint).toBe(
+      'http://collector:4318',
+    );
     expect(() => loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' })).toThrow(/OTEL_EXPORTER_OTLP_ENDPOINT/);
   });
 
@@ -87,7 +132,11 @@ describe('loadConfig', () => {
     const one = loadConfig({ MODEL_DIR: 'models/a' });
     expect(one.modelDirs).toEqual([path.resolve('models/a')]);
     const several = loadConfig({ MODEL_DIR: 'ignored', MODEL_DIRS: ' models/a, models/b ,', DEFAULT_MODEL: 'b' });
-    expect(several).toMatchObject({ modelDirs: [path.resolve('models/a'), path.resolve('models/b')], modelDir: path.resolve('models/a'), defaultModel: 'b' });
+    expect(several).toMatchObject({
+      modelDirs: [path.resolve('models/a'), path.resolve('models/b')],
+      modelDir: path.resolve('models/a'),
+      defaultModel: 'b',
+    });
     expect(() => loadConfig({ MODEL_DIRS: ' , ' })).toThrow(/MODEL_DIRS/);
   });
 
@@ -104,10 +153,16 @@ describe('loadConfig', () => {
       modelSha256: 'ab'.repeat(32),
     });
     expect(loadConfig({})).toMatchObject({ modelUrl: undefined, modelSha256: undefined });
-    expect(() => loadConfig({ MODEL_URL: 'https://models.example/r50.onnx' })).toThrow(/MODEL_SHA256: required with MODEL_URL/);
+    expect(() => loadConfig({ MODEL_URL: 'https://models.example/r50.onnx' })).toThrow(
+      /MODEL_SHA256: required with MODEL_URL/,
+    );
     expect(() => loadConfig({ MODEL_SHA256: sha })).toThrow(/MODEL_URL: required with MODEL_SHA256/);
-    expect(() => loadConfig({ MODEL_URL: 'file:///etc/passwd', MODEL_SHA256: sha })).toThrow(/MODEL_URL: must be an http/);
-    expect(() => loadConfig({ MODEL_URL: 'https://m/r.onnx', MODEL_SHA256: 'abc' })).toThrow(/MODEL_SHA256: must be 64 hex digits/);
+    expect(() => loadConfig({ MODEL_URL: 'file:///etc/passwd', MODEL_SHA256: sha })).toThrow(
+      /MODEL_URL: must be an http/,
+    );
+    expect(() => loadConfig({ MODEL_URL: 'https://m/r.onnx', MODEL_SHA256: 'abc' })).toThrow(
+      /MODEL_SHA256: must be 64 hex digits/,
+    );
   });
 
   it('reads TRUST_PROXY as a number of proxy hops, and refuses "true" (which would trust any X-Forwarded-For)', () => {

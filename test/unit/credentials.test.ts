@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { challenges, hasCredentials, isAuthorized, type Credentials } from '../../src/credentials.js';
 
-const basicHeader = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+const basicHeader = (user: string, password: string) =>
+  `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 const both: Credentials = { basic: { user: 'ops', password: 'pa:ss word é' }, bearer: 'tok-0123456789abcdef' };
 
 describe('isAuthorized', () => {
@@ -19,7 +20,7 @@ describe('isAuthorized', () => {
       'Basic',
       basicHeader('ops', 'pa:ss word'),
       basicHeader('Ops', 'pa:ss word é'),
-      basicHeader('ops', 'pa:ss word é ') ,
+      basicHeader('ops', 'pa:ss word é '),
       'Bearer tok-0123456789abcde',
       'Bearer tok-0123456789abcdef extra',
       // The right secret under the wrong scheme.

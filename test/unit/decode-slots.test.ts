@@ -32,7 +32,12 @@ describe('DecodeSlots', () => {
     const big2 = gate(started, 'big2');
     const huge = gate(started, 'huge');
     const small = gate(started, 'small');
-    const runs = [slots.run(49, big1.task), slots.run(49, big2.task), slots.run(80, huge.task), slots.run(1, small.task)];
+    const runs = [
+      slots.run(49, big1.task),
+      slots.run(49, big2.task),
+      slots.run(80, huge.task),
+      slots.run(1, small.task),
+    ];
     await new Promise((r) => setImmediate(r));
     expect(started).toEqual(['big1', 'small']);
     small.release();

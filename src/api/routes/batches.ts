@@ -39,7 +39,12 @@ export function batchRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     const id = ctx.params['id']!;
     const timeout = parseParam('timeout', WaitQuerySchema.shape.timeout, ctx.query['timeout']) ?? defaultWaitSeconds;
     const seconds = Math.min(timeout, deps.limits.waitMaxSeconds);
-    const view = await deps.batchWaiter.wait(id, seconds * 1000, () => deps.batches.get(id, ctx.state.owner), clientGoneSignal(ctx));
+    const view = await deps.batchWaiter.wait(
+      id,
+      seconds * 1000,
+      () => deps.batches.get(id, ctx.state.owner),
+      clientGoneSignal(ctx),
+    );
     if (!view) throw notFound(id);
     respond(ctx, view);
   });
@@ -50,8 +55,10 @@ export function batchRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     if (!(await deps.batches.exists(id, ctx.state.owner))) throw notFound(id);
     const lines = deps.batches.results(id, ctx.state.owner);
     ctx.type = 'application/x-ndjson';
-    ctx.body = Readable.from((async function* () {
-      for await (const line of lines) yield `${JSON.stringify(line)}\n`;
-    })());
+    ctx.body = Readable.from(
+      (async function* () {
+        for await (const line of lines) yield `${JSON.stringify(line)}\n`;
+      })(),
+    );
   });
 }

@@ -17,8 +17,15 @@ export function healthRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     const model = deps.models.defaultModel;
     const workers = await model.store.workerCount();
     if (workers === 0) {
-      throw new AppError('no_worker', 'no worker with a loaded model is running', { 'Retry-After': String(retryAfterSeconds) }, { expose: true });
+      throw new AppError(
+        'no_worker',
+        'no worker with a loaded model is running',
+        { 'Retry-After': String(retryAfterSeconds) },
+        { expose: true },
+      );
     }
-    ctx.body = { status: 'ready', workers, model: model.name, precision: await model.precision } satisfies z.infer<typeof ReadySchema>;
+    ctx.body = { status: 'ready', workers, model: model.name, precision: await model.precision } satisfies z.infer<
+      typeof ReadySchema
+    >;
   });
 }

@@ -31,10 +31,18 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     const deadline = parseParam('deadline', SubmitQuerySchema.shape.deadline, ctx.query['deadline']);
     const preferWait = preferWaitSeconds(ctx.get('prefer'));
     // model, priority and webhook come from the query, else from text fields beside the image, read with it.
-    const { view, replayed } = await acceptImage(ctx, deps, { topk, deadlineAt: deadlineAt(deps, deadline) }, {
-      fieldNames: ['priority', 'webhook'],
-      parse: () => parseSubmitOptions({ priority: submitValue(ctx, 'priority'), webhook: submitValue(ctx, 'webhook') }, deps, { priority: 'interactive' }),
-    });
+    const { view, replayed } = await acceptImage(
+      ctx,
+      deps,
+      { topk, deadlineAt: deadlineAt(deps, deadline) },
+      {
+        fieldNames: ['priority', 'webhook'],
+        parse: () =>
+          parseSubmitOptions({ priority: submitValue(ctx, 'priority'), webhook: submitValue(ctx, 'webhook') }, deps, {
+            priority: 'interactive',
+          }),
+      },
+    );
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     if (preferWait === undefined || preferWait === 0) return respond(ctx, view);
     const seconds = clampWait(preferWait);

@@ -7,15 +7,27 @@ import type { z } from 'zod';
 
 /** GET /models: what each served model expects and whether a worker has it loaded. */
 export function modelRoutes(router: Router<ApiState>, deps: ApiDeps): void {
-  router.get('/models', requireApiKey(deps.clients.apiKeyDigests, deps.clients.authFailures), rateLimit(deps), async (ctx) => {
-    const catalog = deps.models;
-    const models = await Promise.all(
-      catalog.models.map(async (model): Promise<ModelView> => {
-        const workers = await model.store.workerCount();
-        const { inputSize, layout } = model.manifest;
-        return { name: model.name, precision: await model.precision, input: { size: inputSize, layout }, classes: model.classes, ready: workers > 0, workers };
-      }),
-    );
-    ctx.body = { models, default: catalog.defaultModel.name } satisfies z.infer<typeof ModelsSchema>;
-  });
+  router.get(
+    '/models',
+    requireApiKey(deps.clients.apiKeyDigests, deps.clients.authFailures),
+    rateLimit(deps),
+    async (ctx) => {
+      const catalog = deps.models;
+      const models = await Promise.all(
+        catalog.models.map(async (model): Promise<ModelView> => {
+          const workers = await model.store.workerCount();
+          const { inputSize, layout } = model.manifest;
+          return {
+            name: model.name,
+            precision: await model.precision,
+            input: { size: inputSize, layout },
+            classes: model.classes,
+            ready: workers > 0,
+            workers,
+          };
+        }),
+      );
+      ctx.body = { models, default: catalog.defaultModel.name } satisfies z.infer<typeof ModelsSchema>;
+    },
+  );
 }

@@ -23,15 +23,28 @@ export function predictRoute(router: Router<ApiState>, deps: ApiDeps): void {
     requireWorker(deps),
     queueBackpressure(deps),
     async (ctx) => {
-      const { view: queued } = await acceptImage(ctx, deps, { topk: tutorialTopk, deadlineAt: deadlineAt(deps, undefined) });
+      const { view: queued } = await acceptImage(ctx, deps, {
+        topk: tutorialTopk,
+        deadlineAt: deadlineAt(deps, undefined),
+      });
       const seconds = deps.limits.predictTimeoutSeconds;
       const view = await waitForJob(ctx, deps, queued.id, seconds);
       if (view?.status === 'failed' && view.error) {
         // A job failure's message is written for clients by the worker (never a runtime's text).
-        throw new AppError(isErrorCode(view.error.code) ? view.error.code : 'internal', view.error.message, {}, { expose: true });
+        throw new AppError(
+          isErrorCode(view.error.code) ? view.error.code : 'internal',
+          view.error.message,
+          {},
+          { expose: true },
+        );
       }
       if (view?.status !== 'completed' || !view.result) {
-        throw new AppError('timeout', `no result within ${seconds} s; the job goes on as ${queued.links.self}`, {}, { expose: true });
+        throw new AppError(
+          'timeout',
+          `no result within ${seconds} s; the job goes on as ${queued.links.self}`,
+          {},
+          { expose: true },
+        );
       }
       ctx.body = PredictResponseSchema.parse({
         success: true,

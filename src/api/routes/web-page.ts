@@ -10,7 +10,9 @@ export const publicDir = path.join(projectRoot, 'public');
 
 /** CSP sources for the page's inline <style> blocks, by hash, so no 'unsafe-inline' is needed. */
 function inlineStyleHashes(html: string): string[] {
-  return [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => `'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`);
+  return [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map(
+    (m) => `'sha256-${createHash('sha256').update(m[1]!).digest('base64')}'`,
+  );
 }
 
 /**

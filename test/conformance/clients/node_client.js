@@ -15,4 +15,6 @@ while (route === '/jobs' && status === 202) {
   status = res.status;
 }
 const predictions = route === '/jobs' ? body.result?.predictions : body.predictions;
-process.stdout.write(`${status === 200 && predictions ? predictions[0].label : `HTTP ${status} ${JSON.stringify(body)}`}\n`);
+process.stdout.write(
+  `${status === 200 && predictions ? predictions[0].label : `HTTP ${status} ${JSON.stringify(body)}`}\n`,
+);
