@@ -4,15 +4,17 @@
  * crop) and in augmented views (mirror, off-centre and tighter crops), all through prepareImage.
  * Prints one JSON line. This is the guard an int8 model must pass before it is served (see the
  * int8 model's README: kernels that saturate give wrong answers without failing).
- *   tsx bench/agreement.ts <fp32ModelDir> <int8ModelDir>
+ *   tsx bench/agreement.ts <fp32ModelDir> <int8ModelDir> [--quick]
+ * --quick keeps the reference crop and the mirror view only (for the test that the bench runs).
  */
 import sharp, { type Sharp } from 'sharp';
 import { loadClassifier } from '../src/model/classifier.js';
 import { decodeCrop, prepareImage } from '../src/model/preprocess.js';
 import { sharedImages } from './shared-images.js';
 
-const [fp32Dir, int8Dir] = process.argv.slice(2);
-if (!fp32Dir || !int8Dir) throw new Error('usage: tsx bench/agreement.ts <fp32ModelDir> <int8ModelDir>');
+const [fp32Dir, int8Dir, mode] = process.argv.slice(2);
+if (!fp32Dir || !int8Dir) throw new Error('usage: tsx bench/agreement.ts <fp32ModelDir> <int8ModelDir> [--quick]');
+const quick = mode === '--quick';
 
 /** The photo itself first (the reference crop), then deterministic augmented views of it. */
 async function views(photo: Buffer): Promise<Buffer[]> {
@@ -29,6 +31,7 @@ async function views(photo: Buffer): Promise<Buffer[]> {
       }),
     );
   };
+  if (quick) return Promise.all([photo, png(sharp(photo).flop())]);
   return Promise.all([
     Promise.resolve(photo),
     png(sharp(photo).flop()),

@@ -338,13 +338,13 @@ async function measureService(model: ModelKey, phoneDir: string, phones: Buffer[
     log(`${model}: redis footprint and API CPU per upload, then the workers alone draining the queue`);
     const { footprint, apiCpuMsPerUpload, drain } = await queueFilled(service, jobQueue, quick ? 10 : 200, phones);
     log(`${model}: light load: 1 client, sequential`);
-    const light = await load(service.url, 1, quick ? 0 : 2000, 0, { perClient: quick ? 5 : 60 });
+    const light = await load(service.url, 1, quick ? 0 : 2000, 0, { perClient: quick ? 3 : 60 });
     const stages = await stageBreakdown(service.redisUrl, jobQueue, light.samples);
     const saturated: LoadResult[] = [];
     let loop = { p50: NaN, p99: NaN, max: NaN };
     let cpu: Record<string, number> = {};
-    const clientSteps = quick ? [1, 4] : [1, 4, 16, 64];
-    const [warmupMs, measureMs] = quick ? [500, 2000] : [3000, 15000];
+    const clientSteps = quick ? [2] : [1, 4, 16, 64];
+    const [warmupMs, measureMs] = quick ? [200, 1000] : [3000, 15000];
     for (const clients of clientSteps) {
       log(`${model}: saturation: ${clients} clients`);
       await loopDelay(service.api);
@@ -366,7 +366,7 @@ async function measureService(model: ModelKey, phoneDir: string, phones: Buffer[
       }
       loop = await loopDelay(service.api);
     }
-    const phoneClients = quick ? 4 : 16;
+    const phoneClients = quick ? 2 : 16;
     log(`${model}: phone mix: ${phoneClients} clients, ${phoneFraction * 100} % 12 MP JPEGs`);
     const phoneMix = await load(service.url, phoneClients, warmupMs, measureMs, { phoneDir });
     const smallMix = saturated.find((s) => s.clients === phoneClients)!;
@@ -451,7 +451,14 @@ if (models.includes('fp32') && models.includes('int8')) {
   log('top-1 agreement of int8 with fp32 on the shared photos');
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', path.join(projectRoot, 'bench/agreement.ts'), modelDirs.fp32, modelDirs.int8],
+    [
+      '--import',
+      'tsx',
+      path.join(projectRoot, 'bench/agreement.ts'),
+      modelDirs.fp32,
+      modelDirs.int8,
+      ...(quick ? ['--quick'] : []),
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   let out = '';

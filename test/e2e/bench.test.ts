@@ -65,6 +65,6 @@ describe('npm run bench', () => {
         expect(model).toHaveProperty(key);
     }
     expect(results.int8OverFp32.engineBest).toBeGreaterThan(0);
-    expect(results.agreement).toMatchObject({ passed: true, views: 40 });
+    expect(results.agreement).toMatchObject({ passed: true, views: 10 });
   }, 300_000); // two models, each through engine, service and load steps: minutes on 2 busy cores
 });
