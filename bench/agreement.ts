@@ -31,7 +31,7 @@ async function views(photo: Buffer): Promise<Buffer[]> {
       }),
     );
   };
-  if (quick) return Promise.all([photo, png(sharp(photo).flop())]);
+  if (quick) return [photo, await png(sharp(photo).flop())];
   return Promise.all([
     Promise.resolve(photo),
     png(sharp(photo).flop()),
