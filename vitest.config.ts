@@ -1,12 +1,25 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * Two tiers, run side by side. The in-process tier (pure units, the model, and the Koa app through
+ * createApp with in-process workers) runs two files at a time; the process tier (entry points,
+ * supervision, faults, real client programs) starts child processes that load the model, so its
+ * files run one at a time.
+ */
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-redis.ts'],
-    // End-to-end files each start the real service and model; on 2 cores they must not overlap.
-    fileParallelism: false,
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'in-process', include: ['test/{unit,integration,app}/**/*.test.ts'], maxWorkers: 2 },
+      },
+      {
+        extends: true,
+        test: { name: 'processes', include: ['test/{e2e,faults,conformance}/**/*.test.ts'], fileParallelism: false },
+      },
+    ],
   },
 });
