@@ -1,24 +1,32 @@
 import { defineConfig } from 'vitest/config';
 
+const timeouts = { testTimeout: 120_000, hookTimeout: 120_000 };
+
 /**
  * Two tiers, run side by side. The in-process tier (pure units, the model, and the Koa app through
  * createApp with in-process workers) runs two files at a time; the process tier (entry points,
  * supervision, faults, real client programs) starts child processes that load the model, so its
- * files run one at a time.
+ * files run one at a time. The global setup (one build, one Redis) runs once for both.
  */
 export default defineConfig({
   test: {
-    globalSetup: ['test/support/global-redis.ts'],
-    testTimeout: 120_000,
-    hookTimeout: 120_000,
+    globalSetup: ['test/support/global-build.ts', 'test/support/global-redis.ts'],
     projects: [
       {
-        extends: true,
-        test: { name: 'in-process', include: ['test/{unit,integration,app}/**/*.test.ts'], maxWorkers: 2 },
+        test: {
+          ...timeouts,
+          name: 'in-process',
+          include: ['test/{unit,integration,app}/**/*.test.ts'],
+          maxWorkers: 2,
+        },
       },
       {
-        extends: true,
-        test: { name: 'processes', include: ['test/{e2e,faults,conformance}/**/*.test.ts'], fileParallelism: false },
+        test: {
+          ...timeouts,
+          name: 'processes',
+          include: ['test/{e2e,faults,conformance}/**/*.test.ts'],
+          fileParallelism: false,
+        },
       },
     ],
   },

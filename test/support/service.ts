@@ -22,12 +22,12 @@ process.once('exit', () => {
   for (const child of started) child.kill('SIGKILL');
 });
 
-/** Starts an entry point of the real service as a child process (TypeScript through tsx). */
+/** Starts an entry point of the real service as a child process, compiled (test/support/global-build.ts). */
 export function spawnEntry(
   entry: Entry,
   env: Record<string, string | undefined>,
 ): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src', `${entry}.ts`)], {
+  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', `${entry}.js`)], {
     cwd: projectRoot,
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
