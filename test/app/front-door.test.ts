@@ -4,6 +4,7 @@
  * aborted, odd methods, huge headers) answered with JSON and without error-level logs.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import * as fx from '../support/fixtures.js';
 import { postImage, submitAndWait, type ErrorBody } from '../support/http.js';
@@ -222,6 +223,19 @@ describe('hostile uploads', () => {
     const nowhere = await request(method, '/nowhere');
     expect(nowhere.status).toBe(404);
     expect(nowhere.body.error.code).toBe('not_found');
+  });
+
+  it('bytes that are not HTTP: JSON 400, logged as a refusal rather than an error', async () => {
+    const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString()));
+    socket.end('HELLO THERE\r\n\r\n');
+    await new Promise((resolve) => socket.once('close', resolve));
+    const [head, body] = text.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(head).toMatch(/content-type: application\/json/i);
+    expect((JSON.parse(body!) as ErrorBody).error.code).toBe('invalid_request');
+    expect(logs.text()).toMatch(/"level":30[^\n]*"msg":"refused a malformed request"/);
   });
 
   it('oversized headers: JSON 431', async () => {
