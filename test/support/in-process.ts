@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
+import { pino, type DestinationStream } from 'pino';
 import { createApp } from '../../src/api/app.js';
 import type { ApiDeps } from '../../src/api/deps.js';
+import { createHttpServer } from '../../src/api/http-server.js';
 import { connectApiDeps, type ConnectedDeps } from '../../src/api/server.js';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger, type Logger } from '../../src/logger.js';
 import { keyPrefix } from '../../src/queue/keys.js';
 import { connectRedis } from '../../src/redis.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
@@ -33,15 +34,38 @@ export function testConfig(redisUrl: string, env: Record<string, string> = {}): 
   });
 }
 
+/** Log lines kept in memory, for tests that assert on what the service logged. */
+export interface LogCapture {
+  /** Where a logger writes: one JSON line per call. */
+  destination: DestinationStream;
+  /** Everything written so far, as written. */
+  text(): string;
+}
+
+export function captureLogs(): LogCapture {
+  const written: string[] = [];
+  return {
+    destination: { write: (line: string) => void written.push(line) },
+    text: () => written.join(''),
+  };
+}
+
+export interface InProcessOptions {
+  /** Where the API's and its workers' pino lines go (at config.logLevel); stdout by default. */
+  logs?: DestinationStream;
+}
+
 /**
  * The in-process tier: createApp over real dependencies (the harness's Redis, a queue of its own)
- * served on a loopback port, and workers in the same process when a test wants them.
+ * served on a loopback port by the service's own HTTP server (JSON answers to parse errors,
+ * `Expect: 100-continue` deferred), and workers in the same process when a test wants them.
  */
-export async function startInProcessApi(config: Config): Promise<InProcessApi> {
-  const log = createLogger(config.logLevel, 'test');
+export async function startInProcessApi(config: Config, options: InProcessOptions = {}): Promise<InProcessApi> {
+  const log: Logger = options.logs
+    ? pino({ level: config.logLevel, base: { role: 'test', pid: process.pid } }, options.logs)
+    : createLogger(config.logLevel, 'test');
   const connected = await connectApiDeps(config, log);
-  const handle = createApp(connected.deps).callback();
-  const server = http.createServer((req, res) => void handle(req, res));
+  const server = createHttpServer(createApp(connected.deps).callback(), log);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const workers: RunningWorker[] = [];

@@ -1,27 +1,40 @@
 /**
- * The front door against one running service: every common format read right, wrong bodies
+ * The front door of the service, in process: every common format read right, wrong bodies
  * answered 400 naming the problem, and hostile uploads (over the limit, too many at once,
  * aborted, odd methods, huge headers) answered with JSON and without error-level logs.
  */
 import http from 'node:http';
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import * as fx from '../support/fixtures.js';
 import { postImage, submitAndWait, type ErrorBody } from '../support/http.js';
-import { startService, type RunningService } from '../support/service.js';
+import { captureLogs, startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
 
 const maxUploadBytes = 4 * 1024 * 1024;
-let service: RunningService;
+const logs = captureLogs();
+let api: InProcessApi;
 let url: string;
 
 beforeAll(async () => {
-  service = await startService(inject('redisUrl'), {
-    MAX_UPLOAD_BYTES: String(maxUploadBytes),
-    MAX_CONCURRENT_UPLOADS: '2',
-  });
-  url = service.url;
+  api = await startInProcessApi(
+    testConfig(inject('redisUrl'), {
+      MAX_UPLOAD_BYTES: String(maxUploadBytes),
+      MAX_CONCURRENT_UPLOADS: '2',
+      LOG_LEVEL: 'info',
+    }),
+    { logs: logs.destination },
+  );
+  await api.startWorker();
+  url = api.url;
 });
 afterAll(async () => {
-  expect(await service.stop()).toBe(0);
+  try {
+    // Whatever order the tests ran in, the service is still up and logged nothing at error level.
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
+    expect(unexpectedErrorLogs()).toEqual([]);
+  } finally {
+    await api?.close();
+  }
 });
 
 const coffeeLabels = ['espresso', 'cup', 'coffee_mug'];
@@ -31,8 +44,8 @@ const coffeeLabels = ['espresso', 'cup', 'coffee_mug'];
  * before the worker is up, uploads refused by the cap).
  */
 const unexpectedErrorLogs = () =>
-  service
-    .output()
+  logs
+    .text()
     .split('\n')
     .filter((line) => /"level":(50|60)/.test(line) && !/"code":"(no_worker|unavailable)"/.test(line));
 
@@ -180,7 +193,7 @@ describe('hostile uploads', () => {
     expect(((await res.json()) as ErrorBody).error.code).toBe('payload_too_large');
   });
 
-  it('beyond MAX_CONCURRENT_UPLOADS: 503 with Retry-After at once; aborting the held uploads logs nothing at error level', async () => {
+  it('over MAX_CONCURRENT_UPLOADS: 503 and Retry-After at once; aborted held uploads log no errors', async () => {
     const held = [heldUpload(1024 * 1024), heldUpload(1024 * 1024)];
     // The server answers 100 Continue only once it admitted the upload and is about to read it.
     await Promise.all(held.map((h) => h.admitted));
@@ -189,9 +202,9 @@ describe('hostile uploads', () => {
     expect(refused.body.error.code).toBe('unavailable');
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
 
-    const before = service.output().split('client closed the connection').length;
+    const before = logs.text().split('client closed the connection').length;
     held.forEach((h) => h.abort());
-    await vi.waitFor(() => expect(service.output().split('client closed the connection').length).toBe(before + 2), {
+    await vi.waitFor(() => expect(logs.text().split('client closed the connection').length).toBe(before + 2), {
       timeout: 10_000,
     });
     const job = await submitAndWait(url, await fx.baselineJpeg());
@@ -212,16 +225,23 @@ describe('hostile uploads', () => {
     expect(nowhere.body.error.code).toBe('not_found');
   });
 
+  it('bytes that are not HTTP: JSON 400, logged as a refusal rather than an error', async () => {
+    const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+    let text = '';
+    socket.on('data', (d: Buffer) => (text += d.toString()));
+    socket.end('HELLO THERE\r\n\r\n');
+    await new Promise((resolve) => socket.once('close', resolve));
+    const [head, body] = text.split('\r\n\r\n');
+    expect(head).toMatch(/^HTTP\/1\.1 400 /);
+    expect(head).toMatch(/content-type: application\/json/i);
+    expect((JSON.parse(body!) as ErrorBody).error.code).toBe('invalid_request');
+    expect(logs.text()).toMatch(/"level":30[^\n]*"msg":"refused a malformed request"/);
+  });
+
   it('oversized headers: JSON 431', async () => {
     const res = await fetch(`${url}/healthz`, { headers: { 'x-padding': 'a'.repeat(20_000) } });
     expect(res.status).toBe(431);
     expect(res.headers.get('content-type')).toMatch(/application\/json/);
     expect(((await res.json()) as ErrorBody).error.code).toBe('headers_too_large');
-  });
-
-  it('the service is still up and logged nothing at error level', async () => {
-    expect(service.child.exitCode).toBeNull();
-    expect((await fetch(`${url}/readyz`)).status).toBe(200);
-    expect(unexpectedErrorLogs()).toEqual([]);
   });
 });
