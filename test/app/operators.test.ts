@@ -198,7 +198,7 @@ describe('a failed job, retried from the dashboard', () => {
     expect(refused.body.error.code).toBe('unauthorized');
 
     const before = await workerMetrics();
-    // Present from the start (at 0), so a dashboard shows the model before its first job.
+    // Exported from the start (at 0 before the first job), whichever tests ran before this one.
     expect(sample(before, 'resnet_jobs_completed_total', { model: defaultModelName })).toBeGreaterThanOrEqual(0);
     expect(sample(before, 'resnet_model_load_seconds')).toBeGreaterThan(0);
     expect(sample(before, 'resnet_model_info', { model: 'resnet50-v1.5-int8', precision: 'int8' })).toBe(1);
