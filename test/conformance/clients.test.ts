@@ -4,7 +4,7 @@
  * photo's top-1 label. The table of results is printed at the end. The programs are what is under
  * test; the service runs in this process (API and a real worker), since its own processes are
  * covered by test/e2e. The file stays in the process tier: it runs three dozen client programs at
- * once (Python interpreters, Node, the CLI through tsx, Chromium), which the 2-core machine can
+ * once (Python interpreters, Node, the CLI, Chromium), which the 2-core machine can
  * take only without another file beside them.
  */
 import { execFile } from 'node:child_process';
@@ -120,7 +120,7 @@ describe.concurrent('real clients get the photo classified', () => {
   it('the classify CLI -> /jobs', async () => {
     const { stdout } = await run(
       process.execPath,
-      ['--import', 'tsx', path.join(projectRoot, 'src/cli/main.ts'), '--json', '--url', service.url, photo],
+      [path.join(projectRoot, 'bin/classify.js'), '--json', '--url', service.url, photo],
       {
         cwd: projectRoot,
         timeout: 90_000,

@@ -18,13 +18,15 @@ interface CliRun {
   stderr: string;
 }
 
-/** The `classify` command from source (bin/classify.js runs the same entry once built). */
+/** The `classify` command as installed: package.json's bin shim over dist/ (test/support/global-build.ts). */
+const classifyBin = path.join(projectRoot, 'bin/classify.js');
+
 async function classify(...args: string[]): Promise<CliRun> {
   return classifyWithEnv({}, ...args);
 }
 
 async function classifyWithEnv(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, [classifyBin, ...args], {
     cwd: projectRoot,
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
