@@ -1,12 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startApi } from '../../src/api/server.js';
 import { freePort } from '../../src/redis-server.js';
 import { get, image, postImage, submitAndWait, type ErrorBody, type JobBody } from '../support/http.js';
-import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
+import { captureLogs, startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
 import { metricNames, sample } from '../support/prometheus.js';
 import { defaultJobQueue, defaultModelName } from '../support/paths.js';
 
@@ -226,27 +225,20 @@ describe('a failed job, retried from the dashboard', () => {
 
 describe('without credentials', () => {
   it('the dashboard is not mounted (404, and the log says how to enable it), and /metrics is open', async () => {
-    // The API's own start-up (what src/api/main.ts runs), logging to a buffer instead of stdout.
-    let logged = '';
-    const log = pino(
-      { level: 'info' },
-      new Writable({
-        write(chunk: Buffer, _encoding, done) {
-          logged += chunk.toString();
-          done();
-        },
-      }),
-    );
+    // The API's own start-up (what src/api/main.ts runs), logging to memory instead of stdout.
+    const logs = captureLogs();
     const bare = await startApi(
       testConfig(redisUrl, { QUEUE_NAME: idle.config.queueName, PORT: '0', HOST: '127.0.0.1' }),
-      log,
+      pino({ level: 'info' }, logs.destination),
     );
     try {
       const bareUrl = `http://127.0.0.1:${bare.port}`;
       const dashboard = await get<ErrorBody>(bareUrl, '/admin/queues', { headers: basic });
       expect(dashboard.status).toBe(404);
       expect(dashboard.body.error.code).toBe('not_found');
-      expect(logged).toMatch(/dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_TOKEN/);
+      expect(logs.text()).toMatch(
+        /dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_TOKEN/,
+      );
       const metrics = await fetch(`${bareUrl}/metrics`);
       expect(metrics.status).toBe(200);
       expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
