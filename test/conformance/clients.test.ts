@@ -1,7 +1,11 @@
 /**
- * Real client programs, run as subprocesses against one running service, each uploading the same
- * photo the way its users do, to POST /predict and to POST /jobs (then the long-poll): every one
- * must get the photo's top-1 label. The table of results is printed at the end.
+ * Real client programs, run as subprocesses against one service, each uploading the same photo the
+ * way its users do, to POST /predict and to POST /jobs (then the long-poll): every one must get the
+ * photo's top-1 label. The table of results is printed at the end. The programs are what is under
+ * test; the service runs in this process (API and a real worker), since its own processes are
+ * covered by test/e2e. The file stays in the process tier: it runs three dozen client programs at
+ * once (Python interpreters, Node, the CLI, Chromium), which the 2-core machine can
+ * take only without another file beside them.
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -11,7 +15,7 @@ import { projectRoot } from '../../src/config.js';
 import { chromiumPath, launchChromium, reportMissingChromium } from '../support/chromium.js';
 import { imagesDir } from '../support/paths.js';
 import { debianPython, ensurePythonClients } from '../support/python-clients.js';
-import { startService, type RunningService } from '../support/service.js';
+import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
 
 const run = promisify(execFile);
 const photo = path.join(imagesDir, 'eagle.jpg');
@@ -22,16 +26,17 @@ type Route = '/predict' | '/jobs';
 
 reportMissingChromium('conformance: the web page');
 
-let service: RunningService;
+let service: InProcessApi;
 beforeAll(async () => {
   ensurePythonClients();
-  service = await startService(inject('redisUrl'));
+  service = await startInProcessApi(testConfig(inject('redisUrl')));
+  await service.startWorker();
 });
 const results = new Map<string, Partial<Record<Route, string>>>();
 afterAll(async () => {
   const rows = [...results].map(([client, r]) => `| ${client} | ${r['/predict'] ?? '—'} | ${r['/jobs'] ?? '—'} |`);
   process.stdout.write(`\n| client | /predict | /jobs (+ wait) |\n| --- | --- | --- |\n${rows.join('\n')}\n`);
-  expect(await service.stop()).toBe(0);
+  await service?.close();
 });
 
 /** A program's last output line: the label it printed, or its "HTTP <status> <body>". */
@@ -115,7 +120,7 @@ describe.concurrent('real clients get the photo classified', () => {
   it('the classify CLI -> /jobs', async () => {
     const { stdout } = await run(
       process.execPath,
-      ['--import', 'tsx', path.join(projectRoot, 'src/cli/main.ts'), '--json', '--url', service.url, photo],
+      [path.join(projectRoot, 'bin/classify.js'), '--json', '--url', service.url, photo],
       {
         cwd: projectRoot,
         timeout: 90_000,

@@ -10,7 +10,7 @@ import { runClassify } from '../../src/cli/classify.js';
 import { projectRoot } from '../../src/config.js';
 import { freePort } from '../../src/redis-server.js';
 import { imagesDir } from '../support/paths.js';
-import { startService, type RunningService } from '../support/service.js';
+import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
 
 interface CliRun {
   code: number | null;
@@ -18,13 +18,15 @@ interface CliRun {
   stderr: string;
 }
 
-/** The `classify` command from source (bin/classify.js runs the same entry once built). */
+/** The `classify` command as installed: package.json's bin shim over dist/ (test/support/global-build.ts). */
+const classifyBin = path.join(projectRoot, 'bin/classify.js');
+
 async function classify(...args: string[]): Promise<CliRun> {
   return classifyWithEnv({}, ...args);
 }
 
 async function classifyWithEnv(env: Record<string, string>, ...args: string[]): Promise<CliRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/cli/main.ts'), ...args], {
+  const child = spawn(process.execPath, [classifyBin, ...args], {
     cwd: projectRoot,
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -40,14 +42,16 @@ async function classifyWithEnv(env: Record<string, string>, ...args: string[]): 
 const coffee = path.join(imagesDir, 'coffee.png');
 const orange = path.join(imagesDir, 'orange.jpg');
 
-let service: RunningService;
+/** The service in this process (API and a real worker); the CLI is the program under test. */
+let service: InProcessApi;
 let scratch: string;
 beforeAll(async () => {
-  service = await startService(inject('redisUrl'));
+  service = await startInProcessApi(testConfig(inject('redisUrl')));
+  await service.startWorker();
   scratch = await mkdtemp(path.join(os.tmpdir(), 'classify-cli-'));
 });
 afterAll(async () => {
-  expect(await service.stop()).toBe(0);
+  await service?.close();
   await rm(scratch, { recursive: true, force: true });
 });
 
@@ -168,7 +172,8 @@ describe('classify against a service that never finishes or fails', () => {
   let stubUrl: string;
   let mode: 'queued' | 'unavailable' = 'queued';
   const id = '00000000-0000-4000-8000-000000000001';
-  const seenAuthorization: string[] = [];
+  /** What the stub saw: each request, the long-poll timeout it asked for, and whether it got the answer. */
+  let seen: { method: string; path: string; timeout: string | null; authorization: string; answered: boolean }[] = [];
   const queued = {
     id,
     status: 'queued',
@@ -179,18 +184,28 @@ describe('classify against a service that never finishes or fails', () => {
     // Stands in for an overloaded deployment: accepts every job, finishes none, or answers 503.
     stub = http.createServer((req, res) => {
       req.resume();
-      seenAuthorization.push(req.headers.authorization ?? '(none)');
+      const target = new URL(req.url!, 'http://x');
+      const request = {
+        method: req.method!,
+        path: target.pathname,
+        timeout: target.searchParams.get('timeout'),
+        authorization: req.headers.authorization ?? '(none)',
+        answered: false,
+      };
+      seen.push(request);
+      res.once('finish', () => (request.answered = true));
       if (mode === 'unavailable') {
         res
-          .writeHead(503, { 'content-type': 'application/json' })
+          .writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' })
           .end(JSON.stringify({ error: { code: 'unavailable', message: 'the job store is unavailable' } }));
         return;
       }
-      const timeout = Number(new URL(req.url!, 'http://x').searchParams.get('timeout') ?? 0);
-      setTimeout(
+      // Like the real long-poll: the view comes back when the requested timeout runs out.
+      const timer = setTimeout(
         () => res.writeHead(202, { 'content-type': 'application/json' }).end(JSON.stringify(queued)),
-        Math.min(timeout, 1) * 1000,
+        Number(request.timeout ?? 0) * 1000,
       );
+      res.once('close', () => clearTimeout(timer));
     });
     stub.listen(0, '127.0.0.1');
     await once(stub, 'listening');
@@ -200,20 +215,29 @@ describe('classify against a service that never finishes or fails', () => {
 
   it('exits 4 once --wait runs out, naming the job to fetch later', async () => {
     mode = 'queued';
-    const started = performance.now();
+    seen = [];
     const run = await classify(coffee, '--url', stubUrl, '--wait', '1.5');
     expect(run.code).toBe(4);
-    expect(performance.now() - started).toBeGreaterThanOrEqual(1500);
     expect(run.stderr).toContain(`timeout: job ${id} still queued after 1.5 s; it goes on at ${stubUrl}/jobs/${id}`);
+    // One submission, then long-polls that ask only for what is left of --wait, and each is waited out.
+    expect(seen[0]).toMatchObject({ method: 'POST', path: '/jobs', answered: true });
+    const polls = seen.slice(1);
+    expect(polls.length).toBeGreaterThanOrEqual(1);
+    for (const poll of polls) expect(poll).toMatchObject({ method: 'GET', path: `/jobs/${id}/wait`, answered: true });
+    const timeouts = polls.map((p) => Number(p.timeout));
+    for (const [i, timeout] of timeouts.entries()) {
+      expect(timeout).toBeGreaterThanOrEqual(0);
+      expect(timeout).toBeLessThanOrEqual(i === 0 ? 1.5 : timeouts[i - 1]!);
+    }
   });
 
   it('sends --api-key, else CLASSIFY_API_KEY, as a bearer token on every call', async () => {
     mode = 'queued';
-    seenAuthorization.length = 0;
+    seen = [];
     await classifyWithEnv({ CLASSIFY_API_KEY: 'from-the-environment' }, coffee, '--url', stubUrl, '--wait', '0.5');
-    expect(new Set(seenAuthorization)).toEqual(new Set(['Bearer from-the-environment']));
-    expect(seenAuthorization.length).toBeGreaterThanOrEqual(2);
-    seenAuthorization.length = 0;
+    expect(new Set(seen.map((r) => r.authorization))).toEqual(new Set(['Bearer from-the-environment']));
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    seen = [];
     await classifyWithEnv(
       { CLASSIFY_API_KEY: 'from-the-environment' },
       coffee,
@@ -224,14 +248,16 @@ describe('classify against a service that never finishes or fails', () => {
       '--api-key',
       'from-the-flag',
     );
-    expect(new Set(seenAuthorization)).toEqual(new Set(['Bearer from-the-flag']));
+    expect(new Set(seen.map((r) => r.authorization))).toEqual(new Set(['Bearer from-the-flag']));
   });
 
-  it('exits 3 on a 5xx', async () => {
+  it('exits 3 on a 5xx, reporting it at once rather than retrying after Retry-After', async () => {
     mode = 'unavailable';
+    seen = [];
     const run = await classify(coffee, '--url', stubUrl);
     expect(run.code).toBe(3);
     expect(run.stderr).toContain('unavailable: the job store is unavailable');
+    expect(seen.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /jobs']);
   });
 });
 

@@ -44,7 +44,8 @@ export const chromiumPath = findChromium();
 export function reportMissingChromium(what: string): void {
   if (!chromiumPath)
     process.stderr.write(
-      `${what}: browser test skipped: no Chromium (set CHROME_PATH, or put chromium or chromium-browser on the PATH; Debian: apt-get install -y chromium)\n`,
+      `${what}: browser test skipped: no Chromium (set CHROME_PATH, or put chromium or chromium-browser ` +
+        `on the PATH; Debian: apt-get install -y chromium)\n`,
     );
 }
 

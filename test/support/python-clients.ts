@@ -16,7 +16,10 @@ function importsClients(): boolean {
   }
 }
 
-/** Installs the Python clients from Debian when they are missing, as CI does (.ci/run); throws saying how if it cannot. */
+/**
+ * Installs the Python clients from Debian when they are missing, as CI does (.ci/run); throws saying
+ * how if it cannot.
+ */
 export function ensurePythonClients(): void {
   if (importsClients()) return;
   const asRoot = (args: string[]) =>
