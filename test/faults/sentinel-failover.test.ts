@@ -10,6 +10,7 @@ import { outputDir } from '../support/paths.js';
 import { sample } from '../support/prometheus.js';
 import { startRedisSentinel, type RedisSentinelHarness } from '../support/redis-topologies.js';
 import { spawnEntry, stopChild, waitForReady } from '../support/service.js';
+import { until } from '../support/wait.js';
 import { faultEnv } from './harness.js';
 
 /**
@@ -48,6 +49,7 @@ afterEach(async () => {
 });
 
 async function measureFailover(durableReplicas: number): Promise<FailoverRow> {
+  const began = Date.now();
   const topology: RedisSentinelHarness = await startRedisSentinel();
   cleanup.push(() => topology.stop());
   const port = await freePort();
@@ -103,12 +105,14 @@ async function measureFailover(durableReplicas: number): Promise<FailoverRow> {
   });
   const phase = (what: string) =>
     process.stderr.write(
-      `failover(${durableReplicas}): ${what} (${accepted.length} accepted, ${refusedAttempts} refused)\n`,
+      `failover(${durableReplicas}) at ${((Date.now() - began) / 1000).toFixed(1)} s: ${what} ` +
+        `(${accepted.length} accepted, ${refusedAttempts} refused)\n`,
     );
   const acceptedCount = async (n: number) => {
     while (accepted.length < n) await once(progress, 'accepted');
   };
 
+  phase('the API is ready');
   await acceptedCount(acceptedBeforeKill);
   phase('freezing the replica');
   process.kill(topology.replica.pid, 'SIGSTOP');
@@ -126,9 +130,9 @@ async function measureFailover(durableReplicas: number): Promise<FailoverRow> {
   // crash without persistence) and the sentinels make it a replica of the new master, so a
   // durable submit again has a replica to wait for. Restarting it earlier would let it rejoin as an
   // empty master: the very loss failover exists to avoid.
-  while ((await topology.currentMasterPort().catch(() => topology.master.port)) === topology.master.port) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await until('the sentinels to promote the replica', async () => {
+    return (await topology.currentMasterPort()) !== topology.master.port;
+  });
   phase('replica promoted; restarting the old master');
   const reborn: RedisServer = await startRedisServer({ port: topology.master.port });
   cleanup.push(() => reborn.stop());

@@ -5,15 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, startRedisServer, type RedisServer } from '../../src/redis-server.js';
-
-/** Polls `check` every 100 ms until it holds (a harness start-up condition, not a test assertion). */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { until } from './wait.js';
 
 async function withClient<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -87,13 +79,26 @@ export interface RedisSentinelHarness {
 }
 
 /**
+ * Sentinel's clocks, shortened for a loopback test (SENTINEL DEBUG; the defaults suit real networks):
+ * sentinels announce themselves every `publish-period` (so they find each other sooner), and a
+ * returning old master is made a replica only after 4 publish periods without trouble; INFO,
+ * through which they follow roles and replicas, is read every `info-period`.
+ */
+const sentinelTimings = ['publish-period', '500', 'info-period', '1000'];
+
+/**
  * One master, one replica and three sentinels (quorum 2) on loopback. The sentinels declare the
  * master down after `downAfterMs` without a reply, then promote the replica.
  */
 export async function startRedisSentinel(downAfterMs = 1000): Promise<RedisSentinelHarness> {
   const name = 'resnet';
-  const master = await startRedisServer();
-  const replica = await startRedisServer({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
+  // A master starts a full sync at once instead of waiting 5 s for more replicas to share it
+  // (the replica too: it becomes the master on failover).
+  const noSyncDelay = ['--repl-diskless-sync-delay', '0'];
+  const master = await startRedisServer({ extraArgs: noSyncDelay });
+  const replica = await startRedisServer({
+    extraArgs: [...noSyncDelay, '--replicaof', '127.0.0.1', String(master.port)],
+  });
   await until('the replica to sync', () =>
     withClient(replica.port, async (r) => /master_link_status:up/.test(await r.info('replication'))),
   );
@@ -111,12 +116,18 @@ export async function startRedisSentinel(downAfterMs = 1000): Promise<RedisSenti
         `dir ${dir}`,
         `sentinel monitor ${name} 127.0.0.1 ${master.port} 2`,
         `sentinel down-after-milliseconds ${name} ${downAfterMs}`,
-        `sentinel failover-timeout ${name} 10000`,
+        // Also how long before a failed election is retried (twice this): not the 3 minutes of the default.
+        `sentinel failover-timeout ${name} 5000`,
         `sentinel parallel-syncs ${name} 1`,
         '',
       ].join('\n'),
     );
     sentinels.push({ port, child: spawn('redis-sentinel', [file], { stdio: 'ignore' }) });
+  }
+  for (const s of sentinels) {
+    await until(`sentinel ${s.port} to take its timings`, () =>
+      withClient(s.port, async (r) => (await r.call('SENTINEL', 'DEBUG', ...sentinelTimings)) === 'OK'),
+    );
   }
   // Ready when every sentinel sees the replica and the two other sentinels: a failover needs both.
   for (const s of sentinels) {
