@@ -127,14 +127,21 @@ async function measureFailover(durableReplicas: number): Promise<FailoverRow> {
   process.kill(topology.master.pid, 'SIGKILL');
   process.kill(topology.replica.pid, 'SIGCONT');
   // Once the sentinels have promoted the replica, the dead node comes back (empty, as after a
-  // crash without persistence) and the sentinels make it a replica of the new master, so a
-  // durable submit again has a replica to wait for. Restarting it earlier would let it rejoin as an
-  // empty master: the very loss failover exists to avoid.
+  // crash without persistence) as a replica of the new master, as an orchestrator restarting it
+  // would configure it, so a durable submit again has a replica to wait for. (Left to the
+  // sentinels, it would first run as an empty master for 8 s: their wait before reconfiguring an
+  // instance.) Restarting it earlier would let it rejoin as an empty master, or the replica to be
+  // about to be promoted resync from it: the very loss failover exists to avoid.
+  let newMasterPort = topology.master.port;
   await until('the sentinels to promote the replica', async () => {
-    return (await topology.currentMasterPort()) !== topology.master.port;
+    newMasterPort = await topology.currentMasterPort();
+    return newMasterPort !== topology.master.port;
   });
-  phase('replica promoted; restarting the old master');
-  const reborn: RedisServer = await startRedisServer({ port: topology.master.port });
+  phase('replica promoted; restarting the old master as its replica');
+  const reborn: RedisServer = await startRedisServer({
+    port: topology.master.port,
+    extraArgs: ['--replicaof', '127.0.0.1', String(newMasterPort)],
+  });
   cleanup.push(() => reborn.stop());
   const countAtKill = accepted.length;
   await acceptedCount(countAtKill + acceptedAfterKill);
@@ -145,11 +152,15 @@ async function measureFailover(durableReplicas: number): Promise<FailoverRow> {
   const firstAfter = accepted.filter((a) => a.sentAt > killedAt).sort((a, b) => a.answeredAt - b.answeredAt)[0]!;
   let completed = 0;
   let lost = 0;
-  for (const { id } of accepted) {
+  for (const { id, sentAt, answeredAt } of accepted) {
     let view = await get(url, `/jobs/${id}/wait?timeout=60`);
     while (view.status === 202) view = await get(url, `/jobs/${id}/wait?timeout=60`);
     if (view.status === 200 && view.body.status === 'completed') completed++;
-    else lost++; // 404 (the job is gone) or failed (its stored input is gone)
+    else {
+      lost++; // 404 (the job is gone) or failed (its stored input is gone)
+      phase(`lost ${id} (sent ${sentAt - killedAt} ms after the kill, answered ${answeredAt - killedAt} ms after):
+ ${view.status} ${JSON.stringify(view.body)}`);
+    }
   }
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const executions = sample(metrics, 'resnet_jobs_completed_total') ?? 0;
