@@ -41,7 +41,7 @@ describe('the service on a 3-master Redis Cluster, no worker', () => {
   });
   afterAll(() => app?.close());
 
-  it('submits and cancels a queued job (the rate-limit counter and the cancelled record live in the queue slot too)', async () => {
+  it('submits and cancels a queued job: the rate-limit counter and cancelled record live in its slot too', async () => {
     const submitted = await postImage(app.url, await image('baboon.jpg'));
     expect(submitted.status, JSON.stringify(submitted.body)).toBe(202);
     expect((await get(app.url, `/jobs/${submitted.body.id}`)).body.status).toBe('queued');

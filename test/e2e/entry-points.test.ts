@@ -38,7 +38,9 @@ describe('start-up', () => {
       .poll(() => output())
       .toMatch(
         new RegExp(
-          `"msg":"ready: ${url}/ · docs ${url}/docs · dashboard off \\(set DASHBOARD_USER \\+ DASHBOARD_PASSWORD\\) · model resnet50-v1\\.5-int8 · 1 worker · Redis embedded`,
+          `"msg":"ready: ${url}/ · docs ${url}/docs · ` +
+            `dashboard off \\(set DASHBOARD_USER \\+ DASHBOARD_PASSWORD\\) · ` +
+            `model resnet50-v1\\.5-int8 · 1 worker · Redis embedded`,
         ),
       );
     // Successful health probes (waitForReady's) log at debug, below the default level.

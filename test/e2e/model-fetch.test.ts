@@ -45,7 +45,10 @@ describe('npm run model:fetch', () => {
     });
     expect(code).toBe(1);
     expect(output).toMatch(
-      /model:fetch: failed: checksum mismatch for http:\/\/127\.0\.0\.1:\d+\/models\/resnet50\.onnx: got sha256 e3032851/,
+      new RegExp(
+        String.raw`model:fetch: failed: checksum mismatch for http://127\.0\.0\.1:\d+/models/resnet50\.onnx: ` +
+          'got sha256 e3032851',
+      ),
     );
     expect(await readdir(target)).toEqual([]);
   });

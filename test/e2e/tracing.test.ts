@@ -87,7 +87,7 @@ afterAll(async () => {
 });
 
 describe('OpenTelemetry traces', () => {
-  it('one trace per job: the API request, the enqueue and the worker process span (with the batch size) share its trace id', async () => {
+  it('one trace per job: the API request, the enqueue and the worker process span (with its batch size)', async () => {
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const env = {

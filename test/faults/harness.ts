@@ -127,7 +127,10 @@ export async function waitAllTerminal(
   }
 }
 
-/** Counts `completed` events per job, straight from the default model's queue's event stream (`queueName` is QUEUE_NAME). */
+/**
+ * Counts `completed` events per job, straight from the default model's queue's event stream
+ * (`queueName` is QUEUE_NAME).
+ */
 export async function completionCounter(
   redisUrl: string,
   queueName: string,

@@ -69,7 +69,10 @@ describe('Redis restarted (AOF on) while jobs are queued and the API is receivin
     await counter.close();
     await report({
       fault: 'Redis stopped and restarted (AOF) with jobs queued',
-      happened: `submissions during the outage got 503 + Retry-After; the API accepted again ${acceptingSeconds.toFixed(1)} s after Redis came back; the worker and QueueEvents reconnected on their own`,
+      happened:
+        'submissions during the outage got 503 + Retry-After; ' +
+        `the API accepted again ${acceptingSeconds.toFixed(1)} s after Redis came back; ` +
+        'the worker and QueueEvents reconnected on their own',
       submitted: jobs.length,
       ...counts,
       recoverySeconds: (lastFinish - downAt) / 1000,

@@ -3,7 +3,7 @@ import { EventEmitter, once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { freePort, startRedisServer, type RedisServer } from '../../src/redis-server.js';
 import { get, image, postImage } from '../support/http.js';
 import { outputDir } from '../support/paths.js';
@@ -176,7 +176,7 @@ async function measureFailover(durableReplicas: number): Promise<FailoverRow> {
 }
 
 describe('Redis Sentinel failover under a steady stream of submissions', () => {
-  it('without durable submits: submissions resume after the failover, and 202s answered during the lag are lost', async () => {
+  it('without durable submits: submissions resume after failover, and 202s answered in the lag are lost', async () => {
     const row = await measureFailover(0);
     rows.push(row);
     expect(row.accepted).toBeGreaterThanOrEqual(acceptedBeforeKill + acceptedAfterKill);
@@ -190,20 +190,25 @@ describe('Redis Sentinel failover under a steady stream of submissions', () => {
     expect(row.completed).toBe(row.accepted);
   }, 240_000);
 
-  it('prints the failover table', async () => {
+  // The table of whichever measurements ran, in either order (a report, not an assertion).
+  afterAll(async () => {
+    if (rows.length === 0) return;
+    rows.sort((x, y) => x.durableReplicas - y.durableReplicas);
     const lines = [
-      '| SUBMIT_DURABLE_REPLICAS | accepted (202) | completed | lost | duplicates | s until submissions succeed | refused attempts |',
+      '| SUBMIT_DURABLE_REPLICAS | accepted (202) | completed | lost | duplicates | ' +
+        's until submissions succeed | refused attempts |',
       '| --- | --- | --- | --- | --- | --- | --- |',
       ...rows.map(
         (r) =>
-          `| ${r.durableReplicas} | ${r.accepted} | ${r.completed} | ${r.lost} | ${r.duplicates} | ${r.secondsUntilSubmissionsSucceed} | ${r.refusedAttempts} |`,
+          `| ${r.durableReplicas} | ${r.accepted} | ${r.completed} | ${r.lost} | ${r.duplicates} | ` +
+          `${r.secondsUntilSubmissionsSucceed} | ${r.refusedAttempts} |`,
       ),
     ];
     process.stdout.write(
-      `\nSentinel failover (1 master, 1 replica lagging 32 MB, 3 sentinels, ${clients} clients, SIGKILL of the master):\n${lines.join('\n')}\n`,
+      `\nSentinel failover (1 master, 1 replica lagging 32 MB, 3 sentinels, ${clients} clients, ` +
+        `SIGKILL of the master):\n${lines.join('\n')}\n`,
     );
     await mkdir(outputDir, { recursive: true });
     await writeFile(path.join(outputDir, 'failover.md'), `${lines.join('\n')}\n`);
-    expect(rows).toHaveLength(2);
   });
 });

@@ -40,6 +40,8 @@ describe('worker faults', () => {
 
   it('SIGKILL in the middle of a batch: its jobs are recovered as stalled and complete, once each', async () => {
     const counter = await completionCounter(redisUrl, cluster.queueName);
+    // Whatever the test order, the victim is the only worker when the jobs arrive.
+    for (const w of cluster.workers) await stopProc(w);
     const jobs = await submitMany(cluster.url, 100);
     const victim = cluster.startWorker();
     await waitForLog(victim, /"msg":"batch"/);
@@ -56,7 +58,9 @@ describe('worker faults', () => {
     // Recovery: until the last of the dead worker's jobs was running again on a live worker.
     const recoverySeconds = (Math.max(...recovered.map((v) => Date.parse(v!.startedAt!))) - killedAt) / 1000;
     await report({
-      fault: `worker SIGKILL mid-batch (LOCK_DURATION_MS=${workerFaultEnv.LOCK_DURATION_MS}, STALLED_INTERVAL_MS=${workerFaultEnv.STALLED_INTERVAL_MS})`,
+      fault:
+        `worker SIGKILL mid-batch (LOCK_DURATION_MS=${workerFaultEnv.LOCK_DURATION_MS}, ` +
+        `STALLED_INTERVAL_MS=${workerFaultEnv.STALLED_INTERVAL_MS})`,
       happened: `${heldAtKill.length} jobs held by the killed worker were recovered as stalled by a second worker`,
       submitted: jobs.length,
       ...counts,
@@ -90,7 +94,9 @@ describe('worker faults', () => {
     await counter.close();
     await report({
       fault: 'worker SIGTERM under load',
-      happened: `exited 0 after ${exitSeconds.toFixed(1)} s with its ${held.length} held jobs completed; ${waitingAfter} left queued for the next worker`,
+      happened:
+        `exited 0 after ${exitSeconds.toFixed(1)} s with its ${held.length} held jobs completed; ` +
+        `${waitingAfter} left queued for the next worker`,
       submitted: jobs.length,
       ...counts,
       recoverySeconds: null,

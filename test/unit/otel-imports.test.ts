@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig, projectRoot } from '../../src/config.js';
 
 describe('OpenTelemetry', () => {
-  it('is off without OTEL_EXPORTER_OTLP_ENDPOINT, at no import cost: OpenTelemetry is only ever imported dynamically, by src/telemetry.ts', async () => {
+  it('is off without OTEL_EXPORTER_OTLP_ENDPOINT; only telemetry.ts imports OpenTelemetry, dynamically', async () => {
     const files = (await readdir(path.join(projectRoot, 'src'), { recursive: true })).filter((f) => f.endsWith('.ts'));
     const importers: string[] = [];
     for (const file of files) {
