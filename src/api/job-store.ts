@@ -125,7 +125,12 @@ export class JobStore {
         const claimed = await this.redis.set(key, id, 'EX', resultTtlSeconds, 'NX');
         if (claimed !== 'OK') {
           const earlier = await this.earlierJob(key, submission.owner);
-          if (earlier) return { view: earlier, replayed: true };
+          if (earlier) {
+            // The earlier attempt may have been answered 503 for want of replicas: the replay is
+            // acknowledged on the same terms, or a 200 could name a job the next master lacks.
+            await this.replicated();
+            return { view: earlier, replayed: true };
+          }
           // The earlier job expired or its submission failed: take the key over.
           await this.redis.set(key, id, 'EX', resultTtlSeconds);
         }

@@ -38,7 +38,9 @@ describe('start-up', () => {
       .poll(() => output())
       .toMatch(
         new RegExp(
-          `"msg":"ready: ${url}/ · docs ${url}/docs · dashboard off \\(set DASHBOARD_USER \\+ DASHBOARD_PASSWORD\\) · model resnet50-v1\\.5-int8 · 1 worker · Redis embedded`,
+          `"msg":"ready: ${url}/ · docs ${url}/docs · ` +
+            `dashboard off \\(set DASHBOARD_USER \\+ DASHBOARD_PASSWORD\\) · ` +
+            `model resnet50-v1\\.5-int8 · 1 worker · Redis embedded`,
         ),
       );
     // Successful health probes (waitForReady's) log at debug, below the default level.
@@ -85,11 +87,10 @@ describe('API and worker as separate processes', () => {
       expect(bytes).toBeLessThan(160 * 1024);
       expect(await redis.ttl(key)).toBeGreaterThan(3600);
 
-      const started = performance.now();
+      // With no worker the wait runs out: 202 with the current view, the job still queued.
       const timedOut = await get(url, `/jobs/${submitted.body.id}/wait?timeout=1`);
       expect(timedOut.status).toBe(202);
       expect(timedOut.body.status).toBe('queued');
-      expect(performance.now() - started).toBeGreaterThanOrEqual(950);
 
       const waiting = get(url, `/jobs/${submitted.body.id}/wait?timeout=60`);
       const worker = spawnEntry('worker/main', { REDIS_URL: redisUrl, QUEUE_NAME: queueName });

@@ -1,14 +1,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { randomUUID } from 'node:crypto';
-import { access, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { projectRoot } from '../../src/config.js';
 import { startModelServer, type ModelServer } from '../support/model-server.js';
 import { modelDir as sharedModelDir } from '../support/paths.js';
-import { spawnEntry, stopChild } from '../support/service.js';
 
 const modelSha256 = 'e3032851b38d32d9e31da41179e588c315fe3a6c50817b61e9456f006bd33cbb';
 
@@ -23,9 +21,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-/** `npm run model:fetch` minus the build: the same entry, through tsx, output not a terminal. */
+/** `npm run model:fetch` minus the build (test/support/global-build.ts did it), output not a terminal. */
 async function modelFetch(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'src/model/fetch-main.ts')], {
+  const child = spawn(process.execPath, [path.join(projectRoot, 'dist/model/fetch-main.js')], {
     cwd: projectRoot,
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -47,7 +45,10 @@ describe('npm run model:fetch', () => {
     });
     expect(code).toBe(1);
     expect(output).toMatch(
-      /model:fetch: failed: checksum mismatch for http:\/\/127\.0\.0\.1:\d+\/models\/resnet50\.onnx: got sha256 e3032851/,
+      new RegExp(
+        String.raw`model:fetch: failed: checksum mismatch for http://127\.0\.0\.1:\d+/models/resnet50\.onnx: ` +
+          'got sha256 e3032851',
+      ),
     );
     expect(await readdir(target)).toEqual([]);
   });
@@ -63,33 +64,5 @@ describe('npm run model:fetch', () => {
     expect(output).not.toContain('\r');
     expect(output).toMatch(/resnet50 is ready in /);
     expect((await readdir(target)).sort()).toEqual(['imagenet_class_index.json', 'manifest.json', 'model.onnx']);
-  });
-});
-
-describe('worker start with MODEL_URL and an empty MODEL_DIR', () => {
-  it('fetches the model, loads it and starts consuming', async () => {
-    const target = path.join(dir, 'worker');
-    server.requests.length = 0;
-    const worker = spawnEntry('worker/main', {
-      REDIS_URL: inject('redisUrl'),
-      QUEUE_NAME: `fetch-${randomUUID().slice(0, 8)}`,
-      MODEL_DIR: target,
-      MODEL_URL: server.url,
-      MODEL_SHA256: modelSha256,
-      INTRA_OP_THREADS: '1',
-    });
-    try {
-      const deadline = Date.now() + 60_000;
-      while (!worker.output().includes('worker ready') && worker.child.exitCode === null && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(worker.output()).toContain('worker ready');
-      expect(worker.output()).toMatch(/installed .*model\.onnx \(102133623 bytes, sha256 verified\)/);
-      expect(worker.output()).toMatch(/"model":"resnet50","precision":"fp32".*model loaded/);
-      await access(path.join(target, 'model.onnx'));
-      expect(server.requests.filter((r) => r.status === 200)).toHaveLength(1);
-    } finally {
-      expect(await stopChild(worker.child)).toBe(0);
-    }
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { freePort } from '../../src/redis-server.js';
@@ -61,13 +62,28 @@ export async function startCluster(redisUrl: string, env: Record<string, string>
   return cluster;
 }
 
+/** Polls the output for `pattern`; fails early if the process exits first. */
 export async function waitForLog(proc: Proc, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!pattern.test(proc.output())) {
     if (Date.now() > deadline) throw new Error(`no ${pattern} in output:\n${proc.output().slice(-3000)}`);
     if (proc.child.exitCode !== null) throw new Error(`exited before ${pattern}:\n${proc.output().slice(-3000)}`);
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
+}
+
+/**
+ * Connections to 127.0.0.1:`port` whose received bytes the server has not read yet (Linux,
+ * /proc/net/tcp). Zero once the server has taken in every request sent to it: Node parses a
+ * request in the turn that reads it.
+ */
+export async function unreadConnections(port: number): Promise<number> {
+  const rows = (await readFile('/proc/net/tcp', 'utf8')).trim().split('\n').slice(1);
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return rows
+    .map((row) => row.trim().split(/\s+/))
+    .filter(([, address, , state, queues]) => address === local && state === '01' && !queues!.endsWith(':00000000'))
+    .length;
 }
 
 export interface Submitted {
@@ -107,11 +123,14 @@ export async function waitAllTerminal(
       const res = await get(url, `/jobs/${job.id}`).catch(() => undefined);
       if (res?.status === 200) views.set(job.id, res.body);
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await sleep(250);
   }
 }
 
-/** Counts `completed` events per job, straight from the default model's queue's event stream (`queueName` is QUEUE_NAME). */
+/**
+ * Counts `completed` events per job, straight from the default model's queue's event stream
+ * (`queueName` is QUEUE_NAME).
+ */
 export async function completionCounter(
   redisUrl: string,
   queueName: string,

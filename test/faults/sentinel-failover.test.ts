@@ -3,13 +3,14 @@ import { EventEmitter, once } from 'node:events';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { freePort, startRedisServer, type RedisServer } from '../../src/redis-server.js';
 import { get, image, postImage } from '../support/http.js';
 import { outputDir } from '../support/paths.js';
 import { sample } from '../support/prometheus.js';
 import { startRedisSentinel, type RedisSentinelHarness } from '../support/redis-topologies.js';
 import { spawnEntry, stopChild, waitForReady } from '../support/service.js';
+import { until } from '../support/wait.js';
 import { faultEnv } from './harness.js';
 
 /**
@@ -48,6 +49,7 @@ afterEach(async () => {
 });
 
 async function measureFailover(durableReplicas: number): Promise<FailoverRow> {
+  const began = Date.now();
   const topology: RedisSentinelHarness = await startRedisSentinel();
   cleanup.push(() => topology.stop());
   const port = await freePort();
@@ -103,12 +105,14 @@ async function measureFailover(durableReplicas: number): Promise<FailoverRow> {
   });
   const phase = (what: string) =>
     process.stderr.write(
-      `failover(${durableReplicas}): ${what} (${accepted.length} accepted, ${refusedAttempts} refused)\n`,
+      `failover(${durableReplicas}) at ${((Date.now() - began) / 1000).toFixed(1)} s: ${what} ` +
+        `(${accepted.length} accepted, ${refusedAttempts} refused)\n`,
     );
   const acceptedCount = async (n: number) => {
     while (accepted.length < n) await once(progress, 'accepted');
   };
 
+  phase('the API is ready');
   await acceptedCount(acceptedBeforeKill);
   phase('freezing the replica');
   process.kill(topology.replica.pid, 'SIGSTOP');
@@ -123,14 +127,21 @@ async function measureFailover(durableReplicas: number): Promise<FailoverRow> {
   process.kill(topology.master.pid, 'SIGKILL');
   process.kill(topology.replica.pid, 'SIGCONT');
   // Once the sentinels have promoted the replica, the dead node comes back (empty, as after a
-  // crash without persistence) and the sentinels make it a replica of the new master, so a
-  // durable submit again has a replica to wait for. Restarting it earlier would let it rejoin as an
-  // empty master: the very loss failover exists to avoid.
-  while ((await topology.currentMasterPort().catch(() => topology.master.port)) === topology.master.port) {
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  phase('replica promoted; restarting the old master');
-  const reborn: RedisServer = await startRedisServer({ port: topology.master.port });
+  // crash without persistence) as a replica of the new master, as an orchestrator restarting it
+  // would configure it, so a durable submit again has a replica to wait for. (Left to the
+  // sentinels, it would first run as an empty master for 8 s: their wait before reconfiguring an
+  // instance.) Restarting it earlier would let it rejoin as an empty master, or the replica to be
+  // about to be promoted resync from it: the very loss failover exists to avoid.
+  let newMasterPort = topology.master.port;
+  await until('the sentinels to promote the replica', async () => {
+    newMasterPort = await topology.currentMasterPort();
+    return newMasterPort !== topology.master.port;
+  });
+  phase('replica promoted; restarting the old master as its replica');
+  const reborn: RedisServer = await startRedisServer({
+    port: topology.master.port,
+    extraArgs: ['--replicaof', '127.0.0.1', String(newMasterPort)],
+  });
   cleanup.push(() => reborn.stop());
   const countAtKill = accepted.length;
   await acceptedCount(countAtKill + acceptedAfterKill);
@@ -141,11 +152,15 @@ async function measureFailover(durableReplicas: number): Promise<FailoverRow> {
   const firstAfter = accepted.filter((a) => a.sentAt > killedAt).sort((a, b) => a.answeredAt - b.answeredAt)[0]!;
   let completed = 0;
   let lost = 0;
-  for (const { id } of accepted) {
+  for (const { id, sentAt, answeredAt } of accepted) {
     let view = await get(url, `/jobs/${id}/wait?timeout=60`);
     while (view.status === 202) view = await get(url, `/jobs/${id}/wait?timeout=60`);
     if (view.status === 200 && view.body.status === 'completed') completed++;
-    else lost++; // 404 (the job is gone) or failed (its stored input is gone)
+    else {
+      lost++; // 404 (the job is gone) or failed (its stored input is gone)
+      phase(`lost ${id} (sent ${sentAt - killedAt} ms after the kill, answered ${answeredAt - killedAt} ms after):
+ ${view.status} ${JSON.stringify(view.body)}`);
+    }
   }
   const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
   const executions = sample(metrics, 'resnet_jobs_completed_total') ?? 0;
@@ -161,7 +176,7 @@ async function measureFailover(durableReplicas: number): Promise<FailoverRow> {
 }
 
 describe('Redis Sentinel failover under a steady stream of submissions', () => {
-  it('without durable submits: submissions resume after the failover, and 202s answered during the lag are lost', async () => {
+  it('without durable submits: submissions resume after failover, and 202s answered in the lag are lost', async () => {
     const row = await measureFailover(0);
     rows.push(row);
     expect(row.accepted).toBeGreaterThanOrEqual(acceptedBeforeKill + acceptedAfterKill);
@@ -175,20 +190,25 @@ describe('Redis Sentinel failover under a steady stream of submissions', () => {
     expect(row.completed).toBe(row.accepted);
   }, 240_000);
 
-  it('prints the failover table', async () => {
+  // The table of whichever measurements ran, in either order (a report, not an assertion).
+  afterAll(async () => {
+    if (rows.length === 0) return;
+    rows.sort((x, y) => x.durableReplicas - y.durableReplicas);
     const lines = [
-      '| SUBMIT_DURABLE_REPLICAS | accepted (202) | completed | lost | duplicates | s until submissions succeed | refused attempts |',
+      '| SUBMIT_DURABLE_REPLICAS | accepted (202) | completed | lost | duplicates | ' +
+        's until submissions succeed | refused attempts |',
       '| --- | --- | --- | --- | --- | --- | --- |',
       ...rows.map(
         (r) =>
-          `| ${r.durableReplicas} | ${r.accepted} | ${r.completed} | ${r.lost} | ${r.duplicates} | ${r.secondsUntilSubmissionsSucceed} | ${r.refusedAttempts} |`,
+          `| ${r.durableReplicas} | ${r.accepted} | ${r.completed} | ${r.lost} | ${r.duplicates} | ` +
+          `${r.secondsUntilSubmissionsSucceed} | ${r.refusedAttempts} |`,
       ),
     ];
     process.stdout.write(
-      `\nSentinel failover (1 master, 1 replica lagging 32 MB, 3 sentinels, ${clients} clients, SIGKILL of the master):\n${lines.join('\n')}\n`,
+      `\nSentinel failover (1 master, 1 replica lagging 32 MB, 3 sentinels, ${clients} clients, ` +
+        `SIGKILL of the master):\n${lines.join('\n')}\n`,
     );
     await mkdir(outputDir, { recursive: true });
     await writeFile(path.join(outputDir, 'failover.md'), `${lines.join('\n')}\n`);
-    expect(rows).toHaveLength(2);
   });
 });

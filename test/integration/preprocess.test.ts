@@ -50,13 +50,12 @@ describe('prepareImage rejects bad input with stable codes', () => {
     if (code === 'unsupported_format') expect(err.message).toContain('JPEG, PNG, WebP, GIF, AVIF or TIFF');
   });
 
-  it('rejects the bomb from its header, in well under a second and a few MB', async () => {
+  it('rejects the bomb from its header, without decoding its pixels', async () => {
     const bomb = fx.pngBomb();
     expect(bomb.length).toBeLessThan(64 * 1024);
     const rssBefore = process.memoryUsage().rss;
-    const started = performance.now();
     await rejection(bomb);
-    expect(performance.now() - started).toBeLessThan(1000);
+    // Decoding 30000x30000 pixels would take gigabytes.
     expect(process.memoryUsage().rss - rssBefore).toBeLessThan(100 * 1024 * 1024);
   });
 });

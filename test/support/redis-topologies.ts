@@ -5,15 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, startRedisServer, type RedisServer } from '../../src/redis-server.js';
-
-/** Polls `check` every 100 ms until it holds (a harness start-up condition, not a test assertion). */
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { until } from './wait.js';
 
 async function withClient<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {
   const redis = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -92,8 +84,13 @@ export interface RedisSentinelHarness {
  */
 export async function startRedisSentinel(downAfterMs = 1000): Promise<RedisSentinelHarness> {
   const name = 'resnet';
-  const master = await startRedisServer();
-  const replica = await startRedisServer({ extraArgs: ['--replicaof', '127.0.0.1', String(master.port)] });
+  // A master starts a full sync at once instead of waiting 5 s for more replicas to share it
+  // (the replica too: it becomes the master on failover).
+  const noSyncDelay = ['--repl-diskless-sync-delay', '0'];
+  const master = await startRedisServer({ extraArgs: noSyncDelay });
+  const replica = await startRedisServer({
+    extraArgs: [...noSyncDelay, '--replicaof', '127.0.0.1', String(master.port)],
+  });
   await until('the replica to sync', () =>
     withClient(replica.port, async (r) => /master_link_status:up/.test(await r.info('replication'))),
   );
