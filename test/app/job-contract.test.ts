@@ -23,7 +23,7 @@ afterAll(() => {
 });
 
 describe('InputStore.sweep', () => {
-  it('deletes the inputs of finished and vanished jobs, and keeps those of queued jobs and of submissions in flight', async () => {
+  it('deletes inputs of finished and vanished jobs, keeps those of queued jobs and submissions in flight', async () => {
     const queueName = `sweep-${randomUUID().slice(0, 8)}`;
     const keys = queueKeys(queueName);
     const inputs = new InputStore(redis, keys, { ttlSeconds: 3600, orphanGraceSeconds: 60 });
@@ -119,7 +119,7 @@ describe('the API and a worker in one process', () => {
 });
 
 describe('workers announce a loaded model; the API refuses jobs nobody can run', () => {
-  it('answers 503 no_worker with Retry-After on POST /jobs, /predict and /readyz until a worker is announced', async () => {
+  it('answers 503 no_worker + Retry-After on POST /jobs, /predict, /readyz until a worker is announced', async () => {
     const api = await startInProcessApi(testConfig(redisUrl, { WORKER_GRACE_SECONDS: '0' }));
     try {
       const coffee = await image('coffee.png');
