@@ -33,7 +33,7 @@ describe('loadConfig', () => {
     }
   });
 
-  it('reads operator credentials: dashboard closed, metrics open by default; Basic user and password together', () => {
+  it('reads operator credentials: dashboard closed, metrics open by default, Basic needs user and password', () => {
     const defaults = loadConfig({});
     expect(defaults.dashboardCredentials).toEqual({ basic: undefined, bearer: undefined });
     expect(defaults.metricsCredentials).toEqual({ bearer: undefined });
