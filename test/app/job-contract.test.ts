@@ -74,11 +74,12 @@ describe('InputStore.sweep', () => {
 });
 
 describe('the API and a worker in one process', () => {
+  const config = testConfig(redisUrl);
+  const startTestWorker = () => startWorker(config, createLogger('silent', 'test-worker'));
   let api: InProcessApi;
   let worker: RunningWorker;
   beforeAll(async () => {
-    const config = testConfig(redisUrl);
-    worker = await startWorker(config, createLogger('silent', 'test-worker'));
+    worker = await startTestWorker();
     api = await startInProcessApi(config);
   });
   afterAll(async () => {
@@ -103,11 +104,16 @@ describe('the API and a worker in one process', () => {
   it('cancels a queued job with its record and input deletion in one step', async () => {
     const keys = queueKeys(defaultJobQueue(api.config.queueName));
     await worker.close();
-    const submitted = await postImage(api.url, await image('coffee.png'));
-    const cancelled = await get(api.url, `/jobs/${submitted.body.id}`, { method: 'DELETE' });
-    expect(cancelled.status).toBe(200);
-    expect(cancelled.body.error?.code).toBe('cancelled');
-    expect(await redis.exists(keys.input(submitted.body.id))).toBe(0);
+    try {
+      const submitted = await postImage(api.url, await image('coffee.png'));
+      const cancelled = await get(api.url, `/jobs/${submitted.body.id}`, { method: 'DELETE' });
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body.error?.code).toBe('cancelled');
+      expect(await redis.exists(keys.input(submitted.body.id))).toBe(0);
+    } finally {
+      // The other tests here need a worker, whatever order they run in.
+      worker = await startTestWorker();
+    }
   });
 
   it("answers a corrupt image with 422 and a message of its own, not the decoder's", async () => {
