@@ -79,6 +79,13 @@ for (const [p, list] of perPhoto.entries()) {
   }
 }
 await Promise.all([fp32.close(), int8.close()]);
-process.stdout.write(
-  `${JSON.stringify({ photos: photos.length, referenceAgreeing: reference, views: total, viewsAgreeing: agreeing, fp32Precision: fp32.precision, int8Precision: int8.precision, disagreements })}\n`,
-);
+const summary = {
+  photos: photos.length,
+  referenceAgreeing: reference,
+  views: total,
+  viewsAgreeing: agreeing,
+  fp32Precision: fp32.precision,
+  int8Precision: int8.precision,
+  disagreements,
+};
+process.stdout.write(`${JSON.stringify(summary)}\n`);

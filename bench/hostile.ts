@@ -83,10 +83,8 @@ async function smallPhoto(url: string, photo: Buffer): Promise<string> {
     const res = await fetch(`${url}${route}`, { method: 'POST', body: form }).catch((err: Error) => err);
     if (res instanceof Error) return `${route} failed: ${res.message}`;
     const body = (await res.json().catch(() => ({}))) as { predictions?: { label: string }[] };
-    return `${res.status} ${body.predictions?.[0]?.label ?? ''} in ${round((performance.now() - started) / 1000, 2)} s`.replace(
-      '  ',
-      ' ',
-    );
+    const seconds = round((performance.now() - started) / 1000, 2);
+    return `${res.status} ${body.predictions?.[0]?.label ?? ''} in ${seconds} s`.replace('  ', ' ');
   };
   const [jobs, predict] = await Promise.all([post('/jobs'), post('/predict')]);
   return `${predict} (/predict); ${jobs} (/jobs)`;
@@ -130,7 +128,10 @@ async function decodeBomb(url: string, api: ChildProcess, photo: Buffer) {
   return { ...(await stop()), uploads: count(statuses), allAnsweredInS: seconds, smallPhoto: smallPhotoResult };
 }
 
-/** One upload that sends `sendBytes` of a declared `declaredBytes` body, then waits; resolves with the early status, if any. */
+/**
+ * One upload that sends `sendBytes` of a declared `declaredBytes` body, then waits; resolves with the
+ * early status, if any.
+ */
 function slowUpload(url: URL, declaredBytes: number, sendBytes: number, held: AbortSignal): Promise<number | string> {
   return new Promise((resolve) => {
     const req = http.request({

@@ -19,7 +19,10 @@ export interface Sample {
   /** From the job's own timestamps: created -> started (queue), started -> finished (worker). */
   queueMs: number;
   workerMs: number;
-  /** For the stage breakdown: the job, the client's epoch ms at start and end, and the API's Server-Timing durations. */
+  /**
+   * For the stage breakdown: the job, the client's epoch ms at start and end, and the API's
+   * Server-Timing durations.
+   */
   id?: string;
   startEpochMs: number;
   endEpochMs: number;

@@ -270,13 +270,29 @@ const header = [
 const table = [
   `| ${header.join(' | ')} |`,
   `| ${header.map(() => '---').join(' | ')} |`,
-  ...rows.map(
-    (r) =>
-      `| ${[r.workers, r.apis, r.jobsPerSecond, r.p50Ms, r.p99Ms, r.redisCpuPercent, r.redisCpuMsPerJob, r.redisCommandsPerJob, r.clientCommandsPerJob, r.redisNetKibPerJob, r.redisRetainedKibPerJob, r.apiCpuMsPerJob, r.workerCpuMsPerJob, r.errors].join(' | ')} |`,
-  ),
+  ...rows.map((r) => {
+    const cells = [
+      r.workers,
+      r.apis,
+      r.jobsPerSecond,
+      r.p50Ms,
+      r.p99Ms,
+      r.redisCpuPercent,
+      r.redisCpuMsPerJob,
+      r.redisCommandsPerJob,
+      r.clientCommandsPerJob,
+      r.redisNetKibPerJob,
+      r.redisRetainedKibPerJob,
+      r.apiCpuMsPerJob,
+      r.workerCpuMsPerJob,
+      r.errors,
+    ];
+    return `| ${cells.join(' | ')} |`;
+  }),
 ];
 process.stdout.write(
-  `\nQueue capacity (tiny ONNX model, ${jobsPerLayout} jobs per layout, ${clients} closed-loop clients, ${os.availableParallelism()} cores):\n${table.join('\n')}\n`,
+  `\nQueue capacity (tiny ONNX model, ${jobsPerLayout} jobs per layout, ${clients} closed-loop clients, ` +
+    `${os.availableParallelism()} cores):\n${table.join('\n')}\n`,
 );
 await mkdir(path.dirname(args.out), { recursive: true });
 await writeFile(

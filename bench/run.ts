@@ -66,7 +66,7 @@ const images = await sharedImages();
 /** Share of phone photos in the phone mix. */
 const phoneFraction = 0.2;
 
-// ---------------------------------------------------------------- 1. engine ceiling
+// ---------------------------------------- 1. engine ceiling
 /** Runs bench/engine.ts in a child process with the service's environment plus `env`; resolves its JSON line. */
 async function engineChild<T>(env: Record<string, string>, args: string[]): Promise<T> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'bench/engine.ts'), ...args], {
@@ -130,7 +130,7 @@ async function engineCeiling(modelDir: string) {
   return { bySpinning, best, batch1 };
 }
 
-// ---------------------------------------------------------------- 2, 3. load through the service
+// ---------------------------------------- 2, 3. load through the service
 interface LoadResult {
   clients: number;
   imagesPerSecond: number;
@@ -265,7 +265,7 @@ async function stageBreakdown(redisUrl: string, jobQueue: string, samples: Sampl
   );
 }
 
-// ---------------------------------------------------------------- 4. Redis footprint, API CPU per upload, the worker alone
+// ---------------------------------------- 4. Redis footprint, API CPU per upload, the worker alone
 /**
  * Fills the queue with the workers paused and divides the growth of Redis `used_memory` by the
  * jobs queued, and the API's CPU time by the uploads (small photos, then 12 MP phone JPEGs).
@@ -328,7 +328,7 @@ async function cpuPerImage(pids: Record<string, number>, work: () => Promise<Loa
   return { result, msPerImage };
 }
 
-// ---------------------------------------------------------------- one model, end to end
+// ---------------------------------------- one model, end to end
 async function measureService(model: ModelKey, phoneDir: string, phones: Buffer[]) {
   const env = { ...extraEnv, MODEL_DIR: modelDirs[model] };
   const jobQueue = await jobQueueOf(modelDirs[model]);
@@ -415,7 +415,7 @@ function targets(
   };
 }
 
-// ---------------------------------------------------------------- run
+// ---------------------------------------- run
 const phoneDir = await mkdtemp(path.join(os.tmpdir(), 'bench-phone-'));
 const phones = await Promise.all(images.map(phonePhoto));
 await Promise.all(phones.map((bytes, i) => writeFile(path.join(phoneDir, `phone-${i}.jpg`), bytes)));
@@ -427,7 +427,8 @@ const perModel: Partial<Record<ModelKey, ModelResult>> = {};
 try {
   for (const model of models) {
     log(
-      `${model}: engine ceiling (intra-op threads ${config.intraOpThreads}, ${workerProcesses} process(es), spinning on and off)`,
+      `${model}: engine ceiling (intra-op threads ${config.intraOpThreads}, ${workerProcesses} process(es), ` +
+        'spinning on and off)',
     );
     const engine = await engineCeiling(modelDirs[model]);
     const service = await measureService(model, phoneDir, phones);
@@ -511,38 +512,66 @@ const results = {
 };
 
 const pad = (v: unknown, n: number) => String(v).padStart(n);
+/** Table rows start under their title's last column name ("batch", "clients"). */
+const rowIndent = ' '.repeat(38);
 const lines = [
-  `Machine: ${results.machine.cores} cores, ${results.machine.cpu} (int8: ${results.machine.int8Instructions}), Node ${results.machine.node}, load average at the end ${results.machine.loadAverage.join(' ')}`,
-  `Settings: ${workerProcesses} worker process(es), INTRA_OP_SPINNING=${config.intraOpSpinning} MAX_BATCH=${config.maxBatch} MAX_BATCH_DELAY_MS=${config.maxBatchDelayMs} WORKER_CONCURRENCY=${config.workerConcurrency} INTRA_OP_THREADS=${config.intraOpThreads}`,
+  `Machine: ${results.machine.cores} cores, ${results.machine.cpu} (int8: ${results.machine.int8Instructions}), ` +
+    `Node ${results.machine.node}, load average at the end ${results.machine.loadAverage.join(' ')}`,
+  `Settings: ${workerProcesses} worker process(es), INTRA_OP_SPINNING=${config.intraOpSpinning} ` +
+    `MAX_BATCH=${config.maxBatch} MAX_BATCH_DELAY_MS=${config.maxBatchDelayMs} ` +
+    `WORKER_CONCURRENCY=${config.workerConcurrency} INTRA_OP_THREADS=${config.intraOpThreads}`,
 ];
 for (const [model, r] of Object.entries(perModel)) {
   const spinRows = Object.entries(r.engine.bySpinning);
   lines.push(
     '',
     `== ${model} (${path.relative(projectRoot, r.modelDir)})`,
-    `Engine (ONNX Runtime, ${workerProcesses} process(es)) batch ${spinRows.map(([s]) => `${pad(`img/s spin=${s === 'true' ? 'on' : 'off'}`, 17)}`).join('')}`,
+    `Engine (ONNX Runtime, ${workerProcesses} process(es)) batch ` +
+      spinRows.map(([s]) => pad(`img/s spin=${s === 'true' ? 'on' : 'off'}`, 17)).join(''),
     ...r.engine.bySpinning[spinRows[0]![0]]!.rows.map(
       (row, i) =>
-        `                                      ${pad(row.batch, 5)} ${spinRows.map(([, v]) => pad(`${v.rows[i]!.imagesPerSecond} (${v.rows[i]!.msPerBatch} ms)`, 17)).join('')}`,
+        `${rowIndent}${pad(row.batch, 5)} ` +
+        spinRows.map(([, v]) => pad(`${v.rows[i]!.imagesPerSecond} (${v.rows[i]!.msPerBatch} ms)`, 17)).join(''),
     ),
-    `  best raw: ${r.engine.best.imagesPerSecond} img/s (batch ${r.engine.best.batch}, spinning ${r.engine.best.spinning ? 'on' : 'off'}); batch-1 latency p50 ${r.engine.batch1.p50Ms} ms, p99 ${r.engine.batch1.p99Ms} ms`,
-    'End to end (HTTP + queue + worker)   clients   images/s   p50 ms   p95 ms   p99 ms   mean batch   queued ms   in worker ms   errors',
+    `  best raw: ${r.engine.best.imagesPerSecond} img/s (batch ${r.engine.best.batch}, ` +
+      `spinning ${r.engine.best.spinning ? 'on' : 'off'}); batch-1 latency p50 ${r.engine.batch1.p50Ms} ms, ` +
+      `p99 ${r.engine.batch1.p99Ms} ms`,
+    'End to end (HTTP + queue + worker)   clients   images/s   p50 ms   p95 ms   p99 ms   ' +
+      'mean batch   queued ms   in worker ms   errors',
     ...r.saturated.map(
       (s) =>
-        `                                      ${pad(s.clients, 5)} ${pad(s.imagesPerSecond, 10)} ${pad(s.p50Ms, 8)} ${pad(s.p95Ms, 8)} ${pad(s.p99Ms, 8)} ${pad(s.meanBatch, 12)} ${pad(s.queueMs, 11)} ${pad(s.workerMs, 14)} ${pad(s.errors, 8)}`,
+        rowIndent +
+        [
+          pad(s.clients, 5),
+          pad(s.imagesPerSecond, 10),
+          pad(s.p50Ms, 8),
+          pad(s.p95Ms, 8),
+          pad(s.p99Ms, 8),
+          pad(s.meanBatch, 12),
+          pad(s.queueMs, 11),
+          pad(s.workerMs, 14),
+          pad(s.errors, 8),
+        ].join(' '),
     ),
-    `  phone mix (${r.phoneMix.clients} clients, ${r.phoneMix.phoneRequests}/${r.phoneMix.requests} requests 12 MP EXIF-rotated JPEGs): ${r.phoneMix.imagesPerSecond} images/s vs ${r.phoneMix.smallMixImagesPerSecond} small-photo mix, p50 ${r.phoneMix.p50Ms} ms, p99 ${r.phoneMix.p99Ms} ms, errors ${r.phoneMix.errors}`,
-    `  light load (1 client, sequential, ${r.light.requests} requests): p50 ${r.light.p50Ms} ms, p99 ${r.light.p99Ms} ms; median per stage (ms):`,
+    `  phone mix (${r.phoneMix.clients} clients, ${r.phoneMix.phoneRequests}/${r.phoneMix.requests} requests ` +
+      `12 MP EXIF-rotated JPEGs): ${r.phoneMix.imagesPerSecond} images/s vs ${r.phoneMix.smallMixImagesPerSecond} ` +
+      `small-photo mix, p50 ${r.phoneMix.p50Ms} ms, p99 ${r.phoneMix.p99Ms} ms, errors ${r.phoneMix.errors}`,
+    `  light load (1 client, sequential, ${r.light.requests} requests): p50 ${r.light.p50Ms} ms, ` +
+      `p99 ${r.light.p99Ms} ms; median per stage (ms):`,
     ...Object.entries(r.stages).map(([name, ms]) => `      ${name.padEnd(40)} ${pad(ms, 7)}`),
     `  workers alone, draining ${r.drain.jobs} queued jobs with the API idle: ${r.drain.imagesPerSecond} images/s`,
-    `  API CPU per upload (queue paused): small photo ${r.apiCpuMsPerUpload.small} ms, 12 MP phone JPEG ${r.apiCpuMsPerUpload.phone} ms`,
+    `  API CPU per upload (queue paused): small photo ${r.apiCpuMsPerUpload.small} ms, ` +
+      `12 MP phone JPEG ${r.apiCpuMsPerUpload.phone} ms`,
     `  CPU ms per image at ${r.apiEventLoopDelayMs.atClients} clients, by process: ${Object.entries(
       r.cpuMsPerImageAtTopLoad,
     )
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
-    `  Redis per queued job: ${r.footprint.bytesPerJob} bytes (${r.footprint.kibPerJob} KiB) over ${r.footprint.jobs} jobs`,
-    `  API event-loop delay at ${r.apiEventLoopDelayMs.atClients} clients: p50 ${round(r.apiEventLoopDelayMs.p50)} ms, p99 ${round(r.apiEventLoopDelayMs.p99)} ms, max ${round(r.apiEventLoopDelayMs.max)} ms`,
+    `  Redis per queued job: ${r.footprint.bytesPerJob} bytes (${r.footprint.kibPerJob} KiB) ` +
+      `over ${r.footprint.jobs} jobs`,
+    `  API event-loop delay at ${r.apiEventLoopDelayMs.atClients} clients: ` +
+      `p50 ${round(r.apiEventLoopDelayMs.p50)} ms, p99 ${round(r.apiEventLoopDelayMs.p99)} ms, ` +
+      `max ${round(r.apiEventLoopDelayMs.max)} ms`,
     `Target (${model})                                   measured     target   met`,
     ...Object.entries({
       'e2e best / engine best raw throughput': r.targets.throughputRatio,
@@ -562,12 +591,15 @@ if (fp32 && int8) {
   const x = results.int8OverFp32;
   lines.push(
     '',
-    `int8 / fp32: engine best ${x.engineBest}x, batch-1 latency ${x.engineBatch1Latency}x, end-to-end best ${x.endToEndBest}x, light-load p50 ${x.lightLoadP50}x`,
+    `int8 / fp32: engine best ${x.engineBest}x, batch-1 latency ${x.engineBatch1Latency}x, ` +
+      `end-to-end best ${x.endToEndBest}x, light-load p50 ${x.lightLoadP50}x`,
   );
 }
 if (agreement) {
   lines.push(
-    `Top-1 agreement int8 vs fp32 on the shared photos: reference crops ${agreement.referenceAgreeing}/${agreement.photos}, all views ${agreement.viewsAgreeing}/${agreement.views}: ${agreement.passed ? 'passed' : 'FAILED'}`,
+    'Top-1 agreement int8 vs fp32 on the shared photos: reference crops ' +
+      `${agreement.referenceAgreeing}/${agreement.photos}, all views ${agreement.viewsAgreeing}/${agreement.views}: ` +
+      `${agreement.passed ? 'passed' : 'FAILED'}`,
   );
 }
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -219,13 +219,20 @@ const perRequest = latencies.map((l) => ({ atS: round((l.startedAt - started) / 
 await writeFile(path.join(projectRoot, 'bench/results/soak-samples.json'), `${JSON.stringify(perRequest)}\n`);
 const first = samples[1] ?? samples[0]!;
 const last = samples.at(-1)!;
+const { queuedAfterWarmup: queued, inWorkerAfterWarmup: inWorker } = result.latencyMs;
 process.stdout.write(
   [
     `Soak: ${minutes} min, ${rate} uploads/s, ${counts.goodSent} good + ${counts.badSent} bad`,
-    `  accepted ${counts.accepted} = completed ${counts.completed} + failed ${counts.failed}: ${balanced ? 'balanced' : 'NOT BALANCED'}`,
-    `  bad uploads refused with 4xx: ${counts.badRejected4xx}/${counts.badSent}; unexpected answers ${counts.unexpected}; 5xx or network errors ${counts.serverErrors}`,
-    `  latency after the ${warmupMs / 1000} s warm-up: p50 ${result.latencyMs.afterWarmup.p50} ms, p99 ${result.latencyMs.afterWarmup.p99} ms (p99 including it: ${result.latencyMs.all.p99} ms); API event-loop delay p99 ${result.apiEventLoopDelayMs.p99} ms`,
-    `  of which queued in Redis p50 ${result.latencyMs.queuedAfterWarmup.p50} ms / p99 ${result.latencyMs.queuedAfterWarmup.p99} ms, in the worker p50 ${result.latencyMs.inWorkerAfterWarmup.p50} ms / p99 ${result.latencyMs.inWorkerAfterWarmup.p99} ms`,
-    `  after minute 1 -> end (drained): API RSS ${first.apiRssMiB} -> ${last.apiRssMiB} MiB, worker RSS ${first.workerRssMiB} -> ${last.workerRssMiB} MiB, Redis ${first.redisMiB} -> ${last.redisMiB} MiB`,
+    `  accepted ${counts.accepted} = completed ${counts.completed} + failed ${counts.failed}: ` +
+      `${balanced ? 'balanced' : 'NOT BALANCED'}`,
+    `  bad uploads refused with 4xx: ${counts.badRejected4xx}/${counts.badSent}; ` +
+      `unexpected answers ${counts.unexpected}; 5xx or network errors ${counts.serverErrors}`,
+    `  latency after the ${warmupMs / 1000} s warm-up: p50 ${result.latencyMs.afterWarmup.p50} ms, ` +
+      `p99 ${result.latencyMs.afterWarmup.p99} ms (p99 including it: ${result.latencyMs.all.p99} ms); ` +
+      `API event-loop delay p99 ${result.apiEventLoopDelayMs.p99} ms`,
+    `  of which queued in Redis p50 ${queued.p50} ms / p99 ${queued.p99} ms, ` +
+      `in the worker p50 ${inWorker.p50} ms / p99 ${inWorker.p99} ms`,
+    `  after minute 1 -> end (drained): API RSS ${first.apiRssMiB} -> ${last.apiRssMiB} MiB, ` +
+      `worker RSS ${first.workerRssMiB} -> ${last.workerRssMiB} MiB, Redis ${first.redisMiB} -> ${last.redisMiB} MiB`,
   ].join('\n') + '\n',
 );

@@ -291,7 +291,8 @@ async function classifyMany(files) {
     return showError({ code: 'network', message: `no answer from ${location.host}` });
   }
   if (mine !== generation) return;
-  el.status.textContent = `Done: ${batch.completed} of ${total} images classified${batch.failed ? `, ${batch.failed} failed` : ''}.`;
+  const failed = batch.failed ? `, ${batch.failed} failed` : '';
+  el.status.textContent = `Done: ${batch.completed} of ${total} images classified${failed}.`;
   showBatchResults(lines);
 }
 

@@ -50,7 +50,8 @@ export function superviseChild(options: ChildSupervisorOptions): SupervisedChild
       const delayMs = backoff.next(performance.now() - startedAt);
       if (delayMs === undefined) {
         return options.onGiveUp(
-          `the ${name} crashed ${backoff.count} times in a row (last exit: ${signal ?? `code ${code}`}); giving up, see its log above`,
+          `the ${name} crashed ${backoff.count} times in a row (last exit: ${signal ?? `code ${code}`}); ` +
+            'giving up, see its log above',
         );
       }
       log.error({ code, signal, crashes: backoff.count, delayMs }, `${name} exited; restarting in ${delayMs} ms`);

@@ -145,7 +145,10 @@ const EnvSchema = z
      * that does not fit gets 503 with Retry-After before its body is read.
      */
     UPLOAD_BUFFER_BYTES: int(1024, 64 * 1024 ** 3).default(256 * 1024 * 1024),
-    /** Images decoded at once by one API process (each may briefly hold its full-size pixels); defaults to the number of cores. */
+    /**
+     * Images decoded at once by one API process (each may briefly hold its full-size pixels);
+     * defaults to the number of cores.
+     */
     DECODE_CONCURRENCY: int(1, 256).default(os.availableParallelism()),
     /**
      * Pixels (width x height) one API process decodes at once: a decode briefly holds about 8 bytes
@@ -166,7 +169,10 @@ const EnvSchema = z
     WORKER_CONCURRENCY: int(1, 1024).optional(),
     /** ONNX Runtime intra-op threads per worker process; defaults to the number of cores. */
     INTRA_OP_THREADS: int(1, 256).default(os.availableParallelism()),
-    /** Let ONNX Runtime's idle threads spin waiting for work (lower latency alone, steals CPU from a co-located API). */
+    /**
+     * Let ONNX Runtime's idle threads spin waiting for work (lower latency alone, steals CPU from a
+     * co-located API).
+     */
     INTRA_OP_SPINNING: z.enum(['true', 'false']).default('false'),
     /** How long completed jobs (and their results) are kept, seconds. */
     RESULT_TTL_SECONDS: int(1, 30 * 86400).default(3600),
@@ -176,17 +182,29 @@ const EnvSchema = z
     WAIT_MAX_SECONDS: int(1, 600).default(60),
     /** How long `POST /predict` waits for its result before answering 504, seconds. */
     PREDICT_TIMEOUT_SECONDS: int(1, 600).default(30),
-    /** A job's lock lifetime, ms; renewed every half of it while the job is held. A dead worker's jobs are free again this long after it died. */
+    /**
+     * A job's lock lifetime, ms; renewed every half of it while the job is held. A dead worker's
+     * jobs are free again this long after it died.
+     */
     LOCK_DURATION_MS: int(1000, 600_000).default(10_000),
-    /** How often workers look for jobs whose lock expired (stalled), ms. Recovery of a dead worker's jobs takes at most LOCK_DURATION_MS + STALLED_INTERVAL_MS. */
+    /**
+     * How often workers look for jobs whose lock expired (stalled), ms. Recovery of a dead worker's
+     * jobs takes at most LOCK_DURATION_MS + STALLED_INTERVAL_MS.
+     */
     STALLED_INTERVAL_MS: int(500, 600_000).default(5000),
     /** Jobs waiting, delayed or active beyond which submissions get 429 (0 = no limit). */
     MAX_QUEUE_DEPTH: int(0, 10_000_000).default(1000),
     /** Deadline applied to jobs submitted without ?deadline=, seconds (0 = none). */
     DEFAULT_DEADLINE_SECONDS: int(0, 30 * 86400).default(0),
-    /** Comma-separated API keys (or `sha256:<hex>` digests of them). Set: /jobs and /predict need `Authorization: Bearer <key>`. */
+    /**
+     * Comma-separated API keys (or `sha256:<hex>` digests of them). Set: /jobs and /predict need
+     * `Authorization: Bearer <key>`.
+     */
     API_KEYS: z.string().optional(),
-    /** Requests per client (API key, else IP) per minute on /jobs and /predict, counted in Redis across replicas (0 = off). */
+    /**
+     * Requests per client (API key, else IP) per minute on /jobs and /predict, counted in Redis
+     * across replicas (0 = off).
+     */
     RATE_LIMIT_PER_MINUTE: int(0, 1_000_000).default(0),
     /**
      * Failed authentication attempts (a wrong API key, dashboard or metrics credentials) per client

@@ -9,24 +9,28 @@ export const errorTable = {
   missing_image: {
     status: 400,
     description:
-      'No image in the request: send a multipart field "image", the raw bytes as the body, or JSON {"image": "<base64>"}.',
+      'No image in the request: send a multipart field "image", the raw bytes as the body, ' +
+      'or JSON {"image": "<base64>"}.',
   },
   empty_image: { status: 400, description: 'The uploaded image has zero bytes.' },
   invalid_image: { status: 400, description: 'The upload is not a recognisable image.' },
   invalid_request: {
     status: 400,
     description:
-      'A parameter, header or body is malformed (another field name, several files, extra fields, bad base64…); the message names it.',
+      'A parameter, header or body is malformed (another field name, several files, extra fields, bad base64…); ' +
+      'the message names it.',
   },
   unauthorized: {
     status: 401,
     description:
-      'Missing or wrong credentials: an API key (Authorization: Bearer <key>), or operator credentials for the dashboard and metrics; see WWW-Authenticate.',
+      'Missing or wrong credentials: an API key (Authorization: Bearer <key>), ' +
+      'or operator credentials for the dashboard and metrics; see WWW-Authenticate.',
   },
   forbidden: {
     status: 403,
     description:
-      "A cross-site request to an operator endpoint (its Origin or Sec-Fetch-Site is another site): refused so that a page elsewhere cannot act with the browser's saved credentials.",
+      'A cross-site request to an operator endpoint (its Origin or Sec-Fetch-Site is another site): ' +
+      "refused so that a page elsewhere cannot act with the browser's saved credentials.",
   },
   not_found: { status: 404, description: 'No such job or route (job results expire after their TTL).' },
   unknown_model: {
@@ -45,7 +49,8 @@ export const errorTable = {
   unsupported_format: {
     status: 415,
     description:
-      'The image format is not accepted (JPEG, PNG, WebP, GIF, AVIF and TIFF are; BMP, HEIC, SVG, PDF and others are not).',
+      'The image format is not accepted (JPEG, PNG, WebP, GIF, AVIF and TIFF are; BMP, HEIC, SVG, ' +
+      'PDF and others are not).',
   },
   corrupt_image: {
     status: 422,
@@ -59,19 +64,23 @@ export const errorTable = {
   rate_limited: {
     status: 429,
     description:
-      'This client exceeded RATE_LIMIT_PER_MINUTE, or AUTH_FAILURES_PER_HOUR failed authentication attempts; retry after the Retry-After delay.',
+      'This client exceeded RATE_LIMIT_PER_MINUTE, or AUTH_FAILURES_PER_HOUR failed authentication attempts; ' +
+      'retry after the Retry-After delay.',
   },
   headers_too_large: { status: 431, description: 'The request headers exceed the server limit (16 KiB).' },
   internal: { status: 500, description: 'An unexpected error; details are logged, never sent.' },
   unavailable: {
     status: 503,
     description:
-      'Redis is unreachable (or a durable submit was not replicated in time), or MAX_CONCURRENT_UPLOADS / UPLOAD_BUFFER_BYTES of uploads are being received (decided before the body is read); retry after the Retry-After delay.',
+      'Redis is unreachable (or a durable submit was not replicated in time), ' +
+      'or MAX_CONCURRENT_UPLOADS / UPLOAD_BUFFER_BYTES of uploads are being received ' +
+      '(decided before the body is read); retry after the Retry-After delay.',
   },
   no_worker: {
     status: 503,
     description:
-      'No worker with the chosen model loaded is running, so the job could not be run; retry after the Retry-After delay.',
+      'No worker with the chosen model loaded is running, so the job could not be run; ' +
+      'retry after the Retry-After delay.',
   },
   timeout: { status: 504, description: 'The job did not finish within the synchronous wait.' },
   input_missing: {

@@ -26,12 +26,13 @@ const within = (promise: Promise<unknown>, ms: number): Promise<unknown> => {
 };
 
 /**
- * All-in-one for a single machine: Redis (private unless REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is set), the API, the worker
- * as a supervised child (inference gets its own process, so a crash there cannot take the API
- * down). The shutdown policy: no child outlives this process (the worker watches its IPC
- * channel, the private Redis a pipe, so both go even after a SIGKILL of this one); a start-up
- * failure of any part stops everything with its one sentence; a crashing worker is restarted with
- * backoff and given up on after RESTART_MAX_CRASHES crashes in a row.
+ * All-in-one for a single machine: Redis (private unless REDIS_URL, REDIS_SENTINELS or
+ * REDIS_CLUSTER_NODES is set), the API, the worker as a supervised child (inference gets its own
+ * process, so a crash there cannot take the API down). The shutdown policy: no child outlives this
+ * process (the worker watches its IPC channel, the private Redis a pipe, so both go even after a
+ * SIGKILL of this one); a start-up failure of any part stops everything with its one sentence; a
+ * crashing worker is restarted with backoff and given up on after RESTART_MAX_CRASHES crashes in a
+ * row.
  */
 async function startAll(config: Config, log: Logger, tracing: Tracing | undefined) {
   let redis: RedisServer | undefined;
@@ -41,7 +42,8 @@ async function startAll(config: Config, log: Logger, tracing: Tracing | undefine
   if (!target) {
     if (!redisServerOnPath()) {
       throw new Error(
-        'no Redis: set REDIS_URL to a Redis 6.2+ server, or install redis-server (Debian: apt-get install -y redis-server)',
+        'no Redis: set REDIS_URL to a Redis 6.2+ server, ' +
+          'or install redis-server (Debian: apt-get install -y redis-server)',
       );
     }
     redis = await startRedisServer({ dieWithParent: true });
@@ -94,7 +96,10 @@ async function startAll(config: Config, log: Logger, tracing: Tracing | undefine
   return { close };
 }
 
-/** What the ready line names: the URL, or where the sentinels and cluster nodes are (sentinel:// and cluster:// are not URLs Redis clients take). */
+/**
+ * What the ready line names: the URL, or where the sentinels and cluster nodes are (sentinel:// and
+ * cluster:// are not URLs Redis clients take).
+ */
 function redisForHumans(target: RedisTarget): string {
   if (target.kind === 'url') return target.url;
   const hosts = (target.kind === 'sentinel' ? target.sentinels : target.nodes)

@@ -38,5 +38,8 @@ export function readyLine(facts: ReadyFacts): string {
   const dashboard = facts.dashboard ? `${facts.baseUrl}/admin/queues` : 'off (set DASHBOARD_USER + DASHBOARD_PASSWORD)';
   const redis = facts.redis.mode === 'embedded' ? 'embedded (private, not durable)' : redactRedisUrl(facts.redis.url);
   const workers = `${facts.workers} worker${facts.workers === 1 ? '' : 's'}`;
-  return `ready: ${facts.baseUrl}/ · docs ${facts.baseUrl}/docs · dashboard ${dashboard} · model ${model} · ${workers} · Redis ${redis}`;
+  return (
+    `ready: ${facts.baseUrl}/ · docs ${facts.baseUrl}/docs · dashboard ${dashboard} · ` +
+    `model ${model} · ${workers} · Redis ${redis}`
+  );
 }

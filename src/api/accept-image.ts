@@ -13,17 +13,20 @@ type ApiContext = Context & { state: ApiState };
 
 /**
  * Reads, validates and preprocesses the upload for the model it names (chooseModel), then enqueues
- * it in that model's queue for the calling client: the shared path of /jobs and /predict. The
- * model may be named beside the image (a multipart field or JSON property), so it is resolved once
- * the body is read; `topk` undefined means the model manifest's. The upload is admitted to memory before its body is read
- * (503 when the API already holds as many as it may) and keeps its place until it is decoded;
- * decoding waits for room among the decode slots, by count and by pixels.
+ * it in that model's queue for the calling client: the shared path of /jobs and /predict. The model
+ * may be named beside the image (a multipart field or JSON property), so it is resolved once the
+ * body is read; `topk` undefined means the model manifest's. The upload is admitted to memory
+ * before its body is read (503 when the API already holds as many as it may) and keeps its place
+ * until it is decoded; decoding waits for room among the decode slots, by count and by pixels.
  */
 export async function acceptImage(
   ctx: ApiContext,
   deps: ApiDeps,
   job: Pick<Submission, 'deadlineAt'> & { topk: number | undefined },
-  /** Submission options read from the body's text fields (in ctx.request.body) once it is read; only `fieldNames` are allowed there. */
+  /**
+   * Submission options read from the body's text fields (in ctx.request.body) once it is read;
+   * only `fieldNames` are allowed there.
+   */
   options?: { fieldNames: readonly string[]; parse: () => Promise<Pick<Submission, 'priority' | 'webhook'>> },
 ): Promise<Submitted> {
   const t0 = performance.now();
@@ -83,7 +86,10 @@ export function waitForJob(ctx: ApiContext, deps: ApiDeps, id: string, seconds: 
   return deps.waiter.wait(id, seconds * 1000, () => deps.models.getJob(id, ctx.state.owner), clientGoneSignal(ctx));
 }
 
-/** When a submission's job must start by (epoch ms): `?deadline=` seconds, else DEFAULT_DEADLINE_SECONDS; undefined for none. */
+/**
+ * When a submission's job must start by (epoch ms): `?deadline=` seconds, else
+ * DEFAULT_DEADLINE_SECONDS; undefined for none.
+ */
 export function deadlineAt(deps: Pick<ApiDeps, 'limits'>, seconds: number | undefined): number | undefined {
   const s = seconds ?? deps.limits.defaultDeadlineSeconds;
   return s > 0 ? Date.now() + s * 1000 : undefined;

@@ -22,7 +22,9 @@ export function createApiMetrics(catalog: Pick<ModelCatalog, 'models'>, log: Log
   collectDefaultMetrics({ register: registry });
   new Gauge({
     name: 'resnet_model_info',
-    help: 'The models this API preprocesses for (always 1 each): name and precision (fp32, int8, or unknown without the model file).',
+    help:
+      'The models this API preprocesses for (always 1 each): name and precision ' +
+      '(fp32, int8, or unknown without the model file).',
     labelNames: ['model', 'precision'] as const,
     registers: [registry],
     async collect() {
@@ -45,7 +47,9 @@ export function createApiMetrics(catalog: Pick<ModelCatalog, 'models'>, log: Log
   });
   new Gauge({
     name: 'resnet_queue_jobs',
-    help: "Jobs in each model's queue by state (waiting, active, delayed for a retry, failed and kept), read at scrape time.",
+    help:
+      "Jobs in each model's queue by state (waiting, active, delayed for a retry, failed and kept), " +
+      'read at scrape time.',
     labelNames: ['queue', 'model', 'state'] as const,
     registers: [registry],
     async collect() {

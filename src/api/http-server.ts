@@ -25,7 +25,8 @@ function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, log: Logg
   const text = JSON.stringify(body);
   socket.end(
     `HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status]}\r\n` +
-      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
   );
 }
 

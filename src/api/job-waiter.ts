@@ -7,8 +7,9 @@ type Wake = () => void;
 const wakingEvents = ['active', 'completed', 'failed', 'removed'] as const;
 
 /**
- * Long-poll and SSE support over shared QueueEvents (one per queue: each model's, or the batch queue's): each waiter registers a
- * wake-up callback under its job ID, and the queue-event listeners call those of the job concerned.
+ * Long-poll and SSE support over shared QueueEvents (one per queue: each model's, or the batch
+ * queue's): each waiter registers a wake-up callback under its job ID, and the queue-event
+ * listeners call those of the job concerned.
  * Registering happens before the job is read (subscribe, then check), so a job that changes in
  * between is never missed, and one that finished long ago answers at once.
  * There are never more than four listeners (active, completed, failed, removed), however many

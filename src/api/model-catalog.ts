@@ -64,12 +64,18 @@ export class ModelCatalog {
     return model;
   }
 
-  /** Whether `model` may take jobs: a live worker has it loaded, or the start-up grace (until `graceUntil`, epoch ms) still runs. */
+  /**
+   * Whether `model` may take jobs: a live worker has it loaded, or the start-up grace (until
+   * `graceUntil`, epoch ms) still runs.
+   */
   async isLive(model: ServedModel, graceUntil: number): Promise<boolean> {
     return Date.now() < graceUntil || (await model.store.workerCount()) > 0;
   }
 
-  /** Refuses (503 no_worker) a submission for a model no live worker has loaded, once `graceUntil` (epoch ms) has passed. */
+  /**
+   * Refuses (503 no_worker) a submission for a model no live worker has loaded, once `graceUntil`
+   * (epoch ms) has passed.
+   */
   async requireWorker(model: ServedModel, graceUntil: number): Promise<void> {
     if (await this.isLive(model, graceUntil)) return;
     throw new AppError(

@@ -27,12 +27,18 @@ export const codeSamples: Readonly<Record<string, CodeSample[]>> = {
     {
       lang: 'Shell',
       label: 'curl (JSON, base64)',
-      source: `curl -X POST -H 'Content-Type: application/json' -d "{\\"image\\": \\"$(base64 -w0 ${photo})\\"}" ${base}/jobs`,
+      source:
+        `curl -X POST -H 'Content-Type: application/json' ` +
+        `-d "{\\"image\\": \\"$(base64 -w0 ${photo})\\"}" ${base}/jobs`,
     },
     {
       lang: 'JavaScript',
       label: 'fetch',
-      source: `const form = new FormData();\nform.append('image', new Blob([await fs.readFile('${photo}')]), 'eagle.jpg');\nconst job = await (await fetch('${base}/jobs', { method: 'POST', body: form })).json();`,
+      source: [
+        'const form = new FormData();',
+        `form.append('image', new Blob([await fs.readFile('${photo}')]), 'eagle.jpg');`,
+        `const job = await (await fetch('${base}/jobs', { method: 'POST', body: form })).json();`,
+      ].join('\n'),
     },
   ],
   'get /models': [{ lang: 'Shell', label: 'curl', source: `curl ${base}/models` }],
@@ -44,7 +50,11 @@ export const codeSamples: Readonly<Record<string, CodeSample[]>> = {
     {
       lang: 'Python',
       label: 'requests (the tutorial)',
-      source: `import requests\nr = requests.post('${base}/predict', files={'image': open('${photo}', 'rb').read()})\nprint(r.json())`,
+      source: [
+        'import requests',
+        `r = requests.post('${base}/predict', files={'image': open('${photo}', 'rb').read()})`,
+        'print(r.json())',
+      ].join('\n'),
     },
   ],
 };

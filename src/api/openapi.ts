@@ -186,7 +186,8 @@ function errorResponses(schemaId: 'Error' | 'TutorialError', codes: readonly Err
   }
   responses['default'] = {
     description:
-      'Any other error (`not_found`, `method_not_allowed` with `Allow`, `internal`; `headers_too_large`, 431, always in the `Error` shape since it is answered before routing).',
+      'Any other error (`not_found`, `method_not_allowed` with `Allow`, `internal`; `headers_too_large`, 431, ' +
+      'always in the `Error` shape since it is answered before routing).',
     content: json(schemaId),
   };
   return responses;
@@ -216,9 +217,10 @@ const clientSecurity: Record<string, string[]>[] = [{}, { apiKey: [] }];
 const upload = {
   required: true,
   description:
-    'The image, recognised by its bytes (never by filename or declared type): the multipart field `image` (one part, filename and ' +
-    'Content-Type optional, no other fields), the raw bytes under any Content-Type or none (Content-Length or chunked), or JSON ' +
-    '`{"image": "<base64>"}` / TF Serving\'s `{"instances": [{"b64": "<base64>"}]}` (the size limit applies to the decoded bytes). ' +
+    'The image, recognised by its bytes (never by filename or declared type): the multipart field `image` ' +
+    '(one part, filename and Content-Type optional, no other fields), the raw bytes under any Content-Type or ' +
+    'none (Content-Length or chunked), or JSON `{"image": "<base64>"}` / TF Serving\'s ' +
+    '`{"instances": [{"b64": "<base64>"}]}` (the size limit applies to the decoded bytes). ' +
     'JPEG, PNG, WebP, GIF, AVIF or TIFF (first frame or page).',
   content: {
     'multipart/form-data': { schema: fragment(UploadFormSchema, 'input') },
@@ -241,7 +243,9 @@ const jobOptionFields = {
 };
 const jobUpload = {
   ...upload,
-  description: `${upload.description} Multipart fields or JSON properties \`model\`, \`priority\` and \`webhook\` may come beside the image (or as query parameters).`,
+  description:
+    `${upload.description} Multipart fields or JSON properties \`model\`, \`priority\` and \`webhook\` ` +
+    'may come beside the image (or as query parameters).',
   content: {
     ...upload.content,
     'multipart/form-data': { schema: fragment(UploadFormSchema.extend(jobOptionFields), 'input') },
@@ -287,13 +291,16 @@ function webhookOperation(summary: string, schemaId: string): { post: Operation 
       tags: ['webhooks'],
       summary,
       description:
-        'Sent from its own queue once the subject has finished. Any 2xx answer accepts it; anything else (or no answer within WEBHOOK_TIMEOUT_MS) is retried with exponential backoff from WEBHOOK_BACKOFF_MS, up to WEBHOOK_ATTEMPTS attempts, with the same webhook-id and body. Redirects are not followed.',
+        'Sent from its own queue once the subject has finished. Any 2xx answer accepts it; anything else (or ' +
+        'no answer within WEBHOOK_TIMEOUT_MS) is retried with exponential backoff from WEBHOOK_BACKOFF_MS, ' +
+        'up to WEBHOOK_ATTEMPTS attempts, with the same webhook-id and body. Redirects are not followed.',
       parameters: [
         header('webhook-id', 'The message ID (`msg_<job or batch id>`), the same on every retry: deduplicate on it.'),
         header('webhook-timestamp', 'Seconds since the epoch when this attempt was signed.'),
         header(
           'webhook-signature',
-          '`v1,<base64 HMAC-SHA256>` of `{webhook-id}.{webhook-timestamp}.{body}` keyed with the base64-decoded part of WEBHOOK_SECRET (`whsec_…`).',
+          '`v1,<base64 HMAC-SHA256>` of `{webhook-id}.{webhook-timestamp}.{body}` keyed with the base64-decoded ' +
+            'part of WEBHOOK_SECRET (`whsec_…`).',
         ),
       ],
       requestBody: { required: true, description: 'The message.', content: json(schemaId) },
@@ -313,7 +320,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
         tags: ['jobs'],
         summary: 'Submit an image for classification',
         description:
-          'Answers 202 with the queued job. With `Prefer: wait=S`, waits up to S seconds (capped at WAIT_MAX_SECONDS) and answers 200 with the finished job, or 202 if it did not finish in time.',
+          'Answers 202 with the queued job. With `Prefer: wait=S`, waits up to S seconds (capped at ' +
+          'WAIT_MAX_SECONDS) and answers 200 with the finished job, or 202 if it did not finish in time.',
         parameters: [...parametersOf(SubmitQuerySchema, 'query'), ...parametersOf(SubmitHeadersSchema, 'header')],
         security: clientSecurity,
         requestBody: jobUpload,
@@ -347,7 +355,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
         tags: ['jobs'],
         summary: 'Cancel a queued job',
         description:
-          'A queued job is removed and reads afterwards as failed with code `cancelled`. An active or finished job cannot be cancelled (409).',
+          'A queued job is removed and reads afterwards as failed with code `cancelled`. ' +
+          'An active or finished job cannot be cancelled (409).',
         parameters: jobId,
         security: clientSecurity,
         responses: {
@@ -361,7 +370,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
         tags: ['jobs'],
         summary: 'Long-poll a job until it finishes',
         description:
-          'Answers as soon as the job is completed or failed, or with 202 and its current state when the timeout passes first.',
+          'Answers as soon as the job is completed or failed, or with 202 and its current state when the timeout ' +
+          'passes first.',
         parameters: [...jobId, ...parametersOf(WaitQuerySchema, 'query')],
         security: clientSecurity,
         responses: {
@@ -380,7 +390,13 @@ export function buildOpenApiDocument(): OpenApiDocument {
         tags: ['jobs'],
         summary: 'Follow a job as Server-Sent Events',
         description:
-          "A `text/event-stream` of the job's progress: `queued`, `active` when a worker starts it, then `completed` or `failed`; each event's `data` is the job's view (JSON, as GET /jobs/{id} answers; see JobEvent). The current state is sent at once, later ones as they happen (no polling), and the stream ends after the terminal event; a browser EventSource should close() then, or it reconnects and receives the terminal event again. A `: heartbeat` comment is sent every 15 seconds. One request, however long the job takes, so following a job never counts against RATE_LIMIT_PER_MINUTE more than once. An unknown job answers 404 before any event.",
+          "A `text/event-stream` of the job's progress: `queued`, `active` when a worker starts it, " +
+          "then `completed` or `failed`; each event's `data` is the job's view (JSON, as GET /jobs/{id} answers; " +
+          'see JobEvent). The current state is sent at once, later ones as they happen (no polling), ' +
+          'and the stream ends after the terminal event; a browser EventSource should close() then, or it ' +
+          'reconnects and receives the terminal event again. A `: heartbeat` comment is sent every 15 seconds. ' +
+          'One request, however long the job takes, so following a job never counts against RATE_LIMIT_PER_MINUTE ' +
+          'more than once. An unknown job answers 404 before any event.',
         parameters: [...jobId],
         security: clientSecurity,
         responses: {
@@ -397,7 +413,10 @@ export function buildOpenApiDocument(): OpenApiDocument {
         tags: ['batches'],
         summary: 'Submit many images as one batch',
         description:
-          'A multipart body with one `image` part per image (at most MAX_BATCH_IMAGES), read part by part as it arrives. Each image becomes a job of the batch; a bad image (the usual codes: `invalid_image`, `payload_too_large`…) fails only its own entry. Its images run as `bulk` work unless `priority` says otherwise. Options may be query parameters or text fields anywhere in the body.',
+          'A multipart body with one `image` part per image (at most MAX_BATCH_IMAGES), ' +
+          'read part by part as it arrives. Each image becomes a job of the batch; a bad image (the usual codes: ' +
+          '`invalid_image`, `payload_too_large`…) fails only its own entry. Its images run as `bulk` work unless ' +
+          '`priority` says otherwise. Options may be query parameters or text fields anywhere in the body.',
         parameters: [
           {
             name: 'topk',
@@ -409,7 +428,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
           {
             ...modelParam,
             description:
-              'The model every image of the batch is classified with (default DEFAULT_MODEL, else the first); as a text field it must come before the first image part. Unknown: 404 `unknown_model`.',
+              'The model every image of the batch is classified with (default DEFAULT_MODEL, else the first); ' +
+              'as a text field it must come before the first image part. Unknown: 404 `unknown_model`.',
           },
           priorityParam,
           webhookParam,
@@ -455,7 +475,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
         tags: ['batches'],
         summary: 'Long-poll a batch until all its images have finished',
         description:
-          'Answers as soon as the batch is completed, or with 202 and its current progress when the timeout passes first.',
+          'Answers as soon as the batch is completed, or with 202 and its current progress when the timeout passes ' +
+          'first.',
         parameters: [batchId, ...parametersOf(WaitQuerySchema, 'query')],
         security: clientSecurity,
         responses: {
@@ -474,7 +495,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
         tags: ['batches'],
         summary: "Each image's result or error, as NDJSON in upload order",
         description:
-          'One JSON object (BatchEntry) per line, per image, in upload order, with its filename. Images not finished yet carry their current status.',
+          'One JSON object (BatchEntry) per line, per image, in upload order, with its filename. ' +
+          'Images not finished yet carry their current status.',
         parameters: [batchId],
         security: clientSecurity,
         responses: {
@@ -491,7 +513,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
         tags: ['tutorial'],
         summary: "The Flask + Keras tutorial's endpoint, unchanged",
         description:
-          "Submits through the same queue and waits up to PREDICT_TIMEOUT_SECONDS. Top 5, Keras labels. Errors use the tutorial's shape. `model` (query or multipart field) picks the model, as for POST /jobs.",
+          'Submits through the same queue and waits up to PREDICT_TIMEOUT_SECONDS. Top 5, Keras labels. ' +
+          "Errors use the tutorial's shape. `model` (query or multipart field) picks the model, as for POST /jobs.",
         parameters: [modelParam],
         requestBody: upload,
         security: clientSecurity,
@@ -512,7 +535,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
         tags: ['models'],
         summary: 'The served models',
         description:
-          'Each model this service serves (MODEL_DIRS): its name (what `model` on submit names), precision, input size and tensor layout, number of classes, and how many live workers have it loaded.',
+          'Each model this service serves (MODEL_DIRS): its name (what `model` on submit names), precision, ' +
+          'input size and tensor layout, number of classes, and how many live workers have it loaded.',
         security: clientSecurity,
         responses: {
           '200': { description: 'The models.', content: json('Models') },
@@ -541,7 +565,11 @@ export function buildOpenApiDocument(): OpenApiDocument {
       get: {
         tags: ['operations'],
         summary: 'Prometheus metrics of this API process',
-        description: `HTTP requests by route pattern and status, queue depth by state (read from Redis at scrape time), process metrics. Open unless METRICS_TOKEN is set. Workers serve their own batch, inference and job metrics on WORKER_METRICS_PORT. The Bull Board dashboard (not described here) is at ${dashboardPath} when credentials are configured.`,
+        description:
+          'HTTP requests by route pattern and status, queue depth by state (read from Redis at scrape time), ' +
+          'process metrics. Open unless METRICS_TOKEN is set. Workers serve their own batch, inference and job ' +
+          'metrics on WORKER_METRICS_PORT. The Bull Board dashboard (not described here) is at ' +
+          `${dashboardPath} when credentials are configured.`,
         security: [{}, { metricsToken: [] }],
         responses: {
           '200': {
@@ -622,7 +650,17 @@ export function buildOpenApiDocument(): OpenApiDocument {
     info: {
       title: 'resnet-queue',
       version: contractVersion,
-      description: `Image classification (ResNet-50, ImageNet-1k, or any ONNX classifier; several at once) through a Redis job queue. Submit with POST /jobs, then poll GET /jobs/{id}, long-poll GET /jobs/{id}/wait or follow GET /jobs/{id}/events (Server-Sent Events); POST /predict is the Flask tutorial's synchronous call.\n\nWith RATE_LIMIT_PER_MINUTE set, /jobs and /predict answers carry \`RateLimit-Policy\` and \`RateLimit\` (IETF draft: quota \`q\` per \`w\` seconds, \`r\` remaining, reset in \`t\` seconds).\n\n## Errors\n\nEvery error is \`{"error": {"code", "message"}}\` (POST /predict: \`{"success": false, "error", "code"}\`) with a stable code:\n\n${errorTableMarkdown()}`,
+      description: [
+        'Image classification (ResNet-50, ImageNet-1k, or any ONNX classifier; several at once) through a Redis ' +
+          'job queue. Submit with POST /jobs, then poll GET /jobs/{id}, long-poll GET /jobs/{id}/wait or follow ' +
+          "GET /jobs/{id}/events (Server-Sent Events); POST /predict is the Flask tutorial's synchronous call.",
+        'With RATE_LIMIT_PER_MINUTE set, /jobs and /predict answers carry `RateLimit-Policy` and `RateLimit` ' +
+          '(IETF draft: quota `q` per `w` seconds, `r` remaining, reset in `t` seconds).',
+        '## Errors',
+        'Every error is `{"error": {"code", "message"}}` (POST /predict: `{"success": false, "error", "code"}`) ' +
+          'with a stable code:',
+        errorTableMarkdown(),
+      ].join('\n\n'),
     },
     tags: [
       { name: 'jobs', description: 'Asynchronous classification.' },

@@ -272,7 +272,8 @@ export async function startApi(config: Config, log: Logger, tracing?: Tracing): 
     log.info({ path: dashboardPath }, 'dashboard mounted (credentials required)');
   else
     log.info(
-      `dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_TOKEN, to serve it at ${dashboardPath}`,
+      'dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_TOKEN, ' +
+        `to serve it at ${dashboardPath}`,
     );
   if (!hasCredentials(config.metricsCredentials))
     log.info('/metrics is open: set METRICS_TOKEN to require a bearer token');

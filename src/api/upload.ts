@@ -7,7 +7,10 @@ import { imageField, readMultipartImage } from './multipart-image.js';
 
 declare module 'koa' {
   interface Request {
-    /** Text fields read beside the image (multipart fields or JSON properties named by the route): set by readImageUpload. */
+    /**
+     * Text fields read beside the image (multipart fields or JSON properties named by the route):
+     * set by readImageUpload.
+     */
     body?: unknown;
   }
 }
@@ -82,8 +85,8 @@ async function readRawBody(ctx: Context, limit: number, maxUploadBytes: number):
 
 /**
  * The uploaded image bytes, from any body a real client sends; text fields named in `fieldNames`
- * (multipart fields or JSON properties beside the image) are left in `ctx.request.body`: the multipart field `image` (with
- * or without filename and Content-Type), JSON `{"image": "<base64>"}` or TF Serving's
+ * (multipart fields or JSON properties beside the image) are left in `ctx.request.body`: the
+ * multipart field `image` (with or without filename and Content-Type), JSON `{"image": "<base64>"}` or TF Serving's
  * `{"instances": [{"b64": "<base64>"}]}`, or the raw bytes under any Content-Type or none,
  * with a Content-Length or chunked. The upload limit applies to the image's bytes, and a body
  * over it is refused as soon as its Content-Length says so, else while it streams.
@@ -99,7 +102,8 @@ export async function readImageUpload(
   if (!hasBody(ctx) && !ctx.is('image/*', 'application/octet-stream')) {
     throw new AppError(
       'missing_image',
-      `no image in the request: send a multipart field "${imageField}", the raw bytes as the body, or JSON {"image": "<base64>"}`,
+      `no image in the request: send a multipart field "${imageField}", ` +
+        'the raw bytes as the body, or JSON {"image": "<base64>"}',
     );
   }
   const limit = maxBodyBytes(ctx, maxUploadBytes);

@@ -27,7 +27,8 @@ export const ModelNameSchema = z.string().min(1).max(64);
 export const SubmitQuerySchema = z.object({
   model: ModelNameSchema.optional().meta({
     description:
-      'The model to classify with, by name (GET /models lists them; default DEFAULT_MODEL, else the first of MODEL_DIRS); an unknown one answers 404 `unknown_model`. Also accepted as a multipart field.',
+      'The model to classify with, by name (GET /models lists them; default DEFAULT_MODEL, else the first of ' +
+      'MODEL_DIRS); an unknown one answers 404 `unknown_model`. Also accepted as a multipart field.',
   }),
   topk: TopkSchema.optional().meta({ description: "How many classes to return (default: the model manifest's, 5)." }),
   deadline: z.coerce
@@ -38,15 +39,21 @@ export const SubmitQuerySchema = z.object({
     .optional()
     .meta({
       description:
-        'Seconds from now after which the job must not start; it then fails with `expired` (default DEFAULT_DEADLINE_SECONDS, 0 = none).',
+        'Seconds from now after which the job must not start; it then fails with `expired` (default ' +
+        'DEFAULT_DEADLINE_SECONDS, 0 = none).',
     }),
   priority: PrioritySchema.optional().meta({
     description:
-      '`interactive` (someone is waiting; the default of POST /jobs) or `bulk` (background work that runs after every queued interactive job; the default of POST /batches). Also accepted as a multipart field.',
+      '`interactive` (someone is waiting; the default of POST /jobs) or `bulk` (background work that runs after ' +
+      'every queued interactive job; the default of POST /batches). Also accepted as a multipart field.',
   }),
   webhook: WebhookUrlSchema.optional().meta({
     description:
-      'A URL to POST the finished job to, signed per Standard Webhooks (headers `webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>` with WEBHOOK_SECRET); retried with exponential backoff (WEBHOOK_ATTEMPTS, default 6) under the same `webhook-id`. https only, and only hosts resolving to public addresses unless the host is in WEBHOOK_ALLOW_HOSTS (which also permits http); anything else answers 400. Also accepted as a multipart field.',
+      'A URL to POST the finished job to, signed per Standard Webhooks (headers `webhook-id`, ' +
+      '`webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>` with WEBHOOK_SECRET); ' +
+      'retried with exponential backoff (WEBHOOK_ATTEMPTS, default 6) under the same `webhook-id`. ' +
+      'https only, and only hosts resolving to public addresses unless the host is in WEBHOOK_ALLOW_HOSTS (which ' +
+      'also permits http); anything else answers 400. Also accepted as a multipart field.',
   }),
 });
 
@@ -56,10 +63,15 @@ export const SubmitHeadersSchema = z.object({
     .string()
     .optional()
     .meta({ description: '`wait=S` (RFC 7240): wait up to S seconds (capped at WAIT_MAX_SECONDS) for the result.' }),
-  'Idempotency-Key': z.string().optional().meta({
-    description:
-      "The same key from the same client within RESULT_TTL_SECONDS returns the first job (with `Idempotent-Replayed: true`) instead of creating another. Keys are scoped to the caller: its API key, or its address (honouring TRUST_PROXY) when the API is open, so another caller's key never returns their job.",
-  }),
+  'Idempotency-Key': z
+    .string()
+    .optional()
+    .meta({
+      description:
+        'The same key from the same client within RESULT_TTL_SECONDS returns the first job (with ' +
+        '`Idempotent-Replayed: true`) instead of creating another. Keys are scoped to the caller: its API key, or ' +
+        "its address (honouring TRUST_PROXY) when the API is open, so another caller's key never returns their job.",
+    }),
 });
 
 /** How long a long-poll waits when ?timeout= is absent, seconds. */

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 
-export const usage = `usage: classify IMAGE... [--url URL] [--model NAME] [--api-key KEY] [--wait SECONDS] [--json] [--batch]
+export const usage = `\
+usage: classify IMAGE... [--url URL] [--model NAME] [--api-key KEY] [--wait SECONDS] [--json] [--batch]
 
 Submits each image to the service's POST /jobs, waits for the results through the long-poll
 endpoint GET /jobs/:id/wait, and prints the top-5 labels of each (or JSON with --json).
@@ -39,7 +40,10 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-/** Parses the command line; anything wrong becomes a UsageError naming the argument. `env` supplies defaults (cliEnv in config.ts). */
+/**
+ * Parses the command line; anything wrong becomes a UsageError naming the argument. `env` supplies
+ * defaults (cliEnv in config.ts).
+ */
 export function parseClassifyArgs(argv: readonly string[], env: { apiKey?: string | undefined } = {}): ClassifyArgs {
   let parsed;
   try {

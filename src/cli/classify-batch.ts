@@ -26,9 +26,9 @@ function progressPrinter(io: ProgressIo): (view: BatchView) => void {
     const done = view.status === 'completed';
     if (io.tty) {
       const filled = Math.round(fraction * barWidth);
-      io.err(
-        `\r[${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}] ${String(Math.floor(fraction * 100)).padStart(3)}%  ${counts}${done ? '\n' : ''}`,
-      );
+      const bar = `${'#'.repeat(filled)}${'-'.repeat(barWidth - filled)}`;
+      const percent = String(Math.floor(fraction * 100)).padStart(3);
+      io.err(`\r[${bar}] ${percent}%  ${counts}${done ? '\n' : ''}`);
       return;
     }
     const step = Math.floor(fraction * 10);
@@ -125,7 +125,8 @@ export async function classifyBatch(
             : new Failure(
                 exitCodes.timeout,
                 'timeout',
-                `job ${line.id} still ${line.status} after ${args.waitSeconds} s; batch ${batch.id} goes on at ${args.url}${batch.links.self}`,
+                `job ${line.id} still ${line.status} after ${args.waitSeconds} s; ` +
+                  `batch ${batch.id} goes on at ${args.url}${batch.links.self}`,
               );
         result.error = { code: failure.code, message: failure.message };
         result.exitCode = failure.exitCode;

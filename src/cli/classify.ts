@@ -77,7 +77,8 @@ async function classifyFile(file: string, args: ClassifyArgs, deadlineMs: number
         throw new Failure(
           exitCodes.timeout,
           'timeout',
-          `job ${view.id} still ${view.status} after ${args.waitSeconds} s; it goes on at ${args.url}${view.links.self}`,
+          `job ${view.id} still ${view.status} after ${args.waitSeconds} s; ` +
+            `it goes on at ${args.url}${view.links.self}`,
         );
       }
       const waited = await call(

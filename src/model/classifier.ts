@@ -47,7 +47,8 @@ export async function loadClassifier(modelDir: string, options: ClassifierOption
   const modelFile = path.join(modelDir, manifest.file);
   await access(modelFile).catch(() =>
     fail(
-      `${manifest.file} not found (set MODEL_DIR to a directory that holds it, or fetch one with "npm run model:fetch")`,
+      `${manifest.file} not found ` +
+        '(set MODEL_DIR to a directory that holds it, or fetch one with "npm run model:fetch")',
     ),
   );
   const labels = await loadLabels(path.join(modelDir, manifest.labels)).catch((err: unknown) =>

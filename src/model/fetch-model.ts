@@ -124,7 +124,8 @@ export async function fetchModel(
     const sha256 = (await hashFile(modelFile)).digest('hex');
     if (sha256 !== source.sha256) {
       throw new ModelFetchError(
-        `${modelFile} already exists with sha256 ${sha256}, not the pinned ${source.sha256}; delete it or set MODEL_DIR to another directory`,
+        `${modelFile} already exists with sha256 ${sha256}, not the pinned ${source.sha256}; ` +
+          'delete it or set MODEL_DIR to another directory',
       );
     }
     await completeModelDir(modelDir, source, manifest.labels, log);
@@ -146,7 +147,8 @@ export async function fetchModel(
     if (downloaded.sha256 !== source.sha256) {
       await rm(partFile, { force: true });
       throw new ModelFetchError(
-        `checksum mismatch for ${source.url}: got sha256 ${downloaded.sha256}, expected ${source.sha256}; the download was deleted and nothing was installed`,
+        `checksum mismatch for ${source.url}: got sha256 ${downloaded.sha256}, expected ${source.sha256}; ` +
+          'the download was deleted and nothing was installed',
       );
     }
     await completeModelDir(modelDir, source, manifest.labels, log);

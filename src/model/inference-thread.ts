@@ -38,15 +38,13 @@ export async function startInferenceThread(modelDir: string, options: InferenceT
     modelDir,
     options: { intraOpThreads: options.intraOpThreads, intraOpSpinning: options.intraOpSpinning },
   };
+  const entryUrl = JSON.stringify(pathToFileURL(threadEntry).href);
   const worker = threadEntry.endsWith('.ts')
     ? // Node 20 does not apply `--import tsx` inside worker threads: register tsx from the thread itself.
-      new Worker(
-        `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(pathToFileURL(threadEntry).href)}); })`,
-        {
-          eval: true,
-          workerData,
-        },
-      )
+      new Worker(`import('tsx/esm/api').then(({ register }) => { register(); return import(${entryUrl}); })`, {
+        eval: true,
+        workerData,
+      })
     : new Worker(threadEntry, { workerData });
   const pending = new Map<number, { resolve: (logits: Float32Array[]) => void; reject: (err: Error) => void }>();
   let nextId = 0;

@@ -37,7 +37,10 @@ export function jobFailureError(failure: JobFailure): Error {
   return failure.retryable ? new Error(message) : new UnrecoverableError(message);
 }
 
-/** The typed failure behind a failedReason; anything else (including old "code: message" strings) is `internal`, its text hidden. */
+/**
+ * The typed failure behind a failedReason; anything else (including old "code: message" strings) is
+ * `internal`, its text hidden.
+ */
 export function parseJobFailure(reason: string | undefined): JobFailure {
   if (!reason?.startsWith('{')) return unexpected;
   try {

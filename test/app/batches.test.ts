@@ -206,7 +206,8 @@ describe('streaming', () => {
   it('each image is checked and stored while the rest of the body is still being sent', async () => {
     const boundary = `----batch${randomUUID()}`;
     const opening = (name: string) =>
-      `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${name}"\r\nContent-Type: application/octet-stream\r\n\r\n`;
+      `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${name}"\r\n` +
+      'Content-Type: application/octet-stream\r\n\r\n';
     const before = await storedInputs();
     const req = http.request(`${api.url}/batches`, {
       method: 'POST',

@@ -23,7 +23,7 @@ afterAll(() => {
 });
 
 describe('InputStore.sweep', () => {
-  it('deletes the inputs of finished and vanished jobs, and keeps those of queued jobs and of submissions in flight', async () => {
+  it('deletes inputs of finished and vanished jobs, keeps those of queued jobs and submissions in flight', async () => {
     const queueName = `sweep-${randomUUID().slice(0, 8)}`;
     const keys = queueKeys(queueName);
     const inputs = new InputStore(redis, keys, { ttlSeconds: 3600, orphanGraceSeconds: 60 });
@@ -74,11 +74,12 @@ describe('InputStore.sweep', () => {
 });
 
 describe('the API and a worker in one process', () => {
+  const config = testConfig(redisUrl);
+  const startTestWorker = () => startWorker(config, createLogger('silent', 'test-worker'));
   let api: InProcessApi;
   let worker: RunningWorker;
   beforeAll(async () => {
-    const config = testConfig(redisUrl);
-    worker = await startWorker(config, createLogger('silent', 'test-worker'));
+    worker = await startTestWorker();
     api = await startInProcessApi(config);
   });
   afterAll(async () => {
@@ -103,11 +104,16 @@ describe('the API and a worker in one process', () => {
   it('cancels a queued job with its record and input deletion in one step', async () => {
     const keys = queueKeys(defaultJobQueue(api.config.queueName));
     await worker.close();
-    const submitted = await postImage(api.url, await image('coffee.png'));
-    const cancelled = await get(api.url, `/jobs/${submitted.body.id}`, { method: 'DELETE' });
-    expect(cancelled.status).toBe(200);
-    expect(cancelled.body.error?.code).toBe('cancelled');
-    expect(await redis.exists(keys.input(submitted.body.id))).toBe(0);
+    try {
+      const submitted = await postImage(api.url, await image('coffee.png'));
+      const cancelled = await get(api.url, `/jobs/${submitted.body.id}`, { method: 'DELETE' });
+      expect(cancelled.status).toBe(200);
+      expect(cancelled.body.error?.code).toBe('cancelled');
+      expect(await redis.exists(keys.input(submitted.body.id))).toBe(0);
+    } finally {
+      // The other tests here need a worker, whatever order they run in.
+      worker = await startTestWorker();
+    }
   });
 
   it("answers a corrupt image with 422 and a message of its own, not the decoder's", async () => {
@@ -119,7 +125,7 @@ describe('the API and a worker in one process', () => {
 });
 
 describe('workers announce a loaded model; the API refuses jobs nobody can run', () => {
-  it('answers 503 no_worker with Retry-After on POST /jobs, /predict and /readyz until a worker is announced', async () => {
+  it('answers 503 no_worker + Retry-After on POST /jobs, /predict, /readyz until a worker is announced', async () => {
     const api = await startInProcessApi(testConfig(redisUrl, { WORKER_GRACE_SECONDS: '0' }));
     try {
       const coffee = await image('coffee.png');

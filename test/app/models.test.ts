@@ -96,7 +96,7 @@ describe('several models served by one API and one worker process', () => {
     ]);
   });
 
-  it('classifies through the generated NHWC model, chosen by query parameter or multipart field, and finds its job by ID', async () => {
+  it('classifies with the generated NHWC model, named by query or multipart field; finds its job by ID', async () => {
     const red = await solid(255, 0, 0);
     const byQuery = await submitAndWait(api.url, red, `?model=${tiny.name}&topk=5`);
     expect(byQuery.status).toBe('completed');
@@ -120,7 +120,7 @@ describe('several models served by one API and one worker process', () => {
     });
   });
 
-  it('gives the expected top-1 for the shared photos from both ResNet-50 builds, the default without `model`', async () => {
+  it('both ResNet-50 builds give the expected top-1 for the shared photos (no `model`: the default)', async () => {
     for (const photo of ['coffee.png', 'eagle.jpg']) {
       const bytes = await image(photo);
       const results = [

@@ -72,7 +72,7 @@ describe('the processor', () => {
     await batcher.close();
   });
 
-  it('fails an inference error as retryable inference_failed without the runtime text, keeping the input until the last attempt', async () => {
+  it('inference error: retryable inference_failed, runtime text hidden, input kept to the last attempt', async () => {
     const ortText = '[ONNXRuntimeError] : 2 : INVALID_ARGUMENT : Got invalid dimensions for input: data';
     const batcher = new MicroBatcher<Uint8Array, BatchOutput>({ maxBatchSize: 1, maxDelayMs: 0 }, () =>
       Promise.reject(new Error(ortText)),

@@ -45,7 +45,7 @@ async function postBatch(url: string, count: number) {
 
 describe('MAX_QUEUE_DEPTH under concurrent submissions', () => {
   for (const concurrent of [50, 200]) {
-    it(`${concurrent} concurrent submits with MAX_QUEUE_DEPTH=${maxQueueDepth}: exactly ${maxQueueDepth} admitted, the rest 429 queue_full`, async () => {
+    it(`${concurrent} concurrent submits: exactly ${maxQueueDepth} admitted, the rest 429 queue_full`, async () => {
       // Room for every upload at once: the limit under test is the queue's, not the upload admission's.
       const api = await start({
         MAX_QUEUE_DEPTH: String(maxQueueDepth),
@@ -88,7 +88,7 @@ describe('MAX_QUEUE_DEPTH under concurrent submissions', () => {
 });
 
 describe('Idempotency-Key is scoped to the caller', () => {
-  it('open API: the same key from another client address makes a new job; from the same address it replays', async () => {
+  it('open API: the same key from another address makes a new job; from the same address it replays', async () => {
     const api = await start({ TRUST_PROXY: '1', RATE_LIMIT_PER_MINUTE: '0' });
     const from = (ip: string) => ({ 'X-Forwarded-For': ip, 'Idempotency-Key': 'order-17' });
     const a = await postImage(api.url, photo, { headers: from('203.0.113.1') });

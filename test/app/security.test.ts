@@ -155,7 +155,7 @@ describe('Bull Board refuses cross-site state changes (CSRF)', () => {
 });
 
 describe('rate limits', () => {
-  it('count the client TRUST_PROXY hops from the right, so a forged X-Forwarded-For dodges nothing; keys expire', async () => {
+  it('count TRUST_PROXY hops from the right, so a forged X-Forwarded-For dodges nothing; keys expire', async () => {
     const app = await serve({ RATE_LIMIT_PER_MINUTE: '3', TRUST_PROXY: '1' });
     // The proxy appends the address it saw; everything left of it is whatever the client wrote.
     const from = (client: string) => ({
@@ -191,7 +191,7 @@ describe('rate limits', () => {
     expect(statuses).toEqual([404, 404, 429]);
   });
 
-  it('failed authentication attempts are limited per address, across API keys, the dashboard and /metrics', async () => {
+  it('failed authentications are limited per address, across API keys, the dashboard and /metrics', async () => {
     const app = await serve({
       API_KEYS: 'the-right-key-0123456789',
       AUTH_FAILURES_PER_HOUR: '3',

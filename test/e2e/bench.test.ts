@@ -1,29 +1,16 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { projectRoot } from '../../src/config.js';
 import { outputDir } from '../support/paths.js';
+import { runBench } from '../support/run-bench.js';
 
 describe('npm run bench', () => {
   it('runs to completion on a tiny request count for both models and writes every measurement', async () => {
     const out = path.join(outputDir, 'bench-quick.json');
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(projectRoot, 'bench/run.ts'), '--quick', '--out', out],
-      {
-        cwd: projectRoot,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let text = '';
-    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (text += d.toString()));
-    const [code] = (await once(child, 'exit')) as [number];
-    expect(code, text).toBe(0);
-    expect(text).toMatch(/Target \(int8\)\s+measured/);
-    expect(text).toMatch(/Top-1 agreement int8 vs fp32 .*: passed/);
+    const { code, output } = await runBench(['--quick', '--out', out]);
+    expect(code, output).toBe(0);
+    expect(output).toMatch(/Target \(int8\)\s+measured/);
+    expect(output).toMatch(/Top-1 agreement int8 vs fp32 .*: passed/);
     const results = JSON.parse(await readFile(out, 'utf8')) as {
       models: Record<
         string,

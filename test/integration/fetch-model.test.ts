@@ -38,7 +38,7 @@ const listDir = async () => (await readdir(dir)).sort();
 const sizeOf = async (file: string) => (await stat(path.join(dir, file))).size;
 
 describe('fetchModel', () => {
-  it('downloads, verifies and installs a model that loadClassifier loads and that classifies with its labels', async () => {
+  it('downloads, verifies and installs a model that loadClassifier loads and that classifies with labels', async () => {
     const progress: DownloadProgress[] = [];
     expect(await fetchModel(dir, source, { ...quick, onProgress: (p) => progress.push(p) })).toBe('downloaded');
     expect(await listDir()).toEqual(['imagenet_class_index.json', 'manifest.json', 'model.onnx']);

@@ -21,7 +21,8 @@ export async function tiff(): Promise<Buffer> {
 
 export function svg(): Buffer {
   return Buffer.from(
-    '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300"><rect width="300" height="300" fill="red"/></svg>',
+    '<svg xmlns="http://www.w3.org/2000/svg" width="300" height="300">' +
+      '<rect width="300" height="300" fill="red"/></svg>',
   );
 }
 

@@ -49,7 +49,8 @@ message TypeProto {
 }
 message ValueInfoProto { string name = 1; TypeProto type = 2; }
 message NodeProto {
-  repeated string input = 1; repeated string output = 2; string name = 3; string op_type = 4; repeated AttributeProto attribute = 5;
+  repeated string input = 1; repeated string output = 2; string name = 3; string op_type = 4;
+  repeated AttributeProto attribute = 5;
 }
 message GraphProto {
   repeated NodeProto node = 1; string name = 2; repeated TensorProto initializer = 5;

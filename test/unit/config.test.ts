@@ -33,7 +33,7 @@ describe('loadConfig', () => {
     }
   });
 
-  it('reads operator credentials: dashboard closed and metrics open by default, Basic user and password only together', () => {
+  it('reads operator credentials: dashboard closed, metrics open by default, Basic needs user and password', () => {
     const defaults = loadConfig({});
     expect(defaults.dashboardCredentials).toEqual({ basic: undefined, bearer: undefined });
     expect(defaults.metricsCredentials).toEqual({ bearer: undefined });
@@ -59,7 +59,7 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ METRICS_TOKEN: 'short' })).toThrow(/METRICS_TOKEN/);
   });
 
-  it('reads the batch and webhook settings: webhooks off without a whsec_ secret, allow-listed hosts normalised', () => {
+  it('reads batch and webhook settings: webhooks off without a whsec_ secret, allow-listed hosts normalised', () => {
     const defaults = loadConfig({});
     expect(defaults.maxBatchImages).toBe(500);
     expect(defaults.webhooks).toMatchObject({
@@ -81,7 +81,7 @@ describe('loadConfig', () => {
     }
   });
 
-  it('reads one Redis target: a URL, Sentinel (with its master name) or a Cluster, which hash-tags the queue name', () => {
+  it('reads one Redis target: a URL, Sentinel (with master name) or a Cluster, which hash-tags the queue name', () => {
     expect(loadConfig({}).redis).toBeUndefined();
     expect(loadConfig({ REDIS_URL: 'redis://r:6379' })).toMatchObject({
       redis: { kind: 'url', url: 'redis://r:6379' },

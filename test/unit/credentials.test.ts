@@ -6,7 +6,7 @@ const basicHeader = (user: string, password: string) =>
 const both: Credentials = { basic: { user: 'ops', password: 'pa:ss word é' }, bearer: 'tok-0123456789abcdef' };
 
 describe('isAuthorized', () => {
-  it('accepts the configured Basic pair (a colon and non-ASCII in the password included) and the bearer token, scheme case-insensitive', () => {
+  it('accepts the Basic pair (a colon and non-ASCII in the password too) and the bearer token, any scheme case', () => {
     expect(isAuthorized(basicHeader('ops', 'pa:ss word é'), both)).toBe(true);
     expect(isAuthorized('Bearer tok-0123456789abcdef', both)).toBe(true);
     expect(isAuthorized('bearer tok-0123456789abcdef', both)).toBe(true);

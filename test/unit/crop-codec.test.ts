@@ -26,7 +26,7 @@ describe('crop codec', () => {
     expect((await decodeCrop(stored, size, bytes)).equals(pixels)).toBe(true);
   });
 
-  it('stores a smooth crop in well under the raw 150,528 bytes (Redis keeps a raw one in a 160 KiB allocation)', async () => {
+  it('stores a smooth crop in well under the raw 150,528 bytes (Redis keeps a raw one in 160 KiB)', async () => {
     expect((await encodeCrop(gradient(), size)).length).toBeLessThan(64 * 1024);
   });
 

@@ -25,7 +25,7 @@ describe('DecodeSlots', () => {
     await Promise.all(runs);
   });
 
-  it('bounds pixels in flight; an image over the bound runs alone; a small image passes large ones waiting', async () => {
+  it('bounds pixels in flight; an image over the bound runs alone; a small one passes large ones waiting', async () => {
     const slots = new DecodeSlots({ maxDecodes: 2, maxPixels: 50 });
     const started: string[] = [];
     const big1 = gate(started, 'big1');

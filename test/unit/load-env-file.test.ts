@@ -7,7 +7,8 @@ import { projectRoot } from '../../src/config.js';
 
 /** Runs what the npm scripts run (`node --import load-env-file …`) in `cwd`, printing the parsed config. */
 function configIn(cwd: string, env: Record<string, string> = {}): { config: Record<string, unknown>; stderr: string } {
-  const script = `const { loadConfig } = await import(${JSON.stringify(path.join(projectRoot, 'src/config.ts'))}); console.log(JSON.stringify(loadConfig()));`;
+  const configModule = JSON.stringify(path.join(projectRoot, 'src/config.ts'));
+  const script = `const { loadConfig } = await import(${configModule}); console.log(JSON.stringify(loadConfig()));`;
   // tsx by path: `--import tsx` would be resolved from the (temporary) working directory.
   const run = spawnSync(
     process.execPath,
@@ -51,7 +52,8 @@ describe('.env in the working directory', () => {
   });
 
   it('is optional: without one, nothing is read and nothing is said', async () => {
-    await rm(path.join(dir, '.env'));
+    // Whether or not the test that writes one ran first (the order may be shuffled).
+    await rm(path.join(dir, '.env'), { force: true });
     const { config, stderr } = configIn(dir);
     expect(config).toMatchObject({ port: 5000, logLevel: 'info' });
     expect(stderr).toBe('');

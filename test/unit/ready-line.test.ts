@@ -11,7 +11,9 @@ describe('the ready line of npm start', () => {
       redis: { mode: 'embedded' },
     });
     expect(line).toBe(
-      'ready: http://localhost:5000/ · docs http://localhost:5000/docs · dashboard http://localhost:5000/admin/queues · model resnet50-v1.5 (fp32) · 1 worker · Redis embedded (private, not durable)',
+      'ready: http://localhost:5000/ · docs http://localhost:5000/docs · ' +
+        'dashboard http://localhost:5000/admin/queues · model resnet50-v1.5 (fp32) · 1 worker · ' +
+        'Redis embedded (private, not durable)',
     );
     expect(line).not.toContain('\n');
   });

@@ -17,8 +17,10 @@ const redocBundlePath = createRequire(import.meta.url).resolve('redoc/bundles/re
 const page = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>resnet-queue API reference</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"></head>
-<body><noscript>The reference needs JavaScript; the document itself is <a href="/openapi.json">/openapi.json</a>.</noscript>
-<redoc spec-url="/openapi.json" expand-responses="200,202" required-props-first="true" hide-hostname="true" payload-sample-idx="99"></redoc>
+<body>
+<noscript>The reference needs JavaScript; the document itself is <a href="/openapi.json">/openapi.json</a>.</noscript>
+<redoc spec-url="/openapi.json" expand-responses="200,202" required-props-first="true" hide-hostname="true"
+  payload-sample-idx="99"></redoc>
 <script src="/docs/redoc.standalone.js"></script>
 </body></html>
 `;
