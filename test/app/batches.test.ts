@@ -10,10 +10,14 @@ import { defaultJobQueue } from '../support/paths.js';
 import * as fx from '../support/fixtures.js';
 import { get, image, type ErrorBody } from '../support/http.js';
 import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
+import { until } from '../support/wait.js';
 
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
 const maxUploadBytes = 1024 * 1024;
-let api: InProcessApi;
+/** No worker: its batches stay queued, so their state and stored inputs can be read exactly. */
+let idle: InProcessApi;
+/** A worker from the start: its batches finish. */
+let working: InProcessApi;
 
 interface Submitted {
   id: string;
@@ -36,21 +40,23 @@ interface Line {
   error?: { code: string; message: string };
 }
 
+const env = {
+  // Submissions are accepted while no worker runs, for the whole file.
+  WORKER_GRACE_SECONDS: '3600',
+  MAX_BATCH_IMAGES: '8',
+  MAX_UPLOAD_BYTES: String(maxUploadBytes),
+  WEBHOOK_SECRET: secret,
+  WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
+};
 beforeAll(async () => {
-  // No worker until a test starts one: batches stay queued, so progress is deterministic.
-  api = await startInProcessApi(
-    testConfig(inject('redisUrl'), {
-      // Long enough that submissions are accepted while no worker runs, for the whole file.
-      WORKER_GRACE_SECONDS: '3600',
-      MAX_BATCH_IMAGES: '8',
-      MAX_UPLOAD_BYTES: String(maxUploadBytes),
-      WEBHOOK_SECRET: secret,
-      WEBHOOK_ALLOW_HOSTS: '127.0.0.1',
-    }),
-  );
+  [idle, working] = await Promise.all([
+    startInProcessApi(testConfig(inject('redisUrl'), env)),
+    startInProcessApi(testConfig(inject('redisUrl'), env)),
+  ]);
+  await working.startWorker();
 });
 afterAll(async () => {
-  await api?.close();
+  await Promise.all([idle?.close(), working?.close()]);
 });
 
 function form(parts: [string, Buffer][], fields: Record<string, string> = {}): FormData {
@@ -60,19 +66,26 @@ function form(parts: [string, Buffer][], fields: Record<string, string> = {}): F
   return body;
 }
 
-async function postBatch<T = Submitted>(body: FormData | Uint8Array, query = '', headers: Record<string, string> = {}) {
-  const res = await fetch(`${api.url}/batches${query}`, { method: 'POST', body, headers });
+async function postBatch<T = Submitted>(
+  api: InProcessApi,
+  body: FormData | Uint8Array,
+  headers: Record<string, string> = {},
+) {
+  const res = await fetch(`${api.url}/batches`, { method: 'POST', body, headers });
   return { status: res.status, headers: res.headers, body: (await res.json()) as T };
 }
 
+/** The idle service's stored inputs: nothing consumes them, so the count only grows by what a test adds. */
 async function storedInputs(): Promise<number> {
-  return (await api.connected.deps.redis.keys(queueKeys(defaultJobQueue(api.config.queueName)).input('*'))).length;
+  return (await idle.connected.deps.redis.keys(queueKeys(defaultJobQueue(idle.config.queueName)).input('*'))).length;
 }
 
 describe('POST /batches refuses', () => {
   it('more than MAX_BATCH_IMAGES images with 413, and keeps none of their inputs', async () => {
     const small = await image('orange.jpg');
+    const before = await storedInputs();
     const res = await postBatch<ErrorBody>(
+      idle,
       form(Array.from({ length: 9 }, (_, i): [string, Buffer] => [`${i}.jpg`, small])),
     );
     expect(res.status).toBe(413);
@@ -80,28 +93,32 @@ describe('POST /batches refuses', () => {
       code: 'payload_too_large',
       message: expect.stringContaining('at most 8 images') as string,
     });
-    expect(await storedInputs()).toBe(0);
+    expect(await storedInputs()).toBe(before);
   });
 
   it('a body without images, and a body that is not multipart, with 400', async () => {
-    const empty = await postBatch<ErrorBody>(form([], { topk: '3' }));
+    const before = await storedInputs();
+    const empty = await postBatch<ErrorBody>(idle, form([], { topk: '3' }));
     expect(empty.status).toBe(400);
     expect(empty.body.error.code).toBe('missing_image');
-    const raw = await postBatch<ErrorBody>(new Uint8Array(await image('orange.jpg')), '', {
+    const raw = await postBatch<ErrorBody>(idle, new Uint8Array(await image('orange.jpg')), {
       'content-type': 'image/jpeg',
     });
     expect(raw.status).toBe(400);
     expect(raw.body.error.code).toBe('invalid_request');
-    const badOption = await postBatch<ErrorBody>(form([['a.jpg', await image('orange.jpg')]], { priority: 'soon' }));
+    const badOption = await postBatch<ErrorBody>(
+      idle,
+      form([['a.jpg', await image('orange.jpg')]], { priority: 'soon' }),
+    );
     expect(badOption.status).toBe(400);
     expect(badOption.body.error.message).toMatch(/^priority/);
-    expect(await storedInputs()).toBe(0);
+    expect(await storedInputs()).toBe(before);
   });
 
   it('unknown batches with 404 on every route', async () => {
     for (const route of ['', '/wait?timeout=0', '/results']) {
       for (const id of [randomUUID(), 'nope']) {
-        const res = await get<ErrorBody>(api.url, `/batches/${id}${route}`);
+        const res = await get<ErrorBody>(idle.url, `/batches/${id}${route}`);
         expect(res.status, route).toBe(404);
         expect(res.body.error.code).toBe('not_found');
       }
@@ -109,26 +126,35 @@ describe('POST /batches refuses', () => {
   });
 });
 
-describe('a batch', () => {
-  let batch: Submitted;
-  const uploads: [string, () => Promise<Buffer>, string][] = [
-    ['coffee.png', () => image('coffee.png'), 'completed'],
-    ['notes.txt', () => Promise.resolve(Buffer.from('not an image')), 'invalid_image'],
-    ['empty.jpg', () => Promise.resolve(Buffer.alloc(0)), 'empty_image'],
-    ['orange.jpg', () => image('orange.jpg'), 'completed'],
-    ['huge.jpg', () => Promise.resolve(randomBytes(maxUploadBytes + 1)), 'payload_too_large'],
-    ['eagle.jpg', () => image('eagle.jpg'), 'completed'],
-    ['drawing.svg', () => Promise.resolve(fx.svg()), 'unsupported_format'],
-  ];
+const uploads: [string, () => Promise<Buffer>, string][] = [
+  ['coffee.png', () => image('coffee.png'), 'completed'],
+  ['notes.txt', () => Promise.resolve(Buffer.from('not an image')), 'invalid_image'],
+  ['empty.jpg', () => Promise.resolve(Buffer.alloc(0)), 'empty_image'],
+  ['orange.jpg', () => image('orange.jpg'), 'completed'],
+  ['huge.jpg', () => Promise.resolve(randomBytes(maxUploadBytes + 1)), 'payload_too_large'],
+  ['eagle.jpg', () => image('eagle.jpg'), 'completed'],
+  ['drawing.svg', () => Promise.resolve(fx.svg()), 'unsupported_format'],
+];
 
-  it('is accepted with 202, each bad image failing only its own entry', async () => {
-    const parts = await Promise.all(
-      uploads.map(async ([name, bytes]): Promise<[string, Buffer]> => [name, await bytes()]),
-    );
-    // Options may follow the images: the jobs are created once the body has ended.
-    const res = await postBatch(form(parts, { topk: '3' }));
-    expect(res.status).toBe(202);
-    batch = res.body;
+/** Submits the seven uploads above, three good images among them (options may follow the images). */
+async function submitMixedBatch(api: InProcessApi) {
+  const parts = await Promise.all(
+    uploads.map(async ([name, bytes]): Promise<[string, Buffer]> => [name, await bytes()]),
+  );
+  const res = await postBatch(api, form(parts, { topk: '3' }));
+  expect(res.status).toBe(202);
+  return res;
+}
+
+describe('a queued batch', () => {
+  let submitted: Awaited<ReturnType<typeof submitMixedBatch>>;
+  let batch: Submitted;
+  beforeAll(async () => {
+    submitted = await submitMixedBatch(idle);
+    batch = submitted.body;
+  });
+
+  it('is accepted with 202, each bad image failing only its own entry', () => {
     expect(batch).toEqual({
       id: batch.id,
       total: 7,
@@ -138,34 +164,41 @@ describe('a batch', () => {
         results: `/batches/${batch.id}/results`,
       },
     });
-    expect(res.headers.get('location')).toBe(batch.links.self);
+    expect(submitted.headers.get('location')).toBe(batch.links.self);
   });
 
   it('reports its progress, and a long-poll answers 202 while it runs', async () => {
-    const status = await get<BatchBody>(api.url, batch.links.self);
+    const status = await get<BatchBody>(idle.url, batch.links.self);
     expect(status.body).toMatchObject({ id: batch.id, status: 'queued', total: 7, completed: 0, failed: 4 });
     expect(Date.parse(status.body.createdAt)).not.toBeNaN();
-    const early = await get<BatchBody>(api.url, `${batch.links.wait}?timeout=0`);
+    const early = await get<BatchBody>(idle.url, `${batch.links.wait}?timeout=0`);
     expect(early.status).toBe(202);
     expect(early.headers.get('location')).toBe(batch.links.self);
   });
 
   it('queues its images as bulk work', async () => {
-    const lines = await results(batch);
-    const job = await Job.fromId(api.connected.deps.operators.queues[0]!, lines[0]!.id!);
+    const lines = await results(idle, batch);
+    const job = await Job.fromId(idle.connected.deps.operators.queues[0]!, lines[0]!.id!);
     expect(job?.priority).toBe(bullmqPriority.bulk);
   });
+});
 
-  it('finishes once its images have: the long-poll wakes with the final tally', async () => {
-    await api.startWorker();
-    const done = await get<BatchBody>(api.url, `${batch.links.wait}?timeout=60`);
+describe('a finished batch', () => {
+  let batch: Submitted;
+  beforeAll(async () => {
+    batch = (await submitMixedBatch(working)).body;
+  });
+
+  it('wakes its long-poll with the final tally', async () => {
+    const done = await get<BatchBody>(working.url, `${batch.links.wait}?timeout=60`);
     expect(done.status).toBe(200);
     expect(done.body).toMatchObject({ status: 'completed', total: 7, completed: 3, failed: 4 });
     expect(Date.parse(done.body.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(done.body.createdAt));
   });
 
   it('serves its results as NDJSON in upload order with filenames, results and errors', async () => {
-    const res = await fetch(`${api.url}${batch.links.results}`);
+    expect((await get(working.url, `${batch.links.wait}?timeout=60`)).status).toBe(200);
+    const res = await fetch(`${working.url}${batch.links.results}`);
     expect(res.headers.get('content-type')).toBe('application/x-ndjson');
     const lines = (await res.text())
       .trimEnd()
@@ -194,7 +227,7 @@ describe('a batch', () => {
   });
 });
 
-async function results(of: Submitted): Promise<Line[]> {
+async function results(api: InProcessApi, of: Submitted): Promise<Line[]> {
   const text = await (await fetch(`${api.url}${of.links.results}`)).text();
   return text
     .trimEnd()
@@ -209,7 +242,7 @@ describe('streaming', () => {
       `--${boundary}\r\nContent-Disposition: form-data; name="image"; filename="${name}"\r\n` +
       'Content-Type: application/octet-stream\r\n\r\n';
     const before = await storedInputs();
-    const req = http.request(`${api.url}/batches`, {
+    const req = http.request(`${idle.url}/batches`, {
       method: 'POST',
       headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
     });
@@ -225,11 +258,12 @@ describe('streaming', () => {
       ]),
     );
     // The body is not finished, yet the first image's crop reaches Redis.
-    const deadline = Date.now() + 30_000;
-    while ((await storedInputs()) === before) {
-      if (Date.now() > deadline) throw new Error('the first image was not stored before the body ended');
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until(
+      'the first image stored before the body ended',
+      async () => (await storedInputs()) > before,
+      30_000,
+      20,
+    );
     req.end(Buffer.concat([await image('eagle.jpg'), Buffer.from(`\r\n--${boundary}--\r\n`)]));
     const res = await answered;
     let text = '';
@@ -257,6 +291,7 @@ describe('batch webhooks', () => {
     try {
       const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/batch-done`;
       const res = await postBatch(
+        working,
         form(
           [
             ['a.jpg', await image('orange.jpg')],
