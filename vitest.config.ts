@@ -1,33 +1,18 @@
 import { defineConfig } from 'vitest/config';
 
-const timeouts = { testTimeout: 120_000, hookTimeout: 120_000 };
-
 /**
- * Two tiers, run side by side. The in-process tier (pure units, the model, and the Koa app through
- * createApp with in-process workers) runs two files at a time; the process tier (entry points,
- * supervision, faults, real client programs) starts child processes that load the model, so its
- * files run one at a time. The global setup (one build, one Redis) runs once for both.
+ * Three test files at a time on 2 cores: most files spend much of their time waiting (on Redis, a
+ * child process, a failover), and no test depends on timing or on another file, so the tiers
+ * (test/unit, test/integration and test/app in process; test/e2e, test/faults and test/conformance
+ * with child processes) share one pool. The global setup builds dist/ once (the process tier runs
+ * the compiled service) and starts one Redis; each file uses its own queue names.
  */
 export default defineConfig({
   test: {
     globalSetup: ['test/support/global-build.ts', 'test/support/global-redis.ts'],
-    projects: [
-      {
-        test: {
-          ...timeouts,
-          name: 'in-process',
-          include: ['test/{unit,integration,app}/**/*.test.ts'],
-          maxWorkers: 2,
-        },
-      },
-      {
-        test: {
-          ...timeouts,
-          name: 'processes',
-          include: ['test/{e2e,faults,conformance}/**/*.test.ts'],
-          fileParallelism: false,
-        },
-      },
-    ],
+    include: ['test/**/*.test.ts'],
+    maxWorkers: 3,
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
   },
 });
