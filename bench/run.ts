@@ -114,7 +114,10 @@ async function engineCeiling(modelDir: string) {
         msPerBatch: round(cells.reduce((sum, r) => sum + (r.ms * batch) / r.images, 0) / cells.length),
       };
     });
-    const { samplesMs } = await engineChild<{ samplesMs: number[] }>(env, ['latency', String(quick ? 3 : 40)]);
+    // --quick takes the throughput run's batch-1 time as its one latency sample: a process less per model.
+    const { samplesMs } = quick
+      ? { samplesMs: [rows[0]!.msPerBatch] }
+      : await engineChild<{ samplesMs: number[] }>(env, ['latency', '40']);
     bySpinning[spinning] = {
       rows,
       batch1: { p50Ms: round(percentile(samplesMs, 50)), p99Ms: round(percentile(samplesMs, 99)) },
