@@ -44,6 +44,6 @@ EXPOSE 5000
 # Liveness of the API via node itself (the slim image has no curl). The worker
 # serves no /healthz (at most /metrics), so compose disables this healthcheck for it.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||5000)+'/healthz',{signal:AbortSignal.timeout(3000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "dist/healthcheck.js"]
 # node runs as PID 1 directly (not via npm) so it receives SIGTERM and shuts down gracefully.
 CMD ["node", "dist/api/main.js"]
