@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, describe, expect, inject, it, vi } from 'vitest';
 import { get, image, postImage, type ErrorBody, type JobBody } from '../support/http.js';
 import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
 
@@ -7,16 +7,21 @@ import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-
  * worker starts only once the stream has shown `queued`, and a lone job waits MAX_BATCH_DELAY_MS
  * for company while active, so every state is observable without timing assumptions.
  */
-let api: InProcessApi;
-beforeAll(async () => {
-  api = await startInProcessApi(
+/** Each test gets its own service (its own queue), so what one starts or stops never reaches another. */
+const services: InProcessApi[] = [];
+async function serve(env: Record<string, string> = {}): Promise<InProcessApi> {
+  const api = await startInProcessApi(
     testConfig(inject('redisUrl'), {
-      MAX_BATCH_DELAY_MS: '1500',
       API_KEYS: 'alpha-key-0123456789,beta-key-9876543210',
+      // Submissions are accepted while no worker runs.
+      WORKER_GRACE_SECONDS: '3600',
+      ...env,
     }),
   );
-});
-afterAll(() => api?.close());
+  services.push(api);
+  return api;
+}
+afterAll(() => Promise.all(services.map((api) => api.close())));
 
 const alpha = { Authorization: 'Bearer alpha-key-0123456789' };
 const beta = { Authorization: 'Bearer beta-key-9876543210' };
@@ -49,7 +54,7 @@ async function* sseEvents(res: Response): AsyncGenerator<SseEvent> {
   }
 }
 
-async function submit(headers = alpha): Promise<JobBody> {
+async function submit(api: InProcessApi, headers = alpha): Promise<JobBody> {
   const submitted = await postImage(api.url, await image('coffee.png'), { headers });
   expect(submitted.status).toBe(202);
   return submitted.body;
@@ -57,8 +62,9 @@ async function submit(headers = alpha): Promise<JobBody> {
 
 describe('GET /jobs/:id/events', () => {
   it('streams queued, active, completed with the job view, then ends; one listener per event type', async () => {
+    const api = await serve({ MAX_BATCH_DELAY_MS: '1500' });
     const listeners = api.deps.waiter.listenerCount;
-    const job = await submit();
+    const job = await submit(api);
     const res = await fetch(`${api.url}/jobs/${job.id}/events`, { headers: alpha });
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream(;|$)/);
@@ -79,7 +85,9 @@ describe('GET /jobs/:id/events', () => {
   });
 
   it("a finished job answers its terminal event at once; unknown or another caller's job is a JSON 404", async () => {
-    const job = await submit();
+    const api = await serve();
+    await api.startWorker();
+    const job = await submit(api);
     expect((await get(api.url, `${job.links.wait}?timeout=60`, { headers: alpha })).status).toBe(200);
     const events: string[] = [];
     for await (const e of sseEvents(await fetch(`${api.url}/jobs/${job.id}/events`, { headers: alpha })))
@@ -94,11 +102,10 @@ describe('GET /jobs/:id/events', () => {
   });
 
   it('clients that go away leave no waiter behind, and many followers share the same listeners', async () => {
-    // Both workers stop taking jobs, so the followed jobs stay queued while clients come and go.
-    await api.close().catch(() => undefined);
-    api = await startInProcessApi(testConfig(inject('redisUrl'), { API_KEYS: 'alpha-key-0123456789' }));
+    // No worker: the followed jobs stay queued while clients come and go.
+    const api = await serve();
     const listeners = api.deps.waiter.listenerCount;
-    const jobs = await Promise.all([submit(), submit()]);
+    const jobs = await Promise.all([submit(api), submit(api)]);
     const clients = jobs.flatMap((job) => [0, 1, 2].map(() => ({ job, abort: new AbortController() })));
     for (const client of clients) {
       const res = await fetch(`${api.url}/jobs/${client.job.id}/events`, {

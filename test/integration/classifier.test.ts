@@ -1,7 +1,7 @@
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadClassifier, ModelLoadError, type Classifier } from '../../src/model/classifier.js';
 import { decodeCrop, prepareImage } from '../../src/model/preprocess.js';
 import { image } from '../support/http.js';
@@ -60,11 +60,12 @@ describe.each([
 });
 
 describe('loadClassifier refuses a broken model directory', () => {
+  // A directory per test: what one writes into it must not decide another's outcome.
   let dir: string;
-  beforeAll(async () => {
+  beforeEach(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'model-'));
   });
-  afterAll(() => rm(dir, { recursive: true, force: true }));
+  afterEach(() => rm(dir, { recursive: true, force: true }));
 
   it('names a missing model file', async () => {
     await expect(loadClassifier(dir, { intraOpThreads: 1 })).rejects.toThrow(/model\.onnx not found/);
@@ -81,6 +82,5 @@ describe('loadClassifier refuses a broken model directory', () => {
   it('rejects a manifest with unknown fields', async () => {
     await writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ inputSize: 224, mystery: true }));
     await expect(loadClassifier(dir, { intraOpThreads: 1 })).rejects.toThrow(/bad manifest/);
-    await rm(path.join(dir, 'manifest.json'));
   });
 });
