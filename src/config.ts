@@ -19,15 +19,17 @@ function defaultModelDir(): string {
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** A comma-separated list, as every list variable is written: items trimmed, empty ones dropped. */
+const commaList = (value: string): string[] =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
 /** `host:port,host:port`: at least one, each port 1..65535. */
 const hostPorts = z
   .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  )
+  .transform(commaList)
   .pipe(
     z
       .array(
@@ -111,12 +113,7 @@ const EnvSchema = z
      */
     MODEL_DIRS: z
       .string()
-      .transform((value) =>
-        value
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      )
+      .transform(commaList)
       .pipe(z.array(z.string()).min(1, 'must name at least one directory'))
       .optional(),
     /** The model a submission without `model` uses (its manifest name); default: the first of MODEL_DIRS. */
@@ -409,11 +406,9 @@ export interface WebhookConfig {
 
 /** Keys are kept only as sha256 digests, so a key in the environment can also be given pre-hashed. */
 function parseApiKeys(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(',')
-    .map((k) => k.trim())
-    .filter(Boolean)
-    .map((k) => (/^sha256:[0-9a-f]{64}$/.test(k) ? k.slice(7) : createHash('sha256').update(k).digest('hex')));
+  return commaList(value ?? '').map((k) =>
+    /^sha256:[0-9a-f]{64}$/.test(k) ? k.slice(7) : createHash('sha256').update(k).digest('hex'),
+  );
 }
 
 function redisTarget(e: Env): RedisTarget | undefined {
@@ -497,14 +492,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         e.WEBHOOK_SECRET === undefined ? undefined : Buffer.from(e.WEBHOOK_SECRET.slice('whsec_'.length), 'base64'),
       // As URL.hostname spells them, IPv6 literals without their brackets.
       allowHosts: Object.freeze(
-        (e.WEBHOOK_ALLOW_HOSTS ?? '')
-          .split(',')
-          .map((h) =>
-            h
-              .trim()
-              .toLowerCase()
-              .replace(/^\[(.*)\]$/, '$1'),
-          )
+        commaList(e.WEBHOOK_ALLOW_HOSTS ?? '')
+          .map((h) => h.toLowerCase().replace(/^\[(.*)\]$/, '$1'))
           .filter(Boolean),
       ),
       attempts: e.WEBHOOK_ATTEMPTS,
