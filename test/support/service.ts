@@ -27,8 +27,17 @@ export function spawnEntry(
   entry: Entry,
   env: Record<string, string | undefined>,
 ): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [path.join(projectRoot, 'dist', `${entry}.js`)], {
-    cwd: projectRoot,
+  return spawnIn(projectRoot, path.join(projectRoot, 'dist', `${entry}.js`), env);
+}
+
+/** Runs `script` with node in `cwd` (a checkout, or a copy installed as the image installs it). */
+export function spawnIn(
+  cwd: string,
+  script: string,
+  env: Record<string, string | undefined>,
+): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, [script], {
+    cwd,
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
