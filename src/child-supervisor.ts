@@ -39,7 +39,7 @@ export function superviseChild(options: ChildSupervisorOptions): SupervisedChild
     let fatal: string | undefined;
     const current = fork(options.entry, { env: options.env });
     child = current;
-    log.info({ pid: current.pid, child: name }, `${name} started`);
+    log.info({ childPid: current.pid, child: name }, `${name} started`);
     current.on('message', (message: ChildMessage) => {
       if (message?.type === 'fatal') fatal = message.message;
       if (message?.type === 'ready') options.onReady?.();

@@ -7,6 +7,7 @@ import type { Logger } from './logger.js';
 import { redisServerOnPath, startRedisServer, type RedisServer } from './redis-server.js';
 import { browserUrl, readyLine } from './ready-line.js';
 import { runMain } from './run-main.js';
+import { StartupError } from './startup-error.js';
 import { startTraced, type Tracing } from './telemetry.js';
 
 const here = fileURLToPath(import.meta.url);
@@ -41,7 +42,7 @@ async function startAll(config: Config, log: Logger, tracing: Tracing | undefine
   let workerEnv: Record<string, string> = {};
   if (!target) {
     if (!redisServerOnPath()) {
-      throw new Error(
+      throw new StartupError(
         'no Redis: set REDIS_URL to a Redis 6.2+ server, ' +
           'or install redis-server (Debian: apt-get install -y redis-server)',
       );
@@ -50,7 +51,7 @@ async function startAll(config: Config, log: Logger, tracing: Tracing | undefine
     target = { kind: 'url', url: redis.url };
     workerEnv = { REDIS_URL: redis.url };
     log.info(
-      { url: redis.url, pid: redis.pid },
+      { url: redis.url, redisPid: redis.pid },
       'started a private redis-server (data is not kept after exit; set REDIS_URL for a durable one)',
     );
   }
@@ -75,8 +76,8 @@ async function startAll(config: Config, log: Logger, tracing: Tracing | undefine
     backoff: { baseMs: config.restartBackoffMs, maxCrashes: config.restartMaxCrashes },
     log,
     onGiveUp: (reason) => {
+      // One sentence, once: the child's own start-up error reaches us as `reason` and was not printed.
       process.stderr.write(`main: ${reason}; stopping\n`);
-      log.fatal({ reason }, 'stopping: the worker cannot run');
       void close().finally(() => process.exit(1));
     },
     onReady: () => {

@@ -1,5 +1,7 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import type { RedisTarget } from './config.js';
+import type { Logger } from './logger.js';
+import { outageLogFor } from './redis-outage.js';
 
 /** A connection to the service's Redis, whichever shape it has; both kinds run the same commands. */
 export type RedisClient = Redis | Cluster;
@@ -18,12 +20,33 @@ const reconnectDelayMs = (attempt: number) => Math.min(100 * 2 ** attempt, 2000)
  * All reconnect forever with capped backoff. Through Sentinel every reconnect asks the sentinels
  * for the current master, and `failoverDetector` reconnects as soon as they announce a new one
  * (instead of when the dead master's socket times out).
+ * With `log`, an outage is logged once per reconnect step for every connection made with that logger.
  */
-export function connectRedis(target: RedisTarget, purpose: ConnectionPurpose): RedisClient {
+export function connectRedis(target: RedisTarget, purpose: ConnectionPurpose, log?: Logger): RedisClient {
+  const outage = log && outageLogFor(log, target);
+  let lastError: string | undefined;
+  const retryStrategy = (attempt: number) => {
+    const delayMs = reconnectDelayMs(attempt);
+    outage?.retrying(attempt, delayMs, lastError);
+    return delayMs;
+  };
+  const client = createClient(target, purpose, retryStrategy);
+  // Without a listener ioredis prints "[ioredis] Unhandled error event" and a stack for every failed
+  // reconnect; the outage log above says it once per step instead.
+  client.on('error', (err: Error) => (lastError = err.message));
+  client.on('ready', () => outage?.connected());
+  return client;
+}
+
+function createClient(
+  target: RedisTarget,
+  purpose: ConnectionPurpose,
+  retryStrategy: (attempt: number) => number,
+): RedisClient {
   const options: RedisOptions = {
     maxRetriesPerRequest: purpose === 'command' ? 1 : null,
     enableOfflineQueue: purpose === 'blocking',
-    retryStrategy: reconnectDelayMs,
+    retryStrategy,
   };
   switch (target.kind) {
     case 'url':
@@ -34,14 +57,14 @@ export function connectRedis(target: RedisTarget, purpose: ConnectionPurpose): R
         sentinels: target.sentinels.map(({ host, port }) => ({ host, port })),
         name: target.name,
         password: target.password,
-        sentinelRetryStrategy: reconnectDelayMs,
+        sentinelRetryStrategy: retryStrategy,
         failoverDetector: true,
       });
     case 'cluster': {
       const clusterOptions: ClusterOptions = {
         redisOptions: { ...options, password: target.password },
         enableOfflineQueue: purpose === 'blocking',
-        clusterRetryStrategy: reconnectDelayMs,
+        clusterRetryStrategy: retryStrategy,
       };
       return new Cluster(
         target.nodes.map(({ host, port }) => ({ host, port })),

@@ -63,8 +63,10 @@ export async function runMain(role: string, start: (config: Config, log: Logger)
   } catch (err) {
     const message =
       err instanceof StartupError ? `${role}: ${err.message}` : `${role} failed to start: ${(err as Error).message}`;
-    if (err instanceof StartupError) process.stderr.write(`${message}\n`);
-    else log.fatal({ err }, message);
+    // A supervised child's sentence is printed by its supervisor, so it appears once.
+    if (err instanceof StartupError) {
+      if (!supervised) process.stderr.write(`${message}\n`);
+    } else log.fatal({ err }, message);
     // The supervisor must hear why before it sees the exit, so exit only once the message is out.
     if (supervised) process.send!({ type: 'fatal', message } satisfies ChildMessage, () => process.exit(1));
     else process.exit(1);

@@ -3,6 +3,7 @@ import { keyPrefix } from '../queue/keys.js';
 import type { Logger } from '../logger.js';
 import type { RedisTarget } from '../config.js';
 import { connectRedis } from '../redis.js';
+import { redisErrorListener } from '../redis-outage.js';
 
 export interface BatchFinisher {
   close(): Promise<void>;
@@ -20,9 +21,9 @@ export function startBatchFinisher(redis: RedisTarget, queueName: string, log: L
       const counts = await job.getDependenciesCount();
       return { completed: counts.processed ?? 0, failed: (counts.ignored ?? 0) + (counts.failed ?? 0) };
     },
-    { connection: connectRedis(redis, 'blocking'), prefix: keyPrefix, concurrency: 8 },
+    { connection: connectRedis(redis, 'blocking', log), prefix: keyPrefix, concurrency: 8 },
   );
-  worker.on('error', (err) => log.warn({ err }, 'batch finisher error'));
+  worker.on('error', redisErrorListener(log, 'batch finisher error'));
   let closing: Promise<void> | undefined;
   return { close: () => (closing ??= worker.close()) };
 }

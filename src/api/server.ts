@@ -15,7 +15,9 @@ import { loadLabels } from '../model/labels.js';
 import { checkModelNames, ModelCatalog, type ServedModel } from './model-catalog.js';
 import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis } from '../redis.js';
+import { redisErrorListener } from '../redis-outage.js';
 import { StartupError } from '../startup-error.js';
+import { waitForRedis } from '../wait-for-redis.js';
 import { deliveryJobOptions, webhookQueueName } from '../webhook/webhook-queue.js';
 import type { Tracing } from '../telemetry.js';
 import { createApiMetrics } from './api-metrics.js';
@@ -92,8 +94,8 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
     ),
   );
   const redisTarget = config.redis;
-  const redis = connectRedis(redisTarget, 'command');
-  redis.on('error', (err: unknown) => log.debug({ err }, 'redis connection error'));
+  await waitForRedis(redisTarget);
+  const redis = connectRedis(redisTarget, 'command', log);
   // One queue (and one event stream, for long-polls) per model.
   const perModel = manifests.map((manifest, i) => {
     const dir = config.modelDirs[i]!;
@@ -104,10 +106,10 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       defaultJobOptions: defaultJobOptions(config),
       telemetry: tracing?.bullmq,
     });
-    queue.on('error', (err) => log.warn({ err, model: manifest.name }, 'queue connection error'));
-    const eventsConnection = connectRedis(redisTarget, 'blocking');
+    queue.on('error', redisErrorListener(log, 'queue connection error', { model: manifest.name }));
+    const eventsConnection = connectRedis(redisTarget, 'blocking', log);
     const events = new QueueEvents(queueName, { connection: eventsConnection, prefix: keyPrefix });
-    events.on('error', (err) => log.warn({ err, model: manifest.name }, 'queue events connection error'));
+    events.on('error', redisErrorListener(log, 'queue events connection error', { model: manifest.name }));
     // API replicas need not hold the model (workers may fetch it): then only a manifest can say.
     // Not awaited: reading a 100 MB model file must not delay listening; its readers await it.
     const precision = modelPrecision(path.join(dir, manifest.file), manifest.precision).catch(() => undefined);
@@ -116,10 +118,10 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   const queues = perModel.map((m) => m.queue);
   // Batches are flows whose parents live in a queue of their own, named after QUEUE_NAME.
   const batchQueue = new Queue(batchQueueName(config.queueName), { connection: redis, prefix: keyPrefix });
-  const batchEventsConnection = connectRedis(config.redis, 'blocking');
+  const batchEventsConnection = connectRedis(config.redis, 'blocking', log);
   const batchEvents = new QueueEvents(batchQueue.name, { connection: batchEventsConnection, prefix: keyPrefix });
-  batchEvents.on('error', (err) => log.warn({ err }, 'batch events connection error'));
-  batchQueue.on('error', (err) => log.warn({ err }, 'batch queue connection error'));
+  batchEvents.on('error', redisErrorListener(log, 'batch events connection error'));
+  batchQueue.on('error', redisErrorListener(log, 'batch queue connection error'));
   await Promise.all([
     ...perModel.flatMap((m) => [m.queue.waitUntilReady(), m.events.waitUntilReady()]),
     batchQueue.waitUntilReady(),
@@ -129,7 +131,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   const waiter = new JobWaiter(perModel.map((m) => m.events));
   // Jobs with a webhook and batches are added as flows (a delivery or batch parent over them).
   const flows = new FlowProducer({ connection: redis, prefix: keyPrefix });
-  flows.on('error', (err) => log.warn({ err }, 'flow producer connection error'));
+  flows.on('error', redisErrorListener(log, 'flow producer connection error'));
   const webhookSecret = config.webhooks.secret;
   const webhookRoute = webhookSecret && {
     queueName: webhookQueueName(config.queueName),

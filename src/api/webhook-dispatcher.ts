@@ -4,6 +4,7 @@ import { keyPrefix } from '../queue/keys.js';
 import type { Logger } from '../logger.js';
 import type { RedisTarget } from '../config.js';
 import { connectRedis } from '../redis.js';
+import { redisErrorListener } from '../redis-outage.js';
 import { resolveWebhookTarget, WebhookRefusedError } from '../webhook/address-guard.js';
 import { postWebhook } from '../webhook/post-webhook.js';
 import { webhookHeaders } from '../webhook/webhook-signature.js';
@@ -58,7 +59,7 @@ export function startWebhookDispatcher(
     return { status, attempt: job.attemptsMade + 1 };
   };
   const worker = new Worker(queueName, deliver, {
-    connection: connectRedis(redis, 'blocking'),
+    connection: connectRedis(redis, 'blocking', log),
     prefix: keyPrefix,
     concurrency: 16,
   });
@@ -66,7 +67,7 @@ export function startWebhookDispatcher(
     log.warn({ webhookId: job?.id, attempt: job?.attemptsMade, reason: err.message }, 'webhook delivery failed'),
   );
   worker.on('completed', (job) => log.info({ webhookId: job.id, attempt: job.attemptsMade }, 'webhook delivered'));
-  worker.on('error', (err) => log.warn({ err }, 'webhook dispatcher error'));
+  worker.on('error', redisErrorListener(log, 'webhook dispatcher error'));
   let closing: Promise<void> | undefined;
   return { close: () => (closing ??= worker.close()) };
 }

@@ -14,6 +14,8 @@ import { inputTtlSeconds, keyPrefix, modelQueueName, queueKeys } from '../queue/
 import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis, type RedisClient } from '../redis.js';
 import { StartupError } from '../startup-error.js';
+import { waitForRedis } from '../wait-for-redis.js';
+import { redisErrorListener } from '../redis-outage.js';
 import type { Tracing } from '../telemetry.js';
 import { MicroBatcher } from './batcher.js';
 import { startMetricsServer, type RunningMetricsServer } from './metrics-server.js';
@@ -126,7 +128,7 @@ async function startModelConsumer(
       metrics.jobRetries.inc({ model, code });
     }
   });
-  worker.on('error', (err) => log.error({ err, model }, 'worker error'));
+  worker.on('error', redisErrorListener(log, 'worker error', { model }));
   await worker.waitUntilReady();
   // Inputs orphaned by any fault (a crash between steps, a job failed by the stall check, one
   // removed from the dashboard) live at most one sweep interval.
@@ -170,6 +172,7 @@ async function startModelConsumer(
 export async function startWorker(config: Config, log: Logger, tracing?: Tracing): Promise<RunningWorker> {
   if (!config.redis) throw new Error('REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required for the worker');
   const redisTarget = config.redis;
+  await waitForRedis(redisTarget);
   const source = configuredModelSource(config);
   if (source) {
     // An empty model volume fills itself on first start; a model already there is used as it is.
@@ -188,7 +191,7 @@ export async function startWorker(config: Config, log: Logger, tracing?: Tracing
     });
     log.info({ port: metricsServer.port }, 'worker metrics listening');
   }
-  const redis = connectRedis(redisTarget, 'blocking');
+  const redis = connectRedis(redisTarget, 'blocking', log);
   const consumers: ModelConsumer[] = [];
   const closeAll = async () => {
     for (const consumer of consumers) await consumer.close();

@@ -25,7 +25,7 @@ const alive = (pid: number): boolean => {
 
 /** Pids the supervisor logged for its worker, in order. */
 const workerPids = (output: string): number[] =>
-  [...output.matchAll(/"pid":(\d+),"child":"worker"[^\n]*"msg":"worker started"/g)].map((m) => Number(m[1]));
+  [...output.matchAll(/"childPid":(\d+),"child":"worker"[^\n]*"msg":"worker started"/g)].map((m) => Number(m[1]));
 
 async function exitOf(child: ReturnType<typeof spawnEntry>['child']): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
@@ -44,7 +44,7 @@ describe('npm start supervises its children', () => {
     const { child, output } = spawnEntry('main', { PORT: String(port), HOST: '127.0.0.1' });
     await waitForReady(`http://127.0.0.1:${port}`, child, output);
     const [workerPid] = workerPids(output());
-    const redisPid = Number(/"pid":(\d+)[^\n]*started a private redis-server/.exec(output())?.[1]);
+    const redisPid = Number(/"redisPid":(\d+)[^\n]*started a private redis-server/.exec(output())?.[1]);
     expect(workerPid).toBeGreaterThan(0);
     expect(redisPid).toBeGreaterThan(0);
     expect(alive(workerPid!) && alive(redisPid)).toBe(true);

@@ -16,6 +16,14 @@ export interface RunningService {
 
 export type Entry = 'main' | 'api/main' | 'worker/main';
 
+export interface SpawnedEntry {
+  child: ChildProcess;
+  /** Everything it wrote so far, stdout and stderr interleaved. */
+  output: () => string;
+  /** Only what it wrote to stderr (where start-up errors go). */
+  stderr: () => string;
+}
+
 /** Every process a test started; killed when the test process exits, even after a timed-out hook. */
 const started = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -23,19 +31,12 @@ process.once('exit', () => {
 });
 
 /** Starts an entry point of the real service as a child process, compiled (test/support/global-build.ts). */
-export function spawnEntry(
-  entry: Entry,
-  env: Record<string, string | undefined>,
-): { child: ChildProcess; output: () => string } {
+export function spawnEntry(entry: Entry, env: Record<string, string | undefined>): SpawnedEntry {
   return spawnIn(projectRoot, path.join(projectRoot, 'dist', `${entry}.js`), env);
 }
 
 /** Runs `script` with node in `cwd` (a checkout, or a copy installed as the image installs it). */
-export function spawnIn(
-  cwd: string,
-  script: string,
-  env: Record<string, string | undefined>,
-): { child: ChildProcess; output: () => string } {
+export function spawnIn(cwd: string, script: string, env: Record<string, string | undefined>): SpawnedEntry {
   const child = spawn(process.execPath, [script], {
     cwd,
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], LOG_LEVEL: 'info', ...env },
@@ -44,9 +45,13 @@ export function spawnIn(
   started.add(child);
   child.once('exit', () => started.delete(child));
   let text = '';
+  let errText = '';
   child.stdout.on('data', (d: Buffer) => (text += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (text += d.toString()));
-  return { child, output: () => text };
+  child.stderr.on('data', (d: Buffer) => {
+    text += d.toString();
+    errText += d.toString();
+  });
+  return { child, output: () => text, stderr: () => errText };
 }
 
 /** Polls `path` (readiness by default; `/healthz` for an API started without a worker) until it answers 2xx. */
