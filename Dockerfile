@@ -29,7 +29,8 @@ RUN --mount=type=cache,target=/root/.npm npm ci --omit=dev
 # --- runtime ---
 FROM ${NODE_IMAGE} AS runtime
 WORKDIR /app
-ENV NODE_ENV=production MODEL_DIR=/models PORT=5000
+# HOST: every interface of the container (npm start's default is loopback); publish the port to choose who reaches it.
+ENV NODE_ENV=production MODEL_DIR=/models PORT=5000 HOST=0.0.0.0
 # Files stay root-owned: the app only reads them, so the node user cannot modify its own code.
 COPY --from=prod-deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

@@ -72,8 +72,11 @@ const EnvSchema = z
   .object({
     /** HTTP port of the API (the tutorial's 5000). */
     PORT: int(0, 65535).default(5000),
-    /** Bind address of the API, and of the worker's metrics port. */
-    HOST: z.string().default('0.0.0.0'),
+    /**
+     * Bind address of the API, and of the worker's metrics port. Loopback by default, so `npm start`
+     * on a laptop serves /metrics and the API to this machine only; the Docker image sets 0.0.0.0.
+     */
+    HOST: z.string().default('127.0.0.1'),
     /** Redis to use. Unset: the all-in-one entry starts a private redis-server. */
     REDIS_URL: z
       .string()
@@ -504,8 +507,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 }
 
 /** What the `classify` command line takes from the environment. */
-export function cliEnv(env: NodeJS.ProcessEnv = process.env): { apiKey: string | undefined } {
-  return { apiKey: env['CLASSIFY_API_KEY'] || undefined };
+export function cliEnv(env: NodeJS.ProcessEnv = process.env): { apiKey: string | undefined; url: string | undefined } {
+  return { apiKey: env['CLASSIFY_API_KEY'] || undefined, url: env['CLASSIFY_URL'] || undefined };
 }
 
 /** The environment for a child process of ours, with overrides (the all-in-one entry passes REDIS_URL on). */

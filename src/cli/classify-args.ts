@@ -8,7 +8,7 @@ endpoint GET /jobs/:id/wait, and prints the top-5 labels of each (or JSON with -
 IMAGE may be a glob pattern ('photos/*.jpg'); on a terminal a progress line counts the results.
 With --batch, sends all images in one POST /batches (as bulk work) and shows its progress.
 
-  --url URL         the service (default http://localhost:5000)
+  --url URL         the service (default: $CLASSIFY_URL, else http://localhost:5000)
   --model NAME      the model to classify with (GET /models lists them; default: the service's)
   --api-key KEY     sent as Authorization: Bearer KEY (default: $CLASSIFY_API_KEY)
   --wait SECONDS    how long to wait for the results, from the start (default 60)
@@ -36,6 +36,12 @@ export interface ClassifyArgs {
   help: boolean;
 }
 
+/** Defaults from the environment (cliEnv in config.ts): CLASSIFY_API_KEY and CLASSIFY_URL. */
+export interface ClassifyEnv {
+  apiKey?: string | undefined;
+  url?: string | undefined;
+}
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -44,14 +50,14 @@ export class UsageError extends Error {
  * Parses the command line; anything wrong becomes a UsageError naming the argument. `env` supplies
  * defaults (cliEnv in config.ts).
  */
-export function parseClassifyArgs(argv: readonly string[], env: { apiKey?: string | undefined } = {}): ClassifyArgs {
+export function parseClassifyArgs(argv: readonly string[], env: ClassifyEnv = {}): ClassifyArgs {
   let parsed;
   try {
     parsed = parseArgs({
       args: [...argv],
       allowPositionals: true,
       options: {
-        url: { type: 'string', default: 'http://localhost:5000' },
+        url: { type: 'string' },
         'api-key': { type: 'string' },
         model: { type: 'string' },
         wait: { type: 'string', default: '60' },
@@ -76,13 +82,16 @@ export function parseClassifyArgs(argv: readonly string[], env: { apiKey?: strin
       help: true,
     };
   if (positionals.length === 0) throw new UsageError('no image given');
+  const urlSource = values.url !== undefined ? '--url' : 'CLASSIFY_URL';
+  const rawUrl = values.url ?? env.url ?? 'http://localhost:5000';
   let url: URL;
   try {
-    url = new URL(values.url);
+    url = new URL(rawUrl);
   } catch {
-    throw new UsageError(`--url: "${values.url}" is not a URL`);
+    throw new UsageError(`${urlSource}: "${rawUrl}" is not a URL`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new UsageError('--url: must be http:// or https://');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new UsageError(`${urlSource}: must be http:// or https://`);
   const waitSeconds = Number(values.wait);
   if (values.wait.trim() === '' || !Number.isFinite(waitSeconds) || waitSeconds < 0)
     throw new UsageError(`--wait: "${values.wait}" is not a number of seconds`);

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isTerminal, JobViewSchema, type JobView } from '../api/wire.js';
 import { classifyBatch } from './classify-batch.js';
-import { parseClassifyArgs, usage, UsageError, type ClassifyArgs } from './classify-args.js';
+import { parseClassifyArgs, usage, UsageError, type ClassifyArgs, type ClassifyEnv } from './classify-args.js';
 import { expandFiles } from './expand-files.js';
 import { predictionTable } from './prediction-table.js';
 import {
@@ -120,11 +120,7 @@ function progressLine(done: number, failed: number, total: number): string {
 }
 
 /** The whole command: parse, classify every image, print, and return the exit code. */
-export async function runClassify(
-  argv: readonly string[],
-  io: Io,
-  env: { apiKey?: string | undefined } = {},
-): Promise<number> {
+export async function runClassify(argv: readonly string[], io: Io, env: ClassifyEnv = {}): Promise<number> {
   let args: ClassifyArgs;
   try {
     args = parseClassifyArgs(argv, env);

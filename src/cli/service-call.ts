@@ -69,9 +69,11 @@ export async function call(
 /** The service's `{error: {code, message}}`, or a stand-in naming the HTTP status. */
 export function httpFailure(reply: Reply, exitCode: ExitCode): Failure {
   const error = (reply.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
+  // The service's 401 speaks of HTTP headers; a command-line user needs the flag.
+  const hint = reply.status === 401 ? ' (pass --api-key KEY, or set CLASSIFY_API_KEY)' : '';
   if (typeof error?.code === 'string' && typeof error.message === 'string')
-    return new Failure(exitCode, error.code, error.message);
-  return new Failure(exitCode, `http_${reply.status}`, `the service answered HTTP ${reply.status}`);
+    return new Failure(exitCode, error.code, `${error.message}${hint}`);
+  return new Failure(exitCode, `http_${reply.status}`, `the service answered HTTP ${reply.status}${hint}`);
 }
 
 /** A failed job's error as a Failure: the client's fault (4xx codes) is bad input, anything else the server's. */

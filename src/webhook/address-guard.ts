@@ -92,7 +92,12 @@ export async function resolveWebhookTarget(
   const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1').toLowerCase();
   const allowed = allowHosts.includes(hostname);
   if (url.protocol !== 'https:' && !(allowed && url.protocol === 'http:')) {
-    throw new WebhookRefusedError(`must use https (got ${url.protocol.replace(/:$/, '')})`);
+    // Names the exact host compared: `localhost` on the list does not cover 127.0.0.1, nor the reverse.
+    throw new WebhookRefusedError(
+      `must use https (got ${url.protocol.replace(/:$/, '')}): plain http is allowed only to hosts in ` +
+        `WEBHOOK_ALLOW_HOSTS, and "${hostname}" is not one of them ` +
+        `(${allowHosts.length ? `the list: ${allowHosts.join(', ')}` : 'the list is empty'})`,
+    );
   }
   let addresses: { address: string; family: number }[];
   if (isIP(hostname) !== 0) addresses = [{ address: hostname, family: isIP(hostname) }];

@@ -170,7 +170,7 @@ describe('classify against the running service', () => {
 describe('classify against a service that never finishes or fails', () => {
   let stub: http.Server;
   let stubUrl: string;
-  let mode: 'queued' | 'unavailable' = 'queued';
+  let mode: 'queued' | 'unavailable' | 'unauthorized' = 'queued';
   const id = '00000000-0000-4000-8000-000000000001';
   /** What the stub saw: each request, the long-poll timeout it asked for, and whether it got the answer. */
   let seen: { method: string; path: string; timeout: string | null; authorization: string; answered: boolean }[] = [];
@@ -194,6 +194,12 @@ describe('classify against a service that never finishes or fails', () => {
       };
       seen.push(request);
       res.once('finish', () => (request.answered = true));
+      if (mode === 'unauthorized') {
+        res
+          .writeHead(401, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ error: { code: 'unauthorized', message: 'an API key is required' } }));
+        return;
+      }
       if (mode === 'unavailable') {
         res
           .writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' })
@@ -249,6 +255,15 @@ describe('classify against a service that never finishes or fails', () => {
       'from-the-flag',
     );
     expect(new Set(seen.map((r) => r.authorization))).toEqual(new Set(['Bearer from-the-flag']));
+  });
+
+  it('takes the service from CLASSIFY_URL, and a 401 names --api-key', async () => {
+    mode = 'unauthorized';
+    seen = [];
+    const run = await classifyWithEnv({ CLASSIFY_URL: stubUrl }, coffee);
+    expect(seen.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /jobs']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('unauthorized: an API key is required (pass --api-key KEY, or set CLASSIFY_API_KEY)');
   });
 
   it('exits 3 on a 5xx, reporting it at once rather than retrying after Retry-After', async () => {

@@ -10,6 +10,7 @@ import { projectRoot } from '../../src/config.js';
  */
 
 interface Service {
+  image?: string;
   command?: string[] | string;
   environment?: Record<string, string> | string[];
   env_file?: (string | { path: string })[] | string;
@@ -53,6 +54,16 @@ describe('compose.yaml', () => {
     expect(flag(redis.command, '--appendonly')).toBe('yes');
     expect(flag(redis.command, '--maxmemory-policy')).toBe('noeviction');
     expect(hasHealthcheck(redis)).toBe(true);
+  });
+
+  it('binds every interface in the image (the code defaults to loopback), which the api and worker use', async () => {
+    const dockerfile = await readFile(path.join(projectRoot, 'Dockerfile'), 'utf8');
+    const runtime = dockerfile.slice(dockerfile.lastIndexOf('\nFROM '));
+    expect(runtime).toMatch(/^ENV .*\bHOST=0\.0\.0\.0\b/m);
+    for (const name of ['api', 'worker']) {
+      expect(service(name).image).toBe('resnet-queue:local');
+      expect(environment(service(name))['HOST']).toBeUndefined();
+    }
   });
 
   it('publishes no Redis port', () => {

@@ -8,6 +8,8 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       port: 5000,
+      // Loopback unless asked: npm start on a laptop does not serve /metrics to the network.
+      host: '127.0.0.1',
       maxUploadBytes: 10 * 1024 * 1024,
       resultTtlSeconds: 3600,
       failedTtlSeconds: 86400,

@@ -69,6 +69,17 @@ describe('resolveWebhookTarget', () => {
     ).rejects.toThrow(/does not resolve/);
   });
 
+  it('says which host plain http was refused for, and that WEBHOOK_ALLOW_HOSTS lists others', async () => {
+    // localhost on the list does not cover 127.0.0.1: the message shows both spellings.
+    await expect(resolveWebhookTarget('http://127.0.0.1:9000/hook', ['localhost'])).rejects.toThrow(
+      'must use https (got http): plain http is allowed only to hosts in WEBHOOK_ALLOW_HOSTS, ' +
+        'and "127.0.0.1" is not one of them (the list: localhost)',
+    );
+    await expect(resolveWebhookTarget('http://localhost/hook', [])).rejects.toThrow(
+      '"localhost" is not one of them (the list is empty)',
+    );
+  });
+
   it('lets allow-listed hosts use private addresses and http', async () => {
     const target = await resolveWebhookTarget(
       'http://receiver.internal:8080/x',
