@@ -47,7 +47,7 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   app.use(httpMetrics(deps.metrics));
   app.use(errorHandler);
   if (hasCredentials(deps.operators.dashboardCredentials))
-    app.use(dashboard(deps.operators.queues, deps.operators.dashboardCredentials, deps.clients.authFailures));
+    app.use(dashboard(deps.operators.dashboardQueues, deps.operators.dashboardCredentials, deps.clients.authFailures));
   app.use(router.routes());
   // Not thrown: the router then sets Allow, which the error handler passes on with its 405.
   app.use(router.allowedMethods());

@@ -11,6 +11,13 @@ import { sendContinue } from './expect-continue.js';
 import { requireCredentials } from './require-credentials.js';
 import { pagePolicy } from './security-headers.js';
 
+/** A queue as the dashboard lists it: the sidebar shows `displayName` rather than the queue's key name. */
+export interface DashboardQueue {
+  queue: Queue;
+  displayName: string;
+  description: string;
+}
+
 /** Where Bull Board is mounted. */
 export const dashboardPath = '/admin/queues';
 
@@ -31,22 +38,23 @@ const boardPolicy = pagePolicy({
 });
 
 /**
- * Bull Board over every model's classification queue, behind credentials: it can retry, delete and add
- * jobs. It is its own Koa app (with its own JSON body parser) mounted under dashboardPath, beside
- * the router rather than in it, so our upload reader never sees its requests.
+ * Bull Board over every queue (each model's, the batches', the webhook deliveries'), behind
+ * credentials: it can retry, delete and add jobs. It is its own Koa app (with its own JSON body
+ * parser) mounted under dashboardPath, beside the router rather than in it, so our upload reader
+ * never sees its requests.
  * Everything under the path, static files included, is checked before Bull Board runs; a refusal
  * is rendered by our error handler like any other error. Basic credentials are sent by the
  * browser on its own, so a state-changing call from another site is refused (`rejectCrossSite`).
  */
 export function dashboard(
-  queues: readonly Queue[],
+  queues: readonly DashboardQueue[],
   credentials: Credentials,
   failures: AuthFailures,
 ): Middleware<ApiState> {
   const adapter = new KoaAdapter();
   adapter.setBasePath(dashboardPath);
   createBullBoard({
-    queues: queues.map((queue) => new BullMQAdapter(queue)),
+    queues: queues.map(({ queue, displayName, description }) => new BullMQAdapter(queue, { displayName, description })),
     serverAdapter: adapter,
     options: { uiConfig: { boardTitle: 'resnet-queue' } },
   });

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { ApiMetrics } from './api-metrics.js';
 import type { AuthFailures } from './auth-failures.js';
 import type { BatchStore } from './batch-store.js';
+import type { DashboardQueue } from './dashboard.js';
 import type { ModelCatalog } from './model-catalog.js';
 import type { JobWaiter } from './job-waiter.js';
 import type { DecodeSlots } from './decode-slots.js';
@@ -61,8 +62,10 @@ export interface ApiDeps {
    */
   acceptWithoutWorkerUntil: number;
   operators: {
-    /** Every model's queue, for the dashboard only: every other path goes through `models`. */
+    /** Every model's queue (tests inspect them): every other path goes through `models`. */
     queues: readonly Queue<JobData, JobResult>[];
+    /** What the dashboard shows: every queue of this QUEUE_NAME, models, batches and webhooks, named for people. */
+    dashboardQueues: readonly DashboardQueue[];
     /** Who may open the dashboard; empty: it is not mounted. */
     dashboardCredentials: Credentials;
     /** Who may read /metrics; empty: anyone. */

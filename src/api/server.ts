@@ -23,7 +23,7 @@ import type { Tracing } from '../telemetry.js';
 import { createApiMetrics } from './api-metrics.js';
 import { createApp } from './app.js';
 import { AuthFailures } from './auth-failures.js';
-import { dashboardPath } from './dashboard.js';
+import { dashboardPath, type DashboardQueue } from './dashboard.js';
 import type { ApiDeps } from './deps.js';
 import { JobStore } from './job-store.js';
 import { createHttpServer } from './http-server.js';
@@ -128,6 +128,22 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
     batchEvents.waitUntilReady(),
   ]);
 
+  // Only the dashboard reads the webhook queue from here (the dispatcher has its own connection).
+  const webhookQueue = new Queue(webhookQueueName(config.queueName), { connection: redis, prefix: keyPrefix });
+  webhookQueue.on('error', redisErrorListener(log, 'webhook queue connection error'));
+  const dashboardQueues: DashboardQueue[] = [
+    ...perModel.map(({ queue, manifest }) => ({
+      queue: queue as Queue,
+      displayName: `${config.queueName}: model ${manifest.name}`,
+      description: `classification jobs for ${manifest.name}`,
+    })),
+    { queue: batchQueue, displayName: `${config.queueName}: batches`, description: 'one parent job per POST /batches' },
+    {
+      queue: webhookQueue,
+      displayName: `${config.queueName}: webhooks`,
+      description: 'webhook deliveries and their retries',
+    },
+  ];
   const waiter = new JobWaiter(perModel.map((m) => m.events));
   // Jobs with a webhook and batches are added as flows (a delivery or batch parent over them).
   const flows = new FlowProducer({ connection: redis, prefix: keyPrefix });
@@ -220,6 +236,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
     acceptWithoutWorkerUntil: Date.now() + config.workerGraceSeconds * 1000,
     operators: {
       queues,
+      dashboardQueues,
       dashboardCredentials: config.dashboardCredentials,
       metricsCredentials: config.metricsCredentials,
     },
@@ -240,6 +257,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
         await closeWithin(batchEvents.close(), closeStepMs, () => batchEventsConnection.disconnect());
         await closeWithin(flows.close(), closeStepMs, () => redis.disconnect());
         await closeWithin(batchQueue.close(), closeStepMs, () => redis.disconnect());
+        await closeWithin(webhookQueue.close(), closeStepMs, () => redis.disconnect());
         for (const queue of queues) await closeWithin(queue.close(), closeStepMs, () => redis.disconnect());
         await closeWithin(redis.quit(), closeStepMs, () => redis.disconnect());
       })()),

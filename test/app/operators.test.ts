@@ -90,19 +90,25 @@ describe('Bull Board at /admin/queues', () => {
     }
   });
 
-  it('serves its page and its JSON API, showing the classification queue, to Basic or Bearer credentials', async () => {
+  it('serves its page and its JSON API, every queue by a readable name, to Basic or Bearer credentials', async () => {
     const page = await fetch(`${idle.url}/admin/queues`, { headers: basic });
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/text\/html/);
     expect(await page.text()).toContain('<base href="/admin/queues/"');
     for (const headers of [basic, bearer(dashboardToken)]) {
-      const api = await get<{ queues: { name: string; counts: Record<string, number> }[] }>(
+      const api = await get<{ queues: { name: string; displayName?: string }[] }>(
         idle.url,
         '/admin/queues/api/queues',
         { headers },
       );
       expect(api.status).toBe(200);
-      expect(api.body.queues.map((q) => q.name)).toEqual([jobQueue(idle)]);
+      // The batch and webhook queues too: webhook retries are otherwise invisible to operators.
+      const namespace = idle.config.queueName;
+      expect(api.body.queues.map((q) => [q.name, q.displayName])).toEqual([
+        [jobQueue(idle), `${namespace}: model resnet50-v1.5-int8`],
+        [`${namespace}-batches`, `${namespace}: batches`],
+        [`${namespace}-webhooks`, `${namespace}: webhooks`],
+      ]);
     }
   });
 });
