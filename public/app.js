@@ -19,7 +19,7 @@ const plainWords = {
   invalid_request: 'The service did not understand the request.',
   not_found: 'The service no longer knows this job; results are kept for a limited time.',
   payload_too_large: 'That file is too large to upload.',
-  unsupported_format: 'That image format is not accepted. Use JPEG, PNG, WebP, GIF or AVIF.',
+  unsupported_format: 'That image format is not accepted. Use JPEG, PNG, WebP, GIF, AVIF or TIFF.',
   corrupt_image: 'The image looks damaged: it could not be decoded.',
   image_too_large: 'That image has too many pixels.',
   internal: 'Something went wrong on the server.',
@@ -33,7 +33,12 @@ const plainWords = {
   expired: 'The job waited longer than its deadline and was not run. Please upload it again.',
   cancelled: 'The job was cancelled.',
   network: 'Could not reach the service. Check your connection and try again.',
+  unknown_model: 'The service no longer serves that model. Reload the page to see the ones it does.',
+  no_worker: 'No worker is running that model right now. Try again in a moment.',
 };
+
+/** What the service decodes; a file the browser types otherwise is refused here, before any preview. */
+const acceptedTypes = new Set(['image/jpeg', 'image/png', 'image/webp', 'image/gif', 'image/avif', 'image/tiff']);
 
 const el = {
   drop: document.getElementById('drop'),
@@ -45,7 +50,18 @@ const el = {
   results: document.getElementById('results'),
   progress: document.getElementById('progress'),
   batch: document.getElementById('batch'),
+  model: document.getElementById('model'),
+  modelPicker: document.getElementById('model-picker'),
+  hint: document.getElementById('hint'),
 };
+
+/** MAX_UPLOAD_BYTES, written into the page by the server. */
+const maxUploadBytes = Number(document.getElementById('main').dataset.maxUploadBytes) || Infinity;
+const megabytes = (bytes) => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
+if (Number.isFinite(maxUploadBytes)) el.hint.textContent += `; up to ${megabytes(maxUploadBytes)} each`;
+
+/** Probabilities as people read them; a tiny one is "< 0.1 %" rather than a misleading "0.0 %". */
+const percent = (p) => (p < 0.001 ? '< 0.1 %' : `${(100 * p).toFixed(1)} %`);
 
 /** Each upload bumps this; a loop that sees a newer one stops, so only the latest job is shown. */
 let generation = 0;
@@ -70,26 +86,35 @@ function showStep(status) {
   el.status.textContent = statusText[status] ?? '';
 }
 
-function showError(error) {
+/** One message per failure: the plain words (or `sentence`, when the page knows better), then the code. */
+function showError(error, sentence) {
   const code = error && typeof error.code === 'string' ? error.code : 'internal';
-  const detail = error && typeof error.message === 'string' ? error.message : '';
-  el.error.replaceChildren(document.createTextNode(plainWords[code] ?? plainWords.internal));
-  if (detail) {
-    const small = document.createElement('small');
-    small.textContent = `${detail} (${code})`;
-    el.error.append(small);
-  }
+  const small = document.createElement('small');
+  small.textContent = ` (${code})`;
+  el.error.replaceChildren(document.createTextNode(sentence ?? plainWords[code] ?? plainWords.internal), small);
   el.error.hidden = false;
   el.status.textContent = '';
 }
 
-const seconds = (from, to) => ((Date.parse(to) - Date.parse(from)) / 1000).toFixed(2);
+/** The checks the service would make first, made before anything is shown: size, then type. */
+function refusal(file) {
+  if (file.size > maxUploadBytes)
+    return {
+      code: 'payload_too_large',
+      sentence: `${file.name} is ${megabytes(file.size)}; the limit is ${megabytes(maxUploadBytes)}.`,
+    };
+  if (file.type.startsWith('image/') && !acceptedTypes.has(file.type)) return { code: 'unsupported_format' };
+  if (file.type && !file.type.startsWith('image/')) return { code: 'invalid_image' };
+  return undefined;
+}
+
+const seconds = (from, to) => (Date.parse(to) - Date.parse(from)) / 1000;
+const inWords = (s) => (s < 0.1 ? 'under 0.1 seconds' : `${s.toFixed(1)} seconds`);
 
 function showResult(job) {
   const predictions = job.result.predictions;
   el.results.replaceChildren(
     ...predictions.map((p) => {
-      const percent = 100 * p.probability;
       const li = document.createElement('li');
       const label = document.createElement('span');
       label.className = 'label';
@@ -99,35 +124,48 @@ function showResult(job) {
       const bar = document.createElement('span');
       bar.className = 'bar';
       const fill = document.createElement('span');
-      fill.style.width = `${percent.toFixed(1)}%`;
+      fill.style.width = `${(100 * p.probability).toFixed(1)}%`;
       bar.append(fill);
       const pct = document.createElement('span');
       pct.className = 'pct';
-      pct.textContent = `${percent.toFixed(1)} %`;
+      pct.textContent = percent(p.probability);
       li.append(label, bar, pct);
       return li;
     }),
   );
   el.results.hidden = false;
+  const waited = seconds(job.createdAt, job.startedAt);
   el.status.textContent =
-    `Done: ${seconds(job.createdAt, job.startedAt)} s in the queue, ` +
-    `${seconds(job.startedAt, job.finishedAt)} s running in a batch of ${job.batchSize}.`;
+    `Answered by ${job.result.model} in ${inWords(seconds(job.createdAt, job.finishedAt))}` +
+    (waited >= 0.5 ? `, ${inWords(waited)} of it waiting for a free worker.` : '.');
 }
 
-/** Draws the chosen image locally; a file the browser cannot decode simply gets no preview. */
-async function showPreview(file) {
-  el.preview.hidden = true;
+/** Draws `file` into `canvas`, at most `width` x `height`; a file the browser cannot decode simply gets none. */
+async function drawImage(file, canvas, width, height) {
   try {
     const bitmap = await createImageBitmap(file);
-    const scale = Math.min(1, 480 / bitmap.width, 320 / bitmap.height);
-    el.preview.width = Math.round(bitmap.width * scale);
-    el.preview.height = Math.round(bitmap.height * scale);
-    el.preview.getContext('2d').drawImage(bitmap, 0, 0, el.preview.width, el.preview.height);
+    const scale = Math.min(1, width / bitmap.width, height / bitmap.height);
+    canvas.width = Math.round(bitmap.width * scale);
+    canvas.height = Math.round(bitmap.height * scale);
+    canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
     bitmap.close();
-    el.preview.hidden = false;
+    return true;
   } catch {
     // Not decodable here; the service will say why in plain words.
+    return false;
   }
+}
+
+async function showPreview(file) {
+  el.preview.hidden = true;
+  if (await drawImage(file, el.preview, 480, 320)) el.preview.hidden = false;
+}
+
+/** The model field, first: a batch upload must name its model before its first image. */
+function newForm() {
+  const form = new FormData();
+  if (el.model.value) form.append('model', el.model.value);
+  return form;
 }
 
 /** fetch + JSON body; a network failure becomes status 0 with the `network` error. */
@@ -154,10 +192,12 @@ function reset() {
 async function classify(file) {
   const mine = ++generation;
   reset();
+  const refused = refusal(file);
+  if (refused) return showError(refused, refused.sentence);
   el.status.textContent = statusText.uploading;
   void showPreview(file);
 
-  const form = new FormData();
+  const form = newForm();
   form.append('image', file, file.name);
   const submitted = await request('/jobs', { method: 'POST', body: form });
   if (mine !== generation) return;
@@ -216,51 +256,71 @@ function follow(job, mine) {
   });
 }
 
-/** One row per image: its name, then its top label and probability, or why it failed in plain words. */
-function showBatchResults(lines) {
+/** One row per image: a thumbnail, its name, then its top 3 labels, or why it failed in plain words. */
+function showBatchResults(lines, files) {
   el.batch.replaceChildren(
     ...lines.map((line) => {
       const li = document.createElement('li');
-      const name = document.createElement('span');
+      const thumb = document.createElement('canvas');
+      thumb.setAttribute('aria-hidden', 'true');
+      const file = files[line.index];
+      if (file) void drawImage(file, thumb, 128, 128);
+      const text = document.createElement('div');
+      const name = document.createElement('div');
       name.className = 'file';
       name.textContent = line.filename;
-      li.append(name);
-      const top = line.status === 'completed' ? line.result.predictions[0] : undefined;
-      if (top) {
-        const label = document.createElement('span');
-        label.textContent = top.label.replaceAll('_', ' ');
-        const pct = document.createElement('span');
-        pct.className = 'pct';
-        pct.textContent = `${(100 * top.probability).toFixed(1)} %`;
-        li.append(label, pct);
+      text.append(name);
+      if (line.status === 'completed') {
+        const top3 = document.createElement('ol');
+        top3.className = 'top3';
+        for (const p of line.result.predictions.slice(0, 3)) {
+          const row = document.createElement('li');
+          const label = document.createElement('span');
+          label.textContent = p.label.replaceAll('_', ' ');
+          const pct = document.createElement('span');
+          pct.className = 'pct';
+          pct.textContent = percent(p.probability);
+          row.append(label, pct);
+          top3.append(row);
+        }
+        text.append(top3);
       } else {
-        const bad = document.createElement('span');
+        const bad = document.createElement('div');
         bad.className = 'bad';
         const code = line.error?.code ?? (line.status === 'failed' ? 'internal' : 'timeout');
         bad.textContent = plainWords[code] ?? plainWords.internal;
-        bad.title = line.error ? `${line.error.message} (${code})` : code;
-        li.append(bad);
+        bad.title = code;
+        text.append(bad);
       }
+      li.append(thumb, text);
       return li;
     }),
   );
   el.batch.hidden = false;
 }
 
+function showProgress(done, total) {
+  el.progress.firstElementChild.style.width = `${total ? (100 * done) / total : 0}%`;
+  el.progress.setAttribute('aria-valuenow', String(done));
+  el.progress.setAttribute('aria-valuemax', String(total));
+}
+
 /** Several images: one POST /batches, its progress from the batch long-poll, then its NDJSON results. */
 async function classifyMany(files) {
   const mine = ++generation;
   reset();
+  // One file of the wrong type fails only its own entry (the service says so); one too large fails the upload.
+  const refused = files.map(refusal).find((r) => r?.code === 'payload_too_large');
+  if (refused) return showError(refused, refused.sentence);
   el.status.textContent = `Uploading ${files.length} images…`;
-  const form = new FormData();
+  const form = newForm();
   for (const file of files) form.append('image', file, file.name);
   const submitted = await request('/batches', { method: 'POST', body: form });
   if (mine !== generation) return;
   if (submitted.status !== 202) return showError(submitted.body.error);
 
   const { links, total } = submitted.body;
-  el.progress.max = total;
-  el.progress.value = 0;
+  showProgress(0, total);
   el.progress.hidden = false;
   let batch = { status: 'queued', completed: 0, failed: 0, total };
   let failures = 0;
@@ -271,7 +331,7 @@ async function classifyMany(files) {
     if (waited.status === 200 || waited.status === 202) {
       batch = waited.body;
       failures = 0;
-      el.progress.value = batch.completed + batch.failed;
+      showProgress(batch.completed + batch.failed, total);
     } else if (++failures > maxWaitFailures || (waited.status >= 400 && waited.status < 500)) {
       return showError(waited.body.error);
     } else {
@@ -293,7 +353,7 @@ async function classifyMany(files) {
   if (mine !== generation) return;
   const failed = batch.failed ? `, ${batch.failed} failed` : '';
   el.status.textContent = `Done: ${batch.completed} of ${total} images classified${failed}.`;
-  showBatchResults(lines);
+  showBatchResults(lines, files);
 }
 
 /** One file keeps the detailed single-image view; several become a batch. */
@@ -301,6 +361,23 @@ function classifyFiles(files) {
   if (files.length === 1) void classify(files[0]);
   else if (files.length > 1) void classifyMany(files);
 }
+
+/** The model picker, from GET /models: the default first selected; the page still works without it. */
+async function loadModels() {
+  const { status, body } = await request('/models');
+  if (status !== 200 || !Array.isArray(body.models)) return;
+  el.model.replaceChildren(
+    ...body.models.map((m) => {
+      const option = document.createElement('option');
+      option.value = m.name;
+      option.textContent = `${m.name} (${m.precision})`;
+      option.selected = m.name === body.default;
+      return option;
+    }),
+  );
+  el.modelPicker.hidden = false;
+}
+void loadModels();
 
 el.file.addEventListener('change', () => classifyFiles([...el.file.files]));
 

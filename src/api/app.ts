@@ -25,7 +25,7 @@ export function createRouter(deps: ApiDeps): Router<ApiState> {
   jobRoutes(router, deps);
   batchRoutes(router, deps);
   predictRoute(router, deps);
-  webPageRoutes(router);
+  webPageRoutes(router, deps.limits.maxUploadBytes);
   metricsRoute(router, deps);
   docsRoutes(router);
   return router;

@@ -21,8 +21,12 @@ function inlineStyleHashes(html: string): string[] {
  * every response (security-headers.ts). Files are read once, at start-up, so a missing one stops
  * the API instead of failing requests.
  */
-export function webPageRoutes(router: Router): void {
-  const html = readFileSync(path.join(publicDir, 'index.html'), 'utf8');
+export function webPageRoutes(router: Router, maxUploadBytes: number): void {
+  // The page checks a file's size before showing it, against the service's own limit.
+  const html = readFileSync(path.join(publicDir, 'index.html'), 'utf8').replace(
+    'data-max-upload-bytes="0"',
+    `data-max-upload-bytes="${maxUploadBytes}"`,
+  );
   const script = readFileSync(path.join(publicDir, 'app.js'));
   const icon = readFileSync(path.join(publicDir, 'favicon.svg'));
   const policy = pagePolicy({
