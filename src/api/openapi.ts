@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
+import { projectRoot } from '../config.js';
 import { errorTable, type ErrorCode } from '../errors.js';
 import { dashboardPath } from './dashboard.js';
 import {
@@ -58,7 +61,7 @@ export type HttpMethod = 'get' | 'post' | 'put' | 'patch' | 'delete';
 export interface OpenApiDocument {
   openapi: '3.1.1';
   info: { title: string; version: string; description: string };
-  tags: { name: string; description: string }[];
+  tags: { name: string; description: string; 'x-displayName'?: string; 'x-traitTag'?: boolean }[];
   paths: Record<string, Partial<Record<HttpMethod, Operation>>>;
   /** What this service POSTs to a submission's `webhook` URL (OpenAPI 3.1 webhooks). */
   webhooks: Record<string, { post: Operation }>;
@@ -69,7 +72,9 @@ export interface OpenApiDocument {
  * Version of the HTTP contract this document describes (not of the package): bump the major on
  * a breaking change to a path, parameter or response shape.
  */
-const contractVersion = '1.0.0';
+/** The document's version is the package's: one number to bump per release. */
+const packageVersion = (): string =>
+  (JSON.parse(readFileSync(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 /**
  * A schema as part of this document: without its own $schema (the document's dialect applies)
@@ -582,7 +587,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
     },
     '/': {
       get: {
-        tags: ['web'],
+        tags: ['operations'],
         summary: 'The web page: upload an image and watch it being classified',
         responses: {
           '200': {
@@ -594,7 +599,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
     },
     '/app.js': {
       get: {
-        tags: ['web'],
+        tags: ['operations'],
         summary: "The web page's script",
         responses: {
           '200': { description: 'JavaScript.', content: { 'text/javascript': { schema: { type: 'string' } } } },
@@ -612,7 +617,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
     },
     '/favicon.svg': {
       get: {
-        tags: ['web'],
+        tags: ['operations'],
         summary: "The pages' icon",
         responses: { '200': { description: 'SVG.', content: { 'image/svg+xml': { schema: { type: 'string' } } } } },
       },
@@ -649,27 +654,33 @@ export function buildOpenApiDocument(): OpenApiDocument {
     openapi: '3.1.1',
     info: {
       title: 'resnet-queue',
-      version: contractVersion,
+      version: packageVersion(),
       description: [
         'Image classification (ResNet-50, ImageNet-1k, or any ONNX classifier; several at once) through a Redis ' +
           'job queue. Submit with POST /jobs, then poll GET /jobs/{id}, long-poll GET /jobs/{id}/wait or follow ' +
           "GET /jobs/{id}/events (Server-Sent Events); POST /predict is the Flask tutorial's synchronous call.",
         'With RATE_LIMIT_PER_MINUTE set, /jobs and /predict answers carry `RateLimit-Policy` and `RateLimit` ' +
           '(IETF draft: quota `q` per `w` seconds, `r` remaining, reset in `t` seconds).',
-        '## Errors',
-        'Every error is `{"error": {"code", "message"}}` (POST /predict: `{"success": false, "error", "code"}`) ' +
-          'with a stable code:',
-        errorTableMarkdown(),
       ].join('\n\n'),
     },
+    // In the order a user meets them; Redoc lists tags as given. The error table is a section of its
+    // own at the end (`x-traitTag`: a description, no operations) rather than before the first route.
     tags: [
       { name: 'jobs', description: 'Asynchronous classification.' },
-      { name: 'models', description: 'The models served, chosen with `model` on submit.' },
-      { name: 'tutorial', description: 'Drop-in for the Flask + Keras tutorial.' },
-      { name: 'operations', description: 'Health, metrics and documentation.' },
-      { name: 'web', description: 'The page for humans at /.' },
+      { name: 'tutorial', 'x-displayName': 'predict', description: 'Drop-in for the Flask + Keras tutorial.' },
       { name: 'batches', description: 'Many images in one upload.' },
+      { name: 'models', description: 'The models served, chosen with `model` on submit.' },
       { name: 'webhooks', description: "What this service sends to a submission's webhook URL." },
+      { name: 'operations', description: 'Health, metrics, this documentation and the web page at /.' },
+      {
+        name: 'errors',
+        'x-traitTag': true,
+        description: [
+          'Every error is `{"error": {"code", "message"}}` (POST /predict: `{"success": false, "error", "code"}`) ' +
+            'with a stable code:',
+          errorTableMarkdown(),
+        ].join('\n\n'),
+      },
     ],
     paths,
     webhooks: {

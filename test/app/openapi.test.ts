@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRouter } from '../../src/api/app.js';
+import { buildOpenApiDocument } from '../../src/api/openapi.js';
+import { projectRoot } from '../../src/config.js';
 import type { HttpMethod, OpenApiDocument } from '../../src/api/openapi.js';
 import * as fx from '../support/fixtures.js';
 import { get, image, postImage, type Reply } from '../support/http.js';
@@ -45,6 +49,11 @@ describe('the published OpenAPI document', () => {
     for (const hook of Object.values(doc.webhooks))
       for (const media of Object.values(hook.post.requestBody?.content ?? {}))
         if (media.schema) validator.compile(media.schema);
+  });
+
+  it("carries package.json's version", async () => {
+    const pkg = JSON.parse(await readFile(path.join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+    expect(buildOpenApiDocument().info.version).toBe(pkg.version);
   });
 
   it('describes exactly the routes the router serves', () => {

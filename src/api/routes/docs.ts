@@ -13,10 +13,19 @@ const redocBundlePath = createRequire(import.meta.url).resolve('redoc/bundles/re
  * request and response samples and the error table. Options are attributes of `<redoc>` (the
  * bundle finds the element itself), so the page has no inline script. The generated JSON payload
  * sample goes after the curated examples (`payload-sample-idx`), so curl is what a reader sees first.
+ * The one inline stylesheet fixes Redoc's tables on phones (the CSP allows inline styles here anyway).
  */
 const page = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>resnet-queue API reference</title><link rel="icon" href="/favicon.svg" type="image/svg+xml"></head>
+<title>resnet-queue API reference</title><link rel="icon" href="/favicon.svg" type="image/svg+xml">
+<style>
+/* Error codes stay whole (Redoc breaks words anywhere in narrow cells), and a wide table scrolls within itself
+   on a phone instead of being cut off. */
+.redoc-markdown table { display: block; max-width: 100%; overflow-x: auto; }
+.redoc-markdown td code {
+  white-space: nowrap !important; word-break: normal !important; overflow-wrap: normal !important;
+}
+</style></head>
 <body>
 <noscript>The reference needs JavaScript; the document itself is <a href="/openapi.json">/openapi.json</a>.</noscript>
 <redoc spec-url="/openapi.json" expand-responses="200,202" required-props-first="true" hide-hostname="true"
