@@ -16,6 +16,7 @@ import { chromiumPath, launchChromium, reportMissingChromium } from '../support/
 import { imagesDir } from '../support/paths.js';
 import { debianPython, ensurePythonClients } from '../support/python-clients.js';
 import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
+import { narrate } from '../support/narrate.js';
 
 const run = promisify(execFile);
 const photo = path.join(imagesDir, 'eagle.jpg');
@@ -35,7 +36,7 @@ beforeAll(async () => {
 const results = new Map<string, Partial<Record<Route, string>>>();
 afterAll(async () => {
   const rows = [...results].map(([client, r]) => `| ${client} | ${r['/predict'] ?? '—'} | ${r['/jobs'] ?? '—'} |`);
-  process.stdout.write(`\n| client | /predict | /jobs (+ wait) |\n| --- | --- | --- |\n${rows.join('\n')}\n`);
+  narrate(`\n| client | /predict | /jobs (+ wait) |\n| --- | --- | --- |\n${rows.join('\n')}\n`);
   await service?.close();
 });
 

@@ -8,6 +8,7 @@ import { freePort } from '../../src/redis-server.js';
 import { get, image, postImage, type JobBody } from '../support/http.js';
 import { defaultJobQueue, expectedTop1, outputDir } from '../support/paths.js';
 import { spawnEntry, stopChild, waitForReady } from '../support/service.js';
+import { narrate } from '../support/narrate.js';
 
 export type Proc = ReturnType<typeof spawnEntry>;
 
@@ -136,10 +137,11 @@ export async function completionCounter(
   queueName: string,
 ): Promise<{ counts: Map<string, number>; close(): Promise<void> }> {
   // From the start of the stream, so no completion is missed whenever the counter starts.
-  const events = new QueueEvents(defaultJobQueue(queueName), {
-    connection: new Redis(redisUrl, { maxRetriesPerRequest: null }),
-    lastEventId: '0',
-  });
+  const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  // Redis restarts in these tests: its reconnects are expected, not news for the test output.
+  connection.on('error', () => undefined);
+  const events = new QueueEvents(defaultJobQueue(queueName), { connection, lastEventId: '0' });
+  events.on('error', () => undefined);
   const counts = new Map<string, number>();
   events.on('completed', ({ jobId }) => counts.set(jobId, (counts.get(jobId) ?? 0) + 1));
   await events.waitUntilReady();
@@ -178,7 +180,7 @@ export function tally(jobs: readonly Submitted[], views: Map<string, JobBody>, c
 export async function report(row: FaultRow): Promise<void> {
   await mkdir(outputDir, { recursive: true });
   await appendFile(path.join(outputDir, 'faults.jsonl'), `${JSON.stringify(row)}\n`);
-  process.stdout.write(`fault report: ${JSON.stringify(row)}\n`);
+  narrate(`fault report: ${JSON.stringify(row)}\n`);
 }
 
 export async function stopProc(proc: Proc): Promise<number | null> {

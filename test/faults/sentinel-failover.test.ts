@@ -12,6 +12,7 @@ import { startRedisSentinel, type RedisSentinelHarness } from '../support/redis-
 import { spawnEntry, stopChild, waitForReady } from '../support/service.js';
 import { until } from '../support/wait.js';
 import { faultEnv } from './harness.js';
+import { narrate } from '../support/narrate.js';
 
 /**
  * One master, one replica, three sentinels; a steady stream of submissions; SIGKILL of the master
@@ -104,7 +105,7 @@ async function measureFailover(durableReplicas: number): Promise<FailoverRow> {
     }
   });
   const phase = (what: string) =>
-    process.stderr.write(
+    narrate(
       `failover(${durableReplicas}) at ${((Date.now() - began) / 1000).toFixed(1)} s: ${what} ` +
         `(${accepted.length} accepted, ${refusedAttempts} refused)\n`,
     );
@@ -204,7 +205,7 @@ describe('Redis Sentinel failover under a steady stream of submissions', () => {
           `${r.secondsUntilSubmissionsSucceed} | ${r.refusedAttempts} |`,
       ),
     ];
-    process.stdout.write(
+    narrate(
       `\nSentinel failover (1 master, 1 replica lagging 32 MB, 3 sentinels, ${clients} clients, ` +
         `SIGKILL of the master):\n${lines.join('\n')}\n`,
     );

@@ -30,6 +30,7 @@ describe('worker faults', () => {
   beforeAll(async () => {
     cluster = await startCluster(redisUrl, workerFaultEnv);
     redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    redis.on('error', () => undefined);
     queue = new Queue(defaultJobQueue(cluster.queueName), { connection: redis });
   });
   afterAll(async () => {

@@ -3,6 +3,7 @@ import { errorTable } from '../../src/errors.js';
 import { ImageError } from '../../src/model/image-error.js';
 import { prepareImage } from '../../src/model/preprocess.js';
 import { fuzzCases } from '../support/fuzz-cases.js';
+import { narrate } from '../support/narrate.js';
 
 const manifest = { inputSize: 224, resizeShorterTo: 256, resizeKernel: 'linear' as const };
 const limits = { maxImagePixels: 50_000_000 };
@@ -28,7 +29,7 @@ describe('upload fuzzing of the preprocessing path', () => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
     }
     const peakMiB = Math.round((peakRss - rssBefore) / 2 ** 20);
-    process.stdout.write(`fuzz outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}, peak RSS +${peakMiB} MiB\n`);
+    narrate(`fuzz outcomes: ${JSON.stringify(Object.fromEntries(outcomes))}, peak RSS +${peakMiB} MiB\n`);
     // The mix must exercise both sides: some mutated images still decode, most are refused.
     expect(outcomes.get('accepted') ?? 0).toBeGreaterThan(50);
     expect(outcomes.get('invalid_image') ?? 0).toBeGreaterThan(50);
