@@ -97,6 +97,12 @@ const EnvSchema = z
     SUBMIT_DURABLE_REPLICAS: int(0, 16).default(0),
     /** Longest the API waits for SUBMIT_DURABLE_REPLICAS acknowledgements before answering 503, ms. */
     SUBMIT_DURABLE_TIMEOUT_MS: int(10, 60_000).default(2000),
+    /**
+     * Longest the API waits for Redis to answer one command on its request path, ms (default 2000);
+     * then the request answers 503 and /readyz fails (a durable submit's WAIT gets its own timeout
+     * plus 1 s).
+     */
+    REDIS_COMMAND_TIMEOUT_MS: int(100, 60_000).default(2000),
     QUEUE_NAME: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only')
@@ -343,6 +349,8 @@ export interface Config {
   /** Replicas that must acknowledge a submission (Redis WAIT) before 202; 0 = none. */
   readonly submitDurableReplicas: number;
   readonly submitDurableTimeoutMs: number;
+  /** REDIS_COMMAND_TIMEOUT_MS: a request-path Redis command not answered in this long fails (503). */
+  readonly redisCommandTimeoutMs: number;
   /** OTLP/HTTP collector base URL; undefined = tracing off. */
   readonly otlpEndpoint: string | undefined;
   readonly otelServiceName: string | undefined;
@@ -442,6 +450,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queueName: e.REDIS_CLUSTER_NODES ? `{${e.QUEUE_NAME}}` : e.QUEUE_NAME,
     submitDurableReplicas: e.SUBMIT_DURABLE_REPLICAS,
     submitDurableTimeoutMs: e.SUBMIT_DURABLE_TIMEOUT_MS,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     otelServiceName: e.OTEL_SERVICE_NAME,
     modelDir: path.resolve(e.MODEL_DIRS?.[0] ?? e.MODEL_DIR),

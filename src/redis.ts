@@ -19,11 +19,21 @@ const reconnectDelayMs = (attempt: number) => Math.min(100 * 2 ** attempt, 2000)
  * for the current master, and `failoverDetector` reconnects as soon as they announce a new one
  * (instead of when the dead master's socket times out).
  */
-export function connectRedis(target: RedisTarget, purpose: ConnectionPurpose): RedisClient {
+export function connectRedis(
+  target: RedisTarget,
+  purpose: ConnectionPurpose,
+  /**
+   * `command` only: a command not answered within this many ms fails (the API answers 503), so a
+   * Redis that stops answering without closing its socket (paused, swapping, a network
+   * partition) cannot hang requests and readiness probes. Unset: no limit.
+   */
+  commandTimeoutMs?: number,
+): RedisClient {
   const options: RedisOptions = {
     maxRetriesPerRequest: purpose === 'command' ? 1 : null,
     enableOfflineQueue: purpose === 'blocking',
     retryStrategy: reconnectDelayMs,
+    ...(purpose === 'command' && commandTimeoutMs !== undefined ? { commandTimeout: commandTimeoutMs } : {}),
   };
   switch (target.kind) {
     case 'url':

@@ -92,7 +92,9 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
     ),
   );
   const redisTarget = config.redis;
-  const redis = connectRedis(redisTarget, 'command');
+  // A durable submit's WAIT blocks on the server for up to its own timeout: never cut that short.
+  const durableWaitMs = config.submitDurableReplicas > 0 ? config.submitDurableTimeoutMs + 1000 : 0;
+  const redis = connectRedis(redisTarget, 'command', Math.max(config.redisCommandTimeoutMs, durableWaitMs));
   redis.on('error', (err: unknown) => log.debug({ err }, 'redis connection error'));
   // One queue (and one event stream, for long-polls) per model.
   const perModel = manifests.map((manifest, i) => {
