@@ -278,7 +278,7 @@ const EnvSchema = z
     WEBHOOK_ATTEMPTS: int(1, 50).default(6),
     /** Delay before the first retry of a webhook delivery, ms; doubles for each further one. */
     WEBHOOK_BACKOFF_MS: int(1, 3_600_000).default(5000),
-    /** How long one webhook delivery may take (connect to response headers), ms. */
+    /** How long one webhook delivery attempt may take in all (connect to the end of the answer), ms. */
     WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
     /**
      * OTLP/HTTP collector base URL (e.g. http://collector:4318). Set: each process exports traces to
