@@ -149,6 +149,11 @@ const EnvSchema = z
      */
     UPLOAD_BUFFER_BYTES: int(1024, 64 * 1024 ** 3).default(256 * 1024 * 1024),
     /**
+     * An upload (single or batch) whose client sends nothing for this long is cut off and its
+     * admission freed, ms (default 15 s): idle connections cannot hold MAX_CONCURRENT_UPLOADS.
+     */
+    UPLOAD_IDLE_TIMEOUT_MS: int(100, 600_000).default(15_000),
+    /**
      * Images decoded at once by one API process (each may briefly hold its full-size pixels);
      * defaults to the number of cores.
      */
@@ -366,6 +371,8 @@ export interface Config {
   readonly maxUploadBytes: number;
   readonly maxConcurrentUploads: number;
   readonly uploadBufferBytes: number;
+  /** UPLOAD_IDLE_TIMEOUT_MS: an upload whose client sends nothing this long is cut off. */
+  readonly uploadIdleTimeoutMs: number;
   readonly decodeConcurrency: number;
   readonly decodeMaxPixels: number;
   readonly maxImagePixels: number;
@@ -461,6 +468,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     maxConcurrentUploads: e.MAX_CONCURRENT_UPLOADS,
     uploadBufferBytes: e.UPLOAD_BUFFER_BYTES,
+    uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
     decodeConcurrency: e.DECODE_CONCURRENCY,
     decodeMaxPixels: e.DECODE_MAX_PIXELS,
     maxImagePixels: e.MAX_IMAGE_PIXELS,

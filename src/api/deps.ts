@@ -54,6 +54,8 @@ export interface ApiDeps {
     defaultDeadlineSeconds: number;
     /** Most images in one POST /batches. */
     maxBatchImages: number;
+    /** An upload whose client sends nothing this long is cut off, ms (UPLOAD_IDLE_TIMEOUT_MS). */
+    uploadIdleTimeoutMs: number;
   };
   /**
    * Submissions are refused with 503 no_worker while no worker has announced a loaded model, once

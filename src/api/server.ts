@@ -216,6 +216,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       maxQueueDepth: config.maxQueueDepth,
       defaultDeadlineSeconds: config.defaultDeadlineSeconds,
       maxBatchImages: config.maxBatchImages,
+      uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
     },
     acceptWithoutWorkerUntil: Date.now() + config.workerGraceSeconds * 1000,
     operators: {
