@@ -56,6 +56,8 @@ export async function acceptImage(
   const t2 = performance.now();
   const chosen = options ? await options.parse() : {};
   const idempotencyKey = ctx.get('idempotency-key') || undefined;
+  // Counted until the next sample of Redis's memory sees it (RedisHeadroom).
+  deps.uploads.redisHeadroom.note(image.crop.length);
   const submitted = await model.store.submit(image, {
     ...job,
     topk: job.topk ?? model.manifest.topk,

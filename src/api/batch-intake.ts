@@ -41,6 +41,19 @@ export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiD
     Math.min(declaredBodyBytes(ctx) ?? Infinity, deps.limits.maxUploadBytes + multipartOverheadBytes),
   );
   let lift = limitUploadIdle(ctx.req, deps.limits.uploadIdleTimeoutMs);
+  /**
+   * Room for one more crop, checked before it is stored (issue 21, F4): under MAX_QUEUE_DEPTH with
+   * the crops this batch already holds, and below Redis's memory share. Refusing ends the batch
+   * and deletes its crops, so a refused batch leaves nothing behind.
+   */
+  const reserveRoom = async (chosen: ServedModel, bytes: number) => {
+    await deps.uploads.redisHeadroom.assertRoom(bytes);
+    const max = deps.limits.maxQueueDepth;
+    if (max > 0 && (await chosen.store.depth()) + stored.length + 1 > max)
+      throw new AppError('queue_full', `the queue holds ${max} unfinished jobs with this batch's; retry shortly`, {
+        'Retry-After': '5',
+      });
+  };
   const acceptPart = async (part: BatchPart, chosen: ServedModel) => {
     if (part.error)
       return void entries.push({
@@ -53,7 +66,9 @@ export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiD
       const image = await decodeSlots.run(header.decodePixels, () =>
         prepareImage(part.bytes!, chosen.manifest, limits),
       );
+      await reserveRoom(chosen, image.crop.length);
       const jobId = await chosen.store.storeInput(image);
+      deps.uploads.redisHeadroom.note(image.crop.length);
       stored.push(jobId);
       entries.push({
         filename: part.filename,

@@ -83,13 +83,14 @@ export function rateLimit(deps: Pick<ApiDeps, 'redis' | 'queueName' | 'clients'>
 }
 
 /**
- * Refuses submissions while the queue is already full, before the upload is read or decoded: a
- * cheap early answer only. The exact limit is JobStore's atomic admission (QueueAdmission), since
+ * Refuses submissions while the queue or Redis is already full, before the upload is read or
+ * decoded: a cheap early answer only. The exact limit is JobStore's atomic admission (QueueAdmission), since
  * concurrent requests can all pass this read before any of them adds its job.
  */
-export function queueBackpressure(deps: Pick<ApiDeps, 'models' | 'limits'>): Middleware {
+export function queueBackpressure(deps: Pick<ApiDeps, 'models' | 'limits' | 'uploads'>): Middleware {
   const max = deps.limits.maxQueueDepth;
   return async (ctx, next) => {
+    await deps.uploads.redisHeadroom.assertRoom();
     if (max > 0) {
       // Each model's queue has its own limit. While the body may still name the model (a multipart
       // field, a JSON property), refuse early only when every queue is full.

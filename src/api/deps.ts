@@ -9,6 +9,7 @@ import type { BatchStore } from './batch-store.js';
 import type { ModelCatalog } from './model-catalog.js';
 import type { JobWaiter } from './job-waiter.js';
 import type { DecodeSlots } from './decode-slots.js';
+import type { RedisHeadroom } from './redis-headroom.js';
 import type { UploadAdmission } from './upload-admission.js';
 
 /** Everything the routes need; built by the entry point, so tests can build it the same way. */
@@ -41,6 +42,8 @@ export interface ApiDeps {
     admission: UploadAdmission;
     /** Decodes running at once, by count and pixels (DECODE_CONCURRENCY, DECODE_MAX_PIXELS). */
     decodeSlots: DecodeSlots;
+    /** Refuses new work while Redis is nearly full (redis_full). */
+    redisHeadroom: RedisHeadroom;
   };
   limits: {
     maxUploadBytes: number;

@@ -15,6 +15,7 @@ import { loadLabels } from '../model/labels.js';
 import { checkModelNames, ModelCatalog, type ServedModel } from './model-catalog.js';
 import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis } from '../redis.js';
+import { RedisHeadroom } from './redis-headroom.js';
 import { StartupError } from '../startup-error.js';
 import { deliveryJobOptions, webhookQueueName } from '../webhook/webhook-queue.js';
 import type { Tracing } from '../telemetry.js';
@@ -207,6 +208,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
         uploadBufferBytes: config.uploadBufferBytes,
       }),
       decodeSlots: new DecodeSlots({ maxDecodes: config.decodeConcurrency, maxPixels: config.decodeMaxPixels }),
+      redisHeadroom: new RedisHeadroom(redis),
     },
     limits: {
       maxUploadBytes: config.maxUploadBytes,
