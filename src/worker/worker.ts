@@ -18,6 +18,7 @@ import type { Tracing } from '../telemetry.js';
 import { MicroBatcher } from './batcher.js';
 import { startMetricsServer, type RunningMetricsServer } from './metrics-server.js';
 import { createProcessor, type BatchOutput } from './processor.js';
+import { startFinishedJobExpiry } from './finished-job-expiry.js';
 import { createWorkerMetrics, type WorkerMetrics } from './worker-metrics.js';
 
 export interface RunningWorker {
@@ -137,6 +138,7 @@ async function startModelConsumer(
     );
   await sweep();
   const sweeper = setInterval(() => void sweep(), sweepIntervalMs);
+  const stopExpiry = startFinishedJobExpiry(queueName, redis, config, log);
   // Announced last: from here on this worker can run the model's jobs, so the API may accept them.
   const withdraw = await new WorkerPresence(redis, keys).keepAnnounced(randomUUID(), (err) =>
     log.warn({ err, model }, 'worker announcement failed'),
@@ -155,6 +157,7 @@ async function startModelConsumer(
     name: model,
     close: async () => {
       clearInterval(sweeper);
+      await stopExpiry();
       await withdraw();
       await worker.close();
       await batcher.close();
