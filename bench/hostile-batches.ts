@@ -10,6 +10,7 @@
  * refused work (target <= 10 MiB).
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import http from 'node:http';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
@@ -108,6 +109,7 @@ async function stalledBatches(service: BenchService) {
   log('stalled batches: 60 declaring 10 MiB, 9 MiB sent, held open for 8 s');
   const stop = peakRss(service.api.pid!);
   const held = new AbortController();
+  setMaxListeners(100, held.signal);
   const uploads = Array.from({ length: 60 }, () =>
     stalledBatch(new URL(service.url), 10 * 2 ** 20, 9 * 2 ** 20, held.signal),
   );

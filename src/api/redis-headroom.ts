@@ -43,6 +43,7 @@ export class RedisHeadroom {
         'redis_full',
         `Redis holds ${Math.round(maxMemoryShare * 100)}% of its maxmemory: no new work until the queue drains`,
         { 'Retry-After': '5' },
+        { expose: true },
       );
     }
   }
