@@ -100,6 +100,12 @@ const EnvSchema = z
     SUBMIT_DURABLE_REPLICAS: int(0, 16).default(0),
     /** Longest the API waits for SUBMIT_DURABLE_REPLICAS acknowledgements before answering 503, ms. */
     SUBMIT_DURABLE_TIMEOUT_MS: int(10, 60_000).default(2000),
+    /**
+     * Longest the API waits for Redis to answer one command on its request path, ms (default 2000);
+     * then the request answers 503 and /readyz fails (a durable submit's WAIT gets its own timeout
+     * plus 1 s).
+     */
+    REDIS_COMMAND_TIMEOUT_MS: int(100, 60_000).default(2000),
     QUEUE_NAME: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only')
@@ -145,6 +151,11 @@ const EnvSchema = z
      * that does not fit gets 503 with Retry-After before its body is read.
      */
     UPLOAD_BUFFER_BYTES: int(1024, 64 * 1024 ** 3).default(256 * 1024 * 1024),
+    /**
+     * An upload (single or batch) whose client sends nothing for this long is cut off and its
+     * admission freed, ms (default 15 s): idle connections cannot hold MAX_CONCURRENT_UPLOADS.
+     */
+    UPLOAD_IDLE_TIMEOUT_MS: int(100, 600_000).default(15_000),
     /**
      * Images decoded at once by one API process (each may briefly hold its full-size pixels);
      * defaults to the number of cores.
@@ -275,7 +286,7 @@ const EnvSchema = z
     WEBHOOK_ATTEMPTS: int(1, 50).default(6),
     /** Delay before the first retry of a webhook delivery, ms; doubles for each further one. */
     WEBHOOK_BACKOFF_MS: int(1, 3_600_000).default(5000),
-    /** How long one webhook delivery may take (connect to response headers), ms. */
+    /** How long one webhook delivery attempt may take in all (connect to the end of the answer), ms. */
     WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
     /**
      * OTLP/HTTP collector base URL (e.g. http://collector:4318). Set: each process exports traces to
@@ -346,6 +357,8 @@ export interface Config {
   /** Replicas that must acknowledge a submission (Redis WAIT) before 202; 0 = none. */
   readonly submitDurableReplicas: number;
   readonly submitDurableTimeoutMs: number;
+  /** REDIS_COMMAND_TIMEOUT_MS: a request-path Redis command not answered in this long fails (503). */
+  readonly redisCommandTimeoutMs: number;
   /** OTLP/HTTP collector base URL; undefined = tracing off. */
   readonly otlpEndpoint: string | undefined;
   readonly otelServiceName: string | undefined;
@@ -361,6 +374,8 @@ export interface Config {
   readonly maxUploadBytes: number;
   readonly maxConcurrentUploads: number;
   readonly uploadBufferBytes: number;
+  /** UPLOAD_IDLE_TIMEOUT_MS: an upload whose client sends nothing this long is cut off. */
+  readonly uploadIdleTimeoutMs: number;
   readonly decodeConcurrency: number;
   readonly decodeMaxPixels: number;
   readonly maxImagePixels: number;
@@ -445,6 +460,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     queueName: e.REDIS_CLUSTER_NODES ? `{${e.QUEUE_NAME}}` : e.QUEUE_NAME,
     submitDurableReplicas: e.SUBMIT_DURABLE_REPLICAS,
     submitDurableTimeoutMs: e.SUBMIT_DURABLE_TIMEOUT_MS,
+    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
     otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
     otelServiceName: e.OTEL_SERVICE_NAME,
     modelDir: path.resolve(e.MODEL_DIRS?.[0] ?? e.MODEL_DIR),
@@ -455,6 +471,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxUploadBytes: e.MAX_UPLOAD_BYTES,
     maxConcurrentUploads: e.MAX_CONCURRENT_UPLOADS,
     uploadBufferBytes: e.UPLOAD_BUFFER_BYTES,
+    uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
     decodeConcurrency: e.DECODE_CONCURRENCY,
     decodeMaxPixels: e.DECODE_MAX_PIXELS,
     maxImagePixels: e.MAX_IMAGE_PIXELS,

@@ -76,6 +76,12 @@ export const errorTable = {
       'or MAX_CONCURRENT_UPLOADS / UPLOAD_BUFFER_BYTES of uploads are being received ' +
       '(decided before the body is read); retry after the Retry-After delay.',
   },
+  redis_full: {
+    status: 503,
+    description:
+      'Redis holds 90% of its maxmemory: new work is refused (before the body is read) until the workers ' +
+      'drain what was accepted; retry after the Retry-After delay.',
+  },
   no_worker: {
     status: 503,
     description:

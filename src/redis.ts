@@ -22,7 +22,21 @@ const reconnectDelayMs = (attempt: number) => Math.min(100 * 2 ** attempt, 2000)
  * (instead of when the dead master's socket times out).
  * With `log`, an outage is logged once per reconnect step for every connection made with that logger.
  */
-export function connectRedis(target: RedisTarget, purpose: ConnectionPurpose, log?: Logger): RedisClient {
+export function connectRedis(
+  target: RedisTarget,
+  purpose: ConnectionPurpose,
+  options: {
+    /** Logs an outage once per reconnect step for every connection made with this logger. */
+    log?: Logger;
+    /**
+     * `command` only: a command not answered within this many ms fails (the API answers 503), so a
+     * Redis that stops answering without closing its socket (paused, swapping, a network
+     * partition) cannot hang requests and readiness probes. Unset: no limit.
+     */
+    commandTimeoutMs?: number;
+  } = {},
+): RedisClient {
+  const { log, commandTimeoutMs } = options;
   const outage = log && outageLogFor(log, target);
   let lastError: string | undefined;
   const retryStrategy = (attempt: number) => {
@@ -30,7 +44,7 @@ export function connectRedis(target: RedisTarget, purpose: ConnectionPurpose, lo
     outage?.retrying(attempt, delayMs, lastError);
     return delayMs;
   };
-  const client = createClient(target, purpose, retryStrategy);
+  const client = createClient(target, purpose, retryStrategy, commandTimeoutMs);
   // Without a listener ioredis prints "[ioredis] Unhandled error event" and a stack for every failed
   // reconnect; the outage log above says it once per step instead.
   client.on('error', (err: Error) => (lastError = err.message));
@@ -42,11 +56,13 @@ function createClient(
   target: RedisTarget,
   purpose: ConnectionPurpose,
   retryStrategy: (attempt: number) => number,
+  commandTimeoutMs: number | undefined,
 ): RedisClient {
   const options: RedisOptions = {
     maxRetriesPerRequest: purpose === 'command' ? 1 : null,
     enableOfflineQueue: purpose === 'blocking',
     retryStrategy,
+    ...(purpose === 'command' && commandTimeoutMs !== undefined ? { commandTimeout: commandTimeoutMs } : {}),
   };
   switch (target.kind) {
     case 'url':

@@ -7,6 +7,7 @@ import type { Submission, Submitted } from './job-store.js';
 import type { ServedModel } from './model-catalog.js';
 import { submitValue } from './submit-options.js';
 import { declaredBodyBytes, maxBodyBytes, readImageUpload } from './upload.js';
+import { limitUploadIdle } from './upload-idle-timeout.js';
 import type { JobView } from './wire.js';
 
 type ApiContext = Context & { state: ApiState };
@@ -37,20 +38,26 @@ export async function acceptImage(
   let model: ServedModel;
   let t1: number;
   try {
-    const upload = await readImageUpload(ctx, deps.limits.maxUploadBytes, ['model', ...(options?.fieldNames ?? [])]);
+    const lift = limitUploadIdle(ctx.req, deps.limits.uploadIdleTimeoutMs);
+    const upload = await readImageUpload(ctx, deps.limits.maxUploadBytes, [
+      'model',
+      ...(options?.fieldNames ?? []),
+    ]).finally(lift);
     t1 = performance.now();
     model = await chooseModel(ctx, deps);
     const limits = { maxImagePixels: deps.limits.maxImagePixels };
     // The header alone (format, size, pixel limit) before waiting: refusals do not queue, and the
     // decode is admitted by its size.
     const header = await inspectImage(upload, limits);
-    image = await decodeSlots.run(header.width * header.height, () => prepareImage(upload, model.manifest, limits));
+    image = await decodeSlots.run(header.decodePixels, () => prepareImage(upload, model.manifest, limits));
   } finally {
     release();
   }
   const t2 = performance.now();
   const chosen = options ? await options.parse() : {};
   const idempotencyKey = ctx.get('idempotency-key') || undefined;
+  // Counted until the next sample of Redis's memory sees it (RedisHeadroom).
+  deps.uploads.redisHeadroom.note(image.crop.length);
   const submitted = await model.store.submit(image, {
     ...job,
     topk: job.topk ?? model.manifest.topk,

@@ -8,9 +8,11 @@ const windowSeconds = 3600;
 /**
  * Failed authentication attempts per client address (API keys, dashboard and metrics
  * credentials alike), counted in Redis by rate-limiter-flexible so every API replica sees the same
- * count; each key expires an hour after its first failure. A client that used up its failures is
- * refused with 429 before its credentials are even compared, so guessing cannot go on at full
- * speed. Counting by address, not by the presented identity: a guesser controls the latter.
+ * count; each key expires an hour after its first failure. A client that used up its failures gets
+ * 429 with Retry-After instead of 401 for every further wrong credential. Valid credentials are
+ * checked first and always pass: one client's wrong keys must never lock out everyone behind the
+ * same address (issue 21, F11). So this limit tells a failing script to back off; what makes
+ * guessing hopeless is the secrets' length (tokens of 16+ characters, passwords of 12+).
  */
 export class AuthFailures {
   readonly #limiter: RateLimiterRedis | undefined;

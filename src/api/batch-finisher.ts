@@ -21,7 +21,7 @@ export function startBatchFinisher(redis: RedisTarget, queueName: string, log: L
       const counts = await job.getDependenciesCount();
       return { completed: counts.processed ?? 0, failed: (counts.ignored ?? 0) + (counts.failed ?? 0) };
     },
-    { connection: connectRedis(redis, 'blocking', log), prefix: keyPrefix, concurrency: 8 },
+    { connection: connectRedis(redis, 'blocking', { log }), prefix: keyPrefix, concurrency: 8 },
   );
   worker.on('error', redisErrorListener(log, 'batch finisher error'));
   let closing: Promise<void> | undefined;

@@ -2,10 +2,12 @@ import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import { ImageError } from '../model/image-error.js';
 import { TopkSchema } from '../queue/job-schemas.js';
-import { prepareImage } from '../model/preprocess.js';
+import { inspectImage, prepareImage } from '../model/preprocess.js';
 import type { BatchEntry } from './batch-store.js';
 import type { BatchView } from './wire.js';
-import { readBatchUpload } from './batch-upload.js';
+import { readBatchUpload, type BatchPart } from './batch-upload.js';
+import { declaredBodyBytes, multipartOverheadBytes } from './upload.js';
+import { limitUploadIdle } from './upload-idle-timeout.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
 import { parseParam } from './params.js';
@@ -32,33 +34,68 @@ export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiD
   const stored: string[] = [];
   /** One model per batch, known by the first image: from the query, or a `model` field before it. */
   let model: ServedModel | undefined;
+  const { admission, decodeSlots } = deps.uploads;
+  const limits = { maxImagePixels: deps.limits.maxImagePixels };
+  // A batch holds one part at a time: it is admitted like one single upload of the largest part.
+  const release = admission.admit(
+    Math.min(declaredBodyBytes(ctx) ?? Infinity, deps.limits.maxUploadBytes + multipartOverheadBytes),
+  );
+  let lift = limitUploadIdle(ctx.req, deps.limits.uploadIdleTimeoutMs);
+  /**
+   * Room for one more crop, checked before it is stored (issue 21, F4): under MAX_QUEUE_DEPTH with
+   * the crops this batch already holds, and below Redis's memory share. Refusing ends the batch
+   * and deletes its crops, so a refused batch leaves nothing behind.
+   */
+  const reserveRoom = async (chosen: ServedModel, bytes: number) => {
+    await deps.uploads.redisHeadroom.assertRoom(bytes);
+    const max = deps.limits.maxQueueDepth;
+    if (max > 0 && (await chosen.store.depth()) + stored.length + 1 > max)
+      throw new AppError('queue_full', `the queue holds ${max} unfinished jobs with this batch's; retry shortly`, {
+        'Retry-After': '5',
+      });
+  };
+  const acceptPart = async (part: BatchPart, chosen: ServedModel) => {
+    if (part.error)
+      return void entries.push({
+        filename: part.filename,
+        error: { code: part.error.code, message: part.error.message },
+      });
+    try {
+      // As for single uploads: the header first, then a decode slot sized by it.
+      const header = await inspectImage(part.bytes!, limits);
+      const image = await decodeSlots.run(header.decodePixels, () =>
+        prepareImage(part.bytes!, chosen.manifest, limits),
+      );
+      await reserveRoom(chosen, image.crop.length);
+      const jobId = await chosen.store.storeInput(image);
+      deps.uploads.redisHeadroom.note(image.crop.length);
+      stored.push(jobId);
+      entries.push({
+        filename: part.filename,
+        jobId,
+        image: { width: image.width, height: image.height, source: image.source },
+      });
+    } catch (err) {
+      // Bad images fail their own entry; anything else (Redis down) ends the request.
+      if (!(err instanceof ImageError)) throw err;
+      entries.push({ filename: part.filename, error: { code: err.code, message: err.message } });
+    }
+  };
   try {
     const fields = await readBatchUpload(
       ctx.req,
       { maxUploadBytes: deps.limits.maxUploadBytes, maxImages: deps.limits.maxBatchImages },
       async (part, fieldsSoFar) => {
-        model ??= await chooseBatchModel(deps, ctx.query['model'] ?? fieldsSoFar['model']);
-        if (part.error)
-          return void entries.push({
-            filename: part.filename,
-            error: { code: part.error.code, message: part.error.message },
-          });
+        // The body waits while its part is decoded and stored: that is not the client idling.
+        lift();
         try {
-          const image = await prepareImage(part.bytes!, model.manifest, { maxImagePixels: deps.limits.maxImagePixels });
-          const jobId = await model.store.storeInput(image);
-          stored.push(jobId);
-          entries.push({
-            filename: part.filename,
-            jobId,
-            image: { width: image.width, height: image.height, source: image.source },
-          });
-        } catch (err) {
-          // Bad images fail their own entry; anything else (Redis down) ends the request.
-          if (!(err instanceof ImageError)) throw err;
-          entries.push({ filename: part.filename, error: { code: err.code, message: err.message } });
+          model ??= await chooseBatchModel(deps, ctx.query['model'] ?? fieldsSoFar['model']);
+          await acceptPart(part, model);
+        } finally {
+          lift = limitUploadIdle(ctx.req, deps.limits.uploadIdleTimeoutMs);
         }
       },
-    );
+    ).finally(() => lift());
     const value = (name: string) => ctx.query[name] ?? fields[name];
     if (!model) throw new AppError('missing_image', 'no file in any multipart field "image"');
     if (deps.models.pick(value('model')) !== model)
@@ -72,5 +109,7 @@ export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiD
   } catch (err) {
     await model?.store.discardInputs(stored);
     throw err;
+  } finally {
+    release();
   }
 }

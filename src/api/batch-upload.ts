@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
-import busboy from 'busboy';
+import type { BusboyFileStream } from '@fastify/busboy';
 import { AppError } from '../errors.js';
+import { openMultipart, stopReading } from './multipart-body.js';
 
 export interface BatchUploadLimits {
   /** Largest image part, bytes; a larger part fails its own entry only. */
@@ -22,10 +22,7 @@ export interface BatchPart {
 /** Most text fields (`topk`, `priority`, `webhook`…) and their size; they are small. */
 const fieldLimits = { fields: 20, fieldSize: 8192 };
 
-async function collect(
-  stream: Readable & { truncated?: boolean },
-  maxBytes: number,
-): Promise<Pick<BatchPart, 'bytes' | 'error'>> {
+async function collect(stream: BusboyFileStream, maxBytes: number): Promise<Pick<BatchPart, 'bytes' | 'error'>> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   if (stream.truncated)
@@ -47,42 +44,45 @@ export function readBatchUpload(
   limits: BatchUploadLimits,
   onPart: (part: BatchPart, fieldsSoFar: Readonly<Record<string, string>>) => Promise<void>,
 ): Promise<Record<string, string>> {
-  let parser: busboy.Busboy;
-  try {
-    parser = busboy({
-      headers: req.headers,
-      limits: {
-        ...fieldLimits,
-        fileSize: limits.maxUploadBytes,
-        files: limits.maxImages,
-        parts: limits.maxImages + fieldLimits.fields,
-      },
-    });
-  } catch {
-    return Promise.reject(
-      new AppError('invalid_request', 'send a multipart/form-data body with one "image" part per image'),
-    );
-  }
   const fields: Record<string, string> = {};
   let index = 0;
   let chain = Promise.resolve();
   let failed = false;
+  /** Part streams not yet read to their end: a failure ends them, so the part in hand settles. */
+  const unfinished = new Set<BusboyFileStream>();
   return new Promise((resolve, reject) => {
     const fail = (err: unknown) => {
       if (failed) return;
       failed = true;
-      req.unpipe(parser);
-      req.resume();
+      stopReading(req);
+      for (const stream of unfinished) stream.destroy();
       // Reject only once the part in hand has settled, so a caller cleaning up after the failure
       // sees every input that part stored.
       void chain.finally(() => reject(err instanceof Error ? err : new Error(String(err))));
     };
-    parser.on('file', (name, stream, info) => {
-      if (name !== 'image' || failed) {
+    // A Content-Type without a boundary throws here, which rejects this promise.
+    const parser = openMultipart(
+      req,
+      {
+        // Every `image` part is an image, with or without a filename; other parts are text fields.
+        isPartAFile: (name) => name === 'image',
+        limits: {
+          ...fieldLimits,
+          fileSize: limits.maxUploadBytes,
+          files: limits.maxImages,
+          parts: limits.maxImages + fieldLimits.fields,
+        },
+      },
+      fail,
+    );
+    parser.on('file', (_name, stream, filename) => {
+      if (failed) {
         stream.resume();
         return;
       }
-      const part = { index: index++, filename: (info.filename || `image-${index}`).slice(0, 255) };
+      const part = { index: index++, filename: (filename || `image-${index}`).slice(0, 255) };
+      unfinished.add(stream);
+      stream.once('close', () => unfinished.delete(stream));
       chain = chain
         .then(async () => {
           if (failed) return void stream.resume();
@@ -98,8 +98,7 @@ export function readBatchUpload(
     parser.on('partsLimit', () =>
       fail(new AppError('payload_too_large', `a batch holds at most ${limits.maxImages} images`)),
     );
-    parser.on('error', () => fail(new AppError('invalid_request', 'the multipart body is malformed or ended early')));
-    parser.on('close', () => {
+    parser.on('finish', () => {
       void chain.then(() => {
         if (failed) return;
         if (index === 0) fail(new AppError('missing_image', 'no file in any multipart field "image"'));

@@ -13,18 +13,19 @@ type Middleware = (ctx: Context & { state: ApiState }, next: Next) => Promise<vo
  * With API keys configured, requires `Authorization: Bearer <key>`. The presented key is hashed
  * and compared with every configured digest in constant time, so neither the keys nor a timing
  * side channel reveals them. The caller's owner id scopes the jobs it can see. Wrong keys count
- * as failed attempts of the client's address (`AuthFailures`).
+ * as failed attempts of the client's address (`AuthFailures`); a valid key is compared first and
+ * never refused for them, so nobody sharing an address (or a proxy) can lock its owner out.
  */
 export function requireApiKey(digests: readonly string[], failures: AuthFailures): Middleware {
   const expected = digests.map((d) => Buffer.from(d, 'hex'));
   return async (ctx, next) => {
     if (expected.length > 0) {
-      await failures.assertAllowed(ctx.ip);
       const match = /^Bearer\s+(\S+)$/i.exec(ctx.get('authorization'));
       const presented = match ? createHash('sha256').update(match[1]!).digest() : undefined;
       let ok = false;
       for (const digest of expected) ok = (presented !== undefined && timingSafeEqual(presented, digest)) || ok;
       if (!ok) {
+        await failures.assertAllowed(ctx.ip);
         await failures.record(ctx.ip);
         throw new AppError('unauthorized', 'send a valid API key as Authorization: Bearer <key>', {
           'WWW-Authenticate': 'Bearer',
@@ -82,13 +83,14 @@ export function rateLimit(deps: Pick<ApiDeps, 'redis' | 'queueName' | 'clients'>
 }
 
 /**
- * Refuses submissions while the queue is already full, before the upload is read or decoded: a
- * cheap early answer only. The exact limit is JobStore's atomic admission (QueueAdmission), since
+ * Refuses submissions while the queue or Redis is already full, before the upload is read or
+ * decoded: a cheap early answer only. The exact limit is JobStore's atomic admission (QueueAdmission), since
  * concurrent requests can all pass this read before any of them adds its job.
  */
-export function queueBackpressure(deps: Pick<ApiDeps, 'models' | 'limits'>): Middleware {
+export function queueBackpressure(deps: Pick<ApiDeps, 'models' | 'limits' | 'uploads'>): Middleware {
   const max = deps.limits.maxQueueDepth;
   return async (ctx, next) => {
+    await deps.uploads.redisHeadroom.assertRoom();
     if (max > 0) {
       // Each model's queue has its own limit. While the body may still name the model (a multipart
       // field, a JSON property), refuse early only when every queue is full.

@@ -10,6 +10,7 @@ import type { DashboardQueue } from './dashboard.js';
 import type { ModelCatalog } from './model-catalog.js';
 import type { JobWaiter } from './job-waiter.js';
 import type { DecodeSlots } from './decode-slots.js';
+import type { RedisHeadroom } from './redis-headroom.js';
 import type { UploadAdmission } from './upload-admission.js';
 
 /** Everything the routes need; built by the entry point, so tests can build it the same way. */
@@ -42,6 +43,8 @@ export interface ApiDeps {
     admission: UploadAdmission;
     /** Decodes running at once, by count and pixels (DECODE_CONCURRENCY, DECODE_MAX_PIXELS). */
     decodeSlots: DecodeSlots;
+    /** Refuses new work while Redis is nearly full (redis_full). */
+    redisHeadroom: RedisHeadroom;
   };
   limits: {
     maxUploadBytes: number;
@@ -55,6 +58,8 @@ export interface ApiDeps {
     defaultDeadlineSeconds: number;
     /** Most images in one POST /batches. */
     maxBatchImages: number;
+    /** An upload whose client sends nothing this long is cut off, ms (UPLOAD_IDLE_TIMEOUT_MS). */
+    uploadIdleTimeoutMs: number;
   };
   /**
    * Submissions are refused with 503 no_worker while no worker has announced a loaded model, once

@@ -1,6 +1,6 @@
 import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
-import { AppError } from '../errors.js';
+import { AppError, type ErrorBody } from '../errors.js';
 import { clientGoneSignal } from './client-gone.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
@@ -13,9 +13,19 @@ export const heartbeatMs = 15_000;
 const sseEvent = (view: JobView) => `event: ${view.status}\ndata: ${JSON.stringify(view)}\n\n`;
 
 /**
+ * The last event of a job that vanished while followed (its Redis restarted without persistence,
+ * or it was cleaned from the dashboard): the error GET /jobs/:id now answers.
+ */
+const goneEvent = (id: string) => {
+  const body: ErrorBody = { error: { code: 'not_found', message: `job ${id} no longer exists` } };
+  return `event: not_found\ndata: ${JSON.stringify(body)}\n\n`;
+};
+
+/**
  * GET /jobs/:id/events: the job as Server-Sent Events, `queued`, `active`, then `completed` or
  * `failed`, each carrying the view GET /jobs/:id answers; the stream ends after the terminal
- * event (an EventSource must close() then, or it reconnects and gets the terminal event again).
+ * event (an EventSource must close() then, or it reconnects and gets the terminal event again),
+ * or after a `not_found` event when the job vanishes (checked with each heartbeat).
  * Driven by the shared JobWaiter (no polling); an unknown job is a plain 404 before any event.
  * When the client goes away the follow is aborted and its wake-up unregistered.
  */
@@ -27,7 +37,7 @@ export async function streamJobEvents(
   const events = deps.waiter.follow(id, () => deps.models.getJob(id, ctx.state.owner), clientGoneSignal(ctx));
   // The first view decides between a stream and a 404, so errors before it are ordinary answers.
   const first = await events.next();
-  if (first.done) throw new AppError('not_found', `no job ${id} (unknown, malformed or expired)`);
+  if (first.done || !first.value) throw new AppError('not_found', `no job ${id} (unknown, malformed or expired)`);
 
   const stream = new PassThrough();
   ctx.status = 200;
@@ -38,7 +48,7 @@ export async function streamJobEvents(
   const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), heartbeatMs);
   void (async () => {
     try {
-      for await (const view of events) stream.write(sseEvent(view));
+      for await (const view of events) stream.write(view ? sseEvent(view) : goneEvent(id));
     } catch (err) {
       // Redis lost mid-stream: end it; the client reconnects or asks GET /jobs/:id.
       deps.log.warn({ err, jobId: id }, 'job event stream ended by an error');

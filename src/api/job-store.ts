@@ -128,7 +128,7 @@ export class JobStore {
           if (earlier) {
             // The earlier attempt may have been answered 503 for want of replicas: the replay is
             // acknowledged on the same terms, or a 200 could name a job the next master lacks.
-            await this.replicated();
+            await this.replicated(earlier.id);
             return { view: earlier, replayed: true };
           }
           // The earlier job expired or its submission failed: take the key over.
@@ -159,7 +159,7 @@ export class JobStore {
         // Added (BullMQ's keys count it now) or failed: either way the reservation is done.
         await reservation.release();
       }
-      await this.replicated();
+      await this.replicated(id);
       return { view: toJobView(job, 'waiting'), replayed: false };
     });
   }
@@ -234,10 +234,12 @@ export class JobStore {
    * With durable submits, waits until `durableReplicas` replicas hold every write made so far on
    * this connection (the queue shares it, so the input, the job and the idempotency key are all
    * covered): Redis replication is asynchronous, and a 202 answered before a replica has the job
-   * can be lost when Sentinel promotes that replica. Too few acknowledgements answer 503; the job
-   * may still exist and run, so a client retrying with the same Idempotency-Key gets that job.
+   * can be lost when Sentinel promotes that replica. Too few acknowledgements answer 503, but the
+   * job `id` is not withdrawn: it was accepted and runs unless a failover loses it (withdrawing
+   * could race a worker that already took it). So the 503 names it, in its message and as
+   * Location: the client follows that job, or retries with the same Idempotency-Key to get it.
    */
-  private async replicated(): Promise<void> {
+  private async replicated(id: string): Promise<void> {
     const replicas = this.options.durableReplicas ?? 0;
     if (replicas === 0) return;
     const timeoutMs = this.options.durableTimeoutMs ?? 2000;
@@ -245,10 +247,11 @@ export class JobStore {
     if (acknowledged < replicas) {
       throw new AppError(
         'unavailable',
-        `the job was not replicated to ${replicas} replica(s) in ${timeoutMs} ms; retry with the same Idempotency-Key`,
-        {
-          'Retry-After': String(retryAfterSeconds),
-        },
+        `job ${id} was accepted but not yet replicated to ${replicas} replica(s) within ${timeoutMs} ms: ` +
+          `it may still run and could be lost in a failover; follow /jobs/${id}, ` +
+          'or retry with the same Idempotency-Key (a retry without one runs the image again)',
+        { 'Retry-After': String(retryAfterSeconds), Location: `/jobs/${id}` },
+        { expose: true },
       );
     }
   }

@@ -3,6 +3,13 @@ import { isTerminal, type JobStatus } from './wire.js';
 
 type Wake = () => void;
 
+/**
+ * How often a waiting job is read again without an event, ms: a job can vanish without one (a
+ * Redis restarted without persistence, a clean from the dashboard), and a waiter must then end
+ * with not_found instead of waiting out its timeout.
+ */
+export const recheckMs = 15_000;
+
 /** The queue events that can change what a job's view shows. */
 const wakingEvents = ['active', 'completed', 'failed', 'removed'] as const;
 
@@ -65,26 +72,25 @@ export class JobWaiter {
 
   /**
    * Yields the job's view when it is first read and then each time its status changes, until it
-   * is terminal, it is gone, `signal` aborts or the waiter closes (for GET /jobs/:id/events).
-   * Yields nothing if the job does not exist.
+   * is terminal, it is gone (then undefined is the last value), `signal` aborts or the waiter
+   * closes (for GET /jobs/:id/events). Yields only undefined if the job does not exist.
    */
   async *follow<V extends { status: JobStatus }>(
     id: string,
     read: () => Promise<V | undefined>,
     signal?: AbortSignal,
-  ): AsyncGenerator<V> {
+  ): AsyncGenerator<V | undefined> {
     let status: JobStatus | undefined;
     for await (const view of this.watch(id, read, { timeoutMs: Infinity, signal })) {
-      if (!view) return;
-      if (view.status !== status) yield view;
-      status = view.status;
+      if (!view || view.status !== status) yield view;
+      status = view?.status;
     }
   }
 
   /**
-   * Every view read: one at once, then one per wake-up, ending after a terminal or undefined
-   * (gone) view, the deadline, an abort or close(). The wake-up is registered before the first read and removed
-   * when the caller stops iterating, however it stops.
+   * Every view read: one at once, then one per wake-up or `recheckMs`, ending after a terminal
+   * or undefined (gone) view, the deadline, an abort or close(). The wake-up is registered before
+   * the first read and removed when the caller stops iterating, however it stops.
    */
   private async *watch<V extends { status: JobStatus }>(
     id: string,
@@ -115,8 +121,7 @@ export class JobWaiter {
         if (!woken) {
           await new Promise<void>((resolve) => {
             wake = resolve;
-            // An infinite wait needs no timer (setTimeout would clamp Infinity to 1 ms).
-            if (Number.isFinite(remainingMs)) timer = setTimeout(resolve, remainingMs);
+            timer = setTimeout(resolve, Math.min(remainingMs, recheckMs));
           });
           clearTimeout(timer);
         }

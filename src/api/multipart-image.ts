@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { Busboy, type BusboyInstance } from '@fastify/busboy';
 import { AppError } from '../errors.js';
+import { openMultipart, stopReading } from './multipart-body.js';
 
 /** The field real clients (the Flask tutorial, curl -F, the web page) put the image in. */
 export const imageField = 'image';
@@ -31,17 +31,6 @@ export function readMultipartImage(
   fieldNames: readonly string[] = [],
 ): Promise<MultipartUpload> {
   return new Promise((resolve, reject) => {
-    let parser: BusboyInstance;
-    try {
-      parser = Busboy({
-        headers: req.headers as never,
-        isPartAFile: () => true,
-        limits: { fileSize: maxUploadBytes, parts: maxParts, headerPairs: 32 },
-      });
-    } catch {
-      reject(new AppError('invalid_request', 'the multipart body has no boundary in its Content-Type'));
-      return;
-    }
     let images = 0;
     const chunks: Buffer[] = [];
     const others: string[] = [];
@@ -53,19 +42,20 @@ export function readMultipartImage(
     const fail = (err: AppError) => {
       if (settled) return;
       settled = true;
-      req.unpipe(parser);
-      req.resume();
+      stopReading(req);
       reject(err);
     };
+    // A Content-Type without a boundary throws here, which rejects this promise.
+    const parser = openMultipart(
+      req,
+      { isPartAFile: () => true, limits: { fileSize: maxUploadBytes, parts: maxParts, headerPairs: 32 } },
+      fail,
+    );
     const onData = (chunk: Buffer) => {
       bodyBytes += chunk.length;
       if (bodyBytes > maxBodyBytes) fail(tooLarge(maxUploadBytes));
     };
     req.on('data', onData);
-    req.once('close', () => {
-      if (!req.complete)
-        fail(new AppError('invalid_request', 'the client closed the connection before the upload was complete'));
-    });
     parser.on('file', (name, stream) => {
       if (fieldNames.includes(name) && !(name in fields)) {
         const parts: Buffer[] = [];
@@ -98,7 +88,6 @@ export function readMultipartImage(
         ),
       ),
     );
-    parser.on('error', () => fail(new AppError('invalid_request', 'the multipart body is malformed')));
     parser.on('finish', () => {
       req.off('data', onData);
       if (settled) return;

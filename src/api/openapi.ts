@@ -206,6 +206,7 @@ const uploadCodes = [
   'unknown_model',
   'no_worker',
   'queue_full',
+  'redis_full',
   'missing_image',
   'empty_image',
   'invalid_image',
@@ -399,7 +400,9 @@ export function buildOpenApiDocument(): OpenApiDocument {
           "then `completed` or `failed`; each event's `data` is the job's view (JSON, as GET /jobs/{id} answers; " +
           'see JobEvent). The current state is sent at once, later ones as they happen (no polling), ' +
           'and the stream ends after the terminal event; a browser EventSource should close() then, or it ' +
-          'reconnects and receives the terminal event again. A `: heartbeat` comment is sent every 15 seconds. ' +
+          'reconnects and receives the terminal event again. A `: heartbeat` comment is sent every 15 seconds, ' +
+          'and the job is read again as often: a job that vanished (expired, cleaned, or lost with a Redis that ' +
+          'keeps no data) ends the stream with a `not_found` event whose `data` is the error body. ' +
           'One request, however long the job takes, so following a job never counts against RATE_LIMIT_PER_MINUTE ' +
           'more than once. An unknown job answers 404 before any event.',
         parameters: [...jobId],
@@ -456,6 +459,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
             'unknown_model',
             'no_worker',
             'queue_full',
+            'redis_full',
             'missing_image',
             'invalid_request',
             'payload_too_large',

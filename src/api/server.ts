@@ -16,6 +16,7 @@ import { checkModelNames, ModelCatalog, type ServedModel } from './model-catalog
 import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis } from '../redis.js';
 import { redisErrorListener } from '../redis-outage.js';
+import { RedisHeadroom } from './redis-headroom.js';
 import { StartupError } from '../startup-error.js';
 import { waitForRedis } from '../wait-for-redis.js';
 import { deliveryJobOptions, webhookQueueName } from '../webhook/webhook-queue.js';
@@ -95,7 +96,12 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   );
   const redisTarget = config.redis;
   await waitForRedis(redisTarget);
-  const redis = connectRedis(redisTarget, 'command', log);
+  // A durable submit's WAIT blocks on the server for up to its own timeout: never cut that short.
+  const durableWaitMs = config.submitDurableReplicas > 0 ? config.submitDurableTimeoutMs + 1000 : 0;
+  const redis = connectRedis(redisTarget, 'command', {
+    log,
+    commandTimeoutMs: Math.max(config.redisCommandTimeoutMs, durableWaitMs),
+  });
   // One queue (and one event stream, for long-polls) per model.
   const perModel = manifests.map((manifest, i) => {
     const dir = config.modelDirs[i]!;
@@ -107,7 +113,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       telemetry: tracing?.bullmq,
     });
     queue.on('error', redisErrorListener(log, 'queue connection error', { model: manifest.name }));
-    const eventsConnection = connectRedis(redisTarget, 'blocking', log);
+    const eventsConnection = connectRedis(redisTarget, 'blocking', { log });
     const events = new QueueEvents(queueName, { connection: eventsConnection, prefix: keyPrefix });
     events.on('error', redisErrorListener(log, 'queue events connection error', { model: manifest.name }));
     // API replicas need not hold the model (workers may fetch it): then only a manifest can say.
@@ -118,7 +124,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   const queues = perModel.map((m) => m.queue);
   // Batches are flows whose parents live in a queue of their own, named after QUEUE_NAME.
   const batchQueue = new Queue(batchQueueName(config.queueName), { connection: redis, prefix: keyPrefix });
-  const batchEventsConnection = connectRedis(config.redis, 'blocking', log);
+  const batchEventsConnection = connectRedis(config.redis, 'blocking', { log });
   const batchEvents = new QueueEvents(batchQueue.name, { connection: batchEventsConnection, prefix: keyPrefix });
   batchEvents.on('error', redisErrorListener(log, 'batch events connection error'));
   batchQueue.on('error', redisErrorListener(log, 'batch queue connection error'));
@@ -223,6 +229,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
         uploadBufferBytes: config.uploadBufferBytes,
       }),
       decodeSlots: new DecodeSlots({ maxDecodes: config.decodeConcurrency, maxPixels: config.decodeMaxPixels }),
+      redisHeadroom: new RedisHeadroom(redis),
     },
     limits: {
       maxUploadBytes: config.maxUploadBytes,
@@ -232,6 +239,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       maxQueueDepth: config.maxQueueDepth,
       defaultDeadlineSeconds: config.defaultDeadlineSeconds,
       maxBatchImages: config.maxBatchImages,
+      uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
     },
     acceptWithoutWorkerUntil: Date.now() + config.workerGraceSeconds * 1000,
     operators: {

@@ -16,7 +16,7 @@ declare module 'koa' {
 }
 
 /** What a multipart body may carry beyond its image: boundaries and part headers. */
-const multipartOverheadBytes = 64 * 1024;
+export const multipartOverheadBytes = 64 * 1024;
 
 /** How the request carries its image, from its Content-Type alone (the bytes decide the format). */
 type BodyKind = 'multipart' | 'json' | 'raw';

@@ -59,7 +59,7 @@ export function startWebhookDispatcher(
     return { status, attempt: job.attemptsMade + 1 };
   };
   const worker = new Worker(queueName, deliver, {
-    connection: connectRedis(redis, 'blocking', log),
+    connection: connectRedis(redis, 'blocking', { log }),
     prefix: keyPrefix,
     concurrency: 16,
   });

@@ -8,6 +8,16 @@ import { fileTypeFromBuffer } from 'file-type';
 export const supportedFormats = ['jpeg', 'png', 'webp', 'gif', 'avif', 'tiff'] as const;
 export type SupportedFormat = (typeof supportedFormats)[number];
 
+/**
+ * How many times the memory of a JPEG/PNG decode of the same size a format's decode takes, per
+ * pixel. libheif decodes an AVIF whole (no shrink-on-load, no sequential read) through several
+ * full-size buffers: about 1 GB at peak for 7000x7000, 4 times what DECODE_MAX_PIXELS budgets per
+ * pixel. Pixel limits and decode slots count an image's pixels times this weight.
+ */
+export function decodeWeight(format: SupportedFormat): number {
+  return format === 'avif' ? 4 : 1;
+}
+
 /** The list clients read in a 415 message. */
 export const supportedFormatList = 'JPEG, PNG, WebP, GIF, AVIF or TIFF';
 

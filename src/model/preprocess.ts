@@ -1,7 +1,13 @@
 import sharp, { type Metadata, type Sharp } from 'sharp';
 import { decodeCrop as decodeStoredCrop, encodeCrop } from './crop-codec.js';
 import { ImageError } from './image-error.js';
-import { isSupportedFormat, sniffFormat, supportedFormatList, type SupportedFormat } from './image-format.js';
+import {
+  decodeWeight,
+  isSupportedFormat,
+  sniffFormat,
+  supportedFormatList,
+  type SupportedFormat,
+} from './image-format.js';
 import type { Manifest } from './manifest.js';
 
 export interface PreprocessLimits {
@@ -47,6 +53,11 @@ export interface ImageHeader {
   /** Size once EXIF orientation is applied (orientations 5..8 swap width and height). */
   width: number;
   height: number;
+  /**
+   * What decoding it costs, in pixels of a JPEG/PNG decode: width x height x decodeWeight (an
+   * AVIF counts 4 times). The pixel limit and the API's decode slots count this.
+   */
+  decodePixels: number;
 }
 
 /**
@@ -65,14 +76,17 @@ export async function inspectImage(image: Buffer, limits: PreprocessLimits): Pro
   if (!(meta.width > 0 && meta.height > 0))
     throw new ImageError('invalid_image', `the ${format} header declares no usable size`);
   const pixels = meta.width * meta.height;
-  if (pixels > limits.maxImagePixels) {
+  const weight = decodeWeight(format);
+  if (pixels * weight > limits.maxImagePixels) {
+    const limit = Math.floor(limits.maxImagePixels / weight);
+    const why = weight > 1 ? ` for ${format}, which is decoded at full size (${weight}x the memory per pixel)` : '';
     throw new ImageError(
       'image_too_large',
-      `image is ${meta.width}x${meta.height} (${pixels} pixels); the limit is ${limits.maxImagePixels} pixels`,
+      `image is ${meta.width}x${meta.height} (${pixels} pixels); the limit is ${limit} pixels${why}`,
     );
   }
   const [width, height] = (meta.orientation ?? 1) >= 5 ? [meta.height, meta.width] : [meta.width, meta.height];
-  return { format, width, height };
+  return { format, width, height, decodePixels: pixels * weight };
 }
 
 /**

@@ -35,12 +35,13 @@ export class WorkerPresence {
 
   /**
    * Announces now (awaited: the worker counts once this resolves) and every third of the TTL until
-   * the returned function is called, which withdraws the announcement. A failed renewal is retried
-   * at the next tick.
+   * the returned function is called, which withdraws the announcement. A failed announcement,
+   * the first included, is reported and retried at the next tick: a Redis too full to take the
+   * write (OOM under noeviction) must not stop a worker whose jobs are what frees its memory.
    */
   async keepAnnounced(id: string, onError: (err: unknown) => void): Promise<() => Promise<void>> {
     const renew = () => this.announce(id).catch(onError);
-    await this.announce(id);
+    await renew();
     const timer = setInterval(() => void renew(), announcementTtlMs / 3);
     timer.unref();
     return async () => {

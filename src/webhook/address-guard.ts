@@ -10,8 +10,9 @@ export class WebhookRefusedError extends Error {
  * Addresses a webhook must never reach unless its host is allow-listed: "this network",
  * loopback, private (RFC 1918, ULA), carrier-grade NAT, link-local (which holds the cloud
  * metadata services, 169.254.169.254 and fd00:ec2::254 alike), benchmarking, documentation,
- * multicast and reserved ranges, and IPv6 forms that embed an IPv4 address (mapped, NAT64, 6to4),
- * so a private IPv4 address cannot be smuggled in IPv6 notation.
+ * multicast and reserved ranges, and IPv6 forms that embed an IPv4 address (compatible, mapped,
+ * translated, NAT64, 6to4, Teredo: all of 2001::/23, the IETF protocol assignments), so a private
+ * IPv4 address cannot be smuggled in IPv6 notation.
  */
 const nonPublic = (() => {
   // Two lists: one BlockList would match every IPv4 address against the IPv4-mapped IPv6 range.
@@ -35,12 +36,13 @@ const nonPublic = (() => {
     ['240.0.0.0', 4],
   ];
   const v6: [string, number][] = [
-    ['::', 128],
-    ['::1', 128],
+    ['::', 96],
     ['::ffff:0:0', 96],
+    ['::ffff:0:0:0', 96],
     ['64:ff9b::', 96],
     ['64:ff9b:1::', 48],
     ['100::', 64],
+    ['2001::', 23],
     ['2001:db8::', 32],
     ['2002::', 16],
     ['fc00::', 7],

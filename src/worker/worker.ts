@@ -20,6 +20,7 @@ import type { Tracing } from '../telemetry.js';
 import { MicroBatcher } from './batcher.js';
 import { startMetricsServer, type RunningMetricsServer } from './metrics-server.js';
 import { createProcessor, type BatchOutput } from './processor.js';
+import { startFinishedJobExpiry } from './finished-job-expiry.js';
 import { createWorkerMetrics, type WorkerMetrics } from './worker-metrics.js';
 
 export interface RunningWorker {
@@ -139,6 +140,7 @@ async function startModelConsumer(
     );
   await sweep();
   const sweeper = setInterval(() => void sweep(), sweepIntervalMs);
+  const stopExpiry = startFinishedJobExpiry(queueName, redis, config, log);
   // Announced last: from here on this worker can run the model's jobs, so the API may accept them.
   const withdraw = await new WorkerPresence(redis, keys).keepAnnounced(randomUUID(), (err) =>
     log.warn({ err, model }, 'worker announcement failed'),
@@ -157,6 +159,7 @@ async function startModelConsumer(
     name: model,
     close: async () => {
       clearInterval(sweeper);
+      await stopExpiry();
       await withdraw();
       await worker.close();
       await batcher.close();
@@ -191,7 +194,7 @@ export async function startWorker(config: Config, log: Logger, tracing?: Tracing
     });
     log.info({ port: metricsServer.port }, 'worker metrics listening');
   }
-  const redis = connectRedis(redisTarget, 'blocking', log);
+  const redis = connectRedis(redisTarget, 'blocking', { log });
   const consumers: ModelConsumer[] = [];
   const closeAll = async () => {
     for (const consumer of consumers) await consumer.close();

@@ -121,4 +121,24 @@ describe('GET /jobs/:id/events', () => {
     await vi.waitFor(() => expect(api.deps.waiter.size).toBe(0), { timeout: 10_000 });
     expect(api.deps.waiter.listenerCount).toBe(listeners);
   });
+
+  it('a job that vanishes without an event: its long-poll answers 404, its stream ends with not_found', async () => {
+    // No worker: the job stays queued. Deleting its keys behind BullMQ's back is what a Redis
+    // restarted without persistence, or a clean, looks like to a waiter: no event arrives.
+    const api = await serve();
+    const job = await submit(api);
+    const res = await fetch(`${api.url}/jobs/${job.id}/events`, { headers: alpha });
+    const events = sseEvents(res);
+    expect((await events.next()).value).toMatchObject({ event: 'queued' });
+    const waited = get<ErrorBody>(api.url, `${job.links.wait}?timeout=60`, { headers: alpha });
+    await vi.waitFor(() => expect(api.deps.waiter.size).toBe(2), { timeout: 10_000 });
+    const redis = api.deps.redis;
+    const keys = await redis.keys(`bull:*${job.id}*`);
+    expect(keys.length).toBeGreaterThan(0);
+    await redis.del(...keys);
+    const [poll, last] = await Promise.all([waited, events.next()]);
+    expect(poll.status).toBe(404);
+    expect(last.value).toMatchObject({ event: 'not_found', data: { error: { code: 'not_found' } } });
+    expect((await events.next()).done).toBe(true);
+  });
 });

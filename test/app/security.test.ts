@@ -191,7 +191,7 @@ describe('rate limits', () => {
     expect(statuses).toEqual([404, 404, 429]);
   });
 
-  it('failed authentications are limited per address, across API keys, the dashboard and /metrics', async () => {
+  it('wrong credentials are limited per address (keys, dashboard, metrics); valid ones never are', async () => {
     const app = await serve({
       API_KEYS: 'the-right-key-0123456789',
       AUTH_FAILURES_PER_HOUR: '3',
@@ -208,16 +208,24 @@ describe('rate limits', () => {
       get(app.url, '/metrics', from('203.0.113.9', { Authorization: 'Bearer guess-3' })),
     ];
     for (const res of wrong) expect((await res).status).toBe(401);
-    // Now even the right key is refused from that address, before it is compared.
+    // Further wrong credentials from that address get 429 instead of 401.
     const blocked = await get<ErrorBody>(
       app.url,
       `/jobs/${randomUUID()}`,
-      from('203.0.113.9', { Authorization: 'Bearer the-right-key-0123456789' }),
+      from('203.0.113.9', { Authorization: 'Bearer guess-4' }),
     );
     expect(blocked.status).toBe(429);
     expect(blocked.body.error.code).toBe('rate_limited');
     expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(3500);
-    expect((await get(app.url, '/admin/queues', from('203.0.113.9', basic))).status).toBe(429);
+    expect((await get(app.url, '/admin/queues', from('203.0.113.9', { Authorization: 'Basic eDp5' }))).status).toBe(
+      429,
+    );
+    // Issue 21, F11: valid credentials from the same address are never locked out by those failures.
+    const right = { Authorization: 'Bearer the-right-key-0123456789' };
+    expect((await get(app.url, `/jobs/${randomUUID()}`, from('203.0.113.9', right))).status).toBe(404);
+    expect((await get(app.url, '/admin/queues', from('203.0.113.9', basic))).status).toBe(200);
+    const metrics = { Authorization: 'Bearer metrics-token-0123456789' };
+    expect((await get(app.url, '/metrics', from('203.0.113.9', metrics))).status).toBe(200);
     // Other addresses are unaffected, and the count expires with its hour.
     expect(
       (

@@ -189,4 +189,53 @@ describe('delivery', () => {
       await receiver.close();
     }
   });
+
+  it('a receiver that trickles its answer holds an attempt no longer than its deadline; bytes capped', async () => {
+    const servers: http.Server[] = [];
+    const serve = async (handle: http.RequestListener) => {
+      const server = http.createServer(handle);
+      servers.push(server);
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return (path = '/') => ({
+        url: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`),
+        address: '127.0.0.1',
+        family: 4 as const,
+      });
+    };
+    // Its status at once, then one byte every 20 ms forever: an idle timeout between bytes never fires.
+    const trickle = await serve((req, res) => {
+      req.resume();
+      res.writeHead(Number(new URL(req.url!, 'http://x').searchParams.get('status')));
+      const drip = setInterval(() => res.write('x'), 20);
+      res.once('close', () => clearInterval(drip));
+    });
+    const silent = await serve((req) => void req.resume());
+    let dropped: () => void = () => undefined;
+    const floodDropped = new Promise<void>((resolve) => (dropped = resolve));
+    const flood = await serve((req, res) => {
+      req.resume();
+      res.writeHead(200);
+      const chunk = Buffer.alloc(64 * 1024);
+      const more = () => {
+        while (res.write(chunk));
+      };
+      res.on('drain', more);
+      res.once('close', dropped);
+      more();
+    });
+    try {
+      // The status line settles the attempt; the drip after it holds nothing.
+      expect(await postWebhook(trickle('/?status=200'), {}, '{}', 60_000)).toBe(200);
+      await expect(postWebhook(trickle('/?status=500'), {}, '{}', 60_000)).rejects.toThrow(/answered 500/);
+      await expect(postWebhook(silent(), {}, '{}', 300)).rejects.toThrow(/no complete answer within 300 ms/);
+      // An endless answer is read up to the cap, then the connection is dropped.
+      expect(await postWebhook(flood(), {}, '{}', 60_000)).toBe(200);
+      await floodDropped;
+    } finally {
+      for (const server of servers) {
+        server.closeAllConnections();
+        server.close();
+      }
+    }
+  });
 });

@@ -50,6 +50,16 @@ describe('prepareImage rejects bad input with stable codes', () => {
     if (code === 'unsupported_format') expect(err.message).toContain('JPEG, PNG, WebP, GIF, AVIF or TIFF');
   });
 
+  it('counts an AVIF 4 times per pixel, since it is decoded at full size (issue 21, F2)', async () => {
+    const base = () => sharp({ create: { width: 600, height: 500, channels: 3, background: '#808080' } });
+    const small = { maxImagePixels: 1_000_000 };
+    // 300,000 pixels: a PNG fits the limit, the same AVIF (1.2 M weighted) does not.
+    await expect(prepareImage(await base().png().toBuffer(), manifest, small)).resolves.toBeDefined();
+    const err: unknown = await prepareImage(await base().avif().toBuffer(), manifest, small).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'image_too_large' });
+    expect((err as Error).message).toContain('the limit is 250000 pixels for avif');
+  });
+
   it('rejects the bomb from its header, without decoding its pixels', async () => {
     const bomb = fx.pngBomb();
     expect(bomb.length).toBeLessThan(64 * 1024);

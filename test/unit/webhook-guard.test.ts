@@ -38,6 +38,14 @@ describe('isPublicAddress', () => {
     'ff02::1',
     'not-an-ip',
   ])('%s is not', (ip) => expect(isPublicAddress(ip)).toBe(false));
+
+  // Issue 21, F14: IPv4-compatible (::/96), IPv4-translated (::ffff:0:0:0/96) and Teredo (2001::/23).
+  it.each(['[::127.0.0.1]', '[::a9fe:a9fe]', '[::ffff:0:127.0.0.1]', '[2001:0:4136:e378:8000:63bf:3fff:fdd2]'])(
+    'https://%s/ is refused at submit',
+    async (host) => {
+      await expect(resolveWebhookTarget(`https://${host}/`, [], resolvesTo())).rejects.toThrow(/non-public address/);
+    },
+  );
 });
 
 describe('resolveWebhookTarget', () => {
