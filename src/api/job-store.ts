@@ -13,6 +13,7 @@ import {
   type Priority,
 } from '../queue/job-schemas.js';
 import type { QueueKeys } from '../queue/keys.js';
+import { queueDepth, queueDepthStates } from '../queue/queue-depth.js';
 import type { WorkerPresence } from '../queue/worker-presence.js';
 import { withDelivery, type WebhookRoute } from '../webhook/webhook-queue.js';
 import { toJobView } from './job-view.js';
@@ -36,15 +37,6 @@ async function redisCall<T>(what: string, call: () => Promise<T>): Promise<T> {
     );
   }
 }
-
-/**
- * The states reported as queue depth: waiting for a worker, held by one, waiting out a retry
- * backoff, and failed (kept FAILED_TTL_SECONDS for a retry).
- */
-export const queueDepthStates = ['waiting', 'active', 'delayed', 'failed'] as const;
-
-/** Waiting for a worker (plain or by priority), waiting out a retry backoff, or held by one. */
-const unfinishedStates = ['waiting', 'prioritized', 'delayed', 'active'] as const;
 
 export interface JobStoreOptions {
   queueName: string;
@@ -297,10 +289,9 @@ export class JobStore {
     });
   }
 
-  /** Jobs not yet finished: the backlog MAX_QUEUE_DEPTH bounds. */
+  /** The queue depth (queue-depth.ts): the backlog MAX_QUEUE_DEPTH bounds. */
   async depth(): Promise<number> {
-    const counts = await this.jobCounts(unfinishedStates);
-    return unfinishedStates.reduce((sum, state) => sum + counts[state], 0);
+    return queueDepth(await this.jobCounts(queueDepthStates));
   }
 
   /** How many jobs are in each of `states` right now (every state present, 0 when empty). */

@@ -554,7 +554,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
     '/readyz': {
       get: {
         tags: ['operations'],
-        summary: 'Readiness: Redis answers and a worker has announced the default model loaded',
+        summary: 'Readiness: Redis answers, and every served model has a live worker and a running queue',
         responses: {
           '200': { description: 'Ready.', content: json('Ready') },
           ...errorResponses('Error', ['unavailable', 'no_worker']),

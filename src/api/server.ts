@@ -13,6 +13,7 @@ import type { JobData, JobResult } from '../queue/job-schemas.js';
 import { defaultJobOptions, inputTtlSeconds, keyPrefix, modelQueueName, queueKeys } from '../queue/keys.js';
 import { loadLabels } from '../model/labels.js';
 import { checkModelNames, ModelCatalog, type ServedModel } from './model-catalog.js';
+import { QueueSignals } from '../queue/queue-signals.js';
 import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis } from '../redis.js';
 import { StartupError } from '../startup-error.js';
@@ -142,6 +143,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   const namespaceKeys = queueKeys(config.queueName);
   const served: ServedModel[] = perModel.map(({ manifest, queueName, queue, precision, classes }) => {
     const keys = queueKeys(queueName);
+    const workers = new WorkerPresence(redis, keys);
     const store = new JobStore(
       queue,
       redis,
@@ -149,7 +151,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
         queueName,
         keys,
         inputs: new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(config) }),
-        workers: new WorkerPresence(redis, keys),
+        workers,
         resultTtlSeconds: config.resultTtlSeconds,
         maxQueueDepth: config.maxQueueDepth,
         index: { key: (id) => namespaceKeys.jobModel(id), model: manifest.name, ttlSeconds: inputTtlSeconds(config) },
@@ -159,7 +161,14 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       },
       flows,
     );
-    return { name: manifest.name, manifest, precision, classes, store };
+    return {
+      name: manifest.name,
+      manifest,
+      precision,
+      classes,
+      store,
+      signals: new QueueSignals(queue, redis, workers),
+    };
   });
   const models = new ModelCatalog(served, config.defaultModel, redis, (id) => namespaceKeys.jobModel(id));
   const batchWaiter = new JobWaiter(batchEvents);
@@ -198,7 +207,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       rateLimitPerMinute: config.rateLimitPerMinute,
       authFailures: new AuthFailures(redis, config.queueName, config.authFailuresPerHour),
     },
-    metrics: createApiMetrics(models, log),
+    metrics: createApiMetrics(models, config.maxQueueDepth, log),
     uploads: {
       admission: new UploadAdmission({
         maxConcurrentUploads: config.maxConcurrentUploads,
