@@ -54,9 +54,6 @@ export function createApiMetrics(
   return { registry, httpRequests, httpRequestSeconds };
 }
 
-/** A snapshot is shared by the queue gauges of one scrape (they collect one after another). */
-const snapshotReuseMs = 1000;
-
 /**
  * The queue signals an operator or an autoscaler reads (docs/operations.md), each labelled by queue
  * and model: depth by state, the oldest waiting job's age, depth against MAX_QUEUE_DEPTH, paused, and
@@ -69,15 +66,13 @@ function queueGauges(
   maxQueueDepth: number,
   log: Logger,
 ): void {
-  let taken: { at: number; snapshots: Promise<QueueSnapshot[]> } | undefined;
-  const snapshots = () => {
-    const now = performance.now();
-    if (!taken || now - taken.at > snapshotReuseMs)
-      taken = { at: now, snapshots: Promise.all(catalog.models.map((m) => m.signals.read())) };
-    return taken.snapshots;
-  };
+  // One read per scrape: prom-client starts every collect() at once, in registration order, so the
+  // first gauge reads and the others share its snapshot.
+  let latest: Promise<QueueSnapshot[]> | undefined;
+  const read = () => (latest = Promise.all(catalog.models.map((m) => m.signals.read())));
   const labelNames = ['queue', 'model'] as const;
   const gauge = <L extends string>(
+    first: boolean,
     name: string,
     help: string,
     extraLabels: readonly L[],
@@ -90,7 +85,7 @@ function queueGauges(
       registers: [registry],
       async collect() {
         try {
-          const all = await snapshots();
+          const all = await (first || !latest ? read() : latest);
           this.reset();
           catalog.models.forEach((model, i) => set(this, { queue: model.store.queueName, model: model.name }, all[i]!));
         } catch (err) {
@@ -100,6 +95,7 @@ function queueGauges(
       },
     });
   gauge(
+    true,
     'resnet_queue_jobs',
     "Jobs in each model's queue by state, read at scrape time: waiting (interactive), prioritized (bulk), " +
       'delayed (a retry backoff), active, and failed (kept for a retry). Queue depth is the sum of all but failed.',
@@ -109,6 +105,7 @@ function queueGauges(
     },
   );
   gauge(
+    false,
     'resnet_queue_oldest_waiting_seconds',
     'Age of the oldest job waiting for a worker (waiting or prioritized), seconds since its submission; 0 when none.',
     [],
@@ -116,18 +113,20 @@ function queueGauges(
   );
   if (maxQueueDepth > 0)
     gauge(
+      false,
       'resnet_queue_capacity_ratio',
       'Queue depth / MAX_QUEUE_DEPTH: at 1, submissions to the model get 429 queue_full.',
       [],
       (g, labels, s) => g.set(labels, s.depth / maxQueueDepth),
     );
   gauge(
+    false,
     'resnet_queue_paused',
     '1 while the queue is paused (Bull Board): jobs are accepted and kept, none runs.',
     [],
     (g, labels, s) => g.set(labels, s.paused ? 1 : 0),
   );
-  gauge('resnet_queue_workers', 'Live workers that have announced the model loaded.', [], (g, labels, s) =>
+  gauge(false, 'resnet_queue_workers', 'Live workers that have announced the model loaded.', [], (g, labels, s) =>
     g.set(labels, s.workers),
   );
 }
