@@ -84,6 +84,15 @@ export interface Submitted {
   replayed: boolean;
 }
 
+/**
+ * What an Idempotency-Key is stored under: the key scoped to its caller (the owner id, else the
+ * client's address), so one caller's key never returns another's submission.
+ */
+export function idempotencyDigest(submission: Pick<Submission, 'owner' | 'client'>, idempotencyKey: string): string {
+  const scope = submission.owner !== undefined ? `owner:${submission.owner}` : `client:${submission.client ?? ''}`;
+  return createHash('sha256').update(`${scope}\n${idempotencyKey}`).digest('hex');
+}
+
 /** Submits, reads and cancels jobs as JobViews; the API's only path to the queue. */
 export class JobStore {
   private readonly admission: QueueAdmission;
@@ -110,10 +119,7 @@ export class JobStore {
     return redisCall('submit', async () => {
       const id = randomUUID();
       if (submission.idempotencyKey !== undefined) {
-        const scope =
-          submission.owner !== undefined ? `owner:${submission.owner}` : `client:${submission.client ?? ''}`;
-        const digest = createHash('sha256').update(`${scope}\n${submission.idempotencyKey}`).digest('hex');
-        const key = keys.idempotency(digest);
+        const key = keys.idempotency(idempotencyDigest(submission, submission.idempotencyKey));
         const claimed = await this.redis.set(key, id, 'EX', resultTtlSeconds, 'NX');
         if (claimed !== 'OK') {
           const earlier = await this.earlierJob(key, submission.owner);
@@ -228,8 +234,9 @@ export class JobStore {
    * covered): Redis replication is asynchronous, and a 202 answered before a replica has the job
    * can be lost when Sentinel promotes that replica. Too few acknowledgements answer 503; the job
    * may still exist and run, so a client retrying with the same Idempotency-Key gets that job.
+   * BatchStore calls it for batches, which share the connection.
    */
-  private async replicated(): Promise<void> {
+  async replicated(): Promise<void> {
     const replicas = this.options.durableReplicas ?? 0;
     if (replicas === 0) return;
     const timeoutMs = this.options.durableTimeoutMs ?? 2000;

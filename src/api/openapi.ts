@@ -433,6 +433,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
           },
           priorityParam,
           webhookParam,
+          ...parametersOf(SubmitHeadersSchema.pick({ 'Idempotency-Key': true }), 'header'),
         ],
         security: clientSecurity,
         requestBody: {
@@ -442,7 +443,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
         },
         responses: {
           '202': {
-            description: 'Accepted: its images are queued.',
+            description: 'Accepted: its images are queued (with SUBMIT_DURABLE_REPLICAS, once the replicas hold them).',
             headers: batchLocation,
             content: json('BatchSubmitted'),
           },
