@@ -19,7 +19,9 @@ import { connectRedis } from '../redis.js';
 import { StartupError } from '../startup-error.js';
 import { deliveryJobOptions, webhookQueueName } from '../webhook/webhook-queue.js';
 import type { Tracing } from '../telemetry.js';
+import type { Closable } from '../run-main.js';
 import { createApiMetrics } from './api-metrics.js';
+import { modelReadiness, notReadySentence } from './readiness.js';
 import { createApp } from './app.js';
 import { AuthFailures } from './auth-failures.js';
 import { dashboardPath } from './dashboard.js';
@@ -50,7 +52,7 @@ async function closeWithin(closing: Promise<unknown>, ms: number, drop: () => vo
   if (outcome !== 'closed') drop();
 }
 
-export interface RunningApi {
+export interface RunningApi extends Closable {
   port: number;
   /** The models this API preprocesses for (each result names its own). */
   models: readonly Manifest[];
@@ -287,13 +289,29 @@ export async function startApi(config: Config, log: Logger, tracing?: Tracing): 
   if (!hasCredentials(config.metricsCredentials))
     log.info('/metrics is open: set METRICS_TOKEN to require a bearer token');
 
+  // Models still without a live worker once the grace is over are named, each once: their
+  // submissions now get 503 no_worker, and /readyz says not ready.
+  const graceCheck = setTimeout(
+    () =>
+      void modelReadiness(deps.models.models).then(
+        (states) => {
+          if (states.some((m) => m.state !== 'ready'))
+            log.warn({ models: states }, `still not ready after WORKER_GRACE_SECONDS: ${notReadySentence(states)}`);
+        },
+        () => undefined,
+      ),
+    config.workerGraceSeconds * 1000,
+  );
+  graceCheck.unref();
   let closing: Promise<void> | undefined;
   return {
     port,
     models: deps.models.models.map((m) => m.manifest),
+    ready: { port, models: deps.models.models.map((m) => m.name) },
     /** Stops accepting, releases long-polls with their current view, lets requests finish, then disconnects. */
     close: () =>
       (closing ??= (async () => {
+        clearTimeout(graceCheck);
         const drained = new Promise<void>((resolve) => server.close(() => resolve()));
         deps.waiter.close();
         // Keep-alive sockets become idle only once their last response is sent: close them as they do.
