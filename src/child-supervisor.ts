@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { Logger } from './logger.js';
 import { RestartBackoff, type RestartBackoffOptions } from './restart-backoff.js';
-import type { ChildMessage } from './run-main.js';
+import type { ChildMessage, ReadyFacts } from './run-main.js';
 
 export interface ChildSupervisorOptions {
   /** Said in every log line and message about this child. */
@@ -10,10 +10,15 @@ export interface ChildSupervisorOptions {
   /** Module to fork; it runs with an IPC channel, whose closing tells it the supervisor is gone. */
   entry: string;
   env: NodeJS.ProcessEnv;
+  /**
+   * Starts the child process (default: child_process.fork of `entry`); API processes are forked
+   * through node:cluster instead, so they share one listening port.
+   */
+  fork?: (entry: string, env: NodeJS.ProcessEnv) => ChildProcess;
   backoff: RestartBackoffOptions;
   log: Logger;
-  /** The child has started and is serving (it sent `ready`); called after every (re)start. */
-  onReady?: () => void;
+  /** The child has started and is serving (it sent `ready`, with what it said); called after every (re)start. */
+  onReady?: (facts: Partial<ReadyFacts>) => void;
   /** The child cannot run (it reported a fatal start-up error, or crashed too often): one sentence why. */
   onGiveUp: (reason: string) => void;
 }
@@ -24,8 +29,9 @@ export interface SupervisedChild {
 }
 
 /**
- * Runs one child process and restarts it when it crashes, with exponential backoff; a child that
- * reports a fatal start-up error (a missing model) or keeps crashing is given up on instead.
+ * Runs one child process and restarts it when it crashes (any exit not asked for, a SIGKILL
+ * included), with exponential backoff; a child that reports a fatal start-up error (a missing
+ * model, a busy port) or keeps crashing is given up on instead.
  */
 export function superviseChild(options: ChildSupervisorOptions): SupervisedChild {
   const { name, log } = options;
@@ -37,12 +43,12 @@ export function superviseChild(options: ChildSupervisorOptions): SupervisedChild
   const start = () => {
     const startedAt = performance.now();
     let fatal: string | undefined;
-    const current = fork(options.entry, { env: options.env });
+    const current = (options.fork ?? ((entry, env) => fork(entry, { env })))(options.entry, options.env);
     child = current;
     log.info({ childPid: current.pid, child: name }, `${name} started`);
     current.on('message', (message: ChildMessage) => {
       if (message?.type === 'fatal') fatal = message.message;
-      if (message?.type === 'ready') options.onReady?.();
+      if (message?.type === 'ready') options.onReady?.(message);
     });
     current.once('exit', (code, signal) => {
       if (stopping) return;

@@ -178,8 +178,11 @@ const EnvSchema = z
     MAX_BATCH_DELAY_MS: int(0, 10_000).default(0),
     /** Jobs a worker holds at once; defaults to 2 x MAX_BATCH so one batch fills while another runs. */
     WORKER_CONCURRENCY: int(1, 1024).optional(),
-    /** ONNX Runtime intra-op threads per worker process; defaults to the number of cores. */
-    INTRA_OP_THREADS: int(1, 256).default(os.availableParallelism()),
+    /**
+     * ONNX Runtime intra-op threads per worker process. Default: the number of cores for a worker on
+     * its own (src/worker/main.ts); under `npm start`, cores / WORKERS, so workers x threads <= cores.
+     */
+    INTRA_OP_THREADS: int(1, 256).optional(),
     /**
      * Let ONNX Runtime's idle threads spin waiting for work (lower latency alone, steals CPU from a
      * co-located API).
@@ -266,6 +269,16 @@ const EnvSchema = z
     RESTART_BACKOFF_MS: int(10, 60_000).default(1000),
     /** `npm start`: crashes in a row (none lasting a minute) after which the supervisor gives up and stops. */
     RESTART_MAX_CRASHES: int(1, 100).default(5),
+    /**
+     * `npm start`: API processes sharing the port (node:cluster). Default: one per 8 cores, at least 1
+     * (docs/scaling.md: an API process spends ~17 ms CPU per image, 7 of them on its one event loop).
+     */
+    API_PROCESSES: int(1, 256).default(() => Math.max(1, Math.floor(os.availableParallelism() / 8))),
+    /**
+     * `npm start`: worker processes, each serving every model with INTRA_OP_THREADS threads. Default:
+     * one per 4 cores, at least 1 (ResNet-50 scales better over processes than over more threads).
+     */
+    WORKERS: int(1, 256).default(() => Math.max(1, Math.floor(os.availableParallelism() / 4))),
     /** Most images in one `POST /batches`. */
     MAX_BATCH_IMAGES: int(1, 100_000).default(500),
     /**
@@ -383,6 +396,12 @@ export interface Config {
   readonly maxBatchDelayMs: number;
   readonly workerConcurrency: number;
   readonly intraOpThreads: number;
+  /** `npm start`: INTRA_OP_THREADS for each of its workers (set, else cores / WORKERS, at least 1). */
+  readonly threadsPerWorker: number;
+  /** `npm start`: API processes sharing the port. */
+  readonly apiProcesses: number;
+  /** `npm start`: worker processes. */
+  readonly workers: number;
   readonly intraOpSpinning: boolean;
   readonly resultTtlSeconds: number;
   readonly failedTtlSeconds: number;
@@ -478,7 +497,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBatch: e.MAX_BATCH,
     maxBatchDelayMs: e.MAX_BATCH_DELAY_MS,
     workerConcurrency: e.WORKER_CONCURRENCY ?? 2 * e.MAX_BATCH,
-    intraOpThreads: e.INTRA_OP_THREADS,
+    intraOpThreads: e.INTRA_OP_THREADS ?? os.availableParallelism(),
+    threadsPerWorker: e.INTRA_OP_THREADS ?? Math.max(1, Math.floor(os.availableParallelism() / e.WORKERS)),
+    apiProcesses: e.API_PROCESSES,
+    workers: e.WORKERS,
     intraOpSpinning: e.INTRA_OP_SPINNING === 'true',
     resultTtlSeconds: e.RESULT_TTL_SECONDS,
     failedTtlSeconds: e.FAILED_TTL_SECONDS,

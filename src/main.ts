@@ -1,22 +1,23 @@
+import cluster from 'node:cluster';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { superviseChild } from './child-supervisor.js';
+import { superviseChild, type SupervisedChild } from './child-supervisor.js';
 import { childEnv, type Config, type RedisTarget } from './config.js';
 import { hasCredentials } from './credentials.js';
 import type { Logger } from './logger.js';
 import { redisServerOnPath, startRedisServer, type RedisServer } from './redis-server.js';
 import { browserUrl, readyLine } from './ready-line.js';
-import { runMain } from './run-main.js';
+import { runMain, type ReadyFacts } from './run-main.js';
 import { StartupError } from './startup-error.js';
-import { startTraced, type Tracing } from './telemetry.js';
 
 const here = fileURLToPath(import.meta.url);
 /** Same extension as this file, so this works from compiled JS and from TypeScript under tsx. */
 const workerEntry = path.join(path.dirname(here), 'worker', `main${path.extname(here)}`);
+const apiEntry = path.join(path.dirname(here), 'api', `main${path.extname(here)}`);
 
 /**
- * How long each part may take to stop, ms: the API and the worker stop side by side, then Redis,
- * so SIGTERM ends everything within 10 s even with Redis down (a worker still closing is killed).
+ * How long each part may take to stop, ms: the API processes and the workers stop side by side, then
+ * Redis, so SIGTERM ends everything within 10 s even with Redis down (a child still closing is killed).
  */
 const stopTimeoutMs = 7000;
 
@@ -28,18 +29,19 @@ const within = (promise: Promise<unknown>, ms: number): Promise<unknown> => {
 
 /**
  * All-in-one for a single machine: Redis (private unless REDIS_URL, REDIS_SENTINELS or
- * REDIS_CLUSTER_NODES is set), the API, the worker as a supervised child (inference gets its own
- * process, so a crash there cannot take the API down). The shutdown policy: no child outlives this
- * process (the worker watches its IPC channel, the private Redis a pipe, so both go even after a
- * SIGKILL of this one); a start-up failure of any part stops everything with its one sentence; a
- * crashing worker is restarted with backoff and given up on after RESTART_MAX_CRASHES crashes in a
- * row.
+ * REDIS_CLUSTER_NODES is set), API_PROCESSES API processes sharing the port (node:cluster), and
+ * WORKERS worker processes with INTRA_OP_THREADS split between them, every one a supervised child, so
+ * a crash in one part (inference, or an upload that kills an API process) takes nothing else down.
+ * The shutdown policy: no child outlives this process (each watches its IPC channel, the private
+ * Redis a pipe, so all go even after a SIGKILL of this one); a start-up failure of any part stops
+ * everything with its one sentence; a crashing child is restarted with backoff and given up on after
+ * RESTART_MAX_CRASHES crashes in a row.
  */
-async function startAll(config: Config, log: Logger, tracing: Tracing | undefined) {
+async function startAll(config: Config, log: Logger) {
   let redis: RedisServer | undefined;
   let target = config.redis;
-  // The worker inherits our environment, so a configured Redis reaches it as it is.
-  let workerEnv: Record<string, string> = {};
+  // The children inherit our environment, so a configured Redis reaches them as it is.
+  let redisEnv: Record<string, string> = {};
   if (!target) {
     if (!redisServerOnPath()) {
       throw new StartupError(
@@ -49,51 +51,94 @@ async function startAll(config: Config, log: Logger, tracing: Tracing | undefine
     }
     redis = await startRedisServer({ dieWithParent: true });
     target = { kind: 'url', url: redis.url };
-    workerEnv = { REDIS_URL: redis.url };
+    redisEnv = { REDIS_URL: redis.url };
     log.info(
       { url: redis.url, redisPid: redis.pid },
       'started a private redis-server (data is not kept after exit; set REDIS_URL for a durable one)',
     );
   }
-  // The API first: a port in use stops start-up before the worker loads a model for nothing.
-  // Imported now, after tracing has started (the worker process starts its own).
-  const { startApi } = await import('./api/server.js');
-  const api = await startApi({ ...config, redis: target }, log, tracing).catch(async (err: unknown) => {
-    await redis?.stop();
-    throw err;
-  });
+  const backoff = { baseMs: config.restartBackoffMs, maxCrashes: config.restartMaxCrashes };
+  const apis: SupervisedChild[] = [];
+  /** Started once an API process listens. */
+  const workers: SupervisedChild[] = [];
   let closing: Promise<void> | undefined;
-  let announced = false;
   const close = () =>
     (closing ??= (async () => {
-      await Promise.all([within(api.close(), stopTimeoutMs), worker.stop(stopTimeoutMs)]);
+      await Promise.all([...apis, ...workers].map((child) => child.stop(stopTimeoutMs)));
       await within(redis?.stop() ?? Promise.resolve(), 2000);
     })());
-  const worker = superviseChild({
-    name: 'worker',
-    entry: workerEntry,
-    env: childEnv(workerEnv),
-    backoff: { baseMs: config.restartBackoffMs, maxCrashes: config.restartMaxCrashes },
-    log,
-    onGiveUp: (reason) => {
-      // One sentence, once: the child's own start-up error reaches us as `reason` and was not printed.
-      process.stderr.write(`main: ${reason}; stopping\n`);
-      void close().finally(() => process.exit(1));
-    },
-    onReady: () => {
-      if (announced) return;
-      announced = true;
-      log.info(
-        readyLine({
-          baseUrl: browserUrl(config.host, api.port),
-          dashboard: hasCredentials(config.dashboardCredentials),
-          model: { name: api.models.map((m) => m.name).join(', ') },
-          workers: 1,
-          redis: redis ? { mode: 'embedded' } : { mode: 'url', url: redisForHumans(target) },
-        }),
-      );
-    },
-  });
+  const giveUp = (reason: string) => {
+    // A child's own start-up sentence already names the problem: said once, as ours.
+    process.stderr.write(`main: ${reason.replace(/^api: /, '')}; stopping\n`);
+    void close().finally(() => process.exit(1));
+  };
+
+  // The API first: a port in use stops start-up before the workers load a model for nothing.
+  cluster.setupPrimary({ exec: apiEntry });
+  const apiEnv = childEnv(redisEnv);
+  let announced = false;
+  let listened!: (facts: Partial<ReadyFacts>) => void;
+  let failed!: (err: Error) => void;
+  const listening = new Promise<Partial<ReadyFacts>>((resolve, reject) => ((listened = resolve), (failed = reject)));
+  const apisReady = new Set<number>();
+  apis.push(
+    ...Array.from({ length: config.apiProcesses }, (_, i) =>
+      superviseChild({
+        name: 'api',
+        entry: apiEntry,
+        env: apiEnv,
+        fork: (_entry, env) => cluster.fork(env).process,
+        backoff,
+        log,
+        onGiveUp: (reason) => {
+          failed(new Error(reason));
+          giveUp(reason);
+        },
+        onReady: (facts) => {
+          apisReady.add(i);
+          listened(facts);
+          announce();
+        },
+      }),
+    ),
+  );
+  // Given up on (giveUp is stopping everything): no worker is started.
+  const facts = await listening.catch(() => new Promise<never>(() => undefined));
+
+  const workerEnv = childEnv({ ...redisEnv, INTRA_OP_THREADS: String(config.threadsPerWorker) });
+  const workersReady = new Set<number>();
+  workers.push(
+    ...Array.from({ length: config.workers }, (_, i) =>
+      superviseChild({
+        name: 'worker',
+        entry: workerEntry,
+        env: workerEnv,
+        backoff,
+        log,
+        onGiveUp: giveUp,
+        onReady: () => {
+          workersReady.add(i);
+          announce();
+        },
+      }),
+    ),
+  );
+  // Once every API process listens and every worker has loaded every model: then /readyz answers 200.
+  function announce() {
+    if (announced || workers.length === 0 || apisReady.size < apis.length || workersReady.size < workers.length) return;
+    announced = true;
+    log.info(
+      readyLine({
+        baseUrl: browserUrl(config.host, facts.port ?? config.port),
+        dashboard: hasCredentials(config.dashboardCredentials),
+        model: { name: (facts.models ?? []).join(', ') },
+        workers: workers.length,
+        apiProcesses: apis.length,
+        redis: redis ? { mode: 'embedded' } : { mode: 'url', url: redisForHumans(target!) },
+      }),
+    );
+  }
+  announce();
   return { close };
 }
 
@@ -109,4 +154,5 @@ function redisForHumans(target: RedisTarget): string {
   return target.kind === 'sentinel' ? `sentinel://${hosts}/${target.name}` : `cluster://${hosts}`;
 }
 
-await runMain('main', (config, log) => startTraced(config, 'api', log, (tracing) => startAll(config, log, tracing)));
+// Tracing runs in the API and worker processes, each its own; this one only supervises.
+await runMain('main', (config, log) => startAll(config, log));

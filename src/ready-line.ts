@@ -10,6 +10,8 @@ export interface ReadyFacts {
     precision?: string | undefined;
   };
   workers: number;
+  /** API processes sharing the port (shown when more than one). */
+  apiProcesses?: number;
   /** `embedded`: the private redis-server of `npm start`; else the REDIS_URL in use. */
   redis: { mode: 'embedded' } | { mode: 'url'; url: string };
 }
@@ -37,7 +39,8 @@ export function readyLine(facts: ReadyFacts): string {
   const model = facts.model.precision ? `${facts.model.name} (${facts.model.precision})` : facts.model.name;
   const dashboard = facts.dashboard ? `${facts.baseUrl}/admin/queues` : 'off (set DASHBOARD_USER + DASHBOARD_PASSWORD)';
   const redis = facts.redis.mode === 'embedded' ? 'embedded (private, not durable)' : redactRedisUrl(facts.redis.url);
-  const workers = `${facts.workers} worker${facts.workers === 1 ? '' : 's'}`;
+  const apis = (facts.apiProcesses ?? 1) > 1 ? ` · ${facts.apiProcesses} API processes` : '';
+  const workers = `${facts.workers} worker${facts.workers === 1 ? '' : 's'}${apis}`;
   return (
     `ready: ${facts.baseUrl}/ · docs ${facts.baseUrl}/docs · dashboard ${dashboard} · ` +
     `model ${model} · ${workers} · Redis ${redis}`

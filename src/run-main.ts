@@ -2,12 +2,20 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { createLogger, type Logger } from './logger.js';
 import { StartupError } from './startup-error.js';
 
+/** What a started API tells its supervisor with `ready`: where it listens, and what it serves. */
+export interface ReadyFacts {
+  port: number;
+  models: string[];
+}
+
 export interface Closable {
   close(): Promise<void>;
+  /** Sent with `ready` to a supervising parent. */
+  readonly ready?: ReadyFacts;
 }
 
 /** What a child tells its supervisor over the IPC channel. */
-export type ChildMessage = { type: 'fatal'; message: string } | { type: 'ready' };
+export type ChildMessage = { type: 'fatal'; message: string } | ({ type: 'ready' } & Partial<ReadyFacts>);
 
 /** Parses the environment; a bad variable stops the process (exit 1) with one line naming it. */
 export function loadConfigOrExit(role: string): Config {
@@ -73,5 +81,5 @@ export async function runMain(role: string, start: (config: Config, log: Logger)
     return;
   }
   // Tells a supervising parent (src/main.ts forks the worker) that this process is up.
-  if (supervised) process.send!({ type: 'ready' } satisfies ChildMessage);
+  if (supervised) process.send!({ type: 'ready', ...running.ready } satisfies ChildMessage);
 }

@@ -1,6 +1,7 @@
 import type { Telemetry } from 'bullmq';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
+import type { Closable } from './run-main.js';
 
 /** What a role needs from tracing: BullMQ's hook, and a way to annotate the current job's span. */
 export interface Tracing {
@@ -59,10 +60,6 @@ export async function startTracing(config: Config, role: string, log: Logger): P
 
 const withSlash = (url: string) => (url.endsWith('/') ? url : `${url}/`);
 
-export interface Closable {
-  close(): Promise<void>;
-}
-
 /**
  * For entry points: starts tracing (when configured), then `start`, which imports the role's
  * modules dynamically so they load after the instrumentations. Closing the role flushes the spans.
@@ -76,6 +73,7 @@ export async function startTraced(
   const tracing = await startTracing(config, role, log);
   const running = await start(tracing);
   return {
+    ready: running.ready,
     close: async () => {
       await running.close();
       await tracing?.shutdown();

@@ -1,6 +1,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { Logger } from '../logger.js';
-import { queueDepthStates } from './job-store.js';
+import { reportedJobStates } from '../queue/queue-depth.js';
+import type { QueueSnapshot } from '../queue/queue-signals.js';
 import type { ModelCatalog } from './model-catalog.js';
 
 /** The API process's Prometheus metrics. The worker's (batches, inference, job outcomes) are its own. */
@@ -17,7 +18,11 @@ export interface ApiMetrics {
  * never collide) with process default metrics, HTTP metrics and queue depth. Queue depth is read
  * from Redis at scrape time, so every API replica reports the same numbers without keeping state.
  */
-export function createApiMetrics(catalog: Pick<ModelCatalog, 'models'>, log: Logger): ApiMetrics {
+export function createApiMetrics(
+  catalog: Pick<ModelCatalog, 'models'>,
+  maxQueueDepth: number,
+  log: Logger,
+): ApiMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   new Gauge({
@@ -45,26 +50,83 @@ export function createApiMetrics(catalog: Pick<ModelCatalog, 'models'>, log: Log
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [registry],
   });
-  new Gauge({
-    name: 'resnet_queue_jobs',
-    help:
-      "Jobs in each model's queue by state (waiting, active, delayed for a retry, failed and kept), " +
-      'read at scrape time.',
-    labelNames: ['queue', 'model', 'state'] as const,
-    registers: [registry],
-    async collect() {
-      try {
-        const all = await Promise.all(catalog.models.map((m) => m.store.jobCounts(queueDepthStates)));
-        catalog.models.forEach((model, i) => {
-          for (const state of queueDepthStates)
-            this.set({ queue: model.store.queueName, model: model.name, state }, all[i]![state]);
-        });
-      } catch (err) {
-        // Redis is down: report no depth rather than a stale one, and keep the process metrics scrapeable.
-        this.reset();
-        log.warn({ err }, 'queue depth unavailable for /metrics');
-      }
-    },
-  });
+  queueGauges(registry, catalog, maxQueueDepth, log);
   return { registry, httpRequests, httpRequestSeconds };
+}
+
+/**
+ * The queue signals an operator or an autoscaler reads (docs/operations.md), each labelled by queue
+ * and model: depth by state, the oldest waiting job's age, depth against MAX_QUEUE_DEPTH, paused, and
+ * live workers. With Redis down they report nothing rather than stale numbers, and the process
+ * metrics stay scrapeable.
+ */
+function queueGauges(
+  registry: Registry,
+  catalog: Pick<ModelCatalog, 'models'>,
+  maxQueueDepth: number,
+  log: Logger,
+): void {
+  // One read per scrape: prom-client starts every collect() at once, in registration order, so the
+  // first gauge reads and the others share its snapshot.
+  let latest: Promise<QueueSnapshot[]> | undefined;
+  const read = () => (latest = Promise.all(catalog.models.map((m) => m.signals.read())));
+  const labelNames = ['queue', 'model'] as const;
+  const gauge = <L extends string>(
+    first: boolean,
+    name: string,
+    help: string,
+    extraLabels: readonly L[],
+    set: (gauge: Gauge<'queue' | 'model' | L>, labels: Record<'queue' | 'model', string>, s: QueueSnapshot) => void,
+  ) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: [...labelNames, ...extraLabels],
+      registers: [registry],
+      async collect() {
+        try {
+          const all = await (first || !latest ? read() : latest);
+          this.reset();
+          catalog.models.forEach((model, i) => set(this, { queue: model.store.queueName, model: model.name }, all[i]!));
+        } catch (err) {
+          this.reset();
+          log.warn({ err, metric: name }, 'queue signals unavailable for /metrics');
+        }
+      },
+    });
+  gauge(
+    true,
+    'resnet_queue_jobs',
+    "Jobs in each model's queue by state, read at scrape time: waiting (interactive), prioritized (bulk), " +
+      'delayed (a retry backoff), active, and failed (kept for a retry). Queue depth is the sum of all but failed.',
+    ['state'],
+    (g, labels, s) => {
+      for (const state of reportedJobStates) g.set({ ...labels, state }, s.counts[state]);
+    },
+  );
+  gauge(
+    false,
+    'resnet_queue_oldest_waiting_seconds',
+    'Age of the oldest job waiting for a worker (waiting or prioritized), seconds since its submission; 0 when none.',
+    [],
+    (g, labels, s) => g.set(labels, s.oldestWaitingSeconds),
+  );
+  if (maxQueueDepth > 0)
+    gauge(
+      false,
+      'resnet_queue_capacity_ratio',
+      'Queue depth / MAX_QUEUE_DEPTH: at 1, submissions to the model get 429 queue_full.',
+      [],
+      (g, labels, s) => g.set(labels, s.depth / maxQueueDepth),
+    );
+  gauge(
+    false,
+    'resnet_queue_paused',
+    '1 while the queue is paused (Bull Board): jobs are accepted and kept, none runs.',
+    [],
+    (g, labels, s) => g.set(labels, s.paused ? 1 : 0),
+  );
+  gauge(false, 'resnet_queue_workers', 'Live workers that have announced the model loaded.', [], (g, labels, s) =>
+    g.set(labels, s.workers),
+  );
 }

@@ -52,6 +52,11 @@ export function createApp(deps: ApiDeps): Koa<ApiState> {
   // Not thrown: the router then sets Allow, which the error handler passes on with its 405.
   app.use(router.allowedMethods());
   // Only Bull Board emits these (it renders its own errors, then reports them): log them, not console.error.
-  app.on('error', (err: unknown) => deps.log.warn({ err }, 'dashboard error'));
+  // A client leaving its event stream (SSE) is routine: debug, or every closed tab logs a warning.
+  app.on('error', (err: NodeJS.ErrnoException) =>
+    err?.code === 'ERR_STREAM_PREMATURE_CLOSE'
+      ? deps.log.debug({ err }, 'dashboard client went away')
+      : deps.log.warn({ err }, 'dashboard error'),
+  );
   return app;
 }

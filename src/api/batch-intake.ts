@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { ImageError } from '../model/image-error.js';
 import { TopkSchema } from '../queue/job-schemas.js';
 import { inspectImage, prepareImage } from '../model/preprocess.js';
-import type { BatchEntry } from './batch-store.js';
+import type { BatchEntry, CreatedBatch } from './batch-store.js';
 import type { BatchView } from './wire.js';
 import { readBatchUpload, type BatchPart } from './batch-upload.js';
 import { declaredBodyBytes, multipartOverheadBytes } from './upload.js';
@@ -29,7 +29,7 @@ async function chooseBatchModel(deps: ApiDeps, name: unknown): Promise<ServedMod
  * to jobs created at the end), except `model`, which the first image needs: all images of a batch
  * go to one model's queue. If the batch is refused after all, the stored crops are deleted.
  */
-export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiDeps): Promise<BatchView> {
+export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiDeps): Promise<CreatedBatch> {
   const entries: BatchEntry[] = [];
   const stored: string[] = [];
   /** One model per batch, known by the first image: from the query, or a `model` field before it. */
@@ -105,7 +105,14 @@ export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiD
     const options = await parseSubmitOptions({ priority: value('priority'), webhook: value('webhook') }, deps, {
       priority: 'bulk',
     });
-    return await deps.batches.create(randomUUID(), entries, { topk, owner: ctx.state.owner, ...options }, model.store);
+    const submission = {
+      topk,
+      owner: ctx.state.owner,
+      client: ctx.ip,
+      idempotencyKey: ctx.get('idempotency-key') || undefined,
+      ...options,
+    };
+    return await deps.batches.create(randomUUID(), entries, submission, model.store);
   } catch (err) {
     await model?.store.discardInputs(stored);
     throw err;

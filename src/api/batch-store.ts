@@ -5,7 +5,7 @@ import { AppError } from '../errors.js';
 import { keyPrefix } from '../queue/keys.js';
 import type { PreparedImage } from '../model/preprocess.js';
 import { withDelivery } from '../webhook/webhook-queue.js';
-import type { JobStore, Submission } from './job-store.js';
+import { idempotencyDigest, type JobStore, type Submission } from './job-store.js';
 import { BatchIdSchema, type BatchEntryView, type BatchView } from './wire.js';
 
 /** The batch queue of a deployment: its jobs are the batches' parents, finished by the batch finisher. */
@@ -40,6 +40,14 @@ export interface BatchStoreOptions {
 }
 
 const recordKey = (queueName: string, id: string) => `${keyPrefix}:${queueName}:record:${id}`;
+/** A batch's Idempotency-Key claim (see idempotencyDigest): the ID of the batch it created. */
+const idempotencyKey = (queueName: string, digest: string) => `${keyPrefix}:${queueName}:idempotency:${digest}`;
+
+/** A batch accepted now, or the one an earlier submission with the same Idempotency-Key created. */
+export interface CreatedBatch {
+  view: BatchView;
+  replayed: boolean;
+}
 
 /**
  * Batches as BullMQ flows: a parent job in the batch queue whose children are the images' jobs.
@@ -61,9 +69,24 @@ export class BatchStore {
    * Adds the batch with a job per accepted entry (their crops are already stored), all at once
    * in one flow, in the queue of `jobs` (one model per batch); with a webhook, the batch is the
    * child of its delivery job. The jobs are admitted under MAX_QUEUE_DEPTH
-   * together, atomically.
+   * together, atomically. With SUBMIT_DURABLE_REPLICAS the answer waits for the replicas, as a
+   * single job's does. With an Idempotency-Key, a batch the key already created is returned instead
+   * (its crops stored for this upload are discarded), acknowledged on the same durable terms.
    */
-  async create(id: string, entries: readonly BatchEntry[], submission: Submission, jobs: JobStore): Promise<BatchView> {
+  async create(
+    id: string,
+    entries: readonly BatchEntry[],
+    submission: Submission,
+    jobs: JobStore,
+  ): Promise<CreatedBatch> {
+    if (submission.idempotencyKey !== undefined) {
+      const earlier = await this.claim(id, submission, submission.idempotencyKey);
+      if (earlier) {
+        await jobs.discardInputs(entries.flatMap((e) => ('jobId' in e ? [e.jobId] : [])));
+        await jobs.replicated({ kind: 'batch', id: earlier.id });
+        return { view: earlier, replayed: true };
+      }
+    }
     const createdAt = Date.now();
     const record: BatchRecord = {
       owner: submission.owner,
@@ -105,7 +128,23 @@ export class BatchStore {
     } finally {
       await reservation.release();
     }
-    return this.view(id, record, { state: 'waiting-children', done: 0, failed: 0 });
+    await jobs.replicated({ kind: 'batch', id });
+    return { view: this.view(id, record, { state: 'waiting-children', done: 0, failed: 0 }), replayed: false };
+  }
+
+  /**
+   * Claims the Idempotency-Key for batch `id` (SET NX); when an earlier batch holds it, that batch.
+   * A claim whose batch never came to exist (its submission failed, or it expired) is taken over.
+   */
+  private async claim(id: string, submission: Submission, key: string): Promise<BatchView | undefined> {
+    const claim = idempotencyKey(this.queue.name, idempotencyDigest(submission, key));
+    return this.readCall(async () => {
+      if ((await this.redis.set(claim, id, 'EX', this.options.keepSeconds, 'NX')) === 'OK') return undefined;
+      const earlierId = await this.redis.get(claim);
+      const earlier = earlierId ? await this.get(earlierId, submission.owner) : undefined;
+      if (!earlier) await this.redis.set(claim, id, 'EX', this.options.keepSeconds);
+      return earlier;
+    });
   }
 
   /** The batch's progress, or undefined when the ID is malformed, unknown, expired or not the caller's. */

@@ -43,8 +43,19 @@ function clientWentAway(ctx: Context): boolean {
 }
 
 /**
+ * A refusal the service makes on purpose under load or while a part is missing: 429 (queue full,
+ * rate limited) and a 503 with Retry-After (uploads at their cap, no worker, Redis unreachable,
+ * not replicated in time). It is logged at warn with its code, without a stack: an attack or a
+ * deploy must not flood the error channel, which is kept for faults nobody expected.
+ */
+function expectedRefusal(error: AppError): boolean {
+  return error.status === 429 || (error.status === 503 && error.headers['Retry-After'] !== undefined);
+}
+
+/**
  * The one place errors become responses, and the one error policy: a 4xx answers the error's own
- * message (written for clients); every 5xx is logged with its cause and the request id, and
+ * message (written for clients); an expected refusal (expectedRefusal) logs at warn with its code;
+ * every other 5xx is logged at error with its cause and the request id, and
  * answers the table's generic text unless the AppError was explicitly exposed (a message of ours,
  * such as the 504's "the job goes on as /jobs/…"), so no Redis, sharp or ONNX Runtime message
  * reaches a client whatever threw it.
@@ -65,12 +76,20 @@ export async function errorHandler(ctx: Context & { state: ApiState }, next: Nex
         { reason: (err as Error).message },
         'client closed the connection before the request was read',
       );
-    } else if (serverSide)
+    } else if (expectedRefusal(appError))
+      ctx.state.log.warn(
+        { code: appError.code, status: appError.status, reason: appError.message, reqId: ctx.state.requestId },
+        'request refused',
+      );
+    else if (serverSide)
       ctx.state.log.error({ err, code: appError.code, reqId: ctx.state.requestId }, 'request failed');
     else if (err instanceof ImageError && err.cause) ctx.state.log.debug({ err }, 'image refused');
     const message = appError.expose ? appError.message : errorTable[appError.code].description;
     ctx.status = appError.status;
     ctx.set(appError.headers);
+    // A body left unread (an upload refused from its headers) would otherwise be read to its end
+    // and thrown away to keep the connection: closing it spares the event loop and the client.
+    if (!ctx.req.complete && !ctx.req.readableFlowing) ctx.set('Connection', 'close');
     const body: ErrorBody | TutorialErrorBody =
       ctx.state.errorFormat === 'tutorial'
         ? { success: false, error: message, code: appError.code }

@@ -44,6 +44,17 @@ export function createHttpServer(
     deferContinue(res);
     void handle(req, res);
   });
+  // Any other expectation (`Expect: 200-ok`): Node's default is a bare 417 with no body.
+  server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
+    const error = new AppError(
+      'invalid_request',
+      `Expect: ${req.headers.expect ?? ''} is not supported; only Expect: 100-continue is`,
+    );
+    const body: ErrorBody = { error: { code: error.code, message: error.message } };
+    res.writeHead(error.status, { 'Content-Type': 'application/json; charset=utf-8', Connection: 'close' });
+    res.end(JSON.stringify(body));
+    log.info({ expect: req.headers.expect }, 'refused an unsupported Expect header');
+  });
   server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => answerClientError(err, socket, log));
   return server;
 }

@@ -13,6 +13,7 @@ import {
   type Priority,
 } from '../queue/job-schemas.js';
 import type { QueueKeys } from '../queue/keys.js';
+import { queueDepth, queueDepthStates } from '../queue/queue-depth.js';
 import type { WorkerPresence } from '../queue/worker-presence.js';
 import { withDelivery, type WebhookRoute } from '../webhook/webhook-queue.js';
 import { toJobView } from './job-view.js';
@@ -36,15 +37,6 @@ async function redisCall<T>(what: string, call: () => Promise<T>): Promise<T> {
     );
   }
 }
-
-/**
- * The states reported as queue depth: waiting for a worker, held by one, waiting out a retry
- * backoff, and failed (kept FAILED_TTL_SECONDS for a retry).
- */
-export const queueDepthStates = ['waiting', 'active', 'delayed', 'failed'] as const;
-
-/** Waiting for a worker (plain or by priority), waiting out a retry backoff, or held by one. */
-const unfinishedStates = ['waiting', 'prioritized', 'delayed', 'active'] as const;
 
 export interface JobStoreOptions {
   queueName: string;
@@ -92,6 +84,15 @@ export interface Submitted {
   replayed: boolean;
 }
 
+/**
+ * What an Idempotency-Key is stored under: the key scoped to its caller (the owner id, else the
+ * client's address), so one caller's key never returns another's submission.
+ */
+export function idempotencyDigest(submission: Pick<Submission, 'owner' | 'client'>, idempotencyKey: string): string {
+  const scope = submission.owner !== undefined ? `owner:${submission.owner}` : `client:${submission.client ?? ''}`;
+  return createHash('sha256').update(`${scope}\n${idempotencyKey}`).digest('hex');
+}
+
 /** Submits, reads and cancels jobs as JobViews; the API's only path to the queue. */
 export class JobStore {
   private readonly admission: QueueAdmission;
@@ -118,17 +119,14 @@ export class JobStore {
     return redisCall('submit', async () => {
       const id = randomUUID();
       if (submission.idempotencyKey !== undefined) {
-        const scope =
-          submission.owner !== undefined ? `owner:${submission.owner}` : `client:${submission.client ?? ''}`;
-        const digest = createHash('sha256').update(`${scope}\n${submission.idempotencyKey}`).digest('hex');
-        const key = keys.idempotency(digest);
+        const key = keys.idempotency(idempotencyDigest(submission, submission.idempotencyKey));
         const claimed = await this.redis.set(key, id, 'EX', resultTtlSeconds, 'NX');
         if (claimed !== 'OK') {
           const earlier = await this.earlierJob(key, submission.owner);
           if (earlier) {
             // The earlier attempt may have been answered 503 for want of replicas: the replay is
             // acknowledged on the same terms, or a 200 could name a job the next master lacks.
-            await this.replicated(earlier.id);
+            await this.replicated({ kind: 'job', id: earlier.id });
             return { view: earlier, replayed: true };
           }
           // The earlier job expired or its submission failed: take the key over.
@@ -159,7 +157,7 @@ export class JobStore {
         // Added (BullMQ's keys count it now) or failed: either way the reservation is done.
         await reservation.release();
       }
-      await this.replicated(id);
+      await this.replicated({ kind: 'job', id });
       return { view: toJobView(job, 'waiting'), replayed: false };
     });
   }
@@ -238,19 +236,22 @@ export class JobStore {
    * job `id` is not withdrawn: it was accepted and runs unless a failover loses it (withdrawing
    * could race a worker that already took it). So the 503 names it, in its message and as
    * Location: the client follows that job, or retries with the same Idempotency-Key to get it.
+   * BatchStore calls it for batches too (they share the connection), naming the batch instead.
    */
-  private async replicated(id: string): Promise<void> {
+  async replicated(subject: { kind: 'job' | 'batch'; id: string }): Promise<void> {
     const replicas = this.options.durableReplicas ?? 0;
     if (replicas === 0) return;
     const timeoutMs = this.options.durableTimeoutMs ?? 2000;
     const acknowledged = Number(await this.redis.call('WAIT', replicas, timeoutMs));
     if (acknowledged < replicas) {
+      const { kind, id } = subject;
+      const location = `/${kind}s/${id}`;
       throw new AppError(
         'unavailable',
-        `job ${id} was accepted but not yet replicated to ${replicas} replica(s) within ${timeoutMs} ms: ` +
-          `it may still run and could be lost in a failover; follow /jobs/${id}, ` +
-          'or retry with the same Idempotency-Key (a retry without one runs the image again)',
-        { 'Retry-After': String(retryAfterSeconds), Location: `/jobs/${id}` },
+        `${kind} ${id} was accepted but not yet replicated to ${replicas} replica(s) within ${timeoutMs} ms: ` +
+          `it may still run and could be lost in a failover; follow ${location}, ` +
+          'or retry with the same Idempotency-Key (a retry without one runs the images again)',
+        { 'Retry-After': String(retryAfterSeconds), Location: location },
         { expose: true },
       );
     }
@@ -300,10 +301,9 @@ export class JobStore {
     });
   }
 
-  /** Jobs not yet finished: the backlog MAX_QUEUE_DEPTH bounds. */
+  /** The queue depth (queue-depth.ts): the backlog MAX_QUEUE_DEPTH bounds. */
   async depth(): Promise<number> {
-    const counts = await this.jobCounts(unfinishedStates);
-    return unfinishedStates.reduce((sum, state) => sum + counts[state], 0);
+    return queueDepth(await this.jobCounts(queueDepthStates));
   }
 
   /** How many jobs are in each of `states` right now (every state present, 0 when empty). */

@@ -1,6 +1,7 @@
 import type { Manifest } from '../model/manifest.js';
 import type { Precision } from '../model/precision.js';
 import { AppError } from '../errors.js';
+import type { QueueSignals } from '../queue/queue-signals.js';
 import type { RedisClient } from '../redis.js';
 import { retryAfterSeconds, type JobStore } from './job-store.js';
 import type { JobView } from './wire.js';
@@ -15,6 +16,8 @@ export interface ServedModel {
   classes: number | undefined;
   /** Submits to, reads from and cancels in this model's queue. */
   store: JobStore;
+  /** What operators and autoscalers read of the queue: depth, oldest wait, paused, workers. */
+  signals: QueueSignals;
 }
 
 /** Throws, naming the problem, unless the names are distinct and DEFAULT_MODEL (if set) is one of them. */

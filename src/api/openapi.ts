@@ -441,6 +441,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
           },
           priorityParam,
           webhookParam,
+          ...parametersOf(SubmitHeadersSchema.pick({ 'Idempotency-Key': true }), 'header'),
         ],
         security: clientSecurity,
         requestBody: {
@@ -450,7 +451,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
         },
         responses: {
           '202': {
-            description: 'Accepted: its images are queued.',
+            description: 'Accepted: its images are queued (with SUBMIT_DURABLE_REPLICAS, once the replicas hold them).',
             headers: batchLocation,
             content: json('BatchSubmitted'),
           },
@@ -563,7 +564,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
     '/readyz': {
       get: {
         tags: ['operations'],
-        summary: 'Readiness: Redis answers and a worker has announced the default model loaded',
+        summary: 'Readiness: Redis answers, and every served model has a live worker and a running queue',
         responses: {
           '200': { description: 'Ready.', content: json('Ready') },
           ...errorResponses('Error', ['unavailable', 'no_worker']),

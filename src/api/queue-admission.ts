@@ -1,6 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { RedisClient } from '../redis.js';
 import { AppError } from '../errors.js';
+import { queueDepthKeys, queueDepthStates } from '../queue/queue-depth.js';
 
 /**
  * How long a reservation counts if its holder never releases it (the API died between admission
@@ -9,28 +10,32 @@ import { AppError } from '../errors.js';
 export const reservationTtlMs = 60_000;
 
 /**
- * One step, in Redis: unfinished jobs (BullMQ's own wait, paused, prioritized, delayed and active
- * keys, so nothing can drift as jobs finish, fail, are cancelled or expire) plus live reservations
+ * One step, in Redis: the queue depth (queue-depth.ts: BullMQ's own keys of each depth state, so
+ * nothing can drift as jobs finish, fail, are cancelled or expire) plus live reservations
  * (one member per job ID, scored by its expiry, epoch ms), checked against the limit; if the new
  * jobs fit, a reservation for each is added. A reservation whose job already exists is counted by
  * BullMQ's keys, so it is dropped rather than counted twice (the add and the release are separate
  * steps). Returns {1, depth} when admitted, {0, depth} when not.
- * KEYS: reservations, wait, paused, prioritized, delayed, active.
- * ARGV: max, reservation TTL ms, job key prefix, the new job IDs...
+ * KEYS: reservations, then the key of each depth state in queueDepthStates' order.
+ * ARGV: max, reservation TTL ms, job key prefix, the depth keys' types (`list,zset,...`), the new job IDs...
  */
 const admitScript = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-local depth = redis.call('LLEN', KEYS[2]) + redis.call('LLEN', KEYS[3]) + redis.call('ZCARD', KEYS[4])
-  + redis.call('ZCARD', KEYS[5]) + redis.call('LLEN', KEYS[6])
+local depth = 0
+local i = 2
+for kind in string.gmatch(ARGV[4], '[^,]+') do
+  depth = depth + redis.call(kind == 'list' and 'LLEN' or 'ZCARD', KEYS[i])
+  i = i + 1
+end
 for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if redis.call('EXISTS', ARGV[3] .. id) == 1 then redis.call('ZREM', KEYS[1], id) else depth = depth + 1 end
 end
-local n = #ARGV - 3
+local n = #ARGV - 4
 if depth + n > tonumber(ARGV[1]) then return {0, depth} end
 local expiry = now + tonumber(ARGV[2])
-for i = 4, #ARGV do redis.call('ZADD', KEYS[1], expiry, ARGV[i]) end
+for j = 5, #ARGV do redis.call('ZADD', KEYS[1], expiry, ARGV[j]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return {1, depth}
 `;
@@ -63,9 +68,10 @@ export class QueueAdmission {
   async reserve(jobIds: readonly string[]): Promise<Reservation> {
     const max = this.maxQueueDepth;
     if (max === 0 || jobIds.length === 0) return unlimited;
-    const { wait, paused, prioritized, delayed, active } = this.queue.keys;
     const jobKeyPrefix = this.queue.toKey('');
-    const keys = [this.reservationsKey, wait!, paused!, prioritized!, delayed!, active!];
+    const depthKeys = queueDepthStates.map((state) => queueDepthKeys[state]);
+    const keys = [this.reservationsKey, ...depthKeys.map(({ key }) => this.queue.keys[key]!)];
+    const types = depthKeys.map(({ type }) => type).join(',');
     const [admitted] = (await this.redis.eval(
       admitScript,
       keys.length,
@@ -73,6 +79,7 @@ export class QueueAdmission {
       max,
       reservationTtlMs,
       jobKeyPrefix,
+      types,
       ...jobIds,
     )) as [number, number];
     if (admitted !== 1) {

@@ -13,6 +13,7 @@ import type { JobData, JobResult } from '../queue/job-schemas.js';
 import { defaultJobOptions, inputTtlSeconds, keyPrefix, modelQueueName, queueKeys } from '../queue/keys.js';
 import { loadLabels } from '../model/labels.js';
 import { checkModelNames, ModelCatalog, type ServedModel } from './model-catalog.js';
+import { QueueSignals } from '../queue/queue-signals.js';
 import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis } from '../redis.js';
 import { redisErrorListener } from '../redis-outage.js';
@@ -21,7 +22,9 @@ import { StartupError } from '../startup-error.js';
 import { waitForRedis } from '../wait-for-redis.js';
 import { deliveryJobOptions, webhookQueueName } from '../webhook/webhook-queue.js';
 import type { Tracing } from '../telemetry.js';
+import type { Closable } from '../run-main.js';
 import { createApiMetrics } from './api-metrics.js';
+import { modelReadiness, notReadySentence } from './readiness.js';
 import { createApp } from './app.js';
 import { AuthFailures } from './auth-failures.js';
 import { dashboardPath, type DashboardQueue } from './dashboard.js';
@@ -52,7 +55,7 @@ async function closeWithin(closing: Promise<unknown>, ms: number, drop: () => vo
   if (outcome !== 'closed') drop();
 }
 
-export interface RunningApi {
+export interface RunningApi extends Closable {
   port: number;
   /** The models this API preprocesses for (each result names its own). */
   models: readonly Manifest[];
@@ -166,6 +169,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   const namespaceKeys = queueKeys(config.queueName);
   const served: ServedModel[] = perModel.map(({ manifest, queueName, queue, precision, classes }) => {
     const keys = queueKeys(queueName);
+    const workers = new WorkerPresence(redis, keys);
     const store = new JobStore(
       queue,
       redis,
@@ -173,7 +177,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
         queueName,
         keys,
         inputs: new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(config) }),
-        workers: new WorkerPresence(redis, keys),
+        workers,
         resultTtlSeconds: config.resultTtlSeconds,
         maxQueueDepth: config.maxQueueDepth,
         index: { key: (id) => namespaceKeys.jobModel(id), model: manifest.name, ttlSeconds: inputTtlSeconds(config) },
@@ -183,7 +187,14 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       },
       flows,
     );
-    return { name: manifest.name, manifest, precision, classes, store };
+    return {
+      name: manifest.name,
+      manifest,
+      precision,
+      classes,
+      store,
+      signals: new QueueSignals(queue, redis, workers),
+    };
   });
   const models = new ModelCatalog(served, config.defaultModel, redis, (id) => namespaceKeys.jobModel(id));
   const batchWaiter = new JobWaiter(batchEvents);
@@ -222,7 +233,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       rateLimitPerMinute: config.rateLimitPerMinute,
       authFailures: new AuthFailures(redis, config.queueName, config.authFailuresPerHour),
     },
-    metrics: createApiMetrics(models, log),
+    metrics: createApiMetrics(models, config.maxQueueDepth, log),
     uploads: {
       admission: new UploadAdmission({
         maxConcurrentUploads: config.maxConcurrentUploads,
@@ -306,13 +317,29 @@ export async function startApi(config: Config, log: Logger, tracing?: Tracing): 
   if (!hasCredentials(config.metricsCredentials))
     log.info('/metrics is open: set METRICS_TOKEN to require a bearer token');
 
+  // Models still without a live worker once the grace is over are named, each once: their
+  // submissions now get 503 no_worker, and /readyz says not ready.
+  const graceCheck = setTimeout(
+    () =>
+      void modelReadiness(deps.models.models).then(
+        (states) => {
+          if (states.some((m) => m.state !== 'ready'))
+            log.warn({ models: states }, `still not ready after WORKER_GRACE_SECONDS: ${notReadySentence(states)}`);
+        },
+        () => undefined,
+      ),
+    config.workerGraceSeconds * 1000,
+  );
+  graceCheck.unref();
   let closing: Promise<void> | undefined;
   return {
     port,
     models: deps.models.models.map((m) => m.manifest),
+    ready: { port, models: deps.models.models.map((m) => m.name) },
     /** Stops accepting, releases long-polls with their current view, lets requests finish, then disconnects. */
     close: () =>
       (closing ??= (async () => {
+        clearTimeout(graceCheck);
         const drained = new Promise<void>((resolve) => server.close(() => resolve()));
         deps.waiter.close();
         // Keep-alive sockets become idle only once their last response is sent: close them as they do.

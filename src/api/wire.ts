@@ -143,13 +143,24 @@ export const PredictResponseSchema = z.object({
 
 export const HealthSchema = z.object({ status: z.literal('ok') });
 
+/** A served model's readiness: `ready` (a live worker, queue running), `no_worker`, or `paused` (Bull Board). */
+export const ModelReadinessSchema = z.object({
+  name: z.string(),
+  state: z.enum(['ready', 'no_worker', 'paused']),
+  workers: z.number().int().nonnegative(),
+});
+export type ModelReadiness = z.infer<typeof ModelReadinessSchema>;
+
 export const ReadySchema = z.object({
   status: z.literal('ready'),
-  /** Workers with a loaded model connected to the queue. */
+  /** Workers with the default model loaded connected to its queue. */
   workers: z.number().int().positive(),
+  /** The default model. */
   model: z.string(),
   /** fp32 or int8: the manifest's, else read from the model file's graph; absent when this API host has neither. */
   precision: z.enum(precisions).optional(),
+  /** Every served model's state; the API is ready only when each is `ready`. */
+  models: z.array(ModelReadinessSchema),
 });
 
 /** One entry of GET /models. */
@@ -172,10 +183,13 @@ export const ModelViewSchema = z.object({
     .positive()
     .optional()
     .meta({ description: 'Labels the model ranks; absent when this API host cannot read its labels file.' }),
-  ready: z
-    .boolean()
-    .meta({ description: 'At least one live worker has it loaded (else a submission answers 503 `no_worker`).' }),
+  ready: z.boolean().meta({
+    description:
+      'At least one live worker has it loaded and its queue is not paused (else a submission answers 503 ' +
+      '`no_worker`, or waits until the queue is resumed).',
+  }),
   workers: z.number().int().nonnegative().meta({ description: 'Live workers with it loaded.' }),
+  paused: z.boolean().meta({ description: 'Its queue is paused (from the dashboard): jobs are kept, none runs.' }),
 });
 export type ModelView = z.infer<typeof ModelViewSchema>;
 

@@ -74,6 +74,7 @@ async function startModelConsumer(
       precision: classifier.precision,
       loadMs: Math.round(classifier.loadMs),
       classes: classifier.labels.length,
+      intraOpThreads: config.intraOpThreads,
     },
     'model loaded',
   );

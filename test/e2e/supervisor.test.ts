@@ -26,6 +26,9 @@ const alive = (pid: number): boolean => {
 /** Pids the supervisor logged for its worker, in order. */
 const workerPids = (output: string): number[] =>
   [...output.matchAll(/"childPid":(\d+),"child":"worker"[^\n]*"msg":"worker started"/g)].map((m) => Number(m[1]));
+/** Pids the supervisor logged for its API processes, in order. */
+const apiPids = (output: string): number[] =>
+  [...output.matchAll(/"childPid":(\d+),"child":"api"[^\n]*"msg":"api started"/g)].map((m) => Number(m[1]));
 
 async function exitOf(child: ReturnType<typeof spawnEntry>['child']): Promise<number | null> {
   if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
@@ -49,10 +52,71 @@ describe('npm start supervises its children', () => {
     expect(redisPid).toBeGreaterThan(0);
     expect(alive(workerPid!) && alive(redisPid)).toBe(true);
 
+    const [apiPid] = apiPids(output());
+    expect(alive(apiPid!)).toBe(true);
+
     child.kill('SIGKILL');
     await exitOf(child);
     await until('the worker to exit', () => !alive(workerPid!));
+    await until('the API process to exit', () => !alive(apiPid!));
     await until('redis-server to exit', () => !alive(redisPid));
+  });
+
+  it('restarts an API process killed with SIGKILL; the worker and the private Redis stay up', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const { child, output } = spawnEntry('main', {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      API_PROCESSES: '1',
+      WORKERS: '1',
+      RESTART_BACKOFF_MS: '100',
+    });
+    try {
+      await waitForReady(url, child, output);
+      const [workerPid] = workerPids(output());
+      const [apiPid] = apiPids(output());
+      const redisPid = Number(/"pid":(\d+)[^\n]*started a private redis-server/.exec(output())?.[1]);
+      process.kill(apiPid!, 'SIGKILL');
+      await until('a new API process', () => apiPids(output()).length === 2);
+      await waitForReady(url, child, output);
+      expect(output()).toContain('"msg":"api exited; restarting in 100 ms"');
+      const submitted = await fetch(`${url}/healthz`);
+      expect(submitted.status).toBe(200);
+      expect(alive(workerPid!) && alive(redisPid)).toBe(true);
+      expect(workerPids(output())).toEqual([workerPid]);
+      expect(child.exitCode).toBeNull();
+    } finally {
+      child.kill('SIGTERM');
+      await exitOf(child);
+    }
+  });
+
+  it('runs API_PROCESSES API processes on one port and WORKERS workers, splitting the inference threads', async () => {
+    const port = await freePort();
+    const { child, output } = spawnEntry('main', {
+      REDIS_URL: redisUrl,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      QUEUE_NAME: queueName(),
+      API_PROCESSES: '2',
+      WORKERS: '2',
+    });
+    try {
+      await waitForReady(`http://127.0.0.1:${port}`, child, output);
+      await until('the ready line', () => output().includes('· 2 workers · 2 API processes ·'));
+      expect(apiPids(output())).toHaveLength(2);
+      expect(workerPids(output())).toHaveLength(2);
+      const threads = [...output().matchAll(/"intraOpThreads":(\d+)/g)].map((m) => Number(m[1]));
+      expect(threads).toEqual(Array(2).fill(Math.max(1, Math.floor(os.availableParallelism() / 2))));
+      const answered = await Promise.all(
+        Array.from({ length: 8 }, () => fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.status)),
+      );
+      expect(answered).toEqual(Array(8).fill(200));
+    } finally {
+      child.kill('SIGTERM');
+      await exitOf(child);
+    }
   });
 
   it('stops with one sentence naming the port when the API cannot bind it', async () => {

@@ -23,8 +23,9 @@ export function batchRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   const guards = [requireApiKey(deps.clients.apiKeyDigests, deps.clients.authFailures), rateLimit(deps)];
 
   router.post('/batches', ...guards, requireWorker(deps), queueBackpressure(deps), async (ctx) => {
-    const view = await acceptBatch(ctx, deps);
+    const { view, replayed } = await acceptBatch(ctx, deps);
     ctx.status = 202;
+    if (replayed) ctx.set('Idempotent-Replayed', 'true');
     ctx.set('Location', view.links.self);
     ctx.body = { id: view.id, total: view.total, links: view.links };
   });

@@ -4,6 +4,7 @@ import { AppError } from '../../errors.js';
 import type { ApiState } from '../api-state.js';
 import type { ApiDeps } from '../deps.js';
 import { retryAfterSeconds } from '../job-store.js';
+import { modelReadiness, notReadySentence } from '../readiness.js';
 import type { HealthSchema, ReadySchema } from '../wire.js';
 
 export function healthRoutes(router: Router<ApiState>, deps: ApiDeps): void {
@@ -12,20 +13,28 @@ export function healthRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     ctx.body = { status: 'ok' } satisfies z.infer<typeof HealthSchema>;
   });
 
-  /** Readiness: Redis answers and at least one worker has announced the default model loaded. */
+  /**
+   * Readiness: Redis answers, and every served model has a live worker and a queue that is not
+   * paused; a model that is not ready makes the whole API not ready, since its submissions would wait
+   * or get 503. The body lists each model's state.
+   */
   router.get('/readyz', async (ctx) => {
-    const model = deps.models.defaultModel;
-    const workers = await model.store.workerCount();
-    if (workers === 0) {
+    const states = await modelReadiness(deps.models.models);
+    if (states.some((s) => s.state !== 'ready')) {
       throw new AppError(
         'no_worker',
-        'no worker with a loaded model is running',
+        `not ready: ${notReadySentence(states)}`,
         { 'Retry-After': String(retryAfterSeconds) },
         { expose: true },
       );
     }
-    ctx.body = { status: 'ready', workers, model: model.name, precision: await model.precision } satisfies z.infer<
-      typeof ReadySchema
-    >;
+    const model = deps.models.defaultModel;
+    ctx.body = {
+      status: 'ready',
+      workers: states.find((s) => s.name === model.name)!.workers,
+      model: model.name,
+      precision: await model.precision,
+      models: states,
+    } satisfies z.infer<typeof ReadySchema>;
   });
 }

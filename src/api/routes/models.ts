@@ -15,15 +15,16 @@ export function modelRoutes(router: Router<ApiState>, deps: ApiDeps): void {
       const catalog = deps.models;
       const models = await Promise.all(
         catalog.models.map(async (model): Promise<ModelView> => {
-          const workers = await model.store.workerCount();
+          const [workers, paused] = await Promise.all([model.signals.workers(), model.signals.paused()]);
           const { inputSize, layout } = model.manifest;
           return {
             name: model.name,
             precision: await model.precision,
             input: { size: inputSize, layout },
             classes: model.classes,
-            ready: workers > 0,
+            ready: workers > 0 && !paused,
             workers,
+            paused,
           };
         }),
       );
