@@ -10,6 +10,7 @@ import type { ModelCatalog } from './model-catalog.js';
 import type { JobWaiter } from './job-waiter.js';
 import type { DecodeSlots } from './decode-slots.js';
 import type { UploadAdmission } from './upload-admission.js';
+import type { ReplicateDeps } from './replicate/replicate-deps.js';
 
 /** Everything the routes need; built by the entry point, so tests can build it the same way. */
 export interface ApiDeps {
@@ -60,6 +61,8 @@ export interface ApiDeps {
    * this instant (epoch ms) has passed: the grace period that lets the workers of a fresh start load.
    */
   acceptWithoutWorkerUntil: number;
+  /** The Replicate-compatible front door's own parts (/v1). */
+  replicate: ReplicateDeps;
   operators: {
     /** Every model's queue, for the dashboard only: every other path goes through `models`. */
     queues: readonly Queue<JobData, JobResult>[];
