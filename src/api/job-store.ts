@@ -82,6 +82,8 @@ export interface Submission {
   idempotencyKey?: string;
   /** Default `interactive`. */
   priority?: Priority;
+  /** Keep the model's whole output (logits) in the result too: /v2 infer returns it. */
+  logits?: boolean;
   /** A checked URL to POST the finished job to (see resolveWebhookTarget). */
   webhook?: string;
   /**
@@ -242,6 +244,7 @@ export class JobStore {
       source: image.source,
       deadlineAt: submission.deadlineAt,
       owner: submission.owner,
+      logits: submission.logits,
     };
     const opts = {
       ...this.queue.defaultJobOptions,
