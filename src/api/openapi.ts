@@ -27,6 +27,7 @@ import {
 } from './wire.js';
 import { PrioritySchema, TopkSchema } from '../queue/job-schemas.js';
 import { codeSamples, errorTableMarkdown, type CodeSample } from './openapi-examples.js';
+import { dropInPaths, dropInSchemas, dropInTags } from './openapi-drop-in.js';
 
 type JsonSchema = Record<string, unknown>;
 type Content = Record<string, { schema?: JsonSchema }>;
@@ -670,14 +671,15 @@ export function buildOpenApiDocument(): OpenApiDocument {
       { name: 'web', description: 'The page for humans at /.' },
       { name: 'batches', description: 'Many images in one upload.' },
       { name: 'webhooks', description: "What this service sends to a submission's webhook URL." },
+      ...dropInTags,
     ],
-    paths,
+    paths: { ...paths, ...dropInPaths() },
     webhooks: {
       jobFinished: webhookOperation('A job has completed or failed', 'JobWebhookMessage'),
       batchFinished: webhookOperation('Every image of a batch has finished', 'BatchWebhookMessage'),
     },
     components: {
-      schemas: componentSchemas(),
+      schemas: { ...componentSchemas(), ...dropInSchemas() },
       securitySchemes: {
         apiKey: {
           type: 'http',

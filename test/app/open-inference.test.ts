@@ -150,7 +150,9 @@ describe('infer', () => {
     const data = Buffer.concat(tensors.map((t) => Buffer.from(t.buffer, t.byteOffset, t.byteLength)));
     const { body, headers } = binaryBody(
       {
-        inputs: [{ name: 'input', shape: [2, 3, 224, 224], datatype: 'FP32', parameters: { binary_data_size: data.length } }],
+        inputs: [
+          { name: 'input', shape: [2, 3, 224, 224], datatype: 'FP32', parameters: { binary_data_size: data.length } },
+        ],
         outputs: [{ name: 'output', parameters: { classification: 3, binary_data: true } }],
       },
       data,
@@ -162,7 +164,7 @@ describe('infer', () => {
     const output = reply.outputs[0]!;
     expect(output).toMatchObject({ name: 'output', datatype: 'BYTES', shape: [2, 3] });
     const strings: string[] = [];
-    for (let at = headerLength; at < res.bytes.length; ) {
+    for (let at = headerLength; at < res.bytes.length;) {
       const length = res.bytes.readUInt32LE(at);
       strings.push(res.bytes.subarray(at + 4, at + 4 + length).toString('utf8'));
       at += 4 + length;
@@ -179,7 +181,9 @@ describe('infer', () => {
     const data = bytesElements(photos);
     const { body, headers } = binaryBody(
       {
-        inputs: [{ name: 'input', shape: [photos.length], datatype: 'BYTES', parameters: { binary_data_size: data.length } }],
+        inputs: [
+          { name: 'input', shape: [photos.length], datatype: 'BYTES', parameters: { binary_data_size: data.length } },
+        ],
         outputs: [{ name: 'output', parameters: { classification: 1 } }],
       },
       data,
@@ -224,7 +228,9 @@ describe('bad tensors are a clear 400', () => {
     const short = binaryBody(request, data);
     const res = await post(infer, short.body, short.headers);
     expect(res.status).toBe(400);
-    expect(json<{ error: string }>(res.bytes).error).toMatch(/1000 bytes of binary data, FP32 \[1,3,224,224\] is 602112/);
+    expect(json<{ error: string }>(res.bytes).error).toMatch(
+      /1000 bytes of binary data, FP32 \[1,3,224,224\] is 602112/,
+    );
     const extra = binaryBody(request, data, Buffer.alloc(7));
     const res2 = await post(infer, extra.body, extra.headers);
     expect(json<{ error: string }>(res2.bytes).error).toMatch(/7 bytes after its JSON/);

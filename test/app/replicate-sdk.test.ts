@@ -226,7 +226,11 @@ describe('webhooks', () => {
   it('sends start then completed, each accepted by validateWebhook with the secret the SDK reads', async () => {
     const { key } = await replicate.webhooks.default.secret.get();
     expect(key).toBe(secret);
-    const created = await replicate.predictions.create({ model, input: { image: await uri() }, webhook: loopback.base });
+    const created = await replicate.predictions.create({
+      model,
+      input: { image: await uri() },
+      webhook: loopback.base,
+    });
     await until('two deliveries', () => deliveriesOf(created.id).length >= 2);
     const received = deliveriesOf(created.id);
     for (const d of received) expect(await validateWebhook({ headers: d.headers, body: d.body }, key)).toBe(true);
@@ -245,7 +249,10 @@ describe('webhooks', () => {
     await replicate.wait(created, { interval: 50 });
     await until('the completed delivery', () => deliveriesOf(created.id).length >= 1);
     // A start event would have been queued with the job, before it ran: there is none.
-    const webhooks = new Queue(webhookQueueName(api.config.queueName), { connection: api.deps.redis, prefix: keyPrefix });
+    const webhooks = new Queue(webhookQueueName(api.config.queueName), {
+      connection: api.deps.redis,
+      prefix: keyPrefix,
+    });
     expect(await webhooks.getJob(`msg_${created.id}_start`)).toBeUndefined();
     expect(await webhooks.getJob(`msg_${created.id}`)).toBeDefined();
     await webhooks.close();

@@ -59,8 +59,7 @@ const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
  */
 export function inputImages(body: InferBody, manifest: Manifest, maxImages: number): InferImages {
   const { request, binary } = body;
-  if (request.inputs.length !== 1)
-    throw bad(`the model has one input; the request has ${request.inputs.length}`);
+  if (request.inputs.length !== 1) throw bad(`the model has one input; the request has ${request.inputs.length}`);
   const input = request.inputs[0]!;
   const data = binary[0];
   const n = input.shape[0] ?? 0;
@@ -71,12 +70,16 @@ export function inputImages(body: InferBody, manifest: Manifest, maxImages: numb
   const size = manifest.inputSize;
   const expected = manifest.layout === 'NHWC' ? [n, size, size, 3] : [n, 3, size, size];
   if (input.shape.join(',') !== expected.join(','))
-    throw bad(`input ${input.name}: shape [${input.shape.join(',')}] is not [${expected.join(',')}] (${manifest.layout})`);
+    throw bad(
+      `input ${input.name}: shape [${input.shape.join(',')}] is not [${expected.join(',')}] (${manifest.layout})`,
+    );
   const count = product(expected);
   let values: ArrayLike<number>;
   if (data) {
     if (data.length !== count * 4)
-      throw bad(`input ${input.name}: ${data.length} bytes of binary data, FP32 [${expected.join(',')}] is ${count * 4}`);
+      throw bad(
+        `input ${input.name}: ${data.length} bytes of binary data, FP32 [${expected.join(',')}] is ${count * 4}`,
+      );
     values = new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
   } else {
     const flat = (input.data ?? []).flat(Infinity as 1) as unknown[];

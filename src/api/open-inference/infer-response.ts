@@ -1,7 +1,7 @@
 import type { InferenceResponse } from './wire.js';
 
 /** One output's data as the binary tensor extension carries it: FP32 little-endian, BYTES length-prefixed. */
-function toBinary(data: readonly (number | string)[], datatype: 'FP32' | 'BYTES'): Buffer {
+function toBinary(data: readonly number[] | readonly string[], datatype: 'FP32' | 'BYTES'): Buffer {
   if (datatype === 'FP32') {
     const out = Buffer.allocUnsafe(data.length * 4);
     data.forEach((v, i) => out.writeFloatLE(v as number, i * 4));

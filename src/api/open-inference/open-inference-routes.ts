@@ -36,7 +36,10 @@ export function openInferenceRoutes(router: Router<ApiState>, deps: ApiDeps): vo
     const model = deps.models.pick(params['model']);
     const version = params['version'];
     if (version !== undefined && version !== modelVersion)
-      throw new AppError('not_found', `model ${model.name} has no version ${version}; its only version is ${modelVersion}`);
+      throw new AppError(
+        'not_found',
+        `model ${model.name} has no version ${version}; its only version is ${modelVersion}`,
+      );
     return model;
   };
 

@@ -31,9 +31,14 @@ async function preparedImages(deps: ApiDeps, model: ServedModel, body: InferBody
 /** A finished job that failed ends the request with its own code and message. */
 function failure(view: JobView): AppError {
   const code = view.error?.code ?? 'internal';
-  return new AppError(isErrorCode(code) ? code : 'internal', `job ${view.id}: ${view.error?.message ?? 'failed'}`, {}, {
-    expose: true,
-  });
+  return new AppError(
+    isErrorCode(code) ? code : 'internal',
+    `job ${view.id}: ${view.error?.message ?? 'failed'}`,
+    {},
+    {
+      expose: true,
+    },
+  );
 }
 
 /**
@@ -52,7 +57,8 @@ export async function runInference(
   const { request } = body;
   const requested = request.outputs ?? [{ name: outputName }];
   for (const output of requested)
-    if (output.name !== outputName) throw new AppError('invalid_request', `no output ${output.name}: it is "${outputName}"`);
+    if (output.name !== outputName)
+      throw new AppError('invalid_request', `no output ${output.name}: it is "${outputName}"`);
   const classification = requested.map((o) => o.parameters?.classification);
   const topk = Math.max(model.manifest.topk, ...classification.map((k) => k ?? 0));
   await deps.models.requireWorker(model, deps.acceptWithoutWorkerUntil);
@@ -85,7 +91,9 @@ export async function runInference(
       return { name: outputName, datatype: 'FP32', shape: [done.length, logits.length / done.length], data: logits };
     }
     const strings = done.flatMap((v) =>
-      v.result!.predictions.slice(0, k).map((p) => `${v.result!.logits![p.classId]!.toFixed(6)}:${p.classId}:${p.label}`),
+      v
+        .result!.predictions.slice(0, k)
+        .map((p) => `${v.result!.logits![p.classId]!.toFixed(6)}:${p.classId}:${p.label}`),
     );
     return { name: outputName, datatype: 'BYTES', shape: [done.length, k], data: strings };
   });

@@ -23,7 +23,7 @@ export const ModelReadySchema = z.object({ name: z.string(), ready: z.boolean() 
 export const ServerMetadataSchema = z.object({
   name: z.string(),
   version: z.string(),
-  extensions: z.array(z.string()).meta({ description: '`binary_tensor_data` and `classification` (Triton\'s).' }),
+  extensions: z.array(z.string()).meta({ description: "`binary_tensor_data` and `classification` (Triton's)." }),
 });
 
 const MetadataTensorSchema = z.object({
@@ -40,7 +40,7 @@ export const ModelMetadataSchema = z.object({
   outputs: z.array(MetadataTensorSchema),
 });
 
-const ParametersSchema = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]));
+const ParametersSchema = z.record(z.string(), z.unknown());
 
 /** One input tensor: `data` in JSON, or `parameters.binary_data_size` bytes after the JSON (binary extension). */
 export const RequestInputSchema = z.object({
@@ -77,7 +77,10 @@ export const ResponseOutputSchema = z.object({
   shape: z.array(z.number().int()),
   datatype: z.enum(['FP32', 'BYTES']),
   parameters: z.object({ binary_data_size: z.number().int() }).optional(),
-  data: z.array(z.union([z.number(), z.string()])).optional(),
+  data: z
+    .union([z.array(z.number()), z.array(z.string())])
+    .optional()
+    .meta({ description: 'FP32 logits, or BYTES classification strings.' }),
 });
 export type ResponseOutput = z.infer<typeof ResponseOutputSchema>;
 

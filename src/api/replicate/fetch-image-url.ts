@@ -57,7 +57,10 @@ export async function fetchImageUrl(raw: string, limits: UrlFetchLimits): Promis
         req.destroy(refused(`the URL answered ${status}${redirect}`));
         return;
       }
-      const tooLarge = new AppError('payload_too_large', `input.image: the URL's body exceeds ${limits.maxBytes} bytes`);
+      const tooLarge = new AppError(
+        'payload_too_large',
+        `input.image: the URL's body exceeds ${limits.maxBytes} bytes`,
+      );
       if (Number(res.headers['content-length'] ?? 0) > limits.maxBytes) {
         req.destroy(tooLarge);
         return;

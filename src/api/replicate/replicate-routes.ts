@@ -48,7 +48,8 @@ export function replicateRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     const page = await replicate.predictions.list(ctx.state.owner, publicOrigin(ctx), cursor);
     ctx.body = {
       previous: null,
-      next: page.next === undefined ? null : `${publicOrigin(ctx)}/v1/predictions?cursor=${encodeURIComponent(page.next)}`,
+      next:
+        page.next === undefined ? null : `${publicOrigin(ctx)}/v1/predictions?cursor=${encodeURIComponent(page.next)}`,
       results: page.results,
     } satisfies z.infer<typeof PredictionPageSchema>;
   });
@@ -65,7 +66,10 @@ export function replicateRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     try {
       if (!(await deps.models.cancelJob(id, ctx.state.owner))) throw notFound(id);
     } catch (err) {
-      const view = err instanceof AppError && err.code === 'not_cancellable' ? await deps.models.getJob(id, ctx.state.owner) : undefined;
+      const view =
+        err instanceof AppError && err.code === 'not_cancellable'
+          ? await deps.models.getJob(id, ctx.state.owner)
+          : undefined;
       if (view?.status !== 'completed' && view?.status !== 'failed') throw err;
     }
     ctx.body = await replicate.predictions.get(id, ctx.state.owner, publicOrigin(ctx));
@@ -89,9 +93,7 @@ export function replicateRoutes(router: Router<ApiState>, deps: ApiDeps): void {
       run_count: 0,
       cover_image_url: null,
       default_example: null,
-      latest_version: version
-        ? { id: version, created_at: servedSince, cog_version: null, openapi_schema: {} }
-        : null,
+      latest_version: version ? { id: version, created_at: servedSince, cog_version: null, openapi_schema: {} } : null,
     } satisfies z.infer<typeof ReplicateModelSchema>;
   });
 

@@ -43,11 +43,16 @@ export const WebhookEventSchema = z.enum(['start', 'output', 'logs', 'completed'
 /** Body of POST /v1/models/{owner}/{name}/predictions. */
 export const ModelPredictionRequestSchema = z.object({
   input: PredictionInputSchema,
-  webhook: z.string().min(1).max(2048).optional().meta({
-    description:
-      'Where to POST the prediction on each event, signed per Standard Webhooks (WEBHOOK_SECRET); the same ' +
-      'address rules as `webhook` on POST /jobs.',
-  }),
+  webhook: z
+    .string()
+    .min(1)
+    .max(2048)
+    .optional()
+    .meta({
+      description:
+        'Where to POST the prediction on each event, signed per Standard Webhooks (WEBHOOK_SECRET); the same ' +
+        'address rules as `webhook` on POST /jobs.',
+    }),
   webhook_events_filter: z
     .array(WebhookEventSchema)
     .optional()
@@ -57,11 +62,15 @@ export const ModelPredictionRequestSchema = z.object({
 
 /** Body of POST /v1/predictions: the same, plus the model as `version`. */
 export const PredictionRequestSchema = ModelPredictionRequestSchema.extend({
-  version: z.string().min(1).max(200).meta({
-    description:
-      "A served model's name, `owner/name` (any owner, e.g. `local`), or the sha256 of its ONNX file " +
-      '(`latest_version.id` of GET /v1/models/{owner}/{name}).',
-  }),
+  version: z
+    .string()
+    .min(1)
+    .max(200)
+    .meta({
+      description:
+        "A served model's name, `owner/name` (any owner, e.g. `local`), or the sha256 of its ONNX file " +
+        '(`latest_version.id` of GET /v1/models/{owner}/{name}).',
+    }),
 });
 
 /** Replicate's prediction states: `starting` is queued here. */
