@@ -192,7 +192,7 @@ export class JobStore {
     };
     const start = events?.start && eventDelivery(message, 'start', events.start(id, new Date()), route);
     if (events && !events.completed) {
-      const added = await this.queue.add(jobName, node.data, node.opts);
+      const added = await this.queue.add(jobName, node.data as JobData, node.opts);
       if (start) await this.flowProducer().add(start);
       return added;
     }

@@ -144,7 +144,7 @@ describe('infer', () => {
     expect(argmax(reply.outputs[0]!.data as number[])).toBe(job.result!.predictions[0]!.classId);
   });
 
-  it('takes a hand-built binary FP32 request of two images and answers the classification extension in binary', async () => {
+  it('takes a hand-built binary FP32 request of two images; answers classification in binary', async () => {
     const photos = [await image('eagle.jpg'), await image('orange.jpg')];
     const tensors = await Promise.all(photos.map(tensorOf));
     const data = Buffer.concat(tensors.map((t) => Buffer.from(t.buffer, t.byteOffset, t.byteLength)));

@@ -35,7 +35,7 @@ export function parseInferBody(body: Buffer, headerLength: string): InferBody {
     const size = input.parameters?.['binary_data_size'];
     if (size === undefined) return undefined;
     if (typeof size !== 'number' || !Number.isInteger(size) || size < 0 || offset + size > body.length)
-      throw bad(`input ${input.name}: binary_data_size ${String(size)} runs past the end of the body`);
+      throw bad(`input ${input.name}: binary_data_size ${JSON.stringify(size)} runs past the end of the body`);
     offset += size;
     return body.subarray(offset - size, offset);
   });
@@ -82,7 +82,7 @@ export function inputImages(body: InferBody, manifest: Manifest, maxImages: numb
       );
     values = new Float32Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.length));
   } else {
-    const flat = (input.data ?? []).flat(Infinity as 1) as unknown[];
+    const flat: unknown[] = (input.data ?? []).flat(Infinity);
     if (flat.length !== count) throw bad(`input ${input.name}: ${flat.length} values in data, shape needs ${count}`);
     const notNumber = flat.findIndex((v) => typeof v !== 'number');
     if (notNumber >= 0) throw bad(`input ${input.name}: data[${notNumber}] is not a number`);

@@ -32,8 +32,12 @@ export function encodeInferResponse(
     if (!binary[i] || !output.data) return output;
     const bytes = toBinary(output.data, output.datatype);
     parts.push(bytes);
-    const { data: _data, ...rest } = output;
-    return { ...rest, parameters: { binary_data_size: bytes.length } };
+    return {
+      name: output.name,
+      shape: output.shape,
+      datatype: output.datatype,
+      parameters: { binary_data_size: bytes.length },
+    };
   });
   const json = Buffer.from(JSON.stringify({ ...response, outputs }), 'utf8');
   return { body: Buffer.concat([json, ...parts]), headerLength: json.length };

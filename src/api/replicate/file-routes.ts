@@ -1,5 +1,4 @@
 import type Router from '@koa/router';
-import type { Context } from 'koa';
 import { AppError } from '../../errors.js';
 import { inspectImage } from '../../model/preprocess.js';
 import { publicOrigin } from './public-origin.js';
@@ -45,9 +44,9 @@ export function fileRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   const { files } = deps.replicate;
   const guards = [requireApiKey(deps.clients.apiKeyDigests, deps.clients.authFailures), rateLimit(deps)];
   const notFound = (id: string) => new AppError('not_found', `no file ${id} (unknown, expired or deleted)`);
-  const found = async (ctx: Context & { state: ApiState }) => {
-    const file = await files.get(ctx.params['id'] as string, ctx.state.owner);
-    if (!file) throw notFound(ctx.params['id'] as string);
+  const found = async (id: string, owner: string | undefined) => {
+    const file = await files.get(id, owner);
+    if (!file) throw notFound(id);
     return file;
   };
 
@@ -76,11 +75,11 @@ export function fileRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   });
 
   router.get('/v1/files/:id', ...guards, async (ctx) => {
-    ctx.body = fileView(await found(ctx), publicOrigin(ctx));
+    ctx.body = fileView(await found(ctx.params['id']!, ctx.state.owner), publicOrigin(ctx));
   });
 
   router.get('/v1/files/:id/download', ...guards, async (ctx) => {
-    const file = await found(ctx);
+    const file = await found(ctx.params['id']!, ctx.state.owner);
     const bytes = await files.content(file.id, ctx.state.owner);
     if (!bytes) throw notFound(file.id);
     ctx.type = file.contentType;
