@@ -118,6 +118,11 @@ describe('replicate.run', () => {
       .catch((e: unknown) => e);
     expect(apiError(guarded).response.status).toBe(400);
     expect((guarded as ApiError).message).toContain('must use https');
+    const metadata = await replicate
+      .run(model, { input: { image: 'https://169.254.169.254/latest/meta-data' } })
+      .catch((e: unknown) => e);
+    expect(apiError(metadata).response.status).toBe(400);
+    expect(apiError(metadata).message).toContain('resolves to a non-public address (169.254.169.254)');
   });
 });
 
