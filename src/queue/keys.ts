@@ -42,7 +42,7 @@ export interface QueueKeys {
   jobModel(jobId: string): string;
   /** What a Replicate-style prediction was created with (model, version, input), beside its job; namespace keys. */
   prediction(jobId: string): string;
-  /** The predictions one caller created (GET /v1/predictions), as `<epoch ms>:<job id>` members; namespace keys. */
+  /** The predictions one caller (key, else address) created, as `<epoch ms>:<job id>` members; namespace keys. */
   predictions(scope: string): string;
   /** A file uploaded through POST /v1/files: a hash of its bytes and its metadata; namespace keys. */
   file(fileId: string): string;

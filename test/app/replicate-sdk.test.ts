@@ -144,9 +144,11 @@ describe('predictions', () => {
     expect((await replicate.predictions.get(created.id)).status).toBe('succeeded');
   });
 
-  it('cancels a queued prediction', async () => {
+  it('cancels a queued prediction; an open API lists it to its own address only', async () => {
     // No worker on this service's queue: the prediction stays queued until it is cancelled.
-    const idle = await startInProcessApi(testConfig(inject('redisUrl'), { WORKER_GRACE_SECONDS: '600' }));
+    const idle = await startInProcessApi(
+      testConfig(inject('redisUrl'), { WORKER_GRACE_SECONDS: '600', TRUST_PROXY: '1' }),
+    );
     try {
       const client = new Replicate({ baseUrl: `${idle.url}/v1` });
       const bytes = await image('orange.jpg');
@@ -157,6 +159,17 @@ describe('predictions', () => {
       const cancelled = await client.predictions.cancel(created.id);
       expect(cancelled.status).toBe('canceled');
       expect((await client.predictions.get(created.id)).status).toBe('canceled');
+      // On an open API a list is the caller's address's: another address does not see the ID.
+      expect((await client.predictions.list()).results.map((p) => p.id)).toEqual([created.id]);
+      const elsewhere = new Replicate({
+        baseUrl: `${idle.url}/v1`,
+        fetch: (url, init) =>
+          fetch(url, {
+            ...init,
+            headers: { ...(init?.headers as Record<string, string>), 'x-forwarded-for': '203.0.113.9' },
+          }),
+      });
+      expect((await elsewhere.predictions.list()).results).toEqual([]);
     } finally {
       await idle.close();
     }

@@ -101,7 +101,7 @@ export async function createPrediction<R extends Request>(
   if (replayed) ctx.set('Idempotent-Replayed', 'true');
   // After the submit, which makes the ID: a `completed` webhook read before this line (a job done in
   // under a round trip) would show the model from its result and no input description.
-  else await replicate.predictions.remember(view.id, view.createdAt, record, owner);
+  else await replicate.predictions.remember(view.id, view.createdAt, record, { owner, client: ctx.ip });
   const seconds = waitSeconds(ctx.get('prefer'), deps.limits.waitMaxSeconds);
   if (seconds > 0) ctx.set('Preference-Applied', `wait=${seconds}`);
   const latest = seconds > 0 ? ((await waitForJob(ctx, deps, view.id, seconds)) ?? view) : view;

@@ -6,8 +6,14 @@ import type { ModelCatalog } from '../model-catalog.js';
 import { toPrediction, type PredictionRecord } from './prediction-view.js';
 import type { ReplicatePrediction } from './wire.js';
 
-/** Who a list belongs to: the caller's API key (its owner id), or everyone when the API is open. */
-const scopeOf = (owner: string | undefined) => (owner === undefined ? 'open' : `owner:${owner}`);
+/** Who lists a prediction: its API key (owner id), or on an open API its client's address. */
+export interface Lister {
+  owner: string | undefined;
+  /** ctx.ip (honouring TRUST_PROXY): on an open API, listing everyone's IDs would make them guessable. */
+  client: string;
+}
+
+const scopeOf = ({ owner, client }: Lister) => (owner === undefined ? `client:${client}` : `owner:${owner}`);
 
 /** A list member: creation time (13 digits, epoch ms) then job ID, so lexical order is creation order. */
 const member = (createdMs: number, id: string) => `${String(createdMs).padStart(13, '0')}:${id}`;
@@ -29,8 +35,8 @@ export class PredictionBook {
   ) {}
 
   /** Records a new prediction and adds it to its caller's list (entries older than the TTL leave it). */
-  async remember(id: string, createdAt: string, record: PredictionRecord, owner: string | undefined): Promise<void> {
-    const list = this.keys.predictions(scopeOf(owner));
+  async remember(id: string, createdAt: string, record: PredictionRecord, lister: Lister): Promise<void> {
+    const list = this.keys.predictions(scopeOf(lister));
     const cutoff = member(Date.now() - this.ttlSeconds * 1000, '');
     await this.call(() =>
       this.redis
@@ -56,11 +62,12 @@ export class PredictionBook {
    * `next` is the cursor of the following page, if any.
    */
   async list(
-    owner: string | undefined,
+    lister: Lister,
     origin: string,
     cursor: string | undefined,
   ): Promise<{ results: ReplicatePrediction[]; next?: string }> {
-    const list = this.keys.predictions(scopeOf(owner));
+    const { owner } = lister;
+    const list = this.keys.predictions(scopeOf(lister));
     const from = cursor === undefined ? '+' : `(${cursor}`;
     const members = await this.call(() =>
       this.redis.zrange(list, from, '-', 'BYLEX', 'REV', 'LIMIT', 0, this.pageSize + 1),

@@ -45,7 +45,11 @@ export function replicateRoutes(router: Router<ApiState>, deps: ApiDeps): void {
 
   router.get('/v1/predictions', ...guards, async (ctx) => {
     const cursor = parseParam('cursor', PredictionListQuerySchema.shape.cursor, ctx.query['cursor']);
-    const page = await replicate.predictions.list(ctx.state.owner, publicOrigin(ctx), cursor);
+    const page = await replicate.predictions.list(
+      { owner: ctx.state.owner, client: ctx.ip },
+      publicOrigin(ctx),
+      cursor,
+    );
     ctx.body = {
       previous: null,
       next:
