@@ -224,7 +224,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
     acceptWithoutWorkerUntil: Date.now() + config.workerGraceSeconds * 1000,
     replicate: {
       predictions,
-      files: new FileStore(redis, namespaceKeys, config.resultTtlSeconds),
+      files: new FileStore(redis, namespaceKeys, config.resultTtlSeconds, config.maxQueueDepth),
       versions: new ModelVersions(models, modelFiles),
       fetch: {
         allowHosts: config.webhooks.allowHosts,

@@ -46,6 +46,8 @@ export interface QueueKeys {
   predictions(scope: string): string;
   /** A file uploaded through POST /v1/files: a hash of its bytes and its metadata; namespace keys. */
   file(fileId: string): string;
+  /** The live files of one key (or of the open API), scored by expiry (epoch ms): what bounds their number. */
+  files(scope: string): string;
 }
 
 export function queueKeys(queueName: string): QueueKeys {
@@ -66,6 +68,7 @@ export function queueKeys(queueName: string): QueueKeys {
     prediction: (jobId) => `${base}:prediction:${jobId}`,
     predictions: (scope) => `${base}:predictions:${scope}`,
     file: (fileId) => `${base}:file:${fileId}`,
+    files: (scope) => `${base}:files:${scope}`,
   };
 }
 

@@ -236,6 +236,22 @@ describe('files', () => {
     expect(await replicate.files.delete(file.id)).toBe(true);
     expect(apiError(await replicate.files.get(file.id).catch((e: unknown) => e)).response.status).toBe(404);
   });
+  it('holds at most MAX_QUEUE_DEPTH files per key: the next upload is a 429 until one is deleted', async () => {
+    const small = await startInProcessApi(testConfig(inject('redisUrl'), { MAX_QUEUE_DEPTH: '2' }));
+    try {
+      const client = new Replicate({ baseUrl: `${small.url}/v1` });
+      const photo = await image('orange.jpg');
+      const first = await client.files.create(photo);
+      await client.files.create(photo);
+      const refused = apiError(await client.files.create(photo).catch((e: unknown) => e));
+      expect(refused.response.status).toBe(429);
+      expect(refused.message).toContain('2 files are already stored');
+      expect(await client.files.delete(first.id)).toBe(true);
+      expect((await client.files.create(photo)).size).toBe(photo.length);
+    } finally {
+      await small.close();
+    }
+  });
 });
 
 describe('webhooks', () => {

@@ -27,7 +27,8 @@ const fileIdPattern = /^[0-9a-f-]{36}$/;
  * Files uploaded through POST /v1/files (the SDK uploads every Buffer or Blob input this way
  * first): one Redis hash per file with its bytes and metadata, kept as long as results
  * (RESULT_TTL_SECONDS), readable only by the key that uploaded it. Sizes are bounded by the
- * upload limit before anything is stored.
+ * upload limit before anything is stored, and their number per key by `maxFiles`, so the memory
+ * files take is bounded as queued inputs are.
  */
 export class FileStore {
   constructor(
@@ -35,6 +36,8 @@ export class FileStore {
     /** The namespace's keys (QUEUE_NAME). */
     private readonly keys: QueueKeys,
     private readonly ttlSeconds: number,
+    /** Files one key (or the open API as a whole) may hold at once (MAX_QUEUE_DEPTH); 0 = unlimited. */
+    private readonly maxFiles: number,
   ) {}
 
   async create(
@@ -51,6 +54,28 @@ export class FileStore {
       expiresAt: new Date(now + this.ttlSeconds * 1000).toISOString(),
     };
     const key = this.keys.file(id);
+    const held = this.keys.files(file.owner ?? 'open');
+    const expiresMs = now + this.ttlSeconds * 1000;
+    // Counted after adding, in one MULTI: concurrent uploads cannot all see room that only one has.
+    const replies = await this.call(() =>
+      this.redis
+        .multi()
+        .zremrangebyscore(held, '-inf', now)
+        .zadd(held, expiresMs, id)
+        .expire(held, this.ttlSeconds)
+        .zcard(held)
+        .exec(),
+    );
+    const count = Number(replies?.[3]?.[1] ?? 0);
+    if (this.maxFiles > 0 && count > this.maxFiles) {
+      await this.call(() => this.redis.zrem(held, id));
+      throw new AppError(
+        'rate_limited',
+        `${this.maxFiles} files are already stored for this key (MAX_QUEUE_DEPTH): delete some, or retry once ` +
+          'they expire',
+        { 'Retry-After': String(this.ttlSeconds) },
+      );
+    }
     await this.call(() =>
       this.redis.multi().hset(key, 'meta', JSON.stringify(meta), 'content', bytes).expire(key, this.ttlSeconds).exec(),
     );
@@ -75,7 +100,13 @@ export class FileStore {
   /** Deletes the file; false when there was none the caller may see. */
   async delete(id: string, owner: string | undefined): Promise<boolean> {
     if (!(await this.get(id, owner))) return false;
-    await this.call(() => this.redis.del(this.keys.file(id)));
+    await this.call(() =>
+      this.redis
+        .multi()
+        .del(this.keys.file(id))
+        .zrem(this.keys.files(owner ?? 'open'), id)
+        .exec(),
+    );
     return true;
   }
 
