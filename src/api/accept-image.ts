@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { inspectImage, prepareImage } from '../model/preprocess.js';
+import { inspectImage, prepareImage, type PreparedImage } from '../model/preprocess.js';
 import { clientGoneSignal } from './client-gone.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
@@ -31,7 +31,7 @@ export async function acceptImage(
   options?: { fieldNames: readonly string[]; parse: () => Promise<Pick<Submission, 'priority' | 'webhook'>> },
 ): Promise<Submitted> {
   const t0 = performance.now();
-  const { admission, decodeSlots } = deps.uploads;
+  const { admission } = deps.uploads;
   const limit = maxBodyBytes(ctx, deps.limits.maxUploadBytes);
   const release = admission.admit(Math.min(declaredBodyBytes(ctx) ?? limit, limit));
   let image;
@@ -45,11 +45,7 @@ export async function acceptImage(
     ]).finally(lift);
     t1 = performance.now();
     model = await chooseModel(ctx, deps);
-    const limits = { maxImagePixels: deps.limits.maxImagePixels };
-    // The header alone (format, size, pixel limit) before waiting: refusals do not queue, and the
-    // decode is admitted by its size.
-    const header = await inspectImage(upload, limits);
-    image = await decodeSlots.run(header.decodePixels, () => prepareImage(upload, model.manifest, limits));
+    image = await prepareUpload(deps, model, upload);
   } finally {
     release();
   }
@@ -74,6 +70,22 @@ export async function acceptImage(
     serverTiming('enqueue', performance.now() - t2),
   ]);
   return submitted;
+}
+
+/**
+ * Validates and preprocesses image bytes for `model` within the decode slots: the header alone
+ * (format, size, pixel limit) first, so refusals do not wait, and the decode is admitted by its size.
+ */
+export async function prepareUpload(
+  deps: Pick<ApiDeps, 'uploads' | 'limits'>,
+  model: ServedModel,
+  upload: Buffer,
+): Promise<PreparedImage> {
+  const limits = { maxImagePixels: deps.limits.maxImagePixels };
+  // The header alone (format, size, pixel limit) before waiting: refusals do not queue, and the
+  // decode is admitted by its size.
+  const header = await inspectImage(upload, limits);
+  return deps.uploads.decodeSlots.run(header.decodePixels, () => prepareImage(upload, model.manifest, limits));
 }
 
 const serverTiming = (name: string, ms: number) => `${name};dur=${ms.toFixed(2)}`;

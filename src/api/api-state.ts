@@ -1,7 +1,10 @@
 import type { Logger } from '../logger.js';
 
-/** How a route wants errors rendered: ours, or the Flask tutorial's `{success: false, error}`. */
-export type ErrorFormat = 'standard' | 'tutorial';
+/**
+ * How a route wants errors rendered: ours, the Flask tutorial's `{success: false, error}`,
+ * Replicate's problem details (/v1) or the Open Inference Protocol's `{error}` (/v2).
+ */
+export type ErrorFormat = 'standard' | 'tutorial' | 'replicate' | 'open-inference';
 
 /** What the middleware puts in `ctx.state` for the rest of a request. */
 export interface ApiState {

@@ -16,6 +16,9 @@ import { metricsRoute } from './routes/metrics.js';
 import { modelRoutes } from './routes/models.js';
 import { predictRoute } from './routes/predict.js';
 import { webPageRoutes } from './routes/web-page.js';
+import { openInferenceRoutes } from './open-inference/open-inference-routes.js';
+import { fileRoutes } from './replicate/file-routes.js';
+import { replicateRoutes } from './replicate/replicate-routes.js';
 
 /** Every route of the API; the OpenAPI document must describe each one (a test checks it). */
 export function createRouter(deps: ApiDeps): Router<ApiState> {
@@ -28,6 +31,9 @@ export function createRouter(deps: ApiDeps): Router<ApiState> {
   webPageRoutes(router, deps.limits.maxUploadBytes);
   metricsRoute(router, deps);
   docsRoutes(router);
+  replicateRoutes(router, deps);
+  fileRoutes(router, deps);
+  openInferenceRoutes(router, deps);
   return router;
 }
 

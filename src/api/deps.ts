@@ -12,6 +12,7 @@ import type { JobWaiter } from './job-waiter.js';
 import type { DecodeSlots } from './decode-slots.js';
 import type { RedisHeadroom } from './redis-headroom.js';
 import type { UploadAdmission } from './upload-admission.js';
+import type { ReplicateDeps } from './replicate/replicate-deps.js';
 
 /** Everything the routes need; built by the entry point, so tests can build it the same way. */
 export interface ApiDeps {
@@ -66,6 +67,8 @@ export interface ApiDeps {
    * this instant (epoch ms) has passed: the grace period that lets the workers of a fresh start load.
    */
   acceptWithoutWorkerUntil: number;
+  /** The Replicate-compatible front door's own parts (/v1). */
+  replicate: ReplicateDeps;
   operators: {
     /** Every model's queue (tests inspect them): every other path goes through `models`. */
     queues: readonly Queue<JobData, JobResult>[];

@@ -1,7 +1,9 @@
 import type { Context, Next } from 'koa';
 import { AppError, errorTable, type ErrorBody, type ErrorCode, type TutorialErrorBody } from '../errors.js';
 import { ImageError } from '../model/image-error.js';
-import type { ApiState } from './api-state.js';
+import type { ApiState, ErrorFormat } from './api-state.js';
+import type { OpenInferenceError } from './open-inference/wire.js';
+import type { ReplicateError } from './replicate/wire.js';
 
 /** Errors thrown by Koa or its middleware (http-errors) that carry a status we may pass on. */
 const httpStatusCodes: Record<number, ErrorCode> = {
@@ -35,6 +37,25 @@ function methodError(ctx: Context): AppError | undefined {
   return new AppError('method_not_allowed', `${ctx.method} is not allowed on ${ctx.path}; allowed: ${allow}`, {
     Allow: allow,
   });
+}
+
+/** A front door's own shape: the route's choice, else the one of the API its path belongs to. */
+function errorFormat(ctx: Context & { state: ApiState }): ErrorFormat {
+  if (ctx.state.errorFormat) return ctx.state.errorFormat;
+  if (ctx.path === '/v1' || ctx.path.startsWith('/v1/')) return 'replicate';
+  if (ctx.path === '/v2' || ctx.path.startsWith('/v2/')) return 'open-inference';
+  return 'standard';
+}
+
+function errorBody(
+  format: ErrorFormat,
+  { code, status }: AppError,
+  message: string,
+): ErrorBody | TutorialErrorBody | ReplicateError | OpenInferenceError {
+  if (format === 'tutorial') return { success: false, error: message, code };
+  if (format === 'replicate') return { title: code, detail: message, status, code };
+  if (format === 'open-inference') return { error: message };
+  return { error: { code, message } };
 }
 
 /** The client closed the connection before its request was read: nobody is left to answer. */
@@ -90,10 +111,6 @@ export async function errorHandler(ctx: Context & { state: ApiState }, next: Nex
     // A body left unread (an upload refused from its headers) would otherwise be read to its end
     // and thrown away to keep the connection: closing it spares the event loop and the client.
     if (!ctx.req.complete && !ctx.req.readableFlowing) ctx.set('Connection', 'close');
-    const body: ErrorBody | TutorialErrorBody =
-      ctx.state.errorFormat === 'tutorial'
-        ? { success: false, error: message, code: appError.code }
-        : { error: { code: appError.code, message } };
-    ctx.body = body;
+    ctx.body = errorBody(errorFormat(ctx), appError, message);
   }
 }

@@ -15,7 +15,7 @@ import {
 import type { QueueKeys } from '../queue/keys.js';
 import { queueDepth, queueDepthStates } from '../queue/queue-depth.js';
 import type { WorkerPresence } from '../queue/worker-presence.js';
-import { withDelivery, type WebhookRoute } from '../webhook/webhook-queue.js';
+import { eventDelivery, withDelivery, type DeliveryData, type WebhookRoute } from '../webhook/webhook-queue.js';
 import { toJobView } from './job-view.js';
 import { QueueAdmission, type Reservation } from './queue-admission.js';
 import { JobViewSchema, type JobView } from './wire.js';
@@ -74,8 +74,21 @@ export interface Submission {
   idempotencyKey?: string;
   /** Default `interactive`. */
   priority?: Priority;
+  /** Keep the model's whole output (logits) in the result too: /v2 infer returns it. */
+  logits?: boolean;
   /** A checked URL to POST the finished job to (see resolveWebhookTarget). */
   webhook?: string;
+  /**
+   * How the webhook reports; default: one job message once the job has finished. Otherwise the
+   * messages' subject and the origin their URLs use, whether the final message is sent, and the
+   * body of a `start` message (fixed at submit from the job's ID and creation time, sent at once).
+   */
+  webhookEvents?: {
+    subject: 'prediction';
+    origin: string;
+    completed: boolean;
+    start?: (id: string, createdAt: Date) => string;
+  };
 }
 
 export interface Submitted {
@@ -139,15 +152,7 @@ export class JobStore {
         await this.storeWithIndex(id, image.crop);
         const node = this.jobNode(id, image, submission);
         job = submission.webhook
-          ? ((
-              await this.flowProducer().add(
-                withDelivery(
-                  node,
-                  { url: submission.webhook, subject: 'job', id, queue: node.queueName, owner: submission.owner },
-                  this.webhooks(),
-                ),
-              )
-            ).children![0]!.job as Job<JobData, JobResult>)
+          ? await this.addWithDelivery(id, node, submission.webhook, submission)
           : await this.queue.add(jobName, node.data as JobData, node.opts);
       } catch (err) {
         // Awaited but not fatal: if Redis is gone too, the workers' sweep removes the input later.
@@ -160,6 +165,37 @@ export class JobStore {
       await this.replicated({ kind: 'job', id });
       return { view: toJobView(job, 'waiting'), replayed: false };
     });
+  }
+
+  /**
+   * Adds the job under its webhook delivery (a flow: BullMQ starts the delivery once the job has
+   * finished). A `start` event is a delivery of its own, queued at once, and a child of the final
+   * one, so a receiver never gets `completed` before `start`.
+   */
+  private async addWithDelivery(
+    id: string,
+    node: FlowNestedLeafJob & { data: JobData },
+    url: string,
+    submission: Submission,
+  ): Promise<Job<JobData, JobResult>> {
+    const route = this.webhooks();
+    const events = submission.webhookEvents;
+    const message: Omit<DeliveryData, 'body'> = {
+      url,
+      subject: events?.subject ?? 'job',
+      id,
+      queue: node.queueName,
+      owner: submission.owner,
+      origin: events?.origin,
+    };
+    const start = events?.start && eventDelivery(message, 'start', events.start(id, new Date()), route);
+    if (events && !events.completed) {
+      const added = await this.queue.add(jobName, node.data as JobData, node.opts);
+      if (start) await this.flowProducer().add(start);
+      return added;
+    }
+    const tree = await this.flowProducer().add(withDelivery(node, message, route, start ? [start] : []));
+    return tree.children![0]!.job as Job<JobData, JobResult>;
   }
 
   /** Reserves room for the jobs `ids` under MAX_QUEUE_DEPTH (429 queue_full when full); release once they are added. */
@@ -206,6 +242,7 @@ export class JobStore {
       source: image.source,
       deadlineAt: submission.deadlineAt,
       owner: submission.owner,
+      logits: submission.logits,
     };
     const opts = {
       ...this.queue.defaultJobOptions,

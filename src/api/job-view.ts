@@ -24,7 +24,12 @@ export function toJobView(job: Job<JobData, JobResult>, state: JobState | 'unkno
     startedAt: iso(job.processedOn),
     finishedAt: status === 'completed' || status === 'failed' ? iso(job.finishedOn) : undefined,
     batchSize: result?.batchSize,
-    result: result && { model: result.model, precision: result.precision, predictions: result.predictions },
+    result: result && {
+      model: result.model,
+      precision: result.precision,
+      predictions: result.predictions,
+      logits: result.logits,
+    },
     error: failure && { code: failure.code, message: failure.message },
     links: { self: `/jobs/${id}`, wait: `/jobs/${id}/wait` },
   };

@@ -44,11 +44,19 @@ export function decodeJsonImage(
     );
   }
   const encoded = 'image' in parsed.data ? parsed.data.image : parsed.data.instances[0]!.b64;
+  return { image: decodeBase64Image(encoded, maxUploadBytes, 'the image in the JSON body'), fields };
+}
+
+/**
+ * The bytes of a base64 image (a `data:…;base64,` prefix allowed), refused before decoding when
+ * they would exceed `maxUploadBytes`; `what` names it in the 400.
+ */
+export function decodeBase64Image(encoded: string, maxUploadBytes: number, what: string): Buffer {
   const payload = encoded.replace(/^data:[^,]*;base64,/, '').replace(/\s+/g, '');
   if (!base64.test(payload) || payload.length % 4 === 1)
-    throw new AppError('invalid_request', 'the image in the JSON body is not valid base64');
+    throw new AppError('invalid_request', `${what} is not valid base64`);
   if (Math.floor((payload.length * 3) / 4) - (payload.match(/=+$/)?.[0].length ?? 0) > maxUploadBytes) {
     throw new AppError('payload_too_large', `the decoded image exceeds the limit of ${maxUploadBytes} bytes`);
   }
-  return { image: Buffer.from(payload, 'base64'), fields };
+  return Buffer.from(payload, 'base64');
 }

@@ -4,6 +4,7 @@ import { openMultipart, stopReading } from './multipart-body.js';
 
 /** The field real clients (the Flask tutorial, curl -F, the web page) put the image in. */
 export const imageField = 'image';
+const defaultImageField = imageField;
 /** Parts beyond this answer 400 without being read further; a form needs one. */
 const maxParts = 16;
 
@@ -20,7 +21,7 @@ const tooLarge = (maxBytes: number) =>
   new AppError('payload_too_large', `the upload exceeds the limit of ${maxBytes} bytes`);
 
 /**
- * The bytes of the one multipart part named `image`. Every part counts as a file whatever its
+ * The bytes of the one multipart part named `image` (or `imageField`). Every part counts as a file whatever its
  * headers: Python requests' `files={"image": bytes}` sends no filename and no Content-Type, and
  * the bytes decide what the image is. The whole body is read (other parts are counted, not kept)
  * so the 400 can name every problem: no `image` part, several, or extra fields.
@@ -29,6 +30,8 @@ export function readMultipartImage(
   req: IncomingMessage,
   maxUploadBytes: number,
   fieldNames: readonly string[] = [],
+  /** The part holding the image (`content` for Replicate's /v1/files). */
+  imageField = defaultImageField,
 ): Promise<MultipartUpload> {
   return new Promise((resolve, reject) => {
     let images = 0;

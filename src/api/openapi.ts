@@ -30,6 +30,7 @@ import {
 } from './wire.js';
 import { PrioritySchema, TopkSchema } from '../queue/job-schemas.js';
 import { codeSamples, errorTableMarkdown, type CodeSample } from './openapi-examples.js';
+import { dropInPaths, dropInSchemas, dropInTags } from './openapi-drop-in.js';
 
 type JsonSchema = Record<string, unknown>;
 type Content = Record<string, { schema?: JsonSchema }>;
@@ -676,6 +677,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
       { name: 'batches', description: 'Many images in one upload.' },
       { name: 'models', description: 'The models served, chosen with `model` on submit.' },
       { name: 'webhooks', description: "What this service sends to a submission's webhook URL." },
+      ...dropInTags,
       { name: 'operations', description: 'Health, metrics, this documentation and the web page at /.' },
       {
         name: 'errors',
@@ -687,13 +689,13 @@ export function buildOpenApiDocument(): OpenApiDocument {
         ].join('\n\n'),
       },
     ],
-    paths,
+    paths: { ...paths, ...dropInPaths() },
     webhooks: {
       jobFinished: webhookOperation('A job has completed or failed', 'JobWebhookMessage'),
       batchFinished: webhookOperation('Every image of a batch has finished', 'BatchWebhookMessage'),
     },
     components: {
-      schemas: componentSchemas(),
+      schemas: { ...componentSchemas(), ...dropInSchemas() },
       securitySchemes: {
         apiKey: {
           type: 'http',

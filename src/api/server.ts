@@ -36,6 +36,9 @@ import { startBatchFinisher } from './batch-finisher.js';
 import { batchQueueName, BatchStore } from './batch-store.js';
 import { DecodeSlots } from './decode-slots.js';
 import { UploadAdmission } from './upload-admission.js';
+import { FileStore } from './replicate/file-store.js';
+import { ModelVersions } from './replicate/model-versions.js';
+import { PredictionBook } from './replicate/prediction-book.js';
 import { startWebhookDispatcher, type ReadView, type WebhookDispatcher } from './webhook-dispatcher.js';
 
 /** How long one Redis client may take to close before its connection is dropped, ms. */
@@ -197,6 +200,8 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
     };
   });
   const models = new ModelCatalog(served, config.defaultModel, redis, (id) => namespaceKeys.jobModel(id));
+  const predictions = new PredictionBook(models, redis, namespaceKeys, config.resultTtlSeconds);
+  const modelFiles = new Map(manifests.map((m, i) => [m.name, path.join(config.modelDirs[i]!, m.file)]));
   const batchWaiter = new JobWaiter(batchEvents);
   const batches = new BatchStore((queueName) => models.storeOfQueue(queueName), batchQueue, redis, {
     keepSeconds: config.failedTtlSeconds,
@@ -206,10 +211,11 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   let dispatcher: WebhookDispatcher | undefined;
   if (webhookSecret && webhookRoute) {
     // `message.queue` names the job's model queue (the batch queue for batches).
-    const readView: ReadView = async (message) =>
-      message.subject === 'job'
-        ? models.storeOfQueue(message.queue)?.get(message.id, message.owner)
-        : batches.get(message.id, message.owner);
+    const readView: ReadView = async (message) => {
+      if (message.subject === 'batch') return batches.get(message.id, message.owner);
+      if (message.subject === 'prediction') return predictions.get(message.id, message.owner, message.origin ?? '');
+      return models.storeOfQueue(message.queue)?.get(message.id, message.owner);
+    };
     dispatcher = startWebhookDispatcher(
       config.redis,
       webhookRoute.queueName,
@@ -253,6 +259,17 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
     },
     acceptWithoutWorkerUntil: Date.now() + config.workerGraceSeconds * 1000,
+    replicate: {
+      predictions,
+      files: new FileStore(redis, namespaceKeys, config.resultTtlSeconds, config.maxQueueDepth),
+      versions: new ModelVersions(models, modelFiles),
+      fetch: {
+        allowHosts: config.webhooks.allowHosts,
+        maxBytes: config.maxUploadBytes,
+        timeoutMs: config.webhooks.timeoutMs,
+      },
+      webhookSecret: webhookSecret && `whsec_${webhookSecret.toString('base64')}`,
+    },
     operators: {
       queues,
       dashboardQueues,

@@ -12,7 +12,7 @@ import { DeliveryDataSchema, type DeliveryData } from '../webhook/webhook-queue.
 
 /** Reads the current view of what a message reports on (in its queue), as its submitter would. */
 export type ReadView = (
-  message: Pick<DeliveryData, 'subject' | 'id' | 'queue' | 'owner'>,
+  message: Pick<DeliveryData, 'subject' | 'id' | 'queue' | 'owner' | 'origin'>,
 ) => Promise<{ status: string } | undefined>;
 
 export interface WebhookDispatcher {
@@ -41,11 +41,12 @@ export function startWebhookDispatcher(
     if (body === undefined) {
       const view = await readView(data);
       if (!view) throw new UnrecoverableError(`${data.subject} ${data.id} expired before its webhook was sent`);
-      body = JSON.stringify({
-        type: `${data.subject}.${view.status}`,
-        timestamp: new Date().toISOString(),
-        data: view,
-      });
+      // A prediction is sent as itself, as Replicate does; jobs and batches in a typed envelope.
+      body = JSON.stringify(
+        data.subject === 'prediction'
+          ? view
+          : { type: `${data.subject}.${view.status}`, timestamp: new Date().toISOString(), data: view },
+      );
       await job.updateData({ ...data, body });
     }
     const target = await resolveWebhookTarget(data.url, config.allowHosts).catch((err: unknown) => {

@@ -117,7 +117,15 @@ export const JobViewSchema = z.object({
   /** How many images shared the forward pass this job ran in. */
   batchSize: z.number().int().positive().optional(),
   result: z
-    .object({ model: z.string(), precision: z.enum(precisions).optional(), predictions: z.array(PredictionSchema) })
+    .object({
+      model: z.string(),
+      precision: z.enum(precisions).optional(),
+      predictions: z.array(PredictionSchema),
+      logits: z
+        .array(z.number())
+        .optional()
+        .meta({ description: "The model's whole output, for jobs submitted through POST /v2/models/{m}/infer only." }),
+    })
     .optional(),
   error: z.object({ code: z.string(), message: z.string() }).optional(),
   links: z.object({ self: z.string(), wait: z.string() }),

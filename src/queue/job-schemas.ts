@@ -42,6 +42,8 @@ export const JobDataSchema = z.object({
   deadlineAt: z.number().int().positive().optional(),
   /** Digest prefix of the API key that submitted it; only that key may read or cancel it. */
   owner: z.string().optional(),
+  /** Return the model's whole output (the logits) beside the top-k: what /v2 infer answers with. */
+  logits: z.boolean().optional(),
 });
 export type JobData = z.infer<typeof JobDataSchema>;
 
@@ -51,6 +53,8 @@ export const JobResultSchema = z.object({
   /** Optional only for results written before workers reported it. */
   precision: z.enum(precisions).optional(),
   predictions: z.array(PredictionSchema),
+  /** The model's raw output for this image, when the job asked for it (JobData.logits). */
+  logits: z.array(z.number()).optional(),
   batchSize: z.number().int().positive(),
   inferenceMs: z.number().nonnegative(),
   /**

@@ -40,6 +40,14 @@ export interface QueueKeys {
   readonly workers: string;
   /** Which model (queue) a job ID belongs to; kept in the namespace's keys (QUEUE_NAME), not a model queue's. */
   jobModel(jobId: string): string;
+  /** What a Replicate-style prediction was created with (model, version, input), beside its job; namespace keys. */
+  prediction(jobId: string): string;
+  /** The predictions one caller (key, else address) created, as `<epoch ms>:<job id>` members; namespace keys. */
+  predictions(scope: string): string;
+  /** A file uploaded through POST /v1/files: a hash of its bytes and its metadata; namespace keys. */
+  file(fileId: string): string;
+  /** The live files of one key (or of the open API), scored by expiry (epoch ms): what bounds their number. */
+  files(scope: string): string;
 }
 
 export function queueKeys(queueName: string): QueueKeys {
@@ -57,6 +65,10 @@ export function queueKeys(queueName: string): QueueKeys {
     rateLimit: (client, window) => `${base}:ratelimit:${client}:${window}`,
     workers: `${base}:live-workers`,
     jobModel: (jobId) => `${base}:job-model:${jobId}`,
+    prediction: (jobId) => `${base}:prediction:${jobId}`,
+    predictions: (scope) => `${base}:predictions:${scope}`,
+    file: (fileId) => `${base}:file:${fileId}`,
+    files: (scope) => `${base}:files:${scope}`,
   };
 }
 

@@ -8,8 +8,11 @@ import { z } from 'zod';
 export const webhookQueueName = (namespace: string): string => `${namespace}-webhooks`;
 export const deliveryJobName = 'deliver';
 
-/** What is being reported: a job of the classification queue, or a batch of them. */
-export const WebhookSubjectSchema = z.enum(['job', 'batch']);
+/**
+ * What is being reported: a job of the classification queue, a batch of them, or a job as a
+ * Replicate prediction (the body is then the prediction itself, as Replicate sends it).
+ */
+export const WebhookSubjectSchema = z.enum(['job', 'batch', 'prediction']);
 export type WebhookSubject = z.infer<typeof WebhookSubjectSchema>;
 
 /**
@@ -30,6 +33,8 @@ export const DeliveryDataSchema = z.object({
   queue: z.string(),
   /** Who submitted it (its views are read as that client). */
   owner: z.string().optional(),
+  /** The origin the submission came through (`http://host:port`), for the absolute URLs of a prediction. */
+  origin: z.string().optional(),
   body: z.string().optional(),
 });
 export type DeliveryData = z.infer<typeof DeliveryDataSchema>;
@@ -58,14 +63,42 @@ export function deliveryJobOptions(policy: DeliveryPolicy): JobsOptions {
 
 /**
  * Wraps `child` (a job or a batch) in a delivery job. The child ignores its own failure as a
- * dependency, so the delivery runs after a failure too, and reports it.
+ * dependency, so the delivery runs after a failure too, and reports it. `before` are deliveries
+ * that must have been made (or have given up) first, such as a prediction's `start` event: as
+ * children they hold the final message back until they are done.
  */
-export function withDelivery(child: FlowJobNode, message: Omit<DeliveryData, 'body'>, route: WebhookRoute): FlowJob {
+export function withDelivery(
+  child: FlowJobNode,
+  message: Omit<DeliveryData, 'body'>,
+  route: WebhookRoute,
+  before: readonly FlowJob[] = [],
+): FlowJob {
   return {
     name: deliveryJobName,
     queueName: route.queueName,
     data: message,
     opts: { ...route.jobOptions, jobId: `msg_${message.id}` },
-    children: [{ ...child, opts: { ...child.opts, ignoreDependencyOnFailure: true } }],
+    children: [
+      { ...child, opts: { ...child.opts, ignoreDependencyOnFailure: true } },
+      ...before.map((early) => ({ ...early, opts: { ...early.opts, ignoreDependencyOnFailure: true } })),
+    ],
+  };
+}
+
+/**
+ * A delivery whose body is fixed when it is queued: an event that reports a moment (a prediction
+ * has started), not the final state. Its webhook-id is `msg_<id>_<event>`.
+ */
+export function eventDelivery(
+  message: Omit<DeliveryData, 'body'>,
+  event: string,
+  body: string,
+  route: WebhookRoute,
+): FlowJob {
+  return {
+    name: deliveryJobName,
+    queueName: route.queueName,
+    data: { ...message, body },
+    opts: { ...route.jobOptions, jobId: `msg_${message.id}_${event}` },
   };
 }

@@ -90,6 +90,7 @@ export function createProcessor(
       model: classifier.manifest.name,
       precision: classifier.precision,
       predictions: classifier.predictions(out.logits, data.data.topk),
+      logits: data.data.logits ? Array.from(out.logits) : undefined,
       batchSize: out.batchSize,
       inferenceMs: out.inferenceMs,
       marks: { pickedUpAt, inputAt, batchStartAt: out.startedAt, batchEndAt: out.endedAt },

@@ -10,6 +10,7 @@ import * as fx from '../support/fixtures.js';
 import { get, image, postImage, type Reply } from '../support/http.js';
 import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
 import { ResponseValidator } from '../support/openapi-validator.js';
+import { defaultModelName } from '../support/paths.js';
 
 /** The document the app publishes, and real answers of the app (with a worker) checked against it. */
 let api: InProcessApi;
@@ -155,6 +156,61 @@ describe('real responses validate against the published document', () => {
     conforms('get', '/metrics', await get(url, '/metrics'));
     conforms('get', '/openapi.json', await get(url, '/openapi.json'));
     conforms('get', '/docs', await get(url, '/docs'));
+  });
+
+  it('the drop-in front doors: Replicate /v1 and the Open Inference Protocol /v2', async () => {
+    const model = defaultModelName;
+    const uri = `data:image/jpeg;base64,${(await image('orange.jpg')).toString('base64')}`;
+    const send = async (route: string, body: unknown, headers: Record<string, string> = {}): Promise<Reply> => {
+      const res = await fetch(`${url}${route}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, headers: res.headers, body: await res.json() };
+    };
+    const created = await send(`/v1/models/local/${model}/predictions`, { input: { image: uri } }, { prefer: 'wait' });
+    expect(created.status).toBe(201);
+    conforms('post', '/v1/models/{owner}/{name}/predictions', created);
+    const id = (created.body as { id: string }).id;
+    conforms('get', '/v1/predictions/{id}', await get(url, `/v1/predictions/${id}`));
+    conforms('post', '/v1/predictions/{id}/cancel', await send(`/v1/predictions/${id}/cancel`, {}));
+    conforms('get', '/v1/predictions', await get(url, '/v1/predictions'));
+    conforms('get', '/v1/models/{owner}/{name}', await get(url, `/v1/models/local/${model}`));
+    conforms('get', '/v1/predictions/{id}', await get(url, `/v1/predictions/${randomUUID()}`));
+    conforms('post', '/v1/predictions', await send('/v1/predictions', { version: 'nope', input: { image: uri } }));
+    conforms('get', '/v1/webhooks/default/secret', await get(url, '/v1/webhooks/default/secret'));
+    const form = new FormData();
+    form.append('content', new Blob([new Uint8Array(await image('orange.jpg'))]), 'orange.jpg');
+    const res = await fetch(`${url}/v1/files`, { method: 'POST', body: form });
+    const file: Reply = { status: res.status, headers: res.headers, body: await res.json() };
+    expect(file.status).toBe(201);
+    conforms('post', '/v1/files', file);
+    conforms('get', '/v1/files/{id}', await get(url, `/v1/files/${(file.body as { id: string }).id}`));
+
+    conforms('get', '/v2/health/live', await get(url, '/v2/health/live'));
+    conforms('get', '/v2/health/ready', await get(url, '/v2/health/ready'));
+    conforms('get', '/v2', await get(url, '/v2'));
+    conforms('get', '/v2/models/{model}', await get(url, `/v2/models/${model}`));
+    conforms(
+      'get',
+      '/v2/models/{model}/versions/{version}/ready',
+      await get(url, `/v2/models/${model}/versions/1/ready`),
+    );
+    conforms('get', '/v2/models/{model}', await get(url, '/v2/models/nope'));
+    const tensor = {
+      name: 'input',
+      shape: [1, 3, 224, 224],
+      datatype: 'FP32',
+      data: new Array<number>(150_528).fill(0),
+    };
+    const inferred = await send(`/v2/models/${model}/infer`, {
+      inputs: [tensor],
+      outputs: [{ name: 'output', parameters: { classification: 2 } }],
+    });
+    expect(inferred.status).toBe(200);
+    conforms('post', '/v2/models/{model}/infer', inferred);
+    conforms('post', '/v2/models/{model}/infer', await send(`/v2/models/${model}/infer`, { inputs: [] }));
   });
 
   it('the validator is not a rubber stamp: altered bodies and undocumented answers fail', async () => {

@@ -8,6 +8,8 @@
  * take only without another file beside them.
  */
 import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -24,6 +26,8 @@ const expected = 'bald_eagle';
 const clientsDir = path.join(projectRoot, 'test/conformance/clients');
 
 type Route = '/predict' | '/jobs';
+/** The table's columns: the two native routes, and the drop-in front doors (/v1 Replicate, /v2 Open Inference). */
+type Column = Route | 'drop-in';
 
 reportMissingChromium('conformance: the web page');
 
@@ -33,10 +37,15 @@ beforeAll(async () => {
   service = await startInProcessApi(testConfig(inject('redisUrl')));
   await service.startWorker();
 });
-const results = new Map<string, Partial<Record<Route, string>>>();
+const results = new Map<string, Partial<Record<Column, string>>>();
 afterAll(async () => {
-  const rows = [...results].map(([client, r]) => `| ${client} | ${r['/predict'] ?? '—'} | ${r['/jobs'] ?? '—'} |`);
-  narrate(`\n| client | /predict | /jobs (+ wait) |\n| --- | --- | --- |\n${rows.join('\n')}\n`);
+  const cell = (r: Partial<Record<Column, string>>, c: Column) => r[c] ?? '—';
+  const rows = [...results].map(
+    ([client, r]) => `| ${client} | ${cell(r, '/predict')} | ${cell(r, '/jobs')} | ${cell(r, 'drop-in')} |`,
+  );
+  narrate(
+    `\n| client | /predict | /jobs (+ wait) | drop-in (/v1, /v2) |\n| --- | --- | --- | --- |\n${rows.join('\n')}\n`,
+  );
   await service?.close();
 });
 
@@ -149,6 +158,71 @@ describe.concurrent('real clients get the photo classified', () => {
       expect(label).toBe(expected);
     } finally {
       await browser.close();
+    }
+  });
+});
+
+/** A request of the binary tensor extension: the JSON, then one BYTES element (length, file). */
+async function v2BytesBody(dir: string): Promise<{ file: string; headerLength: number }> {
+  const photoBytes = await readFile(photo);
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [
+        { name: 'input', shape: [1], datatype: 'BYTES', parameters: { binary_data_size: photoBytes.length + 4 } },
+      ],
+      outputs: [{ name: 'output', parameters: { classification: 1 } }],
+    }),
+  );
+  const length = Buffer.alloc(4);
+  length.writeUInt32LE(photoBytes.length);
+  const file = path.join(dir, 'v2-request.bin');
+  await writeFile(file, Buffer.concat([header, length, photoBytes]));
+  return { file, headerLength: header.length };
+}
+
+describe.concurrent('the drop-in front doors from real clients', () => {
+  const model = () => service.deps.models.defaultModel.name;
+  const record = (name: string, label: string) =>
+    results.set(name, { 'drop-in': label === expected ? `${label} ✓` : label });
+
+  const sdkInputs = { buffer: 'a Buffer (via /v1/files)', 'data-uri': 'a data URI' } as const;
+  for (const how of ['buffer', 'data-uri'] as const) {
+    const name = `replicate SDK run(local/<model>), image as ${sdkInputs[how]}`;
+    it(`${name} -> /v1`, async () => {
+      const label = await lastLine(process.execPath, [
+        path.join(clientsDir, 'replicate_client.js'),
+        service.url,
+        model(),
+        photo,
+        how,
+      ]);
+      record(name, label);
+      expect(label).toBe(expected);
+    });
+  }
+
+  it('curl, v2 binary tensor extension (BYTES image, classification 1) -> /v2', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'v2-'));
+    try {
+      const { file, headerLength } = await v2BytesBody(dir);
+      const { stdout } = await run('curl', [
+        '-sS',
+        '-X',
+        'POST',
+        '--data-binary',
+        `@${file}`,
+        '-H',
+        'Content-Type: application/octet-stream',
+        '-H',
+        `Inference-Header-Content-Length: ${headerLength}`,
+        `${service.url}/v2/models/${model()}/infer`,
+      ]);
+      const reply = JSON.parse(stdout) as { outputs?: { data: string[] }[] };
+      const label = reply.outputs?.[0]?.data[0]?.split(':')[2] ?? stdout;
+      record('curl --data-binary (v2 binary extension, BYTES image)', label);
+      expect(label).toBe(expected);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
