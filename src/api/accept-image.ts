@@ -44,7 +44,9 @@ export async function acceptImage(
     // The header alone (format, size, pixel limit) before waiting: refusals do not queue, and the
     // decode is admitted by its size.
     const header = await inspectImage(upload, limits);
-    image = await decodeSlots.run(header.width * header.height, () => prepareImage(upload, model.manifest, limits));
+    image = await decodeSlots.run(header.width * header.height, () =>
+      prepareImage(upload, model.manifest, limits, header),
+    );
   } finally {
     release();
   }

@@ -15,7 +15,7 @@ import {
 import type { QueueKeys } from '../queue/keys.js';
 import type { WorkerPresence } from '../queue/worker-presence.js';
 import { withDelivery, type WebhookRoute } from '../webhook/webhook-queue.js';
-import { toJobView } from './job-view.js';
+import { readJobHash, toJobView } from './job-view.js';
 import { QueueAdmission, type Reservation } from './queue-admission.js';
 import { JobViewSchema, type JobView } from './wire.js';
 
@@ -257,12 +257,27 @@ export class JobStore {
   async get(id: string, owner?: string): Promise<JobView | undefined> {
     if (!JobIdSchema.safeParse(id).success) return undefined;
     return redisCall('read', async () => {
-      // State first: a job read after its state can only be further along, never behind it.
-      const state = await this.queue.getJobState(id);
-      if (state === 'unknown') return this.cancelled(id, owner);
-      const job = await Job.fromId<JobData, JobResult>(this.queue, id);
-      if (!job || job.data.owner !== owner) return undefined;
-      return toJobView(job, state);
+      // One round trip, and one step: the state and the hash can never disagree. Only the states a
+      // view tells apart are asked (finished, failed, held by a worker; any other is "queued").
+      const { keys } = this.options;
+      const replies = await this.redis
+        .multi()
+        .zscore(keys.completed, id)
+        .zscore(keys.failed, id)
+        .lpos(this.queue.keys.active!, id)
+        .hgetall(keys.job(id))
+        .exec();
+      if (!replies) throw new Error('the job read was discarded');
+      const [completed, failed, active, hash] = replies.map(([err, value]) => {
+        if (err) throw err;
+        return value;
+      });
+      const read = readJobHash(id, hash as Record<string, string>);
+      if (!read) return this.cancelled(id, owner);
+      if (read.owner !== owner) return undefined;
+      const state =
+        completed !== null ? 'completed' : failed !== null ? 'failed' : active !== null ? 'active' : 'waiting';
+      return toJobView(read.job, state);
     });
   }
 
