@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Job, type FlowNestedLeafJob, type FlowProducer, type JobType, type Queue } from 'bullmq';
+import { Job, type FlowNestedLeafJob, type FlowProducer, type JobState, type JobType, type Queue } from 'bullmq';
 import { AppError } from '../errors.js';
 import type { RedisClient } from '../redis.js';
 import type { PreparedImage } from '../model/preprocess.js';
@@ -42,6 +42,22 @@ async function redisCall<T>(what: string, call: () => Promise<T>): Promise<T> {
  * backoff, and failed (kept FAILED_TTL_SECONDS for a retry).
  */
 export const queueDepthStates = ['waiting', 'active', 'delayed', 'failed'] as const;
+
+/**
+ * A job's hash and the one state a view tells apart (finished, failed, held by a worker, or else
+ * waiting in some form), in one step: one round trip instead of BullMQ's state script and a second
+ * read, and the state and the hash can never disagree. Checked in the order a job moves through
+ * them, stopping at the first that holds (a finished job costs the hash and one ZSCORE).
+ * KEYS: the job's hash, completed, failed, active. ARGV: the job ID. Returns {state, HGETALL}.
+ */
+const jobViewScript = `
+local hash = redis.call('HGETALL', KEYS[1])
+if #hash == 0 then return {'unknown', hash} end
+if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return {'completed', hash} end
+if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return {'failed', hash} end
+if redis.call('LPOS', KEYS[4], ARGV[1]) then return {'active', hash} end
+return {'waiting', hash}
+`;
 
 /** Waiting for a worker (plain or by priority), waiting out a retry backoff, or held by one. */
 const unfinishedStates = ['waiting', 'prioritized', 'delayed', 'active'] as const;
@@ -257,26 +273,21 @@ export class JobStore {
   async get(id: string, owner?: string): Promise<JobView | undefined> {
     if (!JobIdSchema.safeParse(id).success) return undefined;
     return redisCall('read', async () => {
-      // One round trip, and one step: the state and the hash can never disagree. Only the states a
-      // view tells apart are asked (finished, failed, held by a worker; any other is "queued").
       const { keys } = this.options;
-      const replies = await this.redis
-        .multi()
-        .zscore(keys.completed, id)
-        .zscore(keys.failed, id)
-        .lpos(this.queue.keys.active!, id)
-        .hgetall(keys.job(id))
-        .exec();
-      if (!replies) throw new Error('the job read was discarded');
-      const [completed, failed, active, hash] = replies.map(([err, value]) => {
-        if (err) throw err;
-        return value;
-      });
-      const read = readJobHash(id, hash as Record<string, string>);
-      if (!read) return this.cancelled(id, owner);
+      const [state, fields] = (await this.redis.eval(
+        jobViewScript,
+        4,
+        keys.job(id),
+        keys.completed,
+        keys.failed,
+        this.queue.keys.active!,
+        id,
+      )) as [JobState | 'unknown', string[]];
+      const hash: Record<string, string> = {};
+      for (let i = 0; i + 1 < fields.length; i += 2) hash[fields[i]!] = fields[i + 1]!;
+      const read = readJobHash(id, hash);
+      if (state === 'unknown' || !read) return this.cancelled(id, owner);
       if (read.owner !== owner) return undefined;
-      const state =
-        completed !== null ? 'completed' : failed !== null ? 'failed' : active !== null ? 'active' : 'waiting';
       return toJobView(read.job, state);
     });
   }

@@ -5,12 +5,6 @@ import type { RedisClient } from '../redis.js';
 import { retryAfterSeconds, type JobStore } from './job-store.js';
 import type { JobView } from './wire.js';
 
-/**
- * How long a model found live counts as live, ms. A worker that dies unannounced keeps counting
- * for up to its announcement TTL (15 s) anyway; this adds a second at most.
- */
-const liveForMs = 1000;
-
 /** One model as the API serves it: its preprocessing contract and the store of its queue. */
 export interface ServedModel {
   name: string;
@@ -75,19 +69,8 @@ export class ModelCatalog {
    * `graceUntil`, epoch ms) still runs.
    */
   async isLive(model: ServedModel, graceUntil: number): Promise<boolean> {
-    const now = Date.now();
-    if (now < graceUntil || now < (this.liveUntil.get(model.name) ?? 0)) return true;
-    const live = (await model.store.workerCount()) > 0;
-    if (live) this.liveUntil.set(model.name, now + liveForMs);
-    return live;
+    return Date.now() < graceUntil || (await model.store.workerCount()) > 0;
   }
-
-  /**
-   * Until when (epoch ms) each model counts as live without asking Redis again: a live answer is
-   * reused for liveForMs, so a submission costs no round trip for it. Only live answers are kept,
-   * so a model that has just gained a worker is found at once.
-   */
-  private readonly liveUntil = new Map<string, number>();
 
   /**
    * Refuses (503 no_worker) a submission for a model no live worker has loaded, once `graceUntil`
