@@ -79,6 +79,16 @@ await lever('crop encode + decode (ms CPU): 16 KiB chunks vs one chunk', {
   oneChunk: codec(false),
 });
 
+// The worker's inflate: in libuv's pool (one chunk) or on its own, mostly idle, main thread.
+const storedCrops = crops.map((pixels) => zlib.deflateRawSync(pixels, { strategy: zlib.constants.Z_HUFFMAN_ONLY }));
+await lever('crop inflate in the worker (ms CPU): libuv pool vs main thread', {
+  pool: () => cpuPerCall(300, (i) => inflateRaw(storedCrops[i % crops.length]!, { chunkSize: crops[0]!.length })),
+  mainThread: () =>
+    cpuPerCall(300, (i) =>
+      Promise.resolve(zlib.inflateRawSync(storedCrops[i % crops.length]!, { chunkSize: crops[0]!.length })),
+    ),
+});
+
 // Top-k of 1000 classes: a full sort (before) or a selection (after).
 const logits = new Float32Array(1000).map(() => Math.random() * 20 - 10);
 const sortTopK = (k: number) => {

@@ -92,9 +92,11 @@ export async function monitorRoundTrips(
   // monitor() opens a connection of its own; the one it is called on is closed with it.
   const connection = new Redis(redisUrl);
   const monitor = await connection.monitor();
-  // Connected before the work starts, so its handshake is not counted.
+  // Connected before the work starts, so its handshake is not counted; the work starts once MONITOR
+  // has shown this connection's first command (MONITOR streams commands as they run, a little later).
   const marker = new Redis(redisUrl);
-  await marker.ping();
+  let started: () => void = () => undefined;
+  const start = new Promise<void>((resolve) => (started = resolve));
   let roundTrips = 0;
   let commands = 0;
   const inMulti = new Set<string>();
@@ -106,6 +108,7 @@ export async function monitorRoundTrips(
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
     const name = (args[0] ?? '').toLowerCase();
     const lua = source.includes('lua');
+    if (name === 'echo' && args[1] === 'bench-monitor-start') return started();
     if (ending && name === 'echo' && args[1] === 'bench-monitor-end') return ended();
     if (!lua && name === 'multi') inMulti.add(source);
     if (!lua && name === 'exec') inMulti.delete(source);
@@ -117,6 +120,8 @@ export async function monitorRoundTrips(
   });
   // MONITOR streams commands as they run: an ECHO through another connection marks where the work ended.
   try {
+    await marker.echo('bench-monitor-start');
+    await start;
     await work(() => (jobIndex += 1));
     ending = true;
     await marker.echo('bench-monitor-end');

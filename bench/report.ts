@@ -28,7 +28,7 @@ function budgetLines(r: ModelResult): string[] {
       ),
     ),
     row('service (API + workers + Redis)', b.serviceCpuMs),
-    row('- engine core-time at the batches the worker ran', b.engineCoreMsAtWorkerBatches, batchMixText(r)),
+    row("- engine core-time at the worker's batches", b.engineCoreMsAtWorkerBatches, batchMixText(r)),
     row('- bare decode (sharp, one thread)', b.decodeCpuMs),
     row('= overhead', b.overheadMs, `of which smaller batches than the best: ${b.batchShortfallMs}`),
     `  limit = cores x 1000 / (engine best ${b.engineCoreMsBest} + decode ${b.decodeCpuMs}) = ` +
