@@ -19,6 +19,8 @@ import { sharedImages } from './shared-images.js';
 import { percentile, round } from './stats.js';
 
 const rounds = Number(process.argv[2] ?? 5);
+/** `LEVERS=<text>`: run only the levers whose name contains it. */
+const only = process.env['LEVERS'] ?? '';
 const images = await sharedImages();
 const manifest = await loadManifest(path.resolve(projectRoot, '../shared/models/resnet50-v1.5-int8'));
 const limits = { maxImagePixels: 100_000_000 };
@@ -34,6 +36,7 @@ async function cpuPerCall(n: number, run: (i: number) => Promise<unknown>): Prom
 type Variants = Record<string, () => Promise<number>>;
 const results: Record<string, Record<string, { rounds: number[]; median: number }>> = {};
 async function lever(name: string, variants: Variants) {
+  if (!name.includes(only)) return;
   const perRound: Record<string, number[]> = Object.fromEntries(Object.keys(variants).map((v) => [v, []]));
   for (let r = 0; r < rounds; r++) for (const [v, run] of Object.entries(variants)) perRound[v]!.push(await run());
   results[name] = Object.fromEntries(
@@ -149,6 +152,37 @@ await lever('job read, queued job (ms CPU, client + Redis)', {
 await lever('one small round trip, ZCOUNT (ms CPU, client + Redis)', {
   zcount: reads('x', () => redis.zcount('levers:live-workers', Date.now(), '+inf')),
   none: () => Promise.resolve(0),
+});
+
+// ioredis auto-pipelining on the API's command connection: 16 submissions at once (the bench's C=16), each the
+// submit's sequence of round trips (early queue-full count, admission script, two SETs, BullMQ's addJob, release).
+const crop = Buffer.alloc(100_000, 7);
+const admission = `redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) return redis.call('ZCARD', KEYS[1])`;
+let submitted = 0;
+const submissions = (enableAutoPipelining: boolean) => async () => {
+  const connection = new Redis(server.url, { enableAutoPipelining });
+  const q = new Queue('levers-submit', { connection });
+  await q.waitUntilReady();
+  const submit = async () => {
+    const id = `s${submitted++}`;
+    await q.getJobCounts('waiting', 'prioritized', 'delayed');
+    await connection.eval(admission, 1, 'levers:admitted', Date.now(), id);
+    await Promise.all([connection.set(`levers:input:${id}`, crop), connection.set(`levers:model:${id}`, 'int8')]);
+    await q.add('j', { topk: 5 }, { jobId: id });
+    await connection.zrem('levers:admitted', id);
+  };
+  const before = await redisCpuMs();
+  const client = await cpuPerCall(60, () => Promise.all(Array.from({ length: 16 }, submit)));
+  const perSubmit = client / 16 + ((await redisCpuMs()) - before) / (60 * 16);
+  await q.obliterate({ force: true });
+  await redis.eval(`for _, k in ipairs(redis.call('KEYS', 'levers:input:*')) do redis.call('DEL', k) end`, 0);
+  await q.close();
+  connection.disconnect();
+  return perSubmit;
+};
+await lever('16 concurrent submissions (ms CPU per submission, client + Redis): auto-pipelining off vs on', {
+  off: submissions(false),
+  on: submissions(true),
 });
 await queue.close();
 redis.disconnect();

@@ -18,12 +18,16 @@ const reconnectDelayMs = (attempt: number) => Math.min(100 * 2 ** attempt, 2000)
  * All reconnect forever with capped backoff. Through Sentinel every reconnect asks the sentinels
  * for the current master, and `failoverDetector` reconnects as soon as they announce a new one
  * (instead of when the dead master's socket times out).
+ * `command` connections pipeline the commands of one event-loop turn into one socket write: the
+ * API's concurrent requests then share writes (docs/performance.md). Not `blocking`: BullMQ's
+ * workers and QueueEvents run there, and Bull users reported lost job data with auto-pipelining.
  */
 export function connectRedis(target: RedisTarget, purpose: ConnectionPurpose): RedisClient {
   const options: RedisOptions = {
     maxRetriesPerRequest: purpose === 'command' ? 1 : null,
     enableOfflineQueue: purpose === 'blocking',
     retryStrategy: reconnectDelayMs,
+    enableAutoPipelining: purpose === 'command',
   };
   switch (target.kind) {
     case 'url':
@@ -41,6 +45,7 @@ export function connectRedis(target: RedisTarget, purpose: ConnectionPurpose): R
       const clusterOptions: ClusterOptions = {
         redisOptions: { ...options, password: target.password },
         enableOfflineQueue: purpose === 'blocking',
+        enableAutoPipelining: purpose === 'command',
         clusterRetryStrategy: reconnectDelayMs,
       };
       return new Cluster(
