@@ -184,6 +184,23 @@ await lever('16 concurrent submissions (ms CPU per submission, client + Redis): 
   off: submissions(false),
   on: submissions(true),
 });
+// A submission's two SETs (job-model index, then the crop) one after the other or sent together, one caller.
+const pipelined = new Redis(server.url, { enableAutoPipelining: true });
+const stores = (together: boolean) => async () => {
+  const before = await redisCpuMs();
+  const client = await cpuPerCall(400, async (i) => {
+    const index = () => pipelined.set(`levers:model:${i}`, 'int8', 'EX', 60);
+    const input = () => pipelined.set(`levers:input:${i}`, crop, 'EX', 60);
+    if (together) await Promise.all([index(), input()]);
+    else await index().then(input);
+  });
+  return client + ((await redisCpuMs()) - before) / 400;
+};
+await lever('the two SETs of a submission (ms CPU, client + Redis): in turn vs together', {
+  inTurn: stores(false),
+  together: stores(true),
+});
+pipelined.disconnect();
 await queue.close();
 redis.disconnect();
 await server.stop();

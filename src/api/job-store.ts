@@ -204,8 +204,11 @@ export class JobStore {
 
   private async storeWithIndex(id: string, crop: Buffer): Promise<void> {
     const { index, inputs } = this.options;
-    if (index) await this.redis.set(index.key(id), index.model, 'EX', index.ttlSeconds);
-    await inputs.put(id, crop);
+    // Sent together: the auto-pipelining connection writes both in one round trip.
+    await Promise.all([
+      index && this.redis.set(index.key(id), index.model, 'EX', index.ttlSeconds),
+      inputs.put(id, crop),
+    ]);
   }
 
   async discardInputs(ids: readonly string[]): Promise<void> {
