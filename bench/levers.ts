@@ -5,7 +5,11 @@
  * any one of these levers saves; these figures isolate them. `tsx bench/levers.ts [rounds]`.
  * Prints one JSON object: per lever, the per-round figures of each variant and their medians.
  */
+import { IncomingMessage, ServerResponse } from 'node:http';
+import { Socket } from 'node:net';
 import { promisify } from 'node:util';
+import helmet from 'helmet';
+import { pino } from 'pino';
 import zlib from 'node:zlib';
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -201,6 +205,53 @@ await lever('the two SETs of a submission (ms CPU, client + Redis): in turn vs t
   together: stores(true),
 });
 pipelined.disconnect();
+
+// Per-request middleware: the request log line (pino, synchronous write as in production, or pino's
+// asynchronous destination) and helmet's headers (helmet per response, or its headers computed once and copied).
+const logLines = (sync: boolean) => async () => {
+  const destination = pino.destination({ dest: '/dev/null', sync, minLength: sync ? 0 : 4096 });
+  if (!sync) await new Promise((resolve) => destination.once('ready', resolve));
+  const log = pino({ level: 'info', base: { role: 'api', pid: process.pid } }, destination);
+  const perLine = await cpuPerCall(20_000, (i) =>
+    Promise.resolve(
+      log.child({ reqId: `r${i}` }).info({ method: 'POST', path: '/jobs', status: 202, ms: 12.3 }, 'request'),
+    ),
+  );
+  destination.flushSync();
+  destination.end();
+  return perLine;
+};
+await lever('request log line (ms CPU, to /dev/null): synchronous vs asynchronous destination', {
+  sync: logLines(true),
+  async: logLines(false),
+});
+const helmetOptions = {
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: { 'default-src': ["'none'"], 'frame-ancestors': ["'none'"], 'object-src': ["'none'"] },
+  },
+  frameguard: { action: 'deny' as const },
+  referrerPolicy: { policy: 'no-referrer' as const },
+};
+const perResponse = helmet(helmetOptions);
+const response = () => new ServerResponse(new IncomingMessage(new Socket()));
+const sample = response();
+perResponse(sample.req, sample, () => undefined);
+const computed = Object.entries(sample.getHeaders());
+await lever('security headers per response (ms CPU): helmet each time vs computed once', {
+  helmet: () =>
+    cpuPerCall(20_000, () => {
+      const res = response();
+      return new Promise<void>((resolve) => perResponse(res.req, res, () => resolve()));
+    }),
+  computedOnce: () =>
+    cpuPerCall(20_000, () => {
+      const res = response();
+      for (const [name, value] of computed) res.setHeader(name, value!);
+      return Promise.resolve();
+    }),
+  bareResponse: () => cpuPerCall(20_000, () => Promise.resolve(response())),
+});
 await queue.close();
 redis.disconnect();
 await server.stop();
