@@ -4,7 +4,9 @@
  * endpoint, and go again. Prints one JSON line with per-request samples.
  *   tsx bench/load.ts <url> <clients> <warmupMs> <measureMs | 0> [requestsPerClient] [phoneFraction phoneDir]
  * With a phone fraction, that share of requests (spread evenly) sends one of the 12 MP JPEGs in
- * phoneDir (written by the bench with bench/phone-photos.ts) instead of a shared photo.
+ * phoneDir (written by the bench with bench/phone-photos.ts) instead of a shared photo. With
+ * `--prefer-wait` anywhere in the arguments, each client sends `Prefer: wait=60` on the POST and
+ * reads the result from its answer (one request per image) instead of a second request to /wait.
  */
 import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,10 +34,14 @@ export interface Sample {
 type Outcome = Omit<Sample, 'startMs' | 'endMs' | 'phone' | 'startEpochMs' | 'endEpochMs'>;
 const failed: Outcome = { batchSize: 0, ok: false, queueMs: 0, workerMs: 0, serverTiming: {} };
 
-const [urlArg, clientsArg, warmupArg, measureArg, perClientArg, phoneFractionArg, phoneDir] = process.argv.slice(2);
+const preferWait = process.argv.includes('--prefer-wait');
+const [urlArg, clientsArg, warmupArg, measureArg, perClientArg, phoneFractionArg, phoneDir] = process.argv
+  .slice(2)
+  .filter((a) => a !== '--prefer-wait');
 if (!urlArg)
   throw new Error(
-    'usage: tsx bench/load.ts <url> <clients> <warmupMs> <measureMs | 0> [requestsPerClient] [phoneFraction phoneDir]',
+    'usage: tsx bench/load.ts <url> <clients> <warmupMs> <measureMs | 0> [requestsPerClient] ' +
+      '[phoneFraction phoneDir] [--prefer-wait]',
   );
 const url: string = urlArg;
 const clients = Number(clientsArg);
@@ -64,37 +70,44 @@ function parseServerTiming(header: string | null): Record<string, number> {
 }
 
 async function classify(image: Blob): Promise<Outcome> {
-  const submitted = await submitImage(url, image);
+  const submitted = await submitImage(url, image, preferWait ? { Prefer: 'wait=60' } : {});
   const serverTiming = parseServerTiming(submitted.headers.get('server-timing'));
+  if (preferWait && submitted.status === 200) return outcome(submitted, serverTiming);
   const job = (await submitted.json()) as { id?: string; links?: { wait: string } };
   if (submitted.status !== 202 || !job.links) return failed;
   for (;;) {
     const res = await fetch(`${url}${job.links.wait}?timeout=60`);
-    const body = (await res.json()) as {
-      status: string;
-      batchSize?: number;
-      createdAt: string;
-      startedAt?: string;
-      finishedAt?: string;
-    };
-    if (res.status === 200 && body.status === 'completed') {
-      const [created, started, finished] = [body.createdAt, body.startedAt!, body.finishedAt!].map(Date.parse) as [
-        number,
-        number,
-        number,
-      ];
-      Object.assign(serverTiming, parseServerTiming(res.headers.get('server-timing')));
-      return {
-        id: job.id,
-        batchSize: body.batchSize ?? 0,
-        ok: true,
-        queueMs: started - created,
-        workerMs: finished - started,
-        serverTiming,
-      };
-    }
+    if (res.status === 200) return outcome(res, serverTiming);
+    await res.body?.cancel();
     if (res.status !== 202) return failed;
   }
+}
+
+/** A finished job's answer (200) as a sample: its batch, its timestamps, and the Server-Timing of both answers. */
+async function outcome(res: Response, serverTiming: Record<string, number>): Promise<Outcome> {
+  const body = (await res.json()) as {
+    id: string;
+    status: string;
+    batchSize?: number;
+    createdAt: string;
+    startedAt?: string;
+    finishedAt?: string;
+  };
+  if (body.status !== 'completed') return failed;
+  const [created, started, finished] = [body.createdAt, body.startedAt!, body.finishedAt!].map(Date.parse) as [
+    number,
+    number,
+    number,
+  ];
+  Object.assign(serverTiming, parseServerTiming(res.headers.get('server-timing')));
+  return {
+    id: body.id,
+    batchSize: body.batchSize ?? 0,
+    ok: true,
+    queueMs: started - created,
+    workerMs: finished - started,
+    serverTiming,
+  };
 }
 
 /** Whether request n is a phone photo: an even spread, `phoneFraction` of all requests, starting with the first. */

@@ -33,6 +33,8 @@ import type { Sample } from './load.js';
 import { phonePhoto } from './phone-photos.js';
 import { sharedImages, submitImage } from './shared-images.js';
 import { cpuSeconds, loopDelay, startBenchService, type BenchService } from './service.js';
+import { monitorRoundTrips, redisPerJob, redisSnapshot } from './redis-stats.js';
+import { renderReport } from './report.js';
 import { mean, percentile, round } from './stats.js';
 
 const { values: args } = parseArgs({
@@ -84,6 +86,8 @@ interface EngineRow {
   batch: number;
   imagesPerSecond: number;
   msPerBatch: number;
+  /** CPU time of the engine process per image (ONNX Runtime's threads included): its core-time. */
+  coreMsPerImage: number;
 }
 
 /**
@@ -96,10 +100,10 @@ async function engineCeiling(modelDir: string) {
   const bySpinning: Record<string, { rows: EngineRow[]; batch1: { p50Ms: number; p99Ms: number } }> = {};
   for (const spinning of quick ? [String(config.intraOpSpinning)] : ['true', 'false']) {
     const env = { MODEL_DIR: modelDir, INTRA_OP_SPINNING: spinning };
-    const sizes = quick ? [1, 4] : [1, 4, 8, 16];
+    const sizes = quick ? [1, 4] : [1, 2, 4, 8, 16];
     const runs = await Promise.all(
       Array.from({ length: workerProcesses }, () =>
-        engineChild<{ rows: { batch: number; images: number; ms: number }[] }>(env, [
+        engineChild<{ rows: { batch: number; images: number; ms: number; cpuMs: number }[] }>(env, [
           'throughput',
           sizes.join(','),
           quick ? '1' : '64',
@@ -112,6 +116,10 @@ async function engineCeiling(modelDir: string) {
         batch,
         imagesPerSecond: round(cells.reduce((sum, r) => sum + (r.images * 1000) / r.ms, 0)),
         msPerBatch: round(cells.reduce((sum, r) => sum + (r.ms * batch) / r.images, 0) / cells.length),
+        coreMsPerImage: round(
+          cells.reduce((sum, r) => sum + r.cpuMs, 0) / cells.reduce((sum, r) => sum + r.images, 0),
+          2,
+        ),
       };
     });
     // --quick takes the throughput run's batch-1 time as its one latency sample: a process less per model.
@@ -130,7 +138,42 @@ async function engineCeiling(modelDir: string) {
   const batch1 = Object.values(bySpinning)
     .map((r) => r.batch1)
     .reduce((a, b) => (b.p50Ms < a.p50Ms ? b : a));
-  return { bySpinning, best, batch1 };
+  // Core-time under the spinning setting the service runs (spinning burns CPU while it waits).
+  const served = bySpinning[String(config.intraOpSpinning)]!.rows;
+  const bestCore = served.reduce((a, b) => (b.coreMsPerImage < a.coreMsPerImage ? b : a));
+  return {
+    bySpinning,
+    best,
+    batch1,
+    bestCoreMsPerImage: bestCore.coreMsPerImage,
+    bestCoreBatch: bestCore.batch,
+    served,
+  };
+}
+
+/** Engine core-ms per image at batch size `b`, interpolated between the measured sizes (the nearest beyond them). */
+function coreMsAt(rows: readonly EngineRow[], b: number): number {
+  const upper = rows.find((r) => r.batch >= b) ?? rows.at(-1)!;
+  const lower = rows.findLast((r) => r.batch <= b) ?? rows[0]!;
+  if (upper.batch === lower.batch) return upper.coreMsPerImage;
+  const t = (b - lower.batch) / (upper.batch - lower.batch);
+  return lower.coreMsPerImage + t * (upper.coreMsPerImage - lower.coreMsPerImage);
+}
+
+/** The bare decode cost on one thread (bench/decode.ts), CPU and wall ms per image. */
+async function decodeCost(modelDir: string) {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', path.join(projectRoot, 'bench/decode.ts'), modelDir, quick ? '1' : '20'],
+    { env: { ...process.env, UV_THREADPOOL_SIZE: '1' }, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  const [code] = (await once(child, 'exit')) as [number];
+  if (code !== 0) throw new Error(`decode measurement exited ${code}`);
+  const r = JSON.parse(out) as Record<'bare' | 'prepareImage', { cpuMs: number; wallMs: number }>;
+  const rounded = (x: { cpuMs: number; wallMs: number }) => ({ cpuMs: round(x.cpuMs, 2), wallMs: round(x.wallMs, 2) });
+  return { bare: rounded(r.bare), prepareImage: rounded(r.prepareImage) };
 }
 
 // ---------------------------------------- 2, 3. load through the service
@@ -152,12 +195,16 @@ interface LoadResult {
   phoneRequestsSent: number;
   /** CPU the load generator itself used over the whole step, seconds. */
   cpuSeconds: number;
+  /** Images completed over the whole step, warm-up included (what the step's CPU time is divided by). */
+  completed: number;
   /** The measured requests themselves, for the stage breakdown (not written to the JSON). */
   samples: Sample[];
 }
 
 interface LoadOptions {
   perClient?: number;
+  /** `Prefer: wait` on the POST instead of a second request to /wait. */
+  preferWait?: boolean;
   /** Directory of 12 MP phone JPEGs, sent in phoneFraction of the requests. */
   phoneDir?: string;
 }
@@ -182,6 +229,7 @@ async function load(
       String(measureMs),
       String(options.perClient ?? 0),
       ...phone,
+      ...(options.preferWait ? ['--prefer-wait'] : []),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
@@ -211,6 +259,7 @@ async function load(
     phoneRequests: measured.filter((s) => s.phone).length,
     phoneRequestsSent: samples.filter((s) => s.phone).length,
     cpuSeconds: loadCpuSeconds,
+    completed: samples.filter((s) => s.ok).length,
     samples: ok,
   };
 }
@@ -315,23 +364,56 @@ async function queueFilled(service: BenchService, jobQueue: string, jobs: number
 }
 
 /**
- * CPU ms per completed image of each service process over one load step, and of the load
- * generator (which reports its own). Approximate: the step's warm-up is counted in both.
+ * What one load step cost per completed image: CPU ms of each service process (from /proc) and
+ * of the load generator (which reports its own), and Redis's own counters (commands, scripts, CPU,
+ * bytes). The whole step counts, warm-up included, on both sides of the division.
  */
-async function cpuPerImage(pids: Record<string, number>, work: () => Promise<LoadResult>, seconds: number) {
-  const before = Object.fromEntries(
-    await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuSeconds(pid)] as const)),
-  );
-  const result = await work();
-  const images = result.imagesPerSecond * seconds;
-  const perImage = (cpu: number) => round((cpu * 1000) / images);
-  const msPerImage: Record<string, number> = {};
-  for (const [name, pid] of Object.entries(pids)) msPerImage[name] = perImage((await cpuSeconds(pid)) - before[name]!);
-  msPerImage['load generator'] = perImage(result.cpuSeconds);
-  return { result, msPerImage };
+async function costPerImage(service: BenchService, work: () => Promise<LoadResult>) {
+  const pids: Record<string, number> = {
+    api: service.api.pid!,
+    ...Object.fromEntries(service.workers.map((w, i) => [`worker${i + 1}`, w.pid!])),
+    redis: service.redisPid,
+  };
+  const redis = new Redis(service.redisUrl);
+  try {
+    const cpuNow = async () =>
+      Object.fromEntries(
+        await Promise.all(Object.entries(pids).map(async ([name, pid]) => [name, await cpuSeconds(pid)] as const)),
+      );
+    const [before, redisBefore] = [await cpuNow(), await redisSnapshot(redis)];
+    const result = await work();
+    const [after, redisAfter] = [await cpuNow(), await redisSnapshot(redis)];
+    const images = result.completed;
+    const msPerImage: Record<string, number> = {};
+    for (const name of Object.keys(pids)) msPerImage[name] = round(((after[name]! - before[name]!) * 1000) / images, 2);
+    msPerImage['load generator'] = round((result.cpuSeconds * 1000) / images, 2);
+    return { result, msPerImage, redis: redisPerJob(redisBefore, redisAfter, images) };
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * MONITOR of `jobs` sequential jobs (POST, then /wait): what clients send Redis for one job,
+ * round trips and the commands run inside scripts, with the first job's commands listed.
+ */
+async function monitoredJobs(service: BenchService, jobs: number) {
+  return monitorRoundTrips(service.redisUrl, jobs, async (markJob) => {
+    for (let i = 0; i < jobs; i++) {
+      markJob();
+      const submitted = await submitImage(service.url, images[i % images.length]!);
+      const { links } = (await submitted.json()) as { links: { wait: string } };
+      const done = await fetch(`${service.url}${links.wait}?timeout=60`);
+      if (done.status !== 200) throw new Error(`monitored job answered ${done.status}`);
+      await done.body?.cancel();
+    }
+  });
 }
 
 // ---------------------------------------- one model, end to end
+/** The clients of the step whose CPU budget the bench reports (the issue's saturation point). */
+const budgetClients = quick ? 2 : 16;
+
 async function measureService(model: ModelKey, phoneDir: string, phones: Buffer[]) {
   const env = { ...extraEnv, MODEL_DIR: modelDirs[model] };
   const jobQueue = await jobQueueOf(modelDirs[model]);
@@ -340,33 +422,29 @@ async function measureService(model: ModelKey, phoneDir: string, phones: Buffer[
   try {
     log(`${model}: redis footprint and API CPU per upload, then the workers alone draining the queue`);
     const { footprint, apiCpuMsPerUpload, drain } = await queueFilled(service, jobQueue, quick ? 10 : 200, phones);
-    log(`${model}: light load: 1 client, sequential`);
+    log(`${model}: light load: 1 client, sequential, POST then /wait`);
     const light = await load(service.url, 1, quick ? 0 : 2000, 0, { perClient: quick ? 3 : 60 });
     const stages = await stageBreakdown(service.redisUrl, jobQueue, light.samples);
+    log(`${model}: light load: 1 client, sequential, POST with Prefer: wait`);
+    const lightPreferWait = await load(service.url, 1, quick ? 0 : 2000, 0, {
+      perClient: quick ? 3 : 60,
+      preferWait: true,
+    });
+    log(`${model}: MONITOR of ${quick ? 2 : 10} jobs, one after another`);
+    const monitored = await monitoredJobs(service, quick ? 2 : 10);
     const saturated: LoadResult[] = [];
+    const costs: Record<number, Omit<Awaited<ReturnType<typeof costPerImage>>, 'result'>> = {};
+    let budgetSamples: Sample[] = [];
     let loop = { p50: NaN, p99: NaN, max: NaN };
-    let cpu: Record<string, number> = {};
     const clientSteps = quick ? [2] : [1, 4, 16, 64];
     const [warmupMs, measureMs] = quick ? [200, 1000] : [3000, 15000];
     for (const clients of clientSteps) {
       log(`${model}: saturation: ${clients} clients`);
       await loopDelay(service.api);
-      if (clients === clientSteps.at(-1)) {
-        const pids = {
-          api: service.api.pid!,
-          ...Object.fromEntries(service.workers.map((w, i) => [`worker${i + 1}`, w.pid!])),
-          redis: service.redisPid,
-        };
-        const measured = await cpuPerImage(
-          pids,
-          () => load(service.url, clients, warmupMs, measureMs),
-          (warmupMs + measureMs) / 1000,
-        );
-        saturated.push(measured.result);
-        cpu = measured.msPerImage;
-      } else {
-        saturated.push(await load(service.url, clients, warmupMs, measureMs));
-      }
+      const { result, ...cost } = await costPerImage(service, () => load(service.url, clients, warmupMs, measureMs));
+      saturated.push(result);
+      costs[clients] = cost;
+      if (clients === budgetClients) budgetSamples = result.samples;
       loop = await loopDelay(service.api);
     }
     const phoneClients = quick ? 2 : 16;
@@ -378,10 +456,15 @@ async function measureService(model: ModelKey, phoneDir: string, phones: Buffer[
       footprint,
       apiCpuMsPerUpload,
       light: withoutSamples(light),
+      lightPreferWait: withoutSamples(lightPreferWait),
       stages,
+      monitored,
       saturated: saturated.map(withoutSamples),
+      costs,
+      /** Batch sizes the worker ran at the budget step, as the share of images that rode in each. */
+      budgetBatchSizes: batchMix(budgetSamples),
       phoneMix: { ...withoutSamples(phoneMix), smallMixImagesPerSecond: smallMix.imagesPerSecond },
-      cpuMsPerImageAtTopLoad: cpu,
+      cpuMsPerImageAtTopLoad: costs[clientSteps.at(-1)!]!.msPerImage,
       apiEventLoopDelayMs: { atClients: saturated.at(-1)!.clients, ...loop },
     };
   } finally {
@@ -389,9 +472,54 @@ async function measureService(model: ModelKey, phoneDir: string, phones: Buffer[
   }
 }
 
+/** Share of images by the size of the batch they rode in. */
+function batchMix(samples: readonly Sample[]): Record<number, number> {
+  const counts: Record<number, number> = {};
+  for (const s of samples) counts[s.batchSize] = (counts[s.batchSize] ?? 0) + 1;
+  return Object.fromEntries(Object.entries(counts).map(([b, n]) => [b, round(n / samples.length, 3)]));
+}
+
+/**
+ * The CPU budget of one image at the budget step: what the service spent (API, workers, Redis)
+ * against what cannot be avoided, the engine's core-time at the batch sizes the worker actually
+ * ran and the bare decode. The rest is overhead. The limit is what the cores could do if each
+ * image cost only the engine at its best batch size and the decode.
+ */
+function cpuBudget(
+  engine: Awaited<ReturnType<typeof engineCeiling>>,
+  decode: Awaited<ReturnType<typeof decodeCost>>,
+  service: Awaited<ReturnType<typeof measureService>>,
+) {
+  const cost = service.costs[budgetClients]!;
+  const step = service.saturated.find((s) => s.clients === budgetClients)!;
+  const processes = Object.entries(cost.msPerImage).filter(([name]) => name !== 'load generator');
+  const serviceMs = processes.reduce((sum, [, ms]) => sum + ms, 0);
+  const engineAtMix = Object.entries(service.budgetBatchSizes).reduce(
+    (sum, [b, share]) => sum + share * coreMsAt(engine.served, Number(b)),
+    0,
+  );
+  const cores = os.availableParallelism();
+  const limit = (cores * 1000) / (engine.bestCoreMsPerImage + decode.bare.cpuMs);
+  return {
+    clients: budgetClients,
+    imagesPerSecond: step.imagesPerSecond,
+    serviceCpuMs: round(serviceMs, 2),
+    engineCoreMsAtWorkerBatches: round(engineAtMix, 2),
+    engineCoreMsBest: engine.bestCoreMsPerImage,
+    decodeCpuMs: decode.bare.cpuMs,
+    overheadMs: round(serviceMs - engineAtMix - decode.bare.cpuMs, 2),
+    /** Of the overhead, what running smaller batches than the best costs the engine. */
+    batchShortfallMs: round(engineAtMix - engine.bestCoreMsPerImage, 2),
+    limitImagesPerSecond: round(limit),
+    ofLimit: round(step.imagesPerSecond / limit, 3),
+  };
+}
+
 function targets(
   engine: Awaited<ReturnType<typeof engineCeiling>>,
+  decode: Awaited<ReturnType<typeof decodeCost>>,
   service: Awaited<ReturnType<typeof measureService>>,
+  budget: ReturnType<typeof cpuBudget>,
 ) {
   const top = service.saturated.at(-1)!;
   const bestRaw = engine.best.imagesPerSecond;
@@ -399,9 +527,17 @@ function targets(
     engine.bySpinning[String(config.intraOpSpinning)]?.rows.find((r) => r.batch === config.maxBatch)?.msPerBatch ?? NaN;
   const bestE2e = Math.max(...service.saturated.map((s) => s.imagesPerSecond));
   const light = service.light.p50Ms - engine.batch1.p50Ms;
+  const c1Bound = engine.batch1.p50Ms + decode.bare.wallMs + 3;
+  const c1 = Math.min(service.light.p50Ms, service.lightPreferWait.p50Ms);
+  const redis = service.costs[budgetClients]!.redis;
   const phone = service.phoneMix.imagesPerSecond / service.phoneMix.smallMixImagesPerSecond;
   const t = (value: number, target: string, met: boolean) => ({ value, target, met });
   return {
+    overheadMs: t(budget.overheadMs, '<= 3', budget.overheadMs <= 3),
+    ofLimit: t(budget.ofLimit, '>= 0.80', budget.ofLimit >= 0.8),
+    c1P50Ms: t(round(c1), `<= ${round(c1Bound)}`, c1 <= c1Bound),
+    redisCpuMsPerJob: t(redis.cpuMs, '<= 0.4', redis.cpuMs <= 0.4),
+    redisCommandsPerJob: t(redis.commands, '<= 45', redis.commands <= 45),
     throughputRatio: t(round(bestE2e / bestRaw, 3), '>= 0.90', bestE2e / bestRaw >= 0.9),
     drainRatio: t(
       round(service.drain.imagesPerSecond / bestRaw, 3),
@@ -423,9 +559,13 @@ const phoneDir = await mkdtemp(path.join(os.tmpdir(), 'bench-phone-'));
 const phones = await Promise.all(images.map(phonePhoto));
 await Promise.all(phones.map((bytes, i) => writeFile(path.join(phoneDir, `phone-${i}.jpg`), bytes)));
 
-type ModelResult = { modelDir: string; engine: Awaited<ReturnType<typeof engineCeiling>> } & Awaited<
-  ReturnType<typeof measureService>
-> & { targets: ReturnType<typeof targets> };
+type ModelResult = {
+  modelDir: string;
+  engine: Awaited<ReturnType<typeof engineCeiling>>;
+  decode: Awaited<ReturnType<typeof decodeCost>>;
+  budget: ReturnType<typeof cpuBudget>;
+  targets: ReturnType<typeof targets>;
+} & Awaited<ReturnType<typeof measureService>>;
 const perModel: Partial<Record<ModelKey, ModelResult>> = {};
 try {
   for (const model of models) {
@@ -434,8 +574,18 @@ try {
         'spinning on and off)',
     );
     const engine = await engineCeiling(modelDirs[model]);
+    log(`${model}: bare decode cost (sharp, one thread)`);
+    const decode = await decodeCost(modelDirs[model]);
     const service = await measureService(model, phoneDir, phones);
-    perModel[model] = { modelDir: modelDirs[model], engine, ...service, targets: targets(engine, service) };
+    const budget = cpuBudget(engine, decode, service);
+    perModel[model] = {
+      modelDir: modelDirs[model],
+      engine,
+      decode,
+      ...service,
+      budget,
+      targets: targets(engine, decode, service, budget),
+    };
   }
 } finally {
   await rm(phoneDir, { recursive: true, force: true });
@@ -493,6 +643,7 @@ const results = {
     node: process.version,
     loadAverage: os.loadavg().map((l) => round(l, 2)),
   },
+  command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
   settings: {
     workerProcesses,
     intraOpSpinning: config.intraOpSpinning,
@@ -514,98 +665,9 @@ const results = {
   agreement,
 };
 
-const pad = (v: unknown, n: number) => String(v).padStart(n);
-/** Table rows start under their title's last column name ("batch", "clients"). */
-const rowIndent = ' '.repeat(38);
-const lines = [
-  `Machine: ${results.machine.cores} cores, ${results.machine.cpu} (int8: ${results.machine.int8Instructions}), ` +
-    `Node ${results.machine.node}, load average at the end ${results.machine.loadAverage.join(' ')}`,
-  `Settings: ${workerProcesses} worker process(es), INTRA_OP_SPINNING=${config.intraOpSpinning} ` +
-    `MAX_BATCH=${config.maxBatch} MAX_BATCH_DELAY_MS=${config.maxBatchDelayMs} ` +
-    `WORKER_CONCURRENCY=${config.workerConcurrency} INTRA_OP_THREADS=${config.intraOpThreads}`,
-];
-for (const [model, r] of Object.entries(perModel)) {
-  const spinRows = Object.entries(r.engine.bySpinning);
-  lines.push(
-    '',
-    `== ${model} (${path.relative(projectRoot, r.modelDir)})`,
-    `Engine (ONNX Runtime, ${workerProcesses} process(es)) batch ` +
-      spinRows.map(([s]) => pad(`img/s spin=${s === 'true' ? 'on' : 'off'}`, 17)).join(''),
-    ...r.engine.bySpinning[spinRows[0]![0]]!.rows.map(
-      (row, i) =>
-        `${rowIndent}${pad(row.batch, 5)} ` +
-        spinRows.map(([, v]) => pad(`${v.rows[i]!.imagesPerSecond} (${v.rows[i]!.msPerBatch} ms)`, 17)).join(''),
-    ),
-    `  best raw: ${r.engine.best.imagesPerSecond} img/s (batch ${r.engine.best.batch}, ` +
-      `spinning ${r.engine.best.spinning ? 'on' : 'off'}); batch-1 latency p50 ${r.engine.batch1.p50Ms} ms, ` +
-      `p99 ${r.engine.batch1.p99Ms} ms`,
-    'End to end (HTTP + queue + worker)   clients   images/s   p50 ms   p95 ms   p99 ms   ' +
-      'mean batch   queued ms   in worker ms   errors',
-    ...r.saturated.map(
-      (s) =>
-        rowIndent +
-        [
-          pad(s.clients, 5),
-          pad(s.imagesPerSecond, 10),
-          pad(s.p50Ms, 8),
-          pad(s.p95Ms, 8),
-          pad(s.p99Ms, 8),
-          pad(s.meanBatch, 12),
-          pad(s.queueMs, 11),
-          pad(s.workerMs, 14),
-          pad(s.errors, 8),
-        ].join(' '),
-    ),
-    `  phone mix (${r.phoneMix.clients} clients, ${r.phoneMix.phoneRequests}/${r.phoneMix.requests} requests ` +
-      `12 MP EXIF-rotated JPEGs): ${r.phoneMix.imagesPerSecond} images/s vs ${r.phoneMix.smallMixImagesPerSecond} ` +
-      `small-photo mix, p50 ${r.phoneMix.p50Ms} ms, p99 ${r.phoneMix.p99Ms} ms, errors ${r.phoneMix.errors}`,
-    `  light load (1 client, sequential, ${r.light.requests} requests): p50 ${r.light.p50Ms} ms, ` +
-      `p99 ${r.light.p99Ms} ms; median per stage (ms):`,
-    ...Object.entries(r.stages).map(([name, ms]) => `      ${name.padEnd(40)} ${pad(ms, 7)}`),
-    `  workers alone, draining ${r.drain.jobs} queued jobs with the API idle: ${r.drain.imagesPerSecond} images/s`,
-    `  API CPU per upload (queue paused): small photo ${r.apiCpuMsPerUpload.small} ms, ` +
-      `12 MP phone JPEG ${r.apiCpuMsPerUpload.phone} ms`,
-    `  CPU ms per image at ${r.apiEventLoopDelayMs.atClients} clients, by process: ${Object.entries(
-      r.cpuMsPerImageAtTopLoad,
-    )
-      .map(([k, v]) => `${k} ${v}`)
-      .join(', ')}`,
-    `  Redis per queued job: ${r.footprint.bytesPerJob} bytes (${r.footprint.kibPerJob} KiB) ` +
-      `over ${r.footprint.jobs} jobs`,
-    `  API event-loop delay at ${r.apiEventLoopDelayMs.atClients} clients: ` +
-      `p50 ${round(r.apiEventLoopDelayMs.p50)} ms, p99 ${round(r.apiEventLoopDelayMs.p99)} ms, ` +
-      `max ${round(r.apiEventLoopDelayMs.max)} ms`,
-    `Target (${model})                                   measured     target   met`,
-    ...Object.entries({
-      'e2e best / engine best raw throughput': r.targets.throughputRatio,
-      'workers alone (API idle) / engine best raw': r.targets.drainRatio,
-      'light-load p50 - engine batch-1 p50 (ms)': r.targets.lightLoadOverheadMs,
-      'phone mix / small-photo mix throughput': r.targets.phoneMixRatio,
-      'API CPU per 12 MP phone JPEG (ms)': r.targets.apiCpuMsPerPhoneJpeg,
-      [`mean batch at ${r.apiEventLoopDelayMs.atClients} clients`]: r.targets.meanBatchAtTopLoad,
-      [`p99 at ${r.apiEventLoopDelayMs.atClients} clients / full batch (${config.maxBatch}) time`]:
-        r.targets.p99OverFullBatch,
-      'Redis KiB per queued job': r.targets.redisKibPerJob,
-      'API event-loop delay p99 (ms)': r.targets.apiLoopDelayP99Ms,
-    }).map(([name, t]) => `${name.padEnd(46)} ${pad(t.value, 9)} ${pad(t.target, 10)}   ${t.met ? 'yes' : 'NO'}`),
-  );
-}
-if (fp32 && int8) {
-  const x = results.int8OverFp32;
-  lines.push(
-    '',
-    `int8 / fp32: engine best ${x.engineBest}x, batch-1 latency ${x.engineBatch1Latency}x, ` +
-      `end-to-end best ${x.endToEndBest}x, light-load p50 ${x.lightLoadP50}x`,
-  );
-}
-if (agreement) {
-  lines.push(
-    'Top-1 agreement int8 vs fp32 on the shared photos: reference crops ' +
-      `${agreement.referenceAgreeing}/${agreement.photos}, all views ${agreement.viewsAgreeing}/${agreement.views}: ` +
-      `${agreement.passed ? 'passed' : 'FAILED'}`,
-  );
-}
-process.stdout.write(`${lines.join('\n')}\n`);
+/** Everything one run measured, as bench/results/latest.json holds it and bench/report.ts renders it. */
+export type BenchResults = typeof results;
+process.stdout.write(renderReport(results));
 await mkdir(path.dirname(args.out), { recursive: true });
 await writeFile(args.out, `${JSON.stringify(results, null, 2)}\n`);
 log(`wrote ${path.relative(process.cwd(), args.out)}`);

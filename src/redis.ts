@@ -21,6 +21,9 @@ const reconnectDelayMs = (attempt: number) => Math.min(100 * 2 ** attempt, 2000)
  * for the current master, and `failoverDetector` reconnects as soon as they announce a new one
  * (instead of when the dead master's socket times out).
  * With `log`, an outage is logged once per reconnect step for every connection made with that logger.
+ * `command` connections pipeline the commands of one event-loop turn into one socket write: the
+ * API's concurrent requests then share writes (docs/performance.md). Not `blocking`: BullMQ's
+ * workers and QueueEvents run there, and Bull users reported lost job data with auto-pipelining.
  */
 export function connectRedis(
   target: RedisTarget,
@@ -62,6 +65,7 @@ function createClient(
     maxRetriesPerRequest: purpose === 'command' ? 1 : null,
     enableOfflineQueue: purpose === 'blocking',
     retryStrategy,
+    enableAutoPipelining: purpose === 'command',
     ...(purpose === 'command' && commandTimeoutMs !== undefined ? { commandTimeout: commandTimeoutMs } : {}),
   };
   switch (target.kind) {
@@ -80,6 +84,7 @@ function createClient(
       const clusterOptions: ClusterOptions = {
         redisOptions: { ...options, password: target.password },
         enableOfflineQueue: purpose === 'blocking',
+        enableAutoPipelining: purpose === 'command',
         clusterRetryStrategy: retryStrategy,
       };
       return new Cluster(

@@ -85,7 +85,7 @@ export async function prepareUpload(
   // The header alone (format, size, pixel limit) before waiting: refusals do not queue, and the
   // decode is admitted by its size.
   const header = await inspectImage(upload, limits);
-  return deps.uploads.decodeSlots.run(header.decodePixels, () => prepareImage(upload, model.manifest, limits));
+  return deps.uploads.decodeSlots.run(header.decodePixels, () => prepareImage(upload, model.manifest, limits, header));
 }
 
 const serverTiming = (name: string, ms: number) => `${name};dur=${ms.toFixed(2)}`;

@@ -2,7 +2,6 @@ import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 
 const deflateRaw = promisify(zlib.deflateRaw);
-const inflateRaw = promisify(zlib.inflateRaw);
 
 /**
  * How a model-sized crop is stored between the API and the worker: its HWC RGB bytes with each
@@ -15,7 +14,11 @@ const inflateRaw = promisify(zlib.inflateRaw);
  *                     164,078 B per key measured, over the 160 KiB per queued job budget with the
  *                     job's own metadata on top.
  * Huffman-only is as small as zlib's LZ77 levels here (differenced photos have few long repeats)
- * at half the time. Both directions run in libuv's pool; only the filter loops are on the caller's thread.
+ * at half the time. Encoding runs in libuv's pool; only its filter loop is on the caller's thread.
+ * Each direction gets an output chunk as large as its whole result: with zlib's default 16 KiB
+ * chunks a crop took about ten hops between the pool and the caller's thread, each with a callback
+ * and a copy, and those callbacks cost the API and the worker more main-thread CPU than the
+ * coding itself (CPU profiles under load, see docs/performance.md).
  */
 export async function encodeCrop(pixels: Uint8Array, width: number): Promise<Buffer> {
   const row = width * 3;
@@ -24,17 +27,25 @@ export async function encodeCrop(pixels: Uint8Array, width: number): Promise<Buf
     for (let i = start; i < start + 3; i++) filtered[i] = pixels[i]!;
     for (let i = start + 3; i < start + row; i++) filtered[i] = (pixels[i]! - pixels[i - 3]!) & 255;
   }
-  return deflateRaw(filtered, { strategy: zlib.constants.Z_HUFFMAN_ONLY });
+  // Huffman-only output never exceeds the input by more than a few bytes per 64 KiB block.
+  return deflateRaw(filtered, { strategy: zlib.constants.Z_HUFFMAN_ONLY, chunkSize: filtered.length + 1024 });
 }
 
-/** The HWC RGB bytes of a crop made by encodeCrop; `width` is the crop's width in pixels. */
-export async function decodeCrop(stored: Uint8Array, width: number, maxBytes: number): Promise<Buffer> {
-  const pixels = await inflateRaw(stored, { maxOutputLength: maxBytes });
-  const row = width * 3;
-  if (pixels.length % row !== 0)
-    throw new Error(`stored crop has ${pixels.length} bytes, not whole rows of ${width} RGB pixels`);
-  for (let start = 0; start < pixels.length; start += row) {
-    for (let i = start + 3; i < start + row; i++) pixels[i] = (pixels[i]! + pixels[i - 3]!) & 255;
-  }
-  return pixels;
+/**
+ * The HWC RGB bytes of a crop made by encodeCrop; `width` is the crop's width in pixels. Inflated
+ * on the caller's thread: the worker's main thread, which mostly waits for the model, and a hop to
+ * libuv's pool and back cost more CPU than the inflate itself (0.57 against 0.41 ms per crop).
+ */
+export function decodeCrop(stored: Uint8Array, width: number, maxBytes: number): Promise<Buffer> {
+  // A promise still (a damaged crop rejects), settled a microtask later.
+  return Promise.resolve().then(() => {
+    const pixels = zlib.inflateRawSync(stored, { maxOutputLength: maxBytes, chunkSize: Math.max(maxBytes, 64) });
+    const row = width * 3;
+    if (pixels.length % row !== 0)
+      throw new Error(`stored crop has ${pixels.length} bytes, not whole rows of ${width} RGB pixels`);
+    for (let start = 0; start < pixels.length; start += row) {
+      for (let i = start + 3; i < start + row; i++) pixels[i] = (pixels[i]! + pixels[i - 3]!) & 255;
+    }
+    return pixels;
+  });
 }

@@ -99,8 +99,14 @@ export async function prepareImage(
   image: Buffer,
   manifest: Pick<Manifest, 'inputSize' | 'resizeShorterTo' | 'resizeKernel'>,
   limits: PreprocessLimits,
+  /**
+   * What inspectImage said of these same bytes, when the caller has already asked: the header is
+   * then not sniffed and parsed a second time (building sharp's metadata object is a visible share
+   * of the API's CPU under load).
+   */
+  header?: ImageHeader,
 ): Promise<PreparedImage> {
-  const { format, width: w, height: h } = await inspectImage(image, limits);
+  const { format, width: w, height: h } = header ?? (await inspectImage(image, limits));
   try {
     const pixels = await cropToModelInput(
       sharp(image, { limitInputPixels: limits.maxImagePixels, sequentialRead: true }).autoOrient(),

@@ -104,7 +104,9 @@ export function createProcessor(
       .catch((err: unknown) => log.warn({ err, jobId: job.id }, 'input deletion failed; the sweep will remove it'));
 
   return async (job) => {
-    const kept = await inputs.outcome(job.id!);
+    // Only a job started before can have a kept outcome: its first run skips the read (a round trip per job).
+    const startedBefore = job.attemptsStarted > 1 || job.attemptsMade > 0 || job.stalledCounter > 0;
+    const kept = startedBefore ? await inputs.outcome(job.id!) : null;
     const replay = kept === null ? undefined : OutcomeSchema.safeParse(JSON.parse(kept));
     if (replay?.success) {
       log.info({ jobId: job.id }, 'job finished before its state could be recorded; replaying its outcome');

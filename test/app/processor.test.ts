@@ -66,7 +66,9 @@ describe('the processor', () => {
     expect(result.predictions[0]!.label).toBe('espresso');
     expect(await redis.exists(keys.input(job.id!))).toBe(0);
     // BullMQ could not record the state (its lock was lost in a Redis outage) and runs the job
-    // again: the outcome kept in the input's place is replayed, not an input_missing failure.
+    // again (moving it to active again counts a second start): the outcome kept in the input's
+    // place is replayed, not an input_missing failure.
+    job.attemptsStarted = 2;
     expect(await processor(job, 'token')).toEqual(result);
     await inputs.forgetOutcome(job.id!);
     await batcher.close();

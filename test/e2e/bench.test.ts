@@ -10,6 +10,8 @@ describe('npm run bench', () => {
     const { code, output } = await runBench(['--quick', '--out', out]);
     expect(code, output).toBe(0);
     expect(output).toMatch(/Target \(int8\)\s+measured/);
+    expect(output).toMatch(/= overhead\s+-?[\d.]+/);
+    expect(output).toMatch(/Prefer: wait p50 [\d.]+ ms/);
     expect(output).toMatch(/Top-1 agreement int8 vs fp32 .*: passed/);
     const results = JSON.parse(await readFile(out, 'utf8')) as {
       models: Record<
@@ -38,6 +40,11 @@ describe('npm run bench', () => {
       expect(model.stages).toHaveProperty(['inference (incl. thread hand-off)']);
       expect(Object.keys(model.targets)).toEqual(
         expect.arrayContaining([
+          'overheadMs',
+          'ofLimit',
+          'c1P50Ms',
+          'redisCpuMsPerJob',
+          'redisCommandsPerJob',
           'throughputRatio',
           'lightLoadOverheadMs',
           'phoneMixRatio',
@@ -50,6 +57,24 @@ describe('npm run bench', () => {
       );
       for (const key of ['drain', 'light', 'apiEventLoopDelayMs', 'cpuMsPerImageAtTopLoad', 'apiCpuMsPerUpload'])
         expect(model).toHaveProperty(key);
+      // The CPU budget of an image (issue 20): every process's share, what cannot be avoided, the rest.
+      const budget = model['budget'] as Record<string, number>;
+      for (const key of ['serviceCpuMs', 'engineCoreMsAtWorkerBatches', 'decodeCpuMs', 'overheadMs', 'ofLimit'])
+        expect(budget[key], key).toEqual(expect.any(Number));
+      expect(budget['engineCoreMsAtWorkerBatches']).toBeGreaterThan(0);
+      expect(budget['decodeCpuMs']).toBeGreaterThan(0);
+      type Cost = { msPerImage: Record<string, number>; redis: { commands: number; scripts: number; cpuMs: number } };
+      const cost = (model['costs'] as Record<string, Cost>)['2']!;
+      expect(Object.keys(cost.msPerImage)).toEqual(['api', 'worker1', 'redis', 'load generator']);
+      expect(cost.redis.commands).toBeGreaterThan(5);
+      expect(cost.redis.scripts).toBeGreaterThan(0);
+      expect(cost.redis.cpuMs).toBeGreaterThan(0);
+      const monitored = model['monitored'] as { roundTrips: number; commands: number; firstJob: string[] };
+      expect(monitored.roundTrips).toBeGreaterThan(3);
+      expect(monitored.commands).toBeGreaterThan(monitored.roundTrips);
+      expect(monitored.firstJob.length).toBeGreaterThan(3);
+      expect(model['lightPreferWait']).toMatchObject({ errors: 0 });
+      expect((model['lightPreferWait'] as { requests: number }).requests).toBeGreaterThan(0);
     }
     expect(results.int8OverFp32.engineBest).toBeGreaterThan(0);
     expect(results.agreement).toMatchObject({ passed: true, views: 10 });
