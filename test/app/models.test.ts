@@ -83,6 +83,7 @@ describe('several models served by one API and one worker process', () => {
         classes: 1000,
         ready: true,
         workers: 1,
+        paused: false,
       },
       {
         name: 'resnet50-v1.5-int8',
@@ -91,8 +92,17 @@ describe('several models served by one API and one worker process', () => {
         classes: 1000,
         ready: true,
         workers: 1,
+        paused: false,
       },
-      { name: tiny.name, precision: 'fp32', input: { size: 32, layout: 'NHWC' }, classes: 5, ready: true, workers: 1 },
+      {
+        name: tiny.name,
+        precision: 'fp32',
+        input: { size: 32, layout: 'NHWC' },
+        classes: 5,
+        ready: true,
+        workers: 1,
+        paused: false,
+      },
     ]);
   });
 
