@@ -15,6 +15,10 @@
  *   --env K=V        extra service environment (repeatable), e.g. --env MAX_BATCH_DELAY_MS=0
  *   --workers N      worker processes (default 1); the engine ceiling then runs N processes at once
  *   --out FILE       JSON output path
+ *   --steps LIST     client counts of the saturation steps (default 1,4,16,64); must hold 16, the CPU budget's
+ *                    step and the phone mix's comparison: `--steps 16` prints every issue-20 target figure
+ *   --service-root D run the service (API and workers) from checkout D's src/ instead of this one's: this
+ *                    bench measuring another build, e.g. main's for a before/after (D needs node_modules)
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -44,6 +48,8 @@ const { values: args } = parseArgs({
     env: { type: 'string', multiple: true, default: [] },
     out: { type: 'string', default: path.join(projectRoot, 'bench/results/latest.json') },
     workers: { type: 'string', default: '1' },
+    steps: { type: 'string' },
+    'service-root': { type: 'string', default: projectRoot },
   },
 });
 const quick = args.quick;
@@ -413,12 +419,17 @@ async function monitoredJobs(service: BenchService, jobs: number) {
 // ---------------------------------------- one model, end to end
 /** The clients of the step whose CPU budget the bench reports (the issue's saturation point). */
 const budgetClients = quick ? 2 : 16;
+const steps = (args.steps ?? '1,4,16,64').split(',').map(Number);
+if (!steps.includes(16) || steps.some((n) => !Number.isInteger(n) || n < 1)) {
+  throw new Error(`--steps ${args.steps}: positive client counts that include 16`);
+}
+const serviceRoot = path.resolve(args['service-root']);
 
 async function measureService(model: ModelKey, phoneDir: string, phones: Buffer[]) {
   const env = { ...extraEnv, MODEL_DIR: modelDirs[model] };
   const jobQueue = await jobQueueOf(modelDirs[model]);
   log(`${model}: starting service (redis-server, ${workerProcesses} worker process(es), api: separate processes)`);
-  const service = await startBenchService(env, workerProcesses);
+  const service = await startBenchService(env, workerProcesses, serviceRoot);
   try {
     log(`${model}: redis footprint and API CPU per upload, then the workers alone draining the queue`);
     const { footprint, apiCpuMsPerUpload, drain } = await queueFilled(service, jobQueue, quick ? 10 : 200, phones);
@@ -436,7 +447,7 @@ async function measureService(model: ModelKey, phoneDir: string, phones: Buffer[
     const costs: Record<number, Omit<Awaited<ReturnType<typeof costPerImage>>, 'result'>> = {};
     let budgetSamples: Sample[] = [];
     let loop = { p50: NaN, p99: NaN, max: NaN };
-    const clientSteps = quick ? [2] : [1, 4, 16, 64];
+    const clientSteps = quick ? [2] : steps;
     const [warmupMs, measureMs] = quick ? [200, 1000] : [3000, 15000];
     for (const clients of clientSteps) {
       log(`${model}: saturation: ${clients} clients`);
@@ -645,6 +656,8 @@ const results = {
   },
   command: `npm run bench -- ${process.argv.slice(2).join(' ')}`.trim(),
   settings: {
+    /** The checkout whose service was measured (--service-root). */
+    serviceRoot,
     workerProcesses,
     intraOpSpinning: config.intraOpSpinning,
     maxBatch: config.maxBatch,

@@ -18,8 +18,13 @@ export interface BenchService {
 /**
  * Starts the recommended single-machine layout as separate processes. The API is forked with
  * bench/loop-probe.ts preloaded, so its event-loop delay can be read over IPC (see loopDelay).
+ * `root`: the checkout whose src/ runs as the service (another one's, to measure it with this bench).
  */
-export async function startBenchService(env: Record<string, string>, workerProcesses: number): Promise<BenchService> {
+export async function startBenchService(
+  env: Record<string, string>,
+  workerProcesses: number,
+  root = projectRoot,
+): Promise<BenchService> {
   const redis = await startRedisServer();
   const port = await freePort();
   const childEnv = {
@@ -32,12 +37,14 @@ export async function startBenchService(env: Record<string, string>, workerProce
   };
   const tsx = ['--import', 'tsx'];
   const workers = Array.from({ length: workerProcesses }, () =>
-    spawn(process.execPath, [...tsx, path.join(projectRoot, 'src/worker/main.ts')], {
+    spawn(process.execPath, [...tsx, path.join(root, 'src/worker/main.ts')], {
+      cwd: root,
       env: childEnv,
       stdio: 'inherit',
     }),
   );
-  const api = fork(path.join(projectRoot, 'src/api/main.ts'), {
+  const api = fork(path.join(root, 'src/api/main.ts'), {
+    cwd: root,
     env: childEnv,
     execArgv: [...tsx, '--import', path.join(projectRoot, 'bench/loop-probe.ts')],
     stdio: 'inherit',

@@ -175,7 +175,9 @@ const measureContrast = `(() => {
       const c = parse(getComputedStyle(e).backgroundColor);
       if (c && c.a > 0) return c;
     }
-    return { r: 255, g: 255, b: 255, a: 1 };
+    // Nothing painted: the canvas, which a dark colour scheme paints #121212 in Chromium.
+    const dark = matchMedia('(prefers-color-scheme: dark)').matches;
+    return dark ? { r: 18, g: 18, b: 18, a: 1 } : { r: 255, g: 255, b: 255, a: 1 };
   };
   const found = [];
   const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
