@@ -67,6 +67,10 @@ export const errorTable = {
       'This client exceeded RATE_LIMIT_PER_MINUTE, or AUTH_FAILURES_PER_HOUR failed authentication attempts; ' +
       'retry after the Retry-After delay.',
   },
+  expectation_failed: {
+    status: 417,
+    description: 'The request carries an Expect header other than 100-continue, which the server cannot meet.',
+  },
   headers_too_large: { status: 431, description: 'The request headers exceed the server limit (16 KiB).' },
   internal: { status: 500, description: 'An unexpected error; details are logged, never sent.' },
   unavailable: {

@@ -4,7 +4,6 @@ import { ImageError } from '../model/image-error.js';
 import { TopkSchema } from '../queue/job-schemas.js';
 import { inspectImage, prepareImage } from '../model/preprocess.js';
 import type { BatchEntry, CreatedBatch } from './batch-store.js';
-import type { BatchView } from './wire.js';
 import { readBatchUpload, type BatchPart } from './batch-upload.js';
 import { declaredBodyBytes, multipartOverheadBytes } from './upload.js';
 import { limitUploadIdle } from './upload-idle-timeout.js';

@@ -44,10 +44,10 @@ export function createHttpServer(
     deferContinue(res);
     void handle(req, res);
   });
-  // Any other expectation (`Expect: 200-ok`): Node's default is a bare 417 with no body.
+  // Any other expectation (`Expect: 200-ok`): 417 as RFC 9110 says, but JSON (Node's own has no body).
   server.on('checkExpectation', (req: IncomingMessage, res: ServerResponse) => {
     const error = new AppError(
-      'invalid_request',
+      'expectation_failed',
       `Expect: ${req.headers.expect ?? ''} is not supported; only Expect: 100-continue is`,
     );
     const body: ErrorBody = { error: { code: error.code, message: error.message } };

@@ -156,7 +156,7 @@ describe('log levels', () => {
 });
 
 describe('Expect headers', () => {
-  it('an expectation other than 100-continue gets a JSON 400, not a bare 417', async () => {
+  it("an expectation other than 100-continue gets a JSON 417, not Node's bare one", async () => {
     const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
       const req = http.request(`${api.url}/jobs`, { method: 'POST', headers: { Expect: '200-ok' } }, (res) => {
         let text = '';
@@ -166,10 +166,10 @@ describe('Expect headers', () => {
       req.on('error', reject);
       req.end();
     });
-    expect(status).toBe(400);
+    expect(status).toBe(417);
     expect(JSON.parse(body)).toEqual({
       error: {
-        code: 'invalid_request',
+        code: 'expectation_failed',
         message: 'Expect: 200-ok is not supported; only Expect: 100-continue is',
       },
     });

@@ -30,7 +30,8 @@ function goneEvents(id: string): string {
 export async function streamPrediction(ctx: Context & { state: ApiState }, deps: ApiDeps, id: string): Promise<void> {
   const events = deps.waiter.follow(id, () => deps.models.getJob(id, ctx.state.owner), clientGoneSignal(ctx));
   const first = await events.next();
-  if (first.done || !first.value) throw new AppError('not_found', `no prediction ${id} (unknown, malformed or expired)`);
+  if (first.done || !first.value)
+    throw new AppError('not_found', `no prediction ${id} (unknown, malformed or expired)`);
   const stream = new PassThrough();
   ctx.status = 200;
   ctx.type = 'text/event-stream';
