@@ -328,6 +328,8 @@ describe.skipIf(!chromiumPath)('/docs on a phone', () => {
       'tag/batches',
       'tag/models',
       'tag/webhooks',
+      'tag/replicate',
+      'tag/open-inference',
       'tag/operations',
       'tag/errors',
     ]);

@@ -36,8 +36,8 @@ describe('a paused Redis (F7)', () => {
         get<ErrorBody>(api.url, `/jobs/${randomUUID()}/wait?timeout=5`),
         postImage<ErrorBody>(api.url, await image('orange.jpg')),
       ]);
-      for (const answer of answers) {
-        expect(answer.status).toBe(503);
+      for (const [i, answer] of answers.entries()) {
+        expect(answer.status, `${i} ${JSON.stringify(answer.body)}`).toBe(503);
         expect(answer.body.error.code).toBe('unavailable');
       }
       // Metrics answer without the queue depth rather than waiting for it.

@@ -102,9 +102,9 @@ describe('Redis lost after start-up', () => {
         ].map((m) => Number(m[1]));
       // Four steps of the capped back-off (200, 400, 800, 1600 ms) in the API and in the worker.
       await expect
-        .poll(() => Math.min(attempts('main').length, attempts('worker').length), { timeout: 30_000 })
+        .poll(() => Math.min(attempts('api').length, attempts('worker').length), { timeout: 30_000 })
         .toBeGreaterThanOrEqual(4);
-      for (const role of ['main', 'worker']) {
+      for (const role of ['api', 'worker']) {
         const seen = attempts(role);
         expect(seen.slice(0, 4)).toEqual([1, 2, 3, 4]);
       }

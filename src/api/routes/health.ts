@@ -19,7 +19,14 @@ export function healthRoutes(router: Router<ApiState>, deps: ApiDeps): void {
    * or get 503. The body lists each model's state.
    */
   router.get('/readyz', async (ctx) => {
-    const states = await modelReadiness(deps.models.models);
+    const states = await modelReadiness(deps.models.models).catch((err: unknown) => {
+      throw new AppError(
+        'unavailable',
+        'not ready: Redis does not answer',
+        { 'Retry-After': String(retryAfterSeconds) },
+        { cause: err, expose: true },
+      );
+    });
     if (states.some((s) => s.state !== 'ready')) {
       throw new AppError(
         'no_worker',
