@@ -202,13 +202,23 @@ const photo = await sharp((await sharedImages())[0])
   .jpeg()
   .toBuffer();
 const service = await startBenchService({ ...env, LOG_LEVEL: 'warn' }, 1);
+let bomb: Awaited<ReturnType<typeof decodeBomb>>;
+let slow: Awaited<ReturnType<typeof slowloris>>;
 try {
   log(`API idle RSS ${mib(await rssBytes(service.api.pid!))} MiB`);
-  const bomb = await decodeBomb(service.url, service.api, photo);
+  bomb = await decodeBomb(service.url, service.api, photo);
   log(`decode bomb: ${JSON.stringify(bomb)}`);
-  const slow = await slowloris(service.url, service.api, photo);
+  slow = await slowloris(service.url, service.api, photo);
   log(`slow uploads: ${JSON.stringify(slow)}`);
-  const { ok: batchesOk, ...batches } = await hostileBatchCases(service);
+} finally {
+  await service.stop();
+}
+// A fresh API for issue 21's cases: the heap the attacks above grew is not handed back to the
+// system, so their peak RSS would otherwise start from where the slow uploads left it.
+const batchService = await startBenchService({ ...env, LOG_LEVEL: 'warn' }, 1);
+try {
+  log(`API idle RSS ${mib(await rssBytes(batchService.api.pid!))} MiB (a fresh one, for the batch cases)`);
+  const { ok: batchesOk, ...batches } = await hostileBatchCases(batchService);
   const report = { decodeBomb: bomb, slowUploads: slow, ...batches, env };
   process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   const ok =
@@ -223,5 +233,5 @@ try {
   );
   process.exitCode = ok ? 0 : 1;
 } finally {
-  await service.stop();
+  await batchService.stop();
 }

@@ -63,7 +63,7 @@ export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiD
       // As for single uploads: the header first, then a decode slot sized by it.
       const header = await inspectImage(part.bytes!, limits);
       const image = await decodeSlots.run(header.decodePixels, () =>
-        prepareImage(part.bytes!, chosen.manifest, limits),
+        prepareImage(part.bytes!, chosen.manifest, limits, header),
       );
       await reserveRoom(chosen, image.crop.length);
       const jobId = await chosen.store.storeInput(image);

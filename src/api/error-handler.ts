@@ -108,9 +108,6 @@ export async function errorHandler(ctx: Context & { state: ApiState }, next: Nex
     const message = appError.expose ? appError.message : errorTable[appError.code].description;
     ctx.status = appError.status;
     ctx.set(appError.headers);
-    // A body left unread (an upload refused from its headers) would otherwise be read to its end
-    // and thrown away to keep the connection: closing it spares the event loop and the client.
-    if (!ctx.req.complete && !ctx.req.readableFlowing) ctx.set('Connection', 'close');
     ctx.body = errorBody(errorFormat(ctx), appError, message);
   }
 }
