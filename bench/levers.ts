@@ -17,6 +17,7 @@ import path from 'node:path';
 import { projectRoot } from '../src/config.js';
 import { loadManifest } from '../src/model/manifest.js';
 import { inspectImage, prepareImage } from '../src/model/preprocess.js';
+import { jobViewScript } from '../src/api/job-store.js';
 import { topK } from '../src/model/top-k.js';
 import { startRedisServer } from '../src/redis-server.js';
 import { sharedImages } from './shared-images.js';
@@ -119,14 +120,7 @@ const queue = new Queue('levers', { connection: redis });
 const finished = await queue.add('j', { topk: 5 }, { jobId: 'finished' });
 await redis.zadd(queue.keys.completed!, Date.now(), finished.id!);
 await queue.add('j', { topk: 5 }, { jobId: 'queued' });
-const script = `
-local hash = redis.call('HGETALL', KEYS[1])
-if #hash == 0 then return {'unknown', hash} end
-if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return {'completed', hash} end
-if redis.call('ZSCORE', KEYS[3], ARGV[1]) then return {'failed', hash} end
-if redis.call('LPOS', KEYS[4], ARGV[1]) then return {'active', hash} end
-return {'waiting', hash}
-`;
+
 const redisCpuMs = async () => {
   const info = await redis.info('cpu');
   const f = (n: string) => Number(new RegExp(`^${n}:([\\d.]+)`, 'm').exec(info)![1]);
@@ -143,7 +137,7 @@ const oldRead = async (id: string) => {
   return Job.fromId(queue, id);
 };
 const newRead = (id: string) =>
-  redis.eval(script, 4, queue.toKey(id), queue.keys.completed!, queue.keys.failed!, queue.keys.active!, id);
+  redis.eval(jobViewScript, 4, queue.toKey(id), queue.keys.completed!, queue.keys.failed!, queue.keys.active!, id);
 await lever('job read, finished job (ms CPU, client + Redis)', {
   stateThenHash: reads('finished', oldRead),
   oneScript: reads('finished', newRead),

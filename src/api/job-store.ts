@@ -24,7 +24,7 @@ import { JobViewSchema, type JobView } from './wire.js';
 export const retryAfterSeconds = 5;
 
 /** Redis failures on a request path become a 503 with Retry-After, never a hang or a 500. */
-async function redisCall<T>(what: string, call: () => Promise<T>): Promise<T> {
+export async function redisCall<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
@@ -45,7 +45,7 @@ async function redisCall<T>(what: string, call: () => Promise<T>): Promise<T> {
  * them, stopping at the first that holds (a finished job costs the hash and one ZSCORE).
  * KEYS: the job's hash, completed, failed, active. ARGV: the job ID. Returns {state, HGETALL}.
  */
-const jobViewScript = `
+export const jobViewScript = `
 local hash = redis.call('HGETALL', KEYS[1])
 if #hash == 0 then return {'unknown', hash} end
 if redis.call('ZSCORE', KEYS[2], ARGV[1]) then return {'completed', hash} end

@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { AppError } from '../../errors.js';
 import type { QueueKeys } from '../../queue/keys.js';
 import type { RedisClient } from '../../redis.js';
-import { retryAfterSeconds } from '../job-store.js';
+import { redisCall } from '../job-store.js';
 
 /** What is kept of a file beside its bytes. */
 interface FileMeta {
@@ -57,7 +57,7 @@ export class FileStore {
     const held = this.keys.files(file.owner ?? 'open');
     const expiresMs = now + this.ttlSeconds * 1000;
     // Counted after adding, in one MULTI: concurrent uploads cannot all see room that only one has.
-    const replies = await this.call(() =>
+    const replies = await redisCall('files', () =>
       this.redis
         .multi()
         .zremrangebyscore(held, '-inf', now)
@@ -68,7 +68,7 @@ export class FileStore {
     );
     const count = Number(replies?.[3]?.[1] ?? 0);
     if (this.maxFiles > 0 && count > this.maxFiles) {
-      await this.call(() => this.redis.zrem(held, id));
+      await redisCall('files', () => this.redis.zrem(held, id));
       throw new AppError(
         'rate_limited',
         `${this.maxFiles} files are already stored for this key (MAX_QUEUE_DEPTH): delete some, or retry once ` +
@@ -76,7 +76,7 @@ export class FileStore {
         { 'Retry-After': String(this.ttlSeconds) },
       );
     }
-    await this.call(() =>
+    await redisCall('files', () =>
       this.redis.multi().hset(key, 'meta', JSON.stringify(meta), 'content', bytes).expire(key, this.ttlSeconds).exec(),
     );
     return { id, ...meta };
@@ -85,7 +85,7 @@ export class FileStore {
   /** The file's metadata, or undefined when it is unknown, expired, deleted or another key's. */
   async get(id: string, owner: string | undefined): Promise<StoredFile | undefined> {
     if (!fileIdPattern.test(id)) return undefined;
-    const raw = await this.call(() => this.redis.hget(this.keys.file(id), 'meta'));
+    const raw = await redisCall('files', () => this.redis.hget(this.keys.file(id), 'meta'));
     if (raw === null) return undefined;
     const meta = JSON.parse(raw) as FileMeta;
     return meta.owner === owner ? { id, ...meta } : undefined;
@@ -94,13 +94,13 @@ export class FileStore {
   /** The file's bytes, on the same terms as get. */
   async content(id: string, owner: string | undefined): Promise<Buffer | undefined> {
     if (!(await this.get(id, owner))) return undefined;
-    return (await this.call(() => this.redis.hgetBuffer(this.keys.file(id), 'content'))) ?? undefined;
+    return (await redisCall('files', () => this.redis.hgetBuffer(this.keys.file(id), 'content'))) ?? undefined;
   }
 
   /** Deletes the file; false when there was none the caller may see. */
   async delete(id: string, owner: string | undefined): Promise<boolean> {
     if (!(await this.get(id, owner))) return false;
-    await this.call(() =>
+    await redisCall('files', () =>
       this.redis
         .multi()
         .del(this.keys.file(id))
@@ -108,18 +108,5 @@ export class FileStore {
         .exec(),
     );
     return true;
-  }
-
-  private async call<T>(step: () => Promise<T>): Promise<T> {
-    try {
-      return await step();
-    } catch (err) {
-      throw new AppError(
-        'unavailable',
-        'the file store is unavailable; retry shortly',
-        { 'Retry-After': String(retryAfterSeconds) },
-        { cause: err },
-      );
-    }
   }
 }

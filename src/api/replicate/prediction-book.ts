@@ -1,7 +1,6 @@
-import { AppError } from '../../errors.js';
 import type { QueueKeys } from '../../queue/keys.js';
 import type { RedisClient } from '../../redis.js';
-import { retryAfterSeconds } from '../job-store.js';
+import { redisCall } from '../job-store.js';
 import type { ModelCatalog } from '../model-catalog.js';
 import { toPrediction, type PredictionRecord } from './prediction-view.js';
 import type { ReplicatePrediction } from './wire.js';
@@ -38,7 +37,7 @@ export class PredictionBook {
   async remember(id: string, createdAt: string, record: PredictionRecord, lister: Lister): Promise<void> {
     const list = this.keys.predictions(scopeOf(lister));
     const cutoff = member(Date.now() - this.ttlSeconds * 1000, '');
-    await this.call(() =>
+    await redisCall('predictions', () =>
       this.redis
         .multi()
         .set(this.keys.prediction(id), JSON.stringify(record), 'EX', this.ttlSeconds)
@@ -53,7 +52,7 @@ export class PredictionBook {
   async get(id: string, owner: string | undefined, origin: string): Promise<ReplicatePrediction | undefined> {
     const view = await this.models.getJob(id, owner);
     if (!view) return undefined;
-    const raw = await this.call(() => this.redis.get(this.keys.prediction(id)));
+    const raw = await redisCall('predictions', () => this.redis.get(this.keys.prediction(id)));
     return toPrediction(view, raw === null ? undefined : (JSON.parse(raw) as PredictionRecord), origin);
   }
 
@@ -69,7 +68,7 @@ export class PredictionBook {
     const { owner } = lister;
     const list = this.keys.predictions(scopeOf(lister));
     const from = cursor === undefined ? '+' : `(${cursor}`;
-    const members = await this.call(() =>
+    const members = await redisCall('predictions', () =>
       this.redis.zrange(list, from, '-', 'BYLEX', 'REV', 'LIMIT', 0, this.pageSize + 1),
     );
     const page = members.slice(0, this.pageSize);
@@ -79,18 +78,5 @@ export class PredictionBook {
       results: read.filter((p) => p !== undefined),
       next: members.length > this.pageSize ? page.at(-1) : undefined,
     };
-  }
-
-  private async call<T>(step: () => Promise<T>): Promise<T> {
-    try {
-      return await step();
-    } catch (err) {
-      throw new AppError(
-        'unavailable',
-        'the job store is unavailable (predictions); retry shortly',
-        { 'Retry-After': String(retryAfterSeconds) },
-        { cause: err },
-      );
-    }
   }
 }
