@@ -32,6 +32,7 @@ function freeBytes(info: string): number {
 export class RedisHeadroom {
   private sample: Promise<Sample> | undefined;
   private storedSinceSample = 0;
+  private refreshing: Promise<Sample> | undefined;
 
   constructor(private readonly redis: RedisClient) {}
 
@@ -56,10 +57,17 @@ export class RedisHeadroom {
   private async current(): Promise<Sample> {
     const held = await this.sample;
     if (held && performance.now() - held.at < sampleMs) return held;
-    this.sample = this.read().catch(() => ({ at: performance.now(), freeBytes: Infinity }));
-    const fresh = await this.sample;
-    this.storedSinceSample = 0;
-    return fresh;
+    // One refresh at a time; only what was stored before its INFO was sent is in it, so what is
+    // noted meanwhile still counts afterwards.
+    this.refreshing ??= (async () => {
+      const counted = this.storedSinceSample;
+      const fresh = await this.read().catch(() => ({ at: performance.now(), freeBytes: Infinity }));
+      this.storedSinceSample -= counted;
+      this.sample = Promise.resolve(fresh);
+      this.refreshing = undefined;
+      return fresh;
+    })();
+    return this.refreshing;
   }
 
   /** Fails open: a Redis that cannot answer INFO fails the submission's own commands anyway (503). */

@@ -45,14 +45,20 @@ const imagePart = (name: string) =>
  * Opens a raw connection that sends the headers of a `declared`-byte multipart upload and then
  * `body`, and nothing more. Resolves with the socket once the server has read the headers.
  */
-async function stalledUpload(route: string, body: Buffer, declared: number, requestId = ''): Promise<net.Socket> {
+async function stalledUpload(
+  route: string,
+  body: Buffer,
+  declared: number,
+  requestId = '',
+  contentType = `multipart/form-data; boundary=${boundary}`,
+): Promise<net.Socket> {
   const { port } = new URL(api.url);
   const socket = net.connect(Number(port), '127.0.0.1');
   socket.on('error', () => undefined);
   socket.resume();
   await new Promise<void>((resolve) => socket.once('connect', resolve));
   socket.write(
-    `POST ${route} HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
+    `POST ${route} HTTP/1.1\r\nHost: localhost\r\nContent-Type: ${contentType}\r\n` +
       `Content-Length: ${declared}\r\nX-Request-Id: ${requestId || 'stalled'}\r\n\r\n`,
   );
   socket.write(body);
@@ -82,6 +88,26 @@ describe('uploads that stall or route around the limits', () => {
     await until('admission released', () => admission.inFlight.uploads === 0);
     expect((await postImage(api.url, png)).status).toBe(202);
     expect((await postImage(api.url, png, { route: '/batches' })).status).toBe(202);
+  });
+
+  it('the drop-in doors (/v1 predictions and files, /v2 infer) cut off idle bodies and free their slots', async () => {
+    const { admission } = api.deps.uploads;
+    const model = api.deps.models.defaultModel.name;
+    const pairs: [string, Buffer, string][][] = [
+      [
+        ['/v1/predictions', Buffer.from('{"input":'), 'application/json'],
+        [`/v2/models/${model}/infer`, Buffer.from('{"inputs":'), 'application/json'],
+      ],
+      [['/v1/files', imagePart('c.png').subarray(0, 100), `multipart/form-data; boundary=${boundary}`]],
+    ];
+    for (const pair of pairs) {
+      const sockets = await Promise.all(
+        pair.map(([route, body, type]) => stalledUpload(route, body, 4096, route, type)),
+      );
+      await until(`${pair.length} stalled drop-in bodies admitted`, () => admission.inFlight.uploads === pair.length);
+      await Promise.all(sockets.map(closed));
+      await until('admission released', () => admission.inFlight.uploads === 0);
+    }
   });
 
   it('a batch whose client disconnects ends at once: its crops are deleted and the request is logged', async () => {

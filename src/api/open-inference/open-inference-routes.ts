@@ -7,6 +7,7 @@ import { rateLimit, requireApiKey } from '../client-guards.js';
 import type { ApiDeps } from '../deps.js';
 import { maxJsonBytes } from '../json-image.js';
 import { declaredBodyBytes } from '../upload.js';
+import { limitUploadIdle } from '../upload-idle-timeout.js';
 import { parseInferBody } from './infer-body.js';
 import { encodeInferResponse } from './infer-response.js';
 import { runInference } from './run-inference.js';
@@ -91,11 +92,14 @@ export function openInferenceRoutes(router: Router<ApiState>, deps: ApiDeps): vo
       const release = deps.uploads.admission.admit(Math.min(declaredBodyBytes(ctx) ?? limit, limit));
       let body;
       try {
-        const raw = await getRawBody(ctx.req, { limit }).catch((err: unknown) => {
-          if ((err as { type?: string }).type === 'entity.too.large')
-            throw new AppError('payload_too_large', `the request exceeds the limit of ${limit} bytes`);
-          throw new AppError('invalid_request', 'the body could not be read');
-        });
+        const lift = limitUploadIdle(ctx.req, deps.limits.uploadIdleTimeoutMs);
+        const raw = await getRawBody(ctx.req, { limit })
+          .finally(lift)
+          .catch((err: unknown) => {
+            if ((err as { type?: string }).type === 'entity.too.large')
+              throw new AppError('payload_too_large', `the request exceeds the limit of ${limit} bytes`);
+            throw new AppError('invalid_request', 'the body could not be read');
+          });
         body = parseInferBody(raw, ctx.get('inference-header-content-length'));
       } finally {
         release();

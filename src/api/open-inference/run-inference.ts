@@ -83,6 +83,14 @@ export async function runInference(
   const done = views as JobView[];
   const failed = done.find((v) => v.status === 'failed');
   if (failed) throw failure(failed);
+  // A worker of a release before logits (a rolling deploy) answers without them.
+  if (done.some((v) => v.result?.logits === undefined))
+    throw new AppError(
+      'unavailable',
+      'a worker without logits support ran these images; retry once every worker is updated',
+      { 'Retry-After': '5' },
+      { expose: true },
+    );
   const binaryOutputs = request.parameters?.['binary_data_output'] === true;
   const outputs = requested.map((output, i): ResponseOutput => {
     const k = classification[i];

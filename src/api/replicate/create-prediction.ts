@@ -47,8 +47,12 @@ export async function createPrediction<R extends Request>(
   let model: ServedModel;
   let image;
   let from;
+  let releaseImage = () => {};
   try {
-    request = await readJsonBody(ctx, limit, schema);
+    request = await readJsonBody(ctx, limit, deps.limits.uploadIdleTimeoutMs, schema);
+    // A URL's image (fetched, or one of our files read from Redis) is held as well as the body.
+    if (!request.input.image.startsWith('data:'))
+      releaseImage = deps.uploads.admission.admit(deps.limits.maxUploadBytes);
     model = await modelOf(request);
     await deps.models.requireWorker(model, deps.acceptWithoutWorkerUntil);
     const input = await readImageInput(request.input.image, {
@@ -60,6 +64,7 @@ export async function createPrediction<R extends Request>(
     from = input.from;
     image = await prepareUpload(deps, model, input.bytes);
   } finally {
+    releaseImage();
     release();
   }
   const { priority, webhook } = await parseSubmitOptions({ webhook: request.webhook }, deps, {

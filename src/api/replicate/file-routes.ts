@@ -7,6 +7,7 @@ import { rateLimit, requireApiKey } from '../client-guards.js';
 import type { ApiDeps } from '../deps.js';
 import { readMultipartImage } from '../multipart-image.js';
 import { declaredBodyBytes, maxBodyBytes } from '../upload.js';
+import { limitUploadIdle } from '../upload-idle-timeout.js';
 import type { StoredFile } from './file-store.js';
 import type { ReplicateFile } from './wire.js';
 
@@ -59,14 +60,22 @@ export function fileRoutes(router: Router<ApiState>, deps: ApiDeps): void {
       throw new AppError('payload_too_large', `the upload exceeds the limit of ${max} bytes`);
     const release = deps.uploads.admission.admit(Math.min(declaredBodyBytes(ctx) ?? limit, limit));
     try {
-      const { image, fields } = await readMultipartImage(ctx.req, max, ['metadata', 'filename', 'type'], 'content');
+      const { image, fields } = await readMultipartImage(
+        ctx.req,
+        max,
+        ['metadata', 'filename', 'type'],
+        'content',
+      ).finally(limitUploadIdle(ctx.req, deps.limits.uploadIdleTimeoutMs));
       const header = await inspectImage(image, { maxImagePixels: deps.limits.maxImagePixels });
+      // A file is kept whole in Redis until it expires: it needs room there as a queued job does.
+      await deps.uploads.redisHeadroom.assertRoom(image.length);
       const file = await files.create(image, {
         name: fields['filename'] || `upload.${header.format}`,
         contentType: `image/${header.format}`,
         metadata: parseMetadata(fields['metadata']),
         owner: ctx.state.owner,
       });
+      deps.uploads.redisHeadroom.note(image.length);
       ctx.status = 201;
       ctx.body = fileView(file, publicOrigin(ctx));
     } finally {

@@ -2,16 +2,23 @@ import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import type { z } from 'zod';
 import { AppError } from '../../errors.js';
+import { limitUploadIdle } from '../upload-idle-timeout.js';
 
 /**
  * A JSON body of at most `limit` bytes, parsed with `schema`; every problem is a 400 naming the
- * field (`input.image: …`, `input: unrecognized key "auth"`), never echoing a value.
+ * field (`input.image: …`, `input: unrecognized key "auth"`), never echoing a value. A client that
+ * sends nothing for `idleTimeoutMs` is cut off, as an upload is (UPLOAD_IDLE_TIMEOUT_MS).
  */
-export async function readJsonBody<T>(ctx: Context, limit: number, schema: z.ZodType<T>): Promise<T> {
+export async function readJsonBody<T>(
+  ctx: Context,
+  limit: number,
+  idleTimeoutMs: number,
+  schema: z.ZodType<T>,
+): Promise<T> {
   if (!ctx.is('json')) throw new AppError('invalid_request', 'send the body as JSON (Content-Type: application/json)');
   let text: string;
   try {
-    text = await getRawBody(ctx.req, { limit, encoding: 'utf8' });
+    text = await getRawBody(ctx.req, { limit, encoding: 'utf8' }).finally(limitUploadIdle(ctx.req, idleTimeoutMs));
   } catch (err) {
     if ((err as { type?: string }).type === 'entity.too.large')
       throw new AppError('payload_too_large', `the body exceeds the limit of ${limit} bytes`);
