@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
-import http from 'node:http';
+import { slowUpload } from './slow-upload.js';
 import { Redis } from 'ioredis';
 import sharp from 'sharp';
 import { rssBytes, type BenchService } from './service.js';
@@ -76,34 +76,12 @@ async function avifBatches(service: BenchService) {
   };
 }
 
-/** A /batches upload that sends `sendBytes` of a declared `declaredBytes` multipart body, then waits. */
-function stalledBatch(url: URL, declaredBytes: number, sendBytes: number, held: AbortSignal): Promise<number | string> {
-  return new Promise((resolve) => {
-    const req = http.request({
-      host: url.hostname,
-      port: url.port,
-      path: '/batches',
-      method: 'POST',
-      headers: { 'content-type': 'multipart/form-data; boundary=b', 'content-length': declaredBytes },
-    });
-    let status: number | string = 'held open';
-    req.on('response', (res) => ((status = res.statusCode ?? 0), res.resume()));
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (status === 'held open' && !held.aborted) status = err.code ?? err.message;
-    });
-    req.write('--b\r\nContent-Disposition: form-data; name="image"; filename="x.jpg"\r\n\r\n');
-    const chunk = Buffer.alloc(64 * 1024, 0xab);
-    let sent = 0;
-    const pump = () => {
-      while (sent < sendBytes && !held.aborted) {
-        sent += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
-      }
-    };
-    pump();
-    held.addEventListener('abort', () => (resolve(status), req.destroy()));
-  });
-}
+/** A /batches upload whose one image part never ends. */
+const stalledBatchTarget = {
+  path: '/batches',
+  contentType: 'multipart/form-data; boundary=b',
+  preamble: '--b\r\nContent-Disposition: form-data; name="image"; filename="x.jpg"\r\n\r\n',
+};
 
 async function stalledBatches(service: BenchService) {
   log('stalled batches: 60 declaring 10 MiB, 9 MiB sent, held open for 8 s');
@@ -111,7 +89,7 @@ async function stalledBatches(service: BenchService) {
   const held = new AbortController();
   setMaxListeners(100, held.signal);
   const uploads = Array.from({ length: 60 }, () =>
-    stalledBatch(new URL(service.url), 10 * 2 ** 20, 9 * 2 ** 20, held.signal),
+    slowUpload(new URL(service.url), stalledBatchTarget, 10 * 2 ** 20, 9 * 2 ** 20, held.signal),
   );
   await new Promise((r) => setTimeout(r, 8000));
   const peakRssMiB = await stop();

@@ -11,7 +11,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import http from 'node:http';
+import { slowUpload } from './slow-upload.js';
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
 import { hostileBatchCases } from './hostile-batches.js';
@@ -146,49 +146,14 @@ async function decodeBomb(url: string, api: ChildProcess, photo: Buffer) {
   return { ...(await stop()), uploads: count(statuses), allAnsweredInS: seconds, smallPhoto: smallPhotoResult };
 }
 
-/**
- * One upload that sends `sendBytes` of a declared `declaredBytes` body, then waits; resolves with the
- * early status, if any.
- */
-function slowUpload(url: URL, declaredBytes: number, sendBytes: number, held: AbortSignal): Promise<number | string> {
-  return new Promise((resolve) => {
-    const req = http.request({
-      host: url.hostname,
-      port: url.port,
-      path: '/jobs',
-      method: 'POST',
-      headers: { 'content-type': 'image/jpeg', 'content-length': declaredBytes },
-    });
-    let status: number | string = 'held open';
-    req.on('response', (res) => {
-      status = res.statusCode ?? 0;
-      res.resume();
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => {
-      if (status === 'held open' && !held.aborted) status = err.code ?? err.message;
-    });
-    const chunk = Buffer.alloc(64 * 1024, 0xab);
-    let sent = 0;
-    const pump = () => {
-      while (sent < sendBytes && !held.aborted) {
-        sent += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
-      }
-    };
-    pump();
-    held.addEventListener('abort', () => {
-      resolve(status);
-      req.destroy();
-    });
-  });
-}
-
 async function slowloris(url: string, api: ChildProcess, photo: Buffer) {
   const declared = 10 * 2 ** 20 - 1;
   log('slow uploads: 60 declaring 10 MiB, 9.5 MiB sent, held open for 8 s');
   const stop = observe(url, api);
   const held = new AbortController();
-  const uploads = Array.from({ length: 60 }, () => slowUpload(new URL(url), declared, 9.5 * 2 ** 20, held.signal));
+  const uploads = Array.from({ length: 60 }, () =>
+    slowUpload(new URL(url), { path: '/jobs', contentType: 'image/jpeg' }, declared, 9.5 * 2 ** 20, held.signal),
+  );
   await new Promise((r) => setTimeout(r, 3000));
   const smallPhotoResult = await smallPhoto(url, photo);
   await new Promise((r) => setTimeout(r, 5000));
