@@ -2,9 +2,10 @@ import cluster from 'node:cluster';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { superviseChild, type SupervisedChild } from './child-supervisor.js';
-import { childEnv, type Config, type RedisTarget } from './config.js';
+import { childEnv, type Config } from './config.js';
 import { hasCredentials } from './credentials.js';
 import type { Logger } from './logger.js';
+import { describeRedis } from './redis-outage.js';
 import { redisServerOnPath, startRedisServer, type RedisServer } from './redis-server.js';
 import { browserUrl, readyLine } from './ready-line.js';
 import { runMain, type ReadyFacts } from './run-main.js';
@@ -134,24 +135,12 @@ async function startAll(config: Config, log: Logger) {
         model: { name: (facts.models ?? []).join(', ') },
         workers: workers.length,
         apiProcesses: apis.length,
-        redis: redis ? { mode: 'embedded' } : { mode: 'url', url: redisForHumans(target!) },
+        redis: redis ? { mode: 'embedded' } : { mode: 'url', url: describeRedis(target!) },
       }),
     );
   }
   announce();
   return { close };
-}
-
-/**
- * What the ready line names: the URL, or where the sentinels and cluster nodes are (sentinel:// and
- * cluster:// are not URLs Redis clients take).
- */
-function redisForHumans(target: RedisTarget): string {
-  if (target.kind === 'url') return target.url;
-  const hosts = (target.kind === 'sentinel' ? target.sentinels : target.nodes)
-    .map((h) => `${h.host}:${h.port}`)
-    .join(',');
-  return target.kind === 'sentinel' ? `sentinel://${hosts}/${target.name}` : `cluster://${hosts}`;
 }
 
 // Tracing runs in the API and worker processes, each its own; this one only supervises.

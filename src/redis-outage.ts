@@ -1,14 +1,11 @@
 import type { RedisTarget } from './config.js';
 import type { Logger } from './logger.js';
+import { redactRedisUrl } from './ready-line.js';
 
 /** Where the service's Redis is, as people write it (sentinel:// and cluster:// are not URLs clients take). */
 export function describeRedis(target: RedisTarget): string {
-  if (target.kind === 'url') {
-    const url = new URL(target.url);
-    // A password in REDIS_URL stays out of logs and error messages.
-    if (url.password) url.password = '***';
-    return url.href.replace(/\/$/, '');
-  }
+  // A password in REDIS_URL stays out of logs and error messages.
+  if (target.kind === 'url') return redactRedisUrl(target.url);
   const hosts = (target.kind === 'sentinel' ? target.sentinels : target.nodes)
     .map((h) => `${h.host}:${h.port}`)
     .join(',');
