@@ -25,10 +25,13 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  // Layers point one way: model <- queue <- api | worker <- main. A folder never imports a sibling's
-  // internals or a layer above it; the CLI speaks to the API only through its wire schemas.
+  // Layers point one way: model <- queue <- jobs <- api, model <- queue <- worker, and main above
+  // them all. A folder never imports a sibling's internals or a layer above it: the HTTP layer uses
+  // the job service only through src/jobs/index.ts, and the job service and the CLI know the API
+  // only by its wire schemas.
   ...layer('src/model/**', 'the model layer knows images and tensors, not HTTP, jobs or Redis', [
     '../api/*',
+    '../jobs/*',
     '../queue/*',
     '../worker/*',
     '../cli/*',
@@ -39,28 +42,42 @@ export default tseslint.config(
     'koa',
     '@koa/*',
   ]),
-  ...layer('src/queue/**', 'the job contract knows no HTTP and no worker', [
+  ...layer('src/queue/**', 'the job contract knows no HTTP, no job service and no worker', [
     '../api/*',
+    '../jobs/*',
     '../worker/*',
     '../cli/*',
     'koa',
     '@koa/*',
   ]),
-  ...layer('src/api/**', 'the API does not reach into the worker or the CLI', [
+  ...layer('src/jobs/**', 'the job service knows no HTTP (only the wire schemas), no worker and no CLI', [
+    '../api/*',
+    '!../api/wire.js',
+    '../worker/*',
+    '../cli/*',
+    'koa',
+    '@koa/*',
+  ]),
+  ...layer('src/api/**', 'the API uses the job service through src/jobs/index.ts, never the worker or the CLI', [
+    '../jobs/*',
+    '!../jobs/index.js',
+    '../../jobs/*',
+    '!../../jobs/index.js',
     '../worker/*',
     '../../worker/*',
     '../cli/*',
     '../../cli/*',
   ]),
-  ...layer('src/worker/**', 'the worker does not reach into the API or the CLI', [
+  ...layer('src/worker/**', 'the worker does not reach into the API, the job service or the CLI', [
     '../api/*',
+    '../jobs/*',
     '../cli/*',
     'koa',
     '@koa/*',
   ]),
-  ...layer('src/webhook/**', 'webhook delivery knows HTTP clients and signatures, not the API, jobs or the worker', [
+  ...layer('src/webhook/**', 'webhook delivery knows HTTP clients, signatures and its queue, not the API or jobs', [
     '../api/*',
-    '../queue/*',
+    '../jobs/*',
     '../worker/*',
     '../cli/*',
     '../model/*',
@@ -70,6 +87,7 @@ export default tseslint.config(
   ...layer('src/cli/**', 'the CLI is a client: it may import only the wire schemas of the API', [
     '../api/*',
     '!../api/wire.js',
+    '../jobs/*',
     '../queue/*',
     '../worker/*',
     '../model/*',

@@ -17,7 +17,7 @@ import path from 'node:path';
 import { projectRoot } from '../src/config.js';
 import { loadManifest } from '../src/model/manifest.js';
 import { inspectImage, prepareImage } from '../src/model/preprocess.js';
-import { jobViewScript } from '../src/api/job-store.js';
+import { jobViewScript } from '../src/jobs/job-store.js';
 import { topK } from '../src/model/top-k.js';
 import { startRedisServer } from '../src/redis-server.js';
 import { sharedImages } from './shared-images.js';

@@ -3,8 +3,7 @@ import { inspectImage, prepareImage, type PreparedImage } from '../model/preproc
 import { clientGoneSignal } from './client-gone.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
-import type { Submission, Submitted } from './job-store.js';
-import type { ServedModel } from './model-catalog.js';
+import type { Submission, Submitted, ServedModel } from '../jobs/index.js';
 import { submitValue } from './submit-options.js';
 import { declaredBodyBytes, maxBodyBytes, readImageUpload } from './upload.js';
 import { limitUploadIdle } from './upload-idle-timeout.js';

@@ -2,7 +2,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { Logger } from '../logger.js';
 import { reportedJobStates } from '../queue/queue-depth.js';
 import type { QueueSnapshot } from '../queue/queue-signals.js';
-import type { ModelCatalog } from './model-catalog.js';
+import type { ModelCatalog } from '../jobs/index.js';
 
 /** The API process's Prometheus metrics. The worker's (batches, inference, job outcomes) are its own. */
 export interface ApiMetrics {

@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { ImageError } from '../model/image-error.js';
 import { TopkSchema } from '../queue/job-schemas.js';
 import { inspectImage, prepareImage } from '../model/preprocess.js';
-import type { BatchEntry, CreatedBatch } from './batch-store.js';
+import type { BatchEntry, CreatedBatch, ServedModel } from '../jobs/index.js';
 import { readBatchUpload, type BatchPart } from './batch-upload.js';
 import { declaredBodyBytes, multipartOverheadBytes } from './upload.js';
 import { limitUploadIdle } from './upload-idle-timeout.js';
@@ -11,7 +11,6 @@ import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
 import { parseParam } from './params.js';
 import { parseSubmitOptions } from './submit-options.js';
-import type { ServedModel } from './model-catalog.js';
 import { AppError } from '../errors.js';
 
 async function chooseBatchModel(deps: ApiDeps, name: unknown): Promise<ServedModel> {

@@ -5,12 +5,9 @@ import type { RedisClient } from '../redis.js';
 import type { Logger } from '../logger.js';
 import type { ApiMetrics } from './api-metrics.js';
 import type { AuthFailures } from './auth-failures.js';
-import type { BatchStore } from './batch-store.js';
+import type { BatchStore, ModelCatalog, JobWaiter, RedisHeadroom } from '../jobs/index.js';
 import type { DashboardQueue } from './dashboard.js';
-import type { ModelCatalog } from './model-catalog.js';
-import type { JobWaiter } from './job-waiter.js';
 import type { DecodeSlots } from './decode-slots.js';
-import type { RedisHeadroom } from './redis-headroom.js';
 import type { UploadAdmission } from './upload-admission.js';
 import type { ReplicateDeps } from './replicate/replicate-deps.js';
 

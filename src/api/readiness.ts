@@ -1,4 +1,4 @@
-import type { ServedModel } from './model-catalog.js';
+import type { ServedModel } from '../jobs/index.js';
 import type { ModelReadiness } from './wire.js';
 
 /**

@@ -10,14 +10,29 @@ import { modelPrecision } from '../model/precision.js';
 import { configureSharp } from '../model/sharp-settings.js';
 import { InputStore } from '../queue/input-store.js';
 import type { JobData, JobResult } from '../queue/job-schemas.js';
-import { defaultJobOptions, inputTtlSeconds, keyPrefix, modelQueueName, queueKeys } from '../queue/keys.js';
+import {
+  batchQueueName,
+  defaultJobOptions,
+  inputTtlSeconds,
+  keyPrefix,
+  modelQueueName,
+  queueKeys,
+} from '../queue/keys.js';
 import { loadLabels } from '../model/labels.js';
-import { checkModelNames, ModelCatalog, type ServedModel } from './model-catalog.js';
+import {
+  checkModelNames,
+  ModelCatalog,
+  type ServedModel,
+  RedisHeadroom,
+  JobStore,
+  JobWaiter,
+  startBatchFinisher,
+  BatchStore,
+} from '../jobs/index.js';
 import { QueueSignals } from '../queue/queue-signals.js';
 import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis } from '../redis.js';
 import { redisErrorListener } from '../redis-outage.js';
-import { RedisHeadroom } from './redis-headroom.js';
 import { StartupError } from '../startup-error.js';
 import { waitForRedis } from '../wait-for-redis.js';
 import { deliveryJobOptions, webhookQueueName } from '../webhook/webhook-queue.js';
@@ -29,17 +44,13 @@ import { createApp } from './app.js';
 import { AuthFailures } from './auth-failures.js';
 import { dashboardPath, type DashboardQueue } from './dashboard.js';
 import type { ApiDeps } from './deps.js';
-import { JobStore } from './job-store.js';
 import { createHttpServer } from './http-server.js';
-import { JobWaiter } from './job-waiter.js';
-import { startBatchFinisher } from './batch-finisher.js';
-import { batchQueueName, BatchStore } from './batch-store.js';
 import { DecodeSlots } from './decode-slots.js';
 import { UploadAdmission } from './upload-admission.js';
 import { FileStore } from './replicate/file-store.js';
 import { ModelVersions } from './replicate/model-versions.js';
 import { PredictionBook } from './replicate/prediction-book.js';
-import { startWebhookDispatcher, type ReadView, type WebhookDispatcher } from './webhook-dispatcher.js';
+import { startWebhookDispatcher, type ReadView, type WebhookDispatcher } from '../webhook/webhook-dispatcher.js';
 
 /** How long one Redis client may take to close before its connection is dropped, ms. */
 const closeStepMs = 1500;

@@ -13,6 +13,9 @@ export const keyPrefix = 'bull';
  */
 export const modelQueueName = (namespace: string, model: string): string => `${namespace}-model-${model}`;
 
+/** The batch queue of a deployment: its jobs are the batches' parents, finished by the batch finisher. */
+export const batchQueueName = (namespace: string): string => `${namespace}-batches`;
+
 export interface QueueKeys {
   /** The stored input of a job (InputStore): opaque bytes. */
   input(jobId: string): string;
@@ -30,8 +33,10 @@ export interface QueueKeys {
   readonly failed: string;
   /** Where a cancelled job's final view is kept (the job itself is removed from the queue). */
   cancelled(jobId: string): string;
-  /** Idempotency-Key claims, by digest of the caller's scope and key. */
+  /** Idempotency-Key claims, by digest of the caller's scope and key (of jobs, or in the batch queue, of batches). */
   idempotency(digest: string): string;
+  /** A batch's record (its entries in upload order, their jobs and rejections); batch queue keys. */
+  batchRecord(batchId: string): string;
   /** Sorted set of queue-depth reservations: jobs admitted under MAX_QUEUE_DEPTH but not yet added. */
   readonly admissions: string;
   /** Per-client request counter of one rate-limit window. */
@@ -61,6 +66,7 @@ export function queueKeys(queueName: string): QueueKeys {
     failed: `${base}:failed`,
     cancelled: (jobId) => `${base}:cancelled:${jobId}`,
     idempotency: (digest) => `${base}:idempotency:${digest}`,
+    batchRecord: (batchId) => `${base}:record:${batchId}`,
     admissions: `${base}:admissions`,
     rateLimit: (client, window) => `${base}:ratelimit:${client}:${window}`,
     workers: `${base}:live-workers`,

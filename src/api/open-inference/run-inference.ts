@@ -6,7 +6,7 @@ import { deadlineAt, prepareUpload } from '../accept-image.js';
 import type { ApiState } from '../api-state.js';
 import { clientGoneSignal } from '../client-gone.js';
 import type { ApiDeps } from '../deps.js';
-import type { ServedModel } from '../model-catalog.js';
+import type { ServedModel } from '../../jobs/index.js';
 import { isTerminal, type JobView } from '../wire.js';
 import { inputImages, type InferBody } from './infer-body.js';
 import { modelVersion, outputName, type InferenceResponse, type ResponseOutput } from './wire.js';

@@ -5,7 +5,7 @@ import { publicOrigin } from './public-origin.js';
 import type { ApiState } from '../api-state.js';
 import type { ApiDeps } from '../deps.js';
 import { maxJsonBytes } from '../json-image.js';
-import type { ServedModel } from '../model-catalog.js';
+import type { ServedModel } from '../../jobs/index.js';
 import { preferWaitSeconds } from '../params.js';
 import { parseSubmitOptions } from '../submit-options.js';
 import { readImageInput } from './image-input.js';

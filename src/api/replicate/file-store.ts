@@ -2,7 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { AppError } from '../../errors.js';
 import type { QueueKeys } from '../../queue/keys.js';
 import type { RedisClient } from '../../redis.js';
-import { redisCall } from '../job-store.js';
+import { redisCall } from '../../jobs/index.js';
 
 /** What is kept of a file beside its bytes. */
 interface FileMeta {

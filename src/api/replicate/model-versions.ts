@@ -1,5 +1,5 @@
 import { hashFile } from '../../model/hash-file.js';
-import type { ModelCatalog, ServedModel } from '../model-catalog.js';
+import type { ModelCatalog, ServedModel } from '../../jobs/index.js';
 
 /**
  * Replicate names a model version by a 64-hex id; here it is the sha256 of the model's ONNX file,

@@ -1,7 +1,6 @@
 import type { QueueKeys } from '../../queue/keys.js';
 import type { RedisClient } from '../../redis.js';
-import { redisCall } from '../job-store.js';
-import type { ModelCatalog } from '../model-catalog.js';
+import { redisCall, type ModelCatalog } from '../../jobs/index.js';
 import { toPrediction, type PredictionRecord } from './prediction-view.js';
 import type { ReplicatePrediction } from './wire.js';
 

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { AppError } from '../../errors.js';
 import type { ApiState } from '../api-state.js';
 import type { ApiDeps } from '../deps.js';
-import { retryAfterSeconds } from '../job-store.js';
+import { retryAfterSeconds } from '../../jobs/index.js';
 import { modelReadiness, notReadySentence } from '../readiness.js';
 import type { HealthSchema, ReadySchema } from '../wire.js';
 

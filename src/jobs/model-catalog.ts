@@ -4,7 +4,7 @@ import { AppError } from '../errors.js';
 import type { QueueSignals } from '../queue/queue-signals.js';
 import type { RedisClient } from '../redis.js';
 import { retryAfterSeconds, type JobStore } from './job-store.js';
-import type { JobView } from './wire.js';
+import type { JobView } from '../api/wire.js';
 
 /** One model as the API serves it: its preprocessing contract and the store of its queue. */
 export interface ServedModel {

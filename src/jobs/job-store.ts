@@ -1,5 +1,13 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { Job, type FlowNestedLeafJob, type FlowProducer, type JobState, type JobType, type Queue } from 'bullmq';
+import {
+  Job,
+  type FlowNestedLeafJob,
+  type FlowParentJob,
+  type FlowProducer,
+  type JobState,
+  type JobType,
+  type Queue,
+} from 'bullmq';
 import { AppError } from '../errors.js';
 import type { RedisClient } from '../redis.js';
 import type { PreparedImage } from '../model/preprocess.js';
@@ -17,8 +25,8 @@ import { queueDepth, queueDepthStates } from '../queue/queue-depth.js';
 import type { WorkerPresence } from '../queue/worker-presence.js';
 import { eventDelivery, withDelivery, type DeliveryData, type WebhookRoute } from '../webhook/webhook-queue.js';
 import { readJobHash, toJobView } from './job-view.js';
-import { QueueAdmission, type Reservation } from './queue-admission.js';
-import { JobViewSchema, type JobView } from './wire.js';
+import { QueueAdmission } from './queue-admission.js';
+import { JobViewSchema, type JobView } from '../api/wire.js';
 
 /** Seconds a client should wait before retrying while Redis is unreachable or no worker runs. */
 export const retryAfterSeconds = 5;
@@ -107,6 +115,15 @@ export interface Submission {
   };
 }
 
+/** A batch image whose crop is stored under `jobId` (storeInput). */
+export interface BatchJobEntry {
+  jobId: string;
+  image: Pick<PreparedImage, 'width' | 'height' | 'source'>;
+}
+
+/** The job name of a batch's parent, in the batch queue (see batchQueueName). */
+export const batchJobName = 'batch';
+
 export interface Submitted {
   view: JobView;
   /** True when an earlier submission with the same Idempotency-Key was returned instead. */
@@ -162,24 +179,22 @@ export class JobStore {
           await this.redis.set(key, id, 'EX', resultTtlSeconds);
         }
       }
-      const reservation = await this.admit([id]);
-      let job;
-      try {
-        await this.storeWithIndex(id, image.crop);
-        const node = this.jobNode(id, image, submission);
-        job = submission.webhook
-          ? await this.addWithDelivery(id, node, submission.webhook, submission)
-          : await this.queue.add(jobName, node.data as JobData, node.opts);
-      } catch (err) {
-        // Awaited but not fatal: if Redis is gone too, the workers' sweep removes the input later.
-        await inputs.delete(id).catch(() => undefined);
-        throw err;
-      } finally {
-        // Added (BullMQ's keys count it now) or failed: either way the reservation is done.
-        await reservation.release();
-      }
+      let job: Job<JobData, JobResult> | undefined;
+      await this.admitted([id], async () => {
+        try {
+          await this.storeWithIndex(id, image.crop);
+          const node = this.jobNode(id, image, submission);
+          job = submission.webhook
+            ? await this.addWithDelivery(id, node, submission.webhook, submission)
+            : await this.queue.add(jobName, node.data as JobData, node.opts);
+        } catch (err) {
+          // Awaited but not fatal: if Redis is gone too, the workers' sweep removes the input later.
+          await inputs.delete(id).catch(() => undefined);
+          throw err;
+        }
+      });
       await this.replicated({ kind: 'job', id });
-      return { view: toJobView(job, 'waiting'), replayed: false };
+      return { view: toJobView(job!, 'waiting'), replayed: false };
     });
   }
 
@@ -214,9 +229,58 @@ export class JobStore {
     return tree.children![0]!.job as Job<JobData, JobResult>;
   }
 
-  /** Reserves room for the jobs `ids` under MAX_QUEUE_DEPTH (429 queue_full when full); release once they are added. */
-  admit(ids: readonly string[]): Promise<Reservation> {
-    return redisCall('admit', () => this.admission.reserve(ids));
+  /**
+   * Runs `add` once the jobs `ids` are admitted under MAX_QUEUE_DEPTH, together and atomically
+   * (429 queue_full otherwise). Added (BullMQ's keys count them now) or failed, the reservation
+   * is done either way.
+   */
+  private async admitted(ids: readonly string[], add: () => Promise<void>): Promise<void> {
+    const reservation = await redisCall('admit', () => this.admission.reserve(ids));
+    try {
+      await add();
+    } finally {
+      await reservation.release();
+    }
+  }
+
+  /**
+   * Adds a batch: a parent job `batch.id` in `batch.queueName` whose children are a job per
+   * entry (each entry's crop already stored by storeInput), all in one flow; with a webhook the
+   * batch is the child of its delivery. The children are admitted under MAX_QUEUE_DEPTH
+   * together. Acknowledge it with `replicated` once the caller has what it needs kept.
+   */
+  async submitBatch(
+    batch: { id: string; queueName: string; keepSeconds: number; entries: readonly BatchJobEntry[] },
+    submission: Submission,
+  ): Promise<void> {
+    const children = batch.entries.map((e) => {
+      const node = this.jobNode(e.jobId, e.image, submission);
+      return { ...node, opts: { ...node.opts, ignoreDependencyOnFailure: true } };
+    });
+    const keep = { age: batch.keepSeconds };
+    const parent: FlowParentJob = {
+      name: batchJobName,
+      queueName: batch.queueName,
+      data: { owner: submission.owner },
+      opts: { jobId: batch.id, removeOnComplete: keep, removeOnFail: keep },
+      children,
+    };
+    const { webhook, owner } = submission;
+    await redisCall('batch', () =>
+      this.admitted(
+        batch.entries.map((e) => e.jobId),
+        async () => {
+          const flow = webhook
+            ? withDelivery(
+                parent,
+                { url: webhook, subject: 'batch', id: batch.id, queue: batch.queueName, owner },
+                this.webhooks(),
+              )
+            : parent;
+          await this.flowProducer().add(flow);
+        },
+      ),
+    );
   }
 
   /** The queue this store submits to (one model's, once several are served). */
@@ -250,7 +314,7 @@ export class JobStore {
   }
 
   /** The job as a node of a BullMQ flow (under a webhook delivery or a batch), with the queue's own job options. */
-  jobNode(
+  private jobNode(
     id: string,
     image: Pick<PreparedImage, 'width' | 'height' | 'source'>,
     submission: Submission,
@@ -271,14 +335,13 @@ export class JobStore {
     return { name: jobName, queueName: this.options.queueName, data, opts };
   }
 
-  /** For BatchStore, which adds its batches through the same producer. */
-  flowProducer(): FlowProducer {
+  private flowProducer(): FlowProducer {
     if (!this.flows) throw new Error('JobStore was built without a FlowProducer');
     return this.flows;
   }
 
   /** Where deliveries go; a 400 when this service has no WEBHOOK_SECRET. */
-  webhooks(): WebhookRoute {
+  private webhooks(): WebhookRoute {
     if (!this.options.webhooks)
       throw new AppError('invalid_request', 'webhook: webhooks are not configured on this service (WEBHOOK_SECRET)');
     return this.options.webhooks;

@@ -1,7 +1,7 @@
 import type { Job, JobState } from 'bullmq';
 import { parseJobFailure } from '../queue/job-failure.js';
 import { JobResultSchema, type JobData, type JobResult } from '../queue/job-schemas.js';
-import type { JobStatus, JobView } from './wire.js';
+import type { JobStatus, JobView } from '../api/wire.js';
 
 function toStatus(state: JobState | 'unknown'): JobStatus {
   if (state === 'active') return 'active';

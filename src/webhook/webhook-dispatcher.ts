@@ -5,10 +5,10 @@ import type { Logger } from '../logger.js';
 import type { RedisTarget } from '../config.js';
 import { connectRedis } from '../redis.js';
 import { redisErrorListener } from '../redis-outage.js';
-import { resolveWebhookTarget, WebhookRefusedError } from '../webhook/address-guard.js';
-import { postWebhook } from '../webhook/post-webhook.js';
-import { webhookHeaders } from '../webhook/webhook-signature.js';
-import { DeliveryDataSchema, type DeliveryData } from '../webhook/webhook-queue.js';
+import { resolveWebhookTarget, WebhookRefusedError } from './address-guard.js';
+import { postWebhook } from './post-webhook.js';
+import { webhookHeaders } from './webhook-signature.js';
+import { DeliveryDataSchema, type DeliveryData } from './webhook-queue.js';
 
 /** Reads the current view of what a message reports on (in its queue), as its submitter would. */
 export type ReadView = (

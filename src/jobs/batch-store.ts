@@ -1,16 +1,11 @@
-import { Job, type FlowParentJob, type Queue } from 'bullmq';
+import { Job, type Queue } from 'bullmq';
 import type { RedisClient } from '../redis.js';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
-import { keyPrefix } from '../queue/keys.js';
+import { queueKeys, type QueueKeys } from '../queue/keys.js';
 import type { PreparedImage } from '../model/preprocess.js';
-import { withDelivery } from '../webhook/webhook-queue.js';
 import { idempotencyDigest, type JobStore, type Submission } from './job-store.js';
-import { BatchIdSchema, type BatchEntryView, type BatchView } from './wire.js';
-
-/** The batch queue of a deployment: its jobs are the batches' parents, finished by the batch finisher. */
-export const batchQueueName = (namespace: string): string => `${namespace}-batches`;
-export const batchJobName = 'batch';
+import { BatchIdSchema, type BatchEntryView, type BatchView } from '../api/wire.js';
 
 /** An image of the upload: accepted (its crop stored under `jobId`), or rejected with an error. */
 export type BatchEntry =
@@ -39,10 +34,6 @@ export interface BatchStoreOptions {
   keepSeconds: number;
 }
 
-const recordKey = (queueName: string, id: string) => `${keyPrefix}:${queueName}:record:${id}`;
-/** A batch's Idempotency-Key claim (see idempotencyDigest): the ID of the batch it created. */
-const idempotencyKey = (queueName: string, digest: string) => `${keyPrefix}:${queueName}:idempotency:${digest}`;
-
 /** A batch accepted now, or the one an earlier submission with the same Idempotency-Key created. */
 export interface CreatedBatch {
   view: BatchView;
@@ -57,13 +48,17 @@ export interface CreatedBatch {
  * record beside it, since rejected images have no job.
  */
 export class BatchStore {
+  private readonly keys: QueueKeys;
+
   constructor(
     /** The store of a queue that batch entries name (each model's); undefined for a queue no longer served. */
     private readonly jobsIn: (queueName: string | undefined) => JobStore | undefined,
     private readonly queue: Queue,
     private readonly redis: RedisClient,
     private readonly options: BatchStoreOptions,
-  ) {}
+  ) {
+    this.keys = queueKeys(queue.name);
+  }
 
   /**
    * Adds the batch with a job per accepted entry (their crops are already stored), all at once
@@ -87,46 +82,23 @@ export class BatchStore {
         return { view: earlier, replayed: true };
       }
     }
-    const createdAt = Date.now();
     const record: BatchRecord = {
       owner: submission.owner,
-      createdAt,
+      createdAt: Date.now(),
       entries: entries.map((e) =>
         'jobId' in e ? { f: e.filename, j: e.jobId, q: jobs.queueName } : { f: e.filename, e: e.error },
       ),
     };
-    const children = entries.flatMap((e) => {
-      if (!('jobId' in e)) return [];
-      const node = jobs.jobNode(e.jobId, e.image, submission);
-      return [{ ...node, opts: { ...node.opts, ignoreDependencyOnFailure: true } }];
-    });
-    const keep = { age: this.options.keepSeconds };
-    const batch: FlowParentJob = {
-      name: batchJobName,
-      queueName: this.queue.name,
-      data: { owner: submission.owner },
-      opts: { jobId: id, removeOnComplete: keep, removeOnFail: keep },
-      children,
-    };
-    const key = recordKey(this.queue.name, id);
-    // All the batch's jobs fit under MAX_QUEUE_DEPTH or none is added (429 queue_full).
-    const reservation = await jobs.admit(children.map((c) => c.opts.jobId!));
+    const key = this.keys.batchRecord(id);
+    // The record first: once the flow exists, a read of the batch finds its entries.
+    await this.readCall(() => this.redis.set(key, JSON.stringify(record), 'EX', this.options.keepSeconds));
+    const accepted = entries.flatMap((e) => ('jobId' in e ? [e] : []));
+    const batch = { id, queueName: this.queue.name, keepSeconds: this.options.keepSeconds, entries: accepted };
     try {
-      await this.redis.set(key, JSON.stringify(record), 'EX', this.options.keepSeconds);
-      const flow = submission.webhook
-        ? withDelivery(
-            batch,
-            { url: submission.webhook, subject: 'batch', id, queue: batch.queueName, owner: submission.owner },
-            jobs.webhooks(),
-          )
-        : batch;
-      await jobs.flowProducer().add(flow);
+      await jobs.submitBatch(batch, submission);
     } catch (err) {
       await this.redis.del(key).catch(() => undefined);
-      if (err instanceof AppError) throw err;
-      throw new AppError('unavailable', 'the job store is unavailable (batch); retry shortly', { 'Retry-After': '5' });
-    } finally {
-      await reservation.release();
+      throw err;
     }
     await jobs.replicated({ kind: 'batch', id });
     return { view: this.view(id, record, { state: 'waiting-children', done: 0, failed: 0 }), replayed: false };
@@ -137,7 +109,7 @@ export class BatchStore {
    * A claim whose batch never came to exist (its submission failed, or it expired) is taken over.
    */
   private async claim(id: string, submission: Submission, key: string): Promise<BatchView | undefined> {
-    const claim = idempotencyKey(this.queue.name, idempotencyDigest(submission, key));
+    const claim = this.keys.idempotency(idempotencyDigest(submission, key));
     return this.readCall(async () => {
       if ((await this.redis.set(claim, id, 'EX', this.options.keepSeconds, 'NX')) === 'OK') return undefined;
       const earlierId = await this.redis.get(claim);
@@ -194,7 +166,7 @@ export class BatchStore {
 
   private async record(id: string, owner?: string): Promise<BatchRecord | undefined> {
     if (!BatchIdSchema.safeParse(id).success) return undefined;
-    const raw = await this.readCall(() => this.redis.get(recordKey(this.queue.name, id)));
+    const raw = await this.readCall(() => this.redis.get(this.keys.batchRecord(id)));
     if (!raw) return undefined;
     const record = RecordSchema.parse(JSON.parse(raw));
     return record.owner === owner ? record : undefined;

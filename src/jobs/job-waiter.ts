@@ -1,5 +1,5 @@
 import type { QueueEvents } from 'bullmq';
-import { isTerminal, type JobStatus } from './wire.js';
+import { isTerminal, type JobStatus } from '../api/wire.js';
 
 type Wake = () => void;
 
