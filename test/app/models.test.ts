@@ -194,7 +194,10 @@ describe('a model that no live worker has loaded', () => {
   beforeAll(async () => {
     const config = testConfig(redisUrl, { MODEL_DIRS: `${tinyDir},${modelDir}`, WORKER_GRACE_SECONDS: '0' });
     // The worker loads only the tiny model: it takes that model's jobs and no others.
-    worker = await startWorker({ ...config, modelDirs: [tinyDir] }, createLogger('silent', 'test-worker'));
+    worker = await startWorker(
+      { ...config, models: { ...config.models, dirs: [tinyDir] } },
+      createLogger('silent', 'test-worker'),
+    );
     api = await startInProcessApi(config);
   });
   afterAll(async () => {
