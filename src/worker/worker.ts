@@ -38,7 +38,7 @@ interface ModelConsumer {
 }
 
 interface ModelConsumerContext {
-  config: Config;
+  config: Pick<Config, 'worker' | 'queue'>;
   log: Logger;
   metrics: WorkerMetrics;
   redis: RedisClient;
