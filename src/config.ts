@@ -403,9 +403,10 @@ function deepFreeze<T>(value: T): Frozen<T> {
 }
 
 /**
- * The configuration in the groups its readers take, each passed on as it is (ApiDeps holds
- * `limits`, `clients`, `operators`, `webhooks` and `queue`; the worker reads `worker`; `npm start`
- * reads `processes`). Frozen all the way down: nothing changes it at runtime.
+ * The configuration in the groups its readers take, each passed on as it is: ApiDeps holds
+ * `limits`, `webhooks` and `queue` (and `clients` and `operators`, beside their runtime parts), a
+ * worker reads `worker`, `npm start` reads `processes`. Frozen all the way down: nothing changes it
+ * at runtime.
  */
 const ConfigSchema = EnvSchema.transform((e) =>
   deepFreeze({
