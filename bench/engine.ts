@@ -14,13 +14,13 @@ import { decodeCrop, prepareImage } from '../src/model/preprocess.js';
 
 const [mode, first, second] = process.argv.slice(2);
 const config = loadConfig();
-const classifier = await loadClassifier(config.modelDir, {
-  intraOpThreads: config.intraOpThreads,
-  intraOpSpinning: config.intraOpSpinning,
+const classifier = await loadClassifier(config.models.dir, {
+  intraOpThreads: config.worker.intraOpThreads,
+  intraOpSpinning: config.worker.intraOpSpinning,
 });
 const crops = await Promise.all(
   (await sharedImages()).map(async (bytes) =>
-    decodeCrop((await prepareImage(bytes, classifier.manifest, config)).crop, classifier.manifest.inputSize),
+    decodeCrop((await prepareImage(bytes, classifier.manifest, config.limits)).crop, classifier.manifest.inputSize),
   ),
 );
 const batch = (n: number) => Array.from({ length: n }, (_, i) => crops[i % crops.length]!);

@@ -85,7 +85,7 @@ async function startFleet(redis: RedisServer, workers: number, apis: number): Pr
   );
   const urls = ports.map((port) => `http://127.0.0.1:${port}`);
   const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-  const queue = new Queue(modelQueueName(loadConfig({}).queueName, 'tiny-10'), { connection });
+  const queue = new Queue(modelQueueName(loadConfig({}).queue.name, 'tiny-10'), { connection });
   // Ready when every API answers and every worker (model loaded) has registered on the queue.
   for (let i = 0; ; i++) {
     const apisUp = await Promise.all(

@@ -56,7 +56,7 @@ const quick = args.quick;
 const extraEnv = Object.fromEntries(args.env.map((kv) => kv.split(/=(.*)/s).slice(0, 2) as [string, string]));
 const config = loadConfig({ ...process.env, ...extraEnv });
 /** The queue of the model in `modelDir`, which the stage breakdown and the footprint read. */
-const jobQueueOf = async (modelDir: string) => modelQueueName(config.queueName, (await loadManifest(modelDir)).name);
+const jobQueueOf = async (modelDir: string) => modelQueueName(config.queue.name, (await loadManifest(modelDir)).name);
 const workerProcesses = Number(args.workers);
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
@@ -104,7 +104,7 @@ interface EngineRow {
  */
 async function engineCeiling(modelDir: string) {
   const bySpinning: Record<string, { rows: EngineRow[]; batch1: { p50Ms: number; p99Ms: number } }> = {};
-  for (const spinning of quick ? [String(config.intraOpSpinning)] : ['true', 'false']) {
+  for (const spinning of quick ? [String(config.worker.intraOpSpinning)] : ['true', 'false']) {
     const env = { MODEL_DIR: modelDir, INTRA_OP_SPINNING: spinning };
     const sizes = quick ? [1, 4] : [1, 2, 4, 8, 16];
     const runs = await Promise.all(
@@ -145,7 +145,7 @@ async function engineCeiling(modelDir: string) {
     .map((r) => r.batch1)
     .reduce((a, b) => (b.p50Ms < a.p50Ms ? b : a));
   // Core-time under the spinning setting the service runs (spinning burns CPU while it waits).
-  const served = bySpinning[String(config.intraOpSpinning)]!.rows;
+  const served = bySpinning[String(config.worker.intraOpSpinning)]!.rows;
   const bestCore = served.reduce((a, b) => (b.coreMsPerImage < a.coreMsPerImage ? b : a));
   return {
     bySpinning,
@@ -535,7 +535,8 @@ function targets(
   const top = service.saturated.at(-1)!;
   const bestRaw = engine.best.imagesPerSecond;
   const fullBatchMs =
-    engine.bySpinning[String(config.intraOpSpinning)]?.rows.find((r) => r.batch === config.maxBatch)?.msPerBatch ?? NaN;
+    engine.bySpinning[String(config.worker.intraOpSpinning)]?.rows.find((r) => r.batch === config.worker.maxBatch)
+      ?.msPerBatch ?? NaN;
   const bestE2e = Math.max(...service.saturated.map((s) => s.imagesPerSecond));
   const light = service.light.p50Ms - engine.batch1.p50Ms;
   const c1Bound = engine.batch1.p50Ms + decode.bare.wallMs + 3;
@@ -581,7 +582,7 @@ const perModel: Partial<Record<ModelKey, ModelResult>> = {};
 try {
   for (const model of models) {
     log(
-      `${model}: engine ceiling (intra-op threads ${config.intraOpThreads}, ${workerProcesses} process(es), ` +
+      `${model}: engine ceiling (intra-op threads ${config.worker.intraOpThreads}, ${workerProcesses} process(es), ` +
         'spinning on and off)',
     );
     const engine = await engineCeiling(modelDirs[model]);
@@ -659,11 +660,11 @@ const results = {
     /** The checkout whose service was measured (--service-root). */
     serviceRoot,
     workerProcesses,
-    intraOpSpinning: config.intraOpSpinning,
-    maxBatch: config.maxBatch,
-    maxBatchDelayMs: config.maxBatchDelayMs,
-    workerConcurrency: config.workerConcurrency,
-    intraOpThreads: config.intraOpThreads,
+    intraOpSpinning: config.worker.intraOpSpinning,
+    maxBatch: config.worker.maxBatch,
+    maxBatchDelayMs: config.worker.maxBatchDelayMs,
+    workerConcurrency: config.worker.concurrency,
+    intraOpThreads: config.worker.intraOpThreads,
   },
   models: perModel,
   int8OverFp32: {

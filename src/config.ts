@@ -106,6 +106,10 @@ const EnvSchema = z
      * plus 1 s).
      */
     REDIS_COMMAND_TIMEOUT_MS: int(100, 60_000).default(2000),
+    /**
+     * The namespace of every queue of this deployment (each model's, the batch and the webhook
+     * queue) and of the service's own keys in Redis; deployments sharing a Redis differ in it.
+     */
     QUEUE_NAME: z
       .string()
       .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, - and _ only')
@@ -312,133 +316,63 @@ const EnvSchema = z
     /** service.name of the exported spans; defaults to resnet-queue-<role> (api, worker). */
     OTEL_SERVICE_NAME: z.string().optional(),
   })
-  .superRefine((env, ctx) => {
-    const targets = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter(
-      (name) => env[name] !== undefined,
-    );
-    if (targets.length > 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [targets[1]!],
-        message: `set one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (got ${targets.join(' and ')})`,
-      });
-    }
-    if ((env.REDIS_SENTINELS === undefined) !== (env.REDIS_SENTINEL_NAME === undefined)) {
-      const missing = env.REDIS_SENTINELS === undefined ? 'REDIS_SENTINELS' : 'REDIS_SENTINEL_NAME';
-      ctx.addIssue({
-        code: 'custom',
-        path: [missing],
-        message: 'REDIS_SENTINELS and REDIS_SENTINEL_NAME are set together',
-      });
-    }
-    if (env.SUBMIT_DURABLE_REPLICAS > 0 && env.REDIS_CLUSTER_NODES !== undefined) {
-      // WAIT counts the replicas of the connection it is sent on; a cluster spreads a submission's
-      // writes over whichever master holds the slot, so the guarantee would not mean what it says.
-      ctx.addIssue({
-        code: 'custom',
-        path: ['SUBMIT_DURABLE_REPLICAS'],
-        message: 'not supported with REDIS_CLUSTER_NODES',
-      });
-    }
-    if ((env.DASHBOARD_USER === undefined) !== (env.DASHBOARD_PASSWORD === undefined)) {
-      const missing = env.DASHBOARD_USER === undefined ? 'DASHBOARD_USER' : 'DASHBOARD_PASSWORD';
-      ctx.addIssue({
-        code: 'custom',
-        path: [missing],
-        message: 'DASHBOARD_USER and DASHBOARD_PASSWORD are set together or not at all',
-      });
-    }
-  });
+  // Also when a variable failed its own check (the combinations only look at which are set), so
+  // one error lists every problem.
+  .superRefine(checkCombinations, { when: () => true });
 
-export type Env = z.infer<typeof EnvSchema>;
+type Env = z.infer<typeof EnvSchema>;
 
 /** Every variable the schema reads (the README's configuration table lists each one). */
 export const envVariableNames: readonly string[] = Object.keys(EnvSchema.shape);
 
-export interface Config {
-  readonly port: number;
-  readonly host: string;
-  /** Undefined when none of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES is set. */
-  readonly redis: RedisTarget | undefined;
-  /**
-   * The queue's name in Redis: QUEUE_NAME, or `{QUEUE_NAME}` on a Cluster. The braces are a Redis
-   * hash tag: every key of the queue (BullMQ's own and the service's input, cancelled, idempotency
-   * and rate-limit keys, all `bull:<queueName>:...`) hashes to one slot, as BullMQ's multi-key
-   * scripts require; different QUEUE_NAMEs hash to different slots, so queues spread over masters.
-   */
-  readonly queueName: string;
-  /** Replicas that must acknowledge a submission (Redis WAIT) before 202; 0 = none. */
-  readonly submitDurableReplicas: number;
-  readonly submitDurableTimeoutMs: number;
-  /** REDIS_COMMAND_TIMEOUT_MS: a request-path Redis command not answered in this long fails (503). */
-  readonly redisCommandTimeoutMs: number;
-  /** OTLP/HTTP collector base URL; undefined = tracing off. */
-  readonly otlpEndpoint: string | undefined;
-  readonly otelServiceName: string | undefined;
-  /** The first of modelDirs (where MODEL_URL is fetched to). */
-  readonly modelDir: string;
-  /** MODEL_DIRS, else [MODEL_DIR]: every model this process serves, resolved. */
-  readonly modelDirs: readonly string[];
-  /** DEFAULT_MODEL; undefined: the first model. */
-  readonly defaultModel: string | undefined;
-  readonly modelUrl: string | undefined;
-  /** Lower-case hex. */
-  readonly modelSha256: string | undefined;
-  readonly maxUploadBytes: number;
-  readonly maxConcurrentUploads: number;
-  readonly uploadBufferBytes: number;
-  /** UPLOAD_IDLE_TIMEOUT_MS: an upload whose client sends nothing this long is cut off. */
-  readonly uploadIdleTimeoutMs: number;
-  readonly decodeConcurrency: number;
-  readonly decodeMaxPixels: number;
-  readonly maxImagePixels: number;
-  readonly maxBatch: number;
-  readonly maxBatchDelayMs: number;
-  readonly workerConcurrency: number;
-  readonly intraOpThreads: number;
-  /** `npm start`: INTRA_OP_THREADS for each of its workers (set, else cores / WORKERS, at least 1). */
-  readonly threadsPerWorker: number;
-  /** `npm start`: API processes sharing the port. */
-  readonly apiProcesses: number;
-  /** `npm start`: worker processes. */
-  readonly workers: number;
-  readonly intraOpSpinning: boolean;
-  readonly resultTtlSeconds: number;
-  readonly failedTtlSeconds: number;
-  readonly waitMaxSeconds: number;
-  readonly predictTimeoutSeconds: number;
-  readonly lockDurationMs: number;
-  readonly stalledIntervalMs: number;
-  readonly maxQueueDepth: number;
-  readonly defaultDeadlineSeconds: number;
-  /** sha256 digests (hex) of the accepted API keys; empty = no authentication. */
-  readonly apiKeyDigests: readonly string[];
-  readonly rateLimitPerMinute: number;
-  readonly authFailuresPerHour: number;
-  /** Proxies in front of the API whose X-Forwarded-For entries are trusted; 0: none. */
-  readonly trustedProxyHops: number;
-  readonly shutdownTimeoutMs: number;
-  readonly logLevel: Env['LOG_LEVEL'];
-  /** Who may open the dashboard; empty: it is not mounted. */
-  readonly dashboardCredentials: Credentials;
-  /** Who may read /metrics; empty: anyone. */
-  readonly metricsCredentials: Credentials;
-  readonly workerMetricsPort: number;
-  readonly workerGraceSeconds: number;
-  readonly restartBackoffMs: number;
-  readonly restartMaxCrashes: number;
-  readonly maxBatchImages: number;
-  readonly webhooks: WebhookConfig;
-}
-
-export interface WebhookConfig {
-  /** The signing key, decoded from WEBHOOK_SECRET; undefined: webhooks are refused at submit. */
-  readonly secret: Buffer | undefined;
-  /** Lower-case host names exempt from the address guard (and allowed over http). */
-  readonly allowHosts: readonly string[];
-  readonly attempts: number;
-  readonly backoffMs: number;
-  readonly timeoutMs: number;
+/** Variables that only mean something together, or not at all together. */
+function checkCombinations(env: Env, ctx: z.RefinementCtx): void {
+  const targets = (['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const).filter(
+    (name) => env[name] !== undefined,
+  );
+  if (targets.length > 1) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [targets[1]!],
+      message: `set one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (got ${targets.join(' and ')})`,
+    });
+  }
+  if ((env.REDIS_SENTINELS === undefined) !== (env.REDIS_SENTINEL_NAME === undefined)) {
+    const missing = env.REDIS_SENTINELS === undefined ? 'REDIS_SENTINELS' : 'REDIS_SENTINEL_NAME';
+    ctx.addIssue({
+      code: 'custom',
+      path: [missing],
+      message: 'REDIS_SENTINELS and REDIS_SENTINEL_NAME are set together',
+    });
+  }
+  if (env.SUBMIT_DURABLE_REPLICAS > 0 && env.REDIS_CLUSTER_NODES !== undefined) {
+    // WAIT counts the replicas of the connection it is sent on; a cluster spreads a submission's
+    // writes over whichever master holds the slot, so the guarantee would not mean what it says.
+    ctx.addIssue({
+      code: 'custom',
+      path: ['SUBMIT_DURABLE_REPLICAS'],
+      message: 'not supported with REDIS_CLUSTER_NODES',
+    });
+  }
+  if ((env.DASHBOARD_USER === undefined) !== (env.DASHBOARD_PASSWORD === undefined)) {
+    const missing = env.DASHBOARD_USER === undefined ? 'DASHBOARD_USER' : 'DASHBOARD_PASSWORD';
+    ctx.addIssue({
+      code: 'custom',
+      path: [missing],
+      message: 'DASHBOARD_USER and DASHBOARD_PASSWORD are set together or not at all',
+    });
+  }
+  // A download is only ever trusted against a pinned checksum, so the two come together.
+  if (env.MODEL_URL !== undefined && env.MODEL_SHA256 === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['MODEL_SHA256'],
+      message: 'required with MODEL_URL (the download is verified against it)',
+    });
+  }
+  if (env.MODEL_SHA256 !== undefined && env.MODEL_URL === undefined) {
+    ctx.addIssue({ code: 'custom', path: ['MODEL_URL'], message: 'required with MODEL_SHA256' });
+  }
 }
 
 /** Keys are kept only as sha256 digests, so a key in the environment can also be given pre-hashed. */
@@ -450,12 +384,163 @@ function parseApiKeys(value: string | undefined): string[] {
 
 function redisTarget(e: Env): RedisTarget | undefined {
   const password = e.REDIS_PASSWORD;
-  if (e.REDIS_URL) return Object.freeze({ kind: 'url', url: e.REDIS_URL });
+  if (e.REDIS_URL) return { kind: 'url', url: e.REDIS_URL };
   if (e.REDIS_SENTINELS && e.REDIS_SENTINEL_NAME)
-    return Object.freeze({ kind: 'sentinel', sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME, password });
-  if (e.REDIS_CLUSTER_NODES) return Object.freeze({ kind: 'cluster', nodes: e.REDIS_CLUSTER_NODES, password });
+    return { kind: 'sentinel', sentinels: e.REDIS_SENTINELS, name: e.REDIS_SENTINEL_NAME, password };
+  if (e.REDIS_CLUSTER_NODES) return { kind: 'cluster', nodes: e.REDIS_CLUSTER_NODES, password };
   return undefined;
 }
+
+/** Read-only all the way down (a Buffer stays a Buffer: its bytes cannot be frozen). */
+type Frozen<T> = T extends Buffer ? T : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
+
+function deepFreeze<T>(value: T): Frozen<T> {
+  if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) {
+    for (const field of Object.values(value)) deepFreeze(field);
+    Object.freeze(value);
+  }
+  return value as Frozen<T>;
+}
+
+/**
+ * The configuration in the groups its readers take, each passed on as it is: ApiDeps holds
+ * `limits`, `webhooks` and `queue` (and `clients` and `operators`, beside their runtime parts), a
+ * worker reads `worker`, `npm start` reads `processes`. Frozen all the way down: nothing changes it
+ * at runtime.
+ */
+const ConfigSchema = EnvSchema.transform((e) =>
+  deepFreeze({
+    /** Where the API listens; HOST also binds the worker's metrics port. */
+    http: { port: e.PORT, host: e.HOST },
+    redis: {
+      /** Undefined when none of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES is set. */
+      target: redisTarget(e),
+      /** REDIS_COMMAND_TIMEOUT_MS: a request-path Redis command not answered in this long fails (503). */
+      commandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
+      /** SUBMIT_DURABLE_REPLICAS: replicas that must acknowledge a submission (Redis WAIT) before 202; 0 = none. */
+      durableReplicas: e.SUBMIT_DURABLE_REPLICAS,
+      durableTimeoutMs: e.SUBMIT_DURABLE_TIMEOUT_MS,
+    },
+    /** The queues of this deployment, and how long their finished jobs are kept (a `RetentionSeconds`). */
+    queue: {
+      /**
+       * The namespace of every queue of this deployment (each model's, the batch and the webhook
+       * queue) and of the service's own keys, all `bull:<name>...`: QUEUE_NAME, or `{QUEUE_NAME}` on
+       * a Cluster. The braces are a Redis hash tag: every key of the deployment hashes to one slot,
+       * as BullMQ's multi-key scripts and flows across these queues require; different QUEUE_NAMEs
+       * hash to different slots, so deployments spread over masters.
+       */
+      name: e.REDIS_CLUSTER_NODES ? `{${e.QUEUE_NAME}}` : e.QUEUE_NAME,
+      resultTtlSeconds: e.RESULT_TTL_SECONDS,
+      failedTtlSeconds: e.FAILED_TTL_SECONDS,
+    },
+    models: {
+      /** The first of `dirs` (where MODEL_URL is fetched to). */
+      dir: path.resolve(e.MODEL_DIRS?.[0] ?? e.MODEL_DIR),
+      /** MODEL_DIRS, else [MODEL_DIR]: every model this process serves, resolved. */
+      dirs: (e.MODEL_DIRS ?? [e.MODEL_DIR]).map((dir) => path.resolve(dir)),
+      /** DEFAULT_MODEL; undefined: the first model. */
+      defaultModel: e.DEFAULT_MODEL,
+      url: e.MODEL_URL,
+      /** Lower-case hex. */
+      sha256: e.MODEL_SHA256?.toLowerCase(),
+    },
+    /** What the API accepts per request and per queue. */
+    limits: {
+      maxUploadBytes: e.MAX_UPLOAD_BYTES,
+      maxImagePixels: e.MAX_IMAGE_PIXELS,
+      /** Cap for ?timeout= and Prefer: wait=, seconds. */
+      waitMaxSeconds: e.WAIT_MAX_SECONDS,
+      predictTimeoutSeconds: e.PREDICT_TIMEOUT_SECONDS,
+      /** 0 = unlimited. */
+      maxQueueDepth: e.MAX_QUEUE_DEPTH,
+      /** Applied when a submission names no deadline; 0 = none. */
+      defaultDeadlineSeconds: e.DEFAULT_DEADLINE_SECONDS,
+      /** Most images in one POST /batches. */
+      maxBatchImages: e.MAX_BATCH_IMAGES,
+      /** An upload whose client sends nothing this long is cut off, ms (UPLOAD_IDLE_TIMEOUT_MS). */
+      uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
+    },
+    /** What bounds the memory and CPU the uploads of one API process take (an `UploadAdmissionLimits`). */
+    uploads: {
+      maxConcurrentUploads: e.MAX_CONCURRENT_UPLOADS,
+      uploadBufferBytes: e.UPLOAD_BUFFER_BYTES,
+      /** DECODE_CONCURRENCY and DECODE_MAX_PIXELS (a `DecodeSlotsLimits`). */
+      decode: { maxDecodes: e.DECODE_CONCURRENCY, maxPixels: e.DECODE_MAX_PIXELS },
+    },
+    /** Who the API's clients are and how much each may do. */
+    clients: {
+      /** sha256 digests (hex) of the accepted API keys; empty = no authentication. */
+      apiKeyDigests: parseApiKeys(e.API_KEYS),
+      rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
+      authFailuresPerHour: e.AUTH_FAILURES_PER_HOUR,
+      /** Proxies in front of the API whose X-Forwarded-For entries are trusted (Koa's maxIpsCount); 0: none. */
+      trustedProxyHops: e.TRUST_PROXY === 'false' ? 0 : Number(e.TRUST_PROXY),
+    },
+    operators: {
+      /** Who may open the dashboard; empty: it is not mounted. */
+      dashboardCredentials: {
+        basic:
+          e.DASHBOARD_USER !== undefined && e.DASHBOARD_PASSWORD !== undefined
+            ? { user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD }
+            : undefined,
+        bearer: e.DASHBOARD_TOKEN,
+      } satisfies Credentials,
+      /** Who may read /metrics (the API's and each worker's); empty: anyone. */
+      metricsCredentials: { bearer: e.METRICS_TOKEN } satisfies Credentials,
+    },
+    worker: {
+      maxBatch: e.MAX_BATCH,
+      maxBatchDelayMs: e.MAX_BATCH_DELAY_MS,
+      /** Jobs one worker holds at once. */
+      concurrency: e.WORKER_CONCURRENCY ?? 2 * e.MAX_BATCH,
+      intraOpThreads: e.INTRA_OP_THREADS ?? os.availableParallelism(),
+      intraOpSpinning: e.INTRA_OP_SPINNING === 'true',
+      lockDurationMs: e.LOCK_DURATION_MS,
+      stalledIntervalMs: e.STALLED_INTERVAL_MS,
+      /** WORKER_METRICS_PORT; 0: none. */
+      metricsPort: e.WORKER_METRICS_PORT,
+      /** WORKER_GRACE_SECONDS: how long after its start the API accepts jobs with no worker live. */
+      graceSeconds: e.WORKER_GRACE_SECONDS,
+    },
+    webhooks: {
+      /** The signing key, decoded from WEBHOOK_SECRET; undefined: webhooks are refused at submit. */
+      secret:
+        e.WEBHOOK_SECRET === undefined ? undefined : Buffer.from(e.WEBHOOK_SECRET.slice('whsec_'.length), 'base64'),
+      /**
+       * Lower-case host names exempt from the address guard (and allowed over http), as
+       * URL.hostname spells them: IPv6 literals without their brackets.
+       */
+      allowHosts: commaList(e.WEBHOOK_ALLOW_HOSTS ?? '')
+        .map((h) => h.toLowerCase().replace(/^\[(.*)\]$/, '$1'))
+        .filter(Boolean),
+      attempts: e.WEBHOOK_ATTEMPTS,
+      backoffMs: e.WEBHOOK_BACKOFF_MS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+    },
+    telemetry: {
+      logLevel: e.LOG_LEVEL,
+      /** OTLP/HTTP collector base URL; undefined = tracing off. */
+      otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
+      serviceName: e.OTEL_SERVICE_NAME,
+    },
+    /** How the service's processes are run and stopped. */
+    processes: {
+      shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+      /** `npm start`: API processes sharing the port. */
+      apiProcesses: e.API_PROCESSES,
+      /** `npm start`: worker processes. */
+      workers: e.WORKERS,
+      /** `npm start`: INTRA_OP_THREADS for each of its workers (set, else cores / WORKERS, at least 1). */
+      threadsPerWorker: e.INTRA_OP_THREADS ?? Math.max(1, Math.floor(os.availableParallelism() / e.WORKERS)),
+      /** `npm start`: how a crashed child is restarted (RESTART_BACKOFF_MS, RESTART_MAX_CRASHES). */
+      restart: { baseMs: e.RESTART_BACKOFF_MS, maxCrashes: e.RESTART_MAX_CRASHES },
+    },
+  }),
+);
+
+export type Config = z.output<typeof ConfigSchema>;
+export type WebhookConfig = Config['webhooks'];
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -464,85 +549,12 @@ export class ConfigError extends Error {
 /** Parses the environment once; every problem is listed, each naming its variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = EnvSchema.safeParse(present);
-  const lines = parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-  // A download is only ever trusted against a pinned checksum, so the two come together.
-  if (present['MODEL_URL'] && !present['MODEL_SHA256'])
-    lines.push('MODEL_SHA256: required with MODEL_URL (the download is verified against it)');
-  if (present['MODEL_SHA256'] && !present['MODEL_URL']) lines.push('MODEL_URL: required with MODEL_SHA256');
-  if (!parsed.success || lines.length > 0) throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
-  const e = parsed.data;
-  return Object.freeze({
-    port: e.PORT,
-    host: e.HOST,
-    redis: redisTarget(e),
-    queueName: e.REDIS_CLUSTER_NODES ? `{${e.QUEUE_NAME}}` : e.QUEUE_NAME,
-    submitDurableReplicas: e.SUBMIT_DURABLE_REPLICAS,
-    submitDurableTimeoutMs: e.SUBMIT_DURABLE_TIMEOUT_MS,
-    redisCommandTimeoutMs: e.REDIS_COMMAND_TIMEOUT_MS,
-    otlpEndpoint: e.OTEL_EXPORTER_OTLP_ENDPOINT,
-    otelServiceName: e.OTEL_SERVICE_NAME,
-    modelDir: path.resolve(e.MODEL_DIRS?.[0] ?? e.MODEL_DIR),
-    modelDirs: Object.freeze((e.MODEL_DIRS ?? [e.MODEL_DIR]).map((dir) => path.resolve(dir))),
-    defaultModel: e.DEFAULT_MODEL,
-    modelUrl: e.MODEL_URL,
-    modelSha256: e.MODEL_SHA256?.toLowerCase(),
-    maxUploadBytes: e.MAX_UPLOAD_BYTES,
-    maxConcurrentUploads: e.MAX_CONCURRENT_UPLOADS,
-    uploadBufferBytes: e.UPLOAD_BUFFER_BYTES,
-    uploadIdleTimeoutMs: e.UPLOAD_IDLE_TIMEOUT_MS,
-    decodeConcurrency: e.DECODE_CONCURRENCY,
-    decodeMaxPixels: e.DECODE_MAX_PIXELS,
-    maxImagePixels: e.MAX_IMAGE_PIXELS,
-    maxBatch: e.MAX_BATCH,
-    maxBatchDelayMs: e.MAX_BATCH_DELAY_MS,
-    workerConcurrency: e.WORKER_CONCURRENCY ?? 2 * e.MAX_BATCH,
-    intraOpThreads: e.INTRA_OP_THREADS ?? os.availableParallelism(),
-    threadsPerWorker: e.INTRA_OP_THREADS ?? Math.max(1, Math.floor(os.availableParallelism() / e.WORKERS)),
-    apiProcesses: e.API_PROCESSES,
-    workers: e.WORKERS,
-    intraOpSpinning: e.INTRA_OP_SPINNING === 'true',
-    resultTtlSeconds: e.RESULT_TTL_SECONDS,
-    failedTtlSeconds: e.FAILED_TTL_SECONDS,
-    waitMaxSeconds: e.WAIT_MAX_SECONDS,
-    predictTimeoutSeconds: e.PREDICT_TIMEOUT_SECONDS,
-    lockDurationMs: e.LOCK_DURATION_MS,
-    stalledIntervalMs: e.STALLED_INTERVAL_MS,
-    maxQueueDepth: e.MAX_QUEUE_DEPTH,
-    defaultDeadlineSeconds: e.DEFAULT_DEADLINE_SECONDS,
-    apiKeyDigests: Object.freeze(parseApiKeys(e.API_KEYS)),
-    rateLimitPerMinute: e.RATE_LIMIT_PER_MINUTE,
-    authFailuresPerHour: e.AUTH_FAILURES_PER_HOUR,
-    trustedProxyHops: e.TRUST_PROXY === 'false' ? 0 : Number(e.TRUST_PROXY),
-    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
-    logLevel: e.LOG_LEVEL,
-    dashboardCredentials: Object.freeze({
-      basic:
-        e.DASHBOARD_USER !== undefined && e.DASHBOARD_PASSWORD !== undefined
-          ? { user: e.DASHBOARD_USER, password: e.DASHBOARD_PASSWORD }
-          : undefined,
-      bearer: e.DASHBOARD_TOKEN,
-    }),
-    metricsCredentials: Object.freeze({ bearer: e.METRICS_TOKEN }),
-    workerMetricsPort: e.WORKER_METRICS_PORT,
-    workerGraceSeconds: e.WORKER_GRACE_SECONDS,
-    restartBackoffMs: e.RESTART_BACKOFF_MS,
-    restartMaxCrashes: e.RESTART_MAX_CRASHES,
-    maxBatchImages: e.MAX_BATCH_IMAGES,
-    webhooks: Object.freeze({
-      secret:
-        e.WEBHOOK_SECRET === undefined ? undefined : Buffer.from(e.WEBHOOK_SECRET.slice('whsec_'.length), 'base64'),
-      // As URL.hostname spells them, IPv6 literals without their brackets.
-      allowHosts: Object.freeze(
-        commaList(e.WEBHOOK_ALLOW_HOSTS ?? '')
-          .map((h) => h.toLowerCase().replace(/^\[(.*)\]$/, '$1'))
-          .filter(Boolean),
-      ),
-      attempts: e.WEBHOOK_ATTEMPTS,
-      backoffMs: e.WEBHOOK_BACKOFF_MS,
-      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
-    }),
-  });
+  const parsed = ConfigSchema.safeParse(present);
+  if (!parsed.success)
+    throw new ConfigError(
+      `invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  return parsed.data;
 }
 
 /** What the `classify` command line takes from the environment. */

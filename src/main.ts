@@ -40,7 +40,7 @@ const within = (promise: Promise<unknown>, ms: number): Promise<unknown> => {
  */
 async function startAll(config: Config, log: Logger) {
   let redis: RedisServer | undefined;
-  let target = config.redis;
+  let target = config.redis.target;
   // The children inherit our environment, so a configured Redis reaches them as it is.
   let redisEnv: Record<string, string> = {};
   if (!target) {
@@ -58,7 +58,7 @@ async function startAll(config: Config, log: Logger) {
       'started a private redis-server (data is not kept after exit; set REDIS_URL for a durable one)',
     );
   }
-  const backoff = { baseMs: config.restartBackoffMs, maxCrashes: config.restartMaxCrashes };
+  const backoff = config.processes.restart;
   const apis: SupervisedChild[] = [];
   /** Started once an API process listens. */
   const workers: SupervisedChild[] = [];
@@ -83,7 +83,7 @@ async function startAll(config: Config, log: Logger) {
   const listening = new Promise<Partial<ReadyFacts>>((resolve, reject) => ((listened = resolve), (failed = reject)));
   const apisReady = new Set<number>();
   apis.push(
-    ...Array.from({ length: config.apiProcesses }, (_, i) =>
+    ...Array.from({ length: config.processes.apiProcesses }, (_, i) =>
       superviseChild({
         name: 'api',
         entry: apiEntry,
@@ -106,10 +106,10 @@ async function startAll(config: Config, log: Logger) {
   // Given up on (giveUp is stopping everything): no worker is started.
   const facts = await listening.catch(() => new Promise<never>(() => undefined));
 
-  const workerEnv = childEnv({ ...redisEnv, INTRA_OP_THREADS: String(config.threadsPerWorker) });
+  const workerEnv = childEnv({ ...redisEnv, INTRA_OP_THREADS: String(config.processes.threadsPerWorker) });
   const workersReady = new Set<number>();
   workers.push(
-    ...Array.from({ length: config.workers }, (_, i) =>
+    ...Array.from({ length: config.processes.workers }, (_, i) =>
       superviseChild({
         name: 'worker',
         entry: workerEntry,
@@ -130,8 +130,8 @@ async function startAll(config: Config, log: Logger) {
     announced = true;
     log.info(
       readyLine({
-        baseUrl: browserUrl(config.host, facts.port ?? config.port),
-        dashboard: hasCredentials(config.dashboardCredentials),
+        baseUrl: browserUrl(config.http.host, facts.port ?? config.http.port),
+        dashboard: hasCredentials(config.operators.dashboardCredentials),
         model: { name: (facts.models ?? []).join(', ') },
         workers: workers.length,
         apiProcesses: apis.length,

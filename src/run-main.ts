@@ -37,13 +37,13 @@ export function loadConfigOrExit(role: string): Config {
  */
 export async function runMain(role: string, start: (config: Config, log: Logger) => Promise<Closable>): Promise<void> {
   const config = loadConfigOrExit(role);
-  const log = createLogger(config.logLevel, role);
+  const log = createLogger(config.telemetry.logLevel, role);
   process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
   const supervised = typeof process.send === 'function';
 
   let running: Closable | undefined;
   let stopping = false;
-  const stop = (reason: string, timeoutMs = config.shutdownTimeoutMs) => {
+  const stop = (reason: string, timeoutMs = config.processes.shutdownTimeoutMs) => {
     if (stopping) return;
     stopping = true;
     log.info({ reason }, 'shutting down');
@@ -64,7 +64,8 @@ export async function runMain(role: string, start: (config: Config, log: Logger)
   // A closed terminal: shut down the same way, or `npm start`'s private redis-server outlives it.
   process.once('SIGHUP', () => stop('SIGHUP'));
   // Orphaned: nobody will wait for a long graceful close, so it gets a few seconds at most.
-  if (supervised) process.once('disconnect', () => stop('supervisor gone', Math.min(config.shutdownTimeoutMs, 5000)));
+  if (supervised)
+    process.once('disconnect', () => stop('supervisor gone', Math.min(config.processes.shutdownTimeoutMs, 5000)));
 
   try {
     running = await start(config, log);

@@ -23,7 +23,11 @@ export interface Tracing {
  * its child; bullmq-otel stores that context in the job, and the worker's `process` span continues
  * it, so the API's and the worker's spans of one job share one trace id.
  */
-export async function startTracing(config: Config, role: string, log: Logger): Promise<Tracing | undefined> {
+export async function startTracing(
+  config: Config['telemetry'],
+  role: string,
+  log: Logger,
+): Promise<Tracing | undefined> {
   if (!config.otlpEndpoint) return undefined;
   const [{ NodeSDK }, { OTLPTraceExporter }, { HttpInstrumentation }, { IORedisInstrumentation }, { BullMQOtel }, api] =
     await Promise.all([
@@ -38,7 +42,7 @@ export async function startTracing(config: Config, role: string, log: Logger): P
   // see it load only through this loader hook (import-in-the-middle).
   const { register } = await import('node:module');
   register('@opentelemetry/instrumentation/hook.mjs', import.meta.url);
-  const serviceName = config.otelServiceName ?? `resnet-queue-${role}`;
+  const serviceName = config.serviceName ?? `resnet-queue-${role}`;
   const sdk = new NodeSDK({
     serviceName,
     traceExporter: new OTLPTraceExporter({ url: new URL('v1/traces', withSlash(config.otlpEndpoint)).href }),
@@ -70,7 +74,7 @@ export async function startTraced(
   log: Logger,
   start: (tracing: Tracing | undefined) => Promise<Closable>,
 ): Promise<Closable> {
-  const tracing = await startTracing(config, role, log);
+  const tracing = await startTracing(config.telemetry, role, log);
   const running = await start(tracing);
   return {
     ready: running.ready,

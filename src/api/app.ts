@@ -41,7 +41,7 @@ export function createRouter(deps: ApiDeps): Router<ApiState> {
 export function createApp(deps: ApiDeps): Koa<ApiState> {
   // With N trusted proxies, ctx.ip is the N-th X-Forwarded-For entry from the right: entries a
   // client wrote itself sit further left and are never read (so they cannot dodge the rate limit).
-  const hops = deps.trustedProxyHops;
+  const hops = deps.clients.trustedProxyHops;
   const app = new Koa<ApiState>({ proxy: hops > 0, maxIpsCount: hops });
   const router = createRouter(deps);
   app.use(requestLog(deps.log));

@@ -47,12 +47,12 @@ const policyName = 'per-minute';
  * headers (draft-ietf-httpapi-ratelimit-headers: quota `q` per window `w` seconds, `r` remaining,
  * reset in `t` seconds); a refusal is 429 with Retry-After.
  */
-export function rateLimit(deps: Pick<ApiDeps, 'redis' | 'queueName' | 'clients'>): Middleware {
+export function rateLimit(deps: Pick<ApiDeps, 'redis' | 'queue' | 'clients'>): Middleware {
   const limit = deps.clients.rateLimitPerMinute;
   if (limit === 0) return (_ctx, next) => next();
   const limiter = new RateLimiterRedis({
     storeClient: deps.redis,
-    keyPrefix: `${keyPrefix}:${deps.queueName}:ratelimit`,
+    keyPrefix: `${keyPrefix}:${deps.queue.name}:ratelimit`,
     points: limit,
     duration: 60,
   });

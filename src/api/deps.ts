@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { Credentials } from '../credentials.js';
+import type { Config } from '../config.js';
 import type { JobData, JobResult } from '../queue/job-schemas.js';
 import type { RedisClient } from '../redis.js';
 import type { Logger } from '../logger.js';
@@ -19,18 +19,14 @@ export interface ApiDeps {
   batches: BatchStore;
   /** Long-polls on batches, over the batch queue's events. */
   batchWaiter: JobWaiter;
-  /** Set when WEBHOOK_SECRET is: the hosts exempt from the address guard. Unset: webhooks are refused. */
-  webhooks: { allowHosts: readonly string[] } | undefined;
+  /** Without a secret (WEBHOOK_SECRET unset), submissions with a webhook are refused. */
+  webhooks: Config['webhooks'];
   log: Logger;
   /** For per-client rate-limit counters (shared by all API replicas). */
   redis: RedisClient;
-  queueName: string;
-  /** Proxies in front of the API whose X-Forwarded-For entries are trusted (Koa's maxIpsCount); 0: none. */
-  trustedProxyHops: number;
-  clients: {
-    /** sha256 digests of accepted API keys; empty = open API. */
-    apiKeyDigests: readonly string[];
-    rateLimitPerMinute: number;
+  /** The namespace of this deployment's queues and keys (QUEUE_NAME), and their retention. */
+  queue: Config['queue'];
+  clients: Config['clients'] & {
     /** Failed authentication attempts per address, shared by API keys, the dashboard and /metrics. */
     authFailures: AuthFailures;
   };
@@ -44,21 +40,7 @@ export interface ApiDeps {
     /** Refuses new work while Redis is nearly full (redis_full). */
     redisHeadroom: RedisHeadroom;
   };
-  limits: {
-    maxUploadBytes: number;
-    maxImagePixels: number;
-    /** Cap for ?timeout= and Prefer: wait=, seconds. */
-    waitMaxSeconds: number;
-    predictTimeoutSeconds: number;
-    /** 0 = unlimited. */
-    maxQueueDepth: number;
-    /** Applied when a submission names no deadline; 0 = none. */
-    defaultDeadlineSeconds: number;
-    /** Most images in one POST /batches. */
-    maxBatchImages: number;
-    /** An upload whose client sends nothing this long is cut off, ms (UPLOAD_IDLE_TIMEOUT_MS). */
-    uploadIdleTimeoutMs: number;
-  };
+  limits: Config['limits'];
   /**
    * Submissions are refused with 503 no_worker while no worker has announced a loaded model, once
    * this instant (epoch ms) has passed: the grace period that lets the workers of a fresh start load.
@@ -66,14 +48,11 @@ export interface ApiDeps {
   acceptWithoutWorkerUntil: number;
   /** The Replicate-compatible front door's own parts (/v1). */
   replicate: ReplicateDeps;
-  operators: {
+  /** Who may open the dashboard and read /metrics, and what the dashboard shows. */
+  operators: Config['operators'] & {
     /** Every model's queue (tests inspect them): every other path goes through `models`. */
     queues: readonly Queue<JobData, JobResult>[];
     /** What the dashboard shows: every queue of this QUEUE_NAME, models, batches and webhooks, named for people. */
     dashboardQueues: readonly DashboardQueue[];
-    /** Who may open the dashboard; empty: it is not mounted. */
-    dashboardCredentials: Credentials;
-    /** Who may read /metrics; empty: anyone. */
-    metricsCredentials: Credentials;
   };
 }

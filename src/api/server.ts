@@ -19,8 +19,8 @@ import {
   queueKeys,
 } from '../queue/keys.js';
 import { loadLabels } from '../model/labels.js';
+import { checkModelNames } from '../model/check-model-names.js';
 import {
-  checkModelNames,
   ModelCatalog,
   type ServedModel,
   RedisHeadroom,
@@ -84,49 +84,48 @@ export interface ConnectedDeps {
 
 /** Connects to Redis and builds what the routes need. Every model's manifest is read for its preprocessing. */
 export async function connectApiDeps(config: Config, log: Logger, tracing?: Tracing): Promise<ConnectedDeps> {
-  if (!config.redis) throw new Error('REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required for the API');
+  if (!config.redis.target)
+    throw new Error('REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required for the API');
+  const { models: modelsConfig, queue: queueConfig, limits } = config;
   // Every model's manifest: the API preprocesses for each. A bad one stops start-up, naming it.
   const manifests = await Promise.all(
-    config.modelDirs.map((dir) =>
+    modelsConfig.dirs.map((dir) =>
       loadManifest(dir).catch((err: unknown) => {
         throw new StartupError(`cannot read the model in ${dir}: ${(err as Error).message}`);
       }),
     ),
   );
-  try {
-    checkModelNames(
-      manifests.map((m) => m.name),
-      config.defaultModel,
-    );
-  } catch (err) {
-    throw new StartupError((err as Error).message);
-  }
+  checkModelNames(
+    manifests.map((m) => m.name),
+    modelsConfig.defaultModel,
+  );
   // Read before connecting: BullMQ's clients are created together, with no await between them
   // (on a Cluster, one created while the shared connection is mid-handshake fails to start).
   const classes = await Promise.all(
     manifests.map((manifest, i) =>
-      loadLabels(path.join(config.modelDirs[i]!, manifest.labels)).then(
+      loadLabels(path.join(modelsConfig.dirs[i]!, manifest.labels)).then(
         (labels) => labels.length,
         () => undefined,
       ),
     ),
   );
-  const redisTarget = config.redis;
+  const redisTarget = config.redis.target;
   await waitForRedis(redisTarget);
   // A durable submit's WAIT blocks on the server for up to its own timeout: never cut that short.
-  const durableWaitMs = config.submitDurableReplicas > 0 ? config.submitDurableTimeoutMs + 1000 : 0;
+  const { durableReplicas, durableTimeoutMs, commandTimeoutMs } = config.redis;
+  const durableWaitMs = durableReplicas > 0 ? durableTimeoutMs + 1000 : 0;
   const redis = connectRedis(redisTarget, 'command', {
     log,
-    commandTimeoutMs: Math.max(config.redisCommandTimeoutMs, durableWaitMs),
+    commandTimeoutMs: Math.max(commandTimeoutMs, durableWaitMs),
   });
   // One queue (and one event stream, for long-polls) per model.
   const perModel = manifests.map((manifest, i) => {
-    const dir = config.modelDirs[i]!;
-    const queueName = modelQueueName(config.queueName, manifest.name);
+    const dir = modelsConfig.dirs[i]!;
+    const queueName = modelQueueName(queueConfig.name, manifest.name);
     const queue = new Queue<JobData, JobResult>(queueName, {
       connection: redis,
       prefix: keyPrefix,
-      defaultJobOptions: defaultJobOptions(config),
+      defaultJobOptions: defaultJobOptions(queueConfig),
       telemetry: tracing?.bullmq,
     });
     queue.on('error', redisErrorListener(log, 'queue connection error', { model: manifest.name }));
@@ -140,8 +139,8 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   });
   const queues = perModel.map((m) => m.queue);
   // Batches are flows whose parents live in a queue of their own, named after QUEUE_NAME.
-  const batchQueue = new Queue(batchQueueName(config.queueName), { connection: redis, prefix: keyPrefix });
-  const batchEventsConnection = connectRedis(config.redis, 'blocking', { log });
+  const batchQueue = new Queue(batchQueueName(queueConfig.name), { connection: redis, prefix: keyPrefix });
+  const batchEventsConnection = connectRedis(redisTarget, 'blocking', { log });
   const batchEvents = new QueueEvents(batchQueue.name, { connection: batchEventsConnection, prefix: keyPrefix });
   batchEvents.on('error', redisErrorListener(log, 'batch events connection error'));
   batchQueue.on('error', redisErrorListener(log, 'batch queue connection error'));
@@ -152,18 +151,18 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   ]);
 
   // Only the dashboard reads the webhook queue from here (the dispatcher has its own connection).
-  const webhookQueue = new Queue(webhookQueueName(config.queueName), { connection: redis, prefix: keyPrefix });
+  const webhookQueue = new Queue(webhookQueueName(queueConfig.name), { connection: redis, prefix: keyPrefix });
   webhookQueue.on('error', redisErrorListener(log, 'webhook queue connection error'));
   const dashboardQueues: DashboardQueue[] = [
     ...perModel.map(({ queue, manifest }) => ({
       queue: queue as Queue,
-      displayName: `${config.queueName}: model ${manifest.name}`,
+      displayName: `${queueConfig.name}: model ${manifest.name}`,
       description: `classification jobs for ${manifest.name}`,
     })),
-    { queue: batchQueue, displayName: `${config.queueName}: batches`, description: 'one parent job per POST /batches' },
+    { queue: batchQueue, displayName: `${queueConfig.name}: batches`, description: 'one parent job per POST /batches' },
     {
       queue: webhookQueue,
-      displayName: `${config.queueName}: webhooks`,
+      displayName: `${queueConfig.name}: webhooks`,
       description: 'webhook deliveries and their retries',
     },
   ];
@@ -173,14 +172,14 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   flows.on('error', redisErrorListener(log, 'flow producer connection error'));
   const webhookSecret = config.webhooks.secret;
   const webhookRoute = webhookSecret && {
-    queueName: webhookQueueName(config.queueName),
+    queueName: webhookQueueName(queueConfig.name),
     jobOptions: deliveryJobOptions({
       attempts: config.webhooks.attempts,
       backoffMs: config.webhooks.backoffMs,
-      keepSeconds: config.failedTtlSeconds,
+      keepSeconds: queueConfig.failedTtlSeconds,
     }),
   };
-  const namespaceKeys = queueKeys(config.queueName);
+  const namespaceKeys = queueKeys(queueConfig.name);
   const served: ServedModel[] = perModel.map(({ manifest, queueName, queue, precision, classes }) => {
     const keys = queueKeys(queueName);
     const workers = new WorkerPresence(redis, keys);
@@ -190,14 +189,18 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       {
         queueName,
         keys,
-        inputs: new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(config) }),
+        inputs: new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(queueConfig) }),
         workers,
-        resultTtlSeconds: config.resultTtlSeconds,
-        maxQueueDepth: config.maxQueueDepth,
-        index: { key: (id) => namespaceKeys.jobModel(id), model: manifest.name, ttlSeconds: inputTtlSeconds(config) },
+        resultTtlSeconds: queueConfig.resultTtlSeconds,
+        maxQueueDepth: limits.maxQueueDepth,
+        index: {
+          key: (id) => namespaceKeys.jobModel(id),
+          model: manifest.name,
+          ttlSeconds: inputTtlSeconds(queueConfig),
+        },
         webhooks: webhookRoute || undefined,
-        durableReplicas: config.submitDurableReplicas,
-        durableTimeoutMs: config.submitDurableTimeoutMs,
+        durableReplicas,
+        durableTimeoutMs,
       },
       flows,
     );
@@ -210,15 +213,15 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       signals: new QueueSignals(queue, redis, workers),
     };
   });
-  const models = new ModelCatalog(served, config.defaultModel, redis, (id) => namespaceKeys.jobModel(id));
-  const predictions = new PredictionBook(models, redis, namespaceKeys, config.resultTtlSeconds);
-  const modelFiles = new Map(manifests.map((m, i) => [m.name, path.join(config.modelDirs[i]!, m.file)]));
+  const models = new ModelCatalog(served, modelsConfig.defaultModel, redis, (id) => namespaceKeys.jobModel(id));
+  const predictions = new PredictionBook(models, redis, namespaceKeys, queueConfig.resultTtlSeconds);
+  const modelFiles = new Map(manifests.map((m, i) => [m.name, path.join(modelsConfig.dirs[i]!, m.file)]));
   const batchWaiter = new JobWaiter(batchEvents);
   const batches = new BatchStore((queueName) => models.storeOfQueue(queueName), batchQueue, redis, {
-    keepSeconds: config.failedTtlSeconds,
+    keepSeconds: queueConfig.failedTtlSeconds,
   });
   // The batch finisher and the webhook dispatcher need no model, so they run beside the routes.
-  const finisher = startBatchFinisher(config.redis, batchQueue.name, log);
+  const finisher = startBatchFinisher(redisTarget, batchQueue.name, log);
   let dispatcher: WebhookDispatcher | undefined;
   if (webhookSecret && webhookRoute) {
     // `message.queue` names the job's model queue (the batch queue for batches).
@@ -228,7 +231,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       return models.storeOfQueue(message.queue)?.get(message.id, message.owner);
     };
     dispatcher = startWebhookDispatcher(
-      config.redis,
+      redisTarget,
       webhookRoute.queueName,
       { ...config.webhooks, secret: webhookSecret },
       readView,
@@ -240,53 +243,34 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
     waiter,
     batches,
     batchWaiter,
-    webhooks: webhookSecret ? { allowHosts: config.webhooks.allowHosts } : undefined,
+    webhooks: config.webhooks,
     log,
     redis,
-    queueName: config.queueName,
-    trustedProxyHops: config.trustedProxyHops,
+    queue: queueConfig,
     clients: {
-      apiKeyDigests: config.apiKeyDigests,
-      rateLimitPerMinute: config.rateLimitPerMinute,
-      authFailures: new AuthFailures(redis, config.queueName, config.authFailuresPerHour),
+      ...config.clients,
+      authFailures: new AuthFailures(redis, queueConfig.name, config.clients.authFailuresPerHour),
     },
-    metrics: createApiMetrics(models, config.maxQueueDepth, log),
+    metrics: createApiMetrics(models, limits.maxQueueDepth, log),
     uploads: {
-      admission: new UploadAdmission({
-        maxConcurrentUploads: config.maxConcurrentUploads,
-        uploadBufferBytes: config.uploadBufferBytes,
-      }),
-      decodeSlots: new DecodeSlots({ maxDecodes: config.decodeConcurrency, maxPixels: config.decodeMaxPixels }),
+      admission: new UploadAdmission(config.uploads),
+      decodeSlots: new DecodeSlots(config.uploads.decode),
       redisHeadroom: new RedisHeadroom(redis),
     },
-    limits: {
-      maxUploadBytes: config.maxUploadBytes,
-      maxImagePixels: config.maxImagePixels,
-      waitMaxSeconds: config.waitMaxSeconds,
-      predictTimeoutSeconds: config.predictTimeoutSeconds,
-      maxQueueDepth: config.maxQueueDepth,
-      defaultDeadlineSeconds: config.defaultDeadlineSeconds,
-      maxBatchImages: config.maxBatchImages,
-      uploadIdleTimeoutMs: config.uploadIdleTimeoutMs,
-    },
-    acceptWithoutWorkerUntil: Date.now() + config.workerGraceSeconds * 1000,
+    limits,
+    acceptWithoutWorkerUntil: Date.now() + config.worker.graceSeconds * 1000,
     replicate: {
       predictions,
-      files: new FileStore(redis, namespaceKeys, config.resultTtlSeconds, config.maxQueueDepth),
+      files: new FileStore(redis, namespaceKeys, queueConfig.resultTtlSeconds, limits.maxQueueDepth),
       versions: new ModelVersions(models, modelFiles),
       fetch: {
         allowHosts: config.webhooks.allowHosts,
-        maxBytes: config.maxUploadBytes,
+        maxBytes: limits.maxUploadBytes,
         timeoutMs: config.webhooks.timeoutMs,
       },
       webhookSecret: webhookSecret && `whsec_${webhookSecret.toString('base64')}`,
     },
-    operators: {
-      queues,
-      dashboardQueues,
-      dashboardCredentials: config.dashboardCredentials,
-      metricsCredentials: config.metricsCredentials,
-    },
+    operators: { ...config.operators, queues, dashboardQueues },
   };
   let closing: Promise<void> | undefined;
   return {
@@ -313,36 +297,39 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
 
 /** Connects, builds the app and listens. */
 export async function startApi(config: Config, log: Logger, tracing?: Tracing): Promise<RunningApi> {
-  configureSharp({ threadsPerImage: Math.max(1, Math.floor(os.availableParallelism() / config.decodeConcurrency)) });
+  configureSharp({
+    threadsPerImage: Math.max(1, Math.floor(os.availableParallelism() / config.uploads.decode.maxDecodes)),
+  });
+  const { http } = config;
   const connected = await connectApiDeps(config, log, tracing);
   const { deps } = connected;
   const server = createHttpServer(createApp(deps).callback(), log);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(config.port, config.host, resolve);
+    server.listen(http.port, http.host, resolve);
   }).catch(async (err: unknown) => {
     await connected.close();
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE')
       throw new StartupError(
-        `port ${config.port} on ${config.host} is already in use: stop what holds it, or set PORT to another port`,
+        `port ${http.port} on ${http.host} is already in use: stop what holds it, or set PORT to another port`,
       );
     if (code === 'EACCES')
       throw new StartupError(
-        `not allowed to listen on port ${config.port} on ${config.host}: set PORT to a port above 1023`,
+        `not allowed to listen on port ${http.port} on ${http.host}: set PORT to a port above 1023`,
       );
     throw err;
   });
   const port = (server.address() as AddressInfo).port;
-  log.info({ port, queue: config.queueName, models: deps.models.models.map((m) => m.name) }, 'api listening');
-  if (hasCredentials(config.dashboardCredentials))
+  log.info({ port, queue: config.queue.name, models: deps.models.models.map((m) => m.name) }, 'api listening');
+  if (hasCredentials(config.operators.dashboardCredentials))
     log.info({ path: dashboardPath }, 'dashboard mounted (credentials required)');
   else
     log.info(
       'dashboard not mounted: set DASHBOARD_USER and DASHBOARD_PASSWORD, or DASHBOARD_TOKEN, ' +
         `to serve it at ${dashboardPath}`,
     );
-  if (!hasCredentials(config.metricsCredentials))
+  if (!hasCredentials(config.operators.metricsCredentials))
     log.info('/metrics is open: set METRICS_TOKEN to require a bearer token');
 
   // Models still without a live worker once the grace is over are named, each once: their
@@ -356,7 +343,7 @@ export async function startApi(config: Config, log: Logger, tracing?: Tracing): 
         },
         () => undefined,
       ),
-    config.workerGraceSeconds * 1000,
+    config.worker.graceSeconds * 1000,
   );
   graceCheck.unref();
   let closing: Promise<void> | undefined;

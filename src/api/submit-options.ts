@@ -37,7 +37,7 @@ export async function parseSubmitOptions(
   const priority = parseParam('priority', PrioritySchema.optional(), values.priority) ?? defaults.priority;
   const url = parseParam('webhook', WebhookUrlSchema.optional(), values.webhook);
   if (url === undefined) return { priority };
-  if (!deps.webhooks)
+  if (!deps.webhooks.secret)
     throw new AppError(
       'invalid_request',
       'webhook: webhooks are not configured on this service (WEBHOOK_SECRET is unset)',

@@ -6,6 +6,6 @@
 export { JobStore, redisCall, retryAfterSeconds, type Submission, type Submitted } from './job-store.js';
 export { BatchStore, type BatchEntry, type CreatedBatch } from './batch-store.js';
 export { JobWaiter } from './job-waiter.js';
-export { checkModelNames, ModelCatalog, type ServedModel } from './model-catalog.js';
+export { ModelCatalog, type ServedModel } from './model-catalog.js';
 export { RedisHeadroom } from './redis-headroom.js';
 export { startBatchFinisher } from './batch-finisher.js';

@@ -20,22 +20,11 @@ export interface ServedModel {
   signals: QueueSignals;
 }
 
-/** Throws, naming the problem, unless the names are distinct and DEFAULT_MODEL (if set) is one of them. */
-export function checkModelNames(names: readonly string[], defaultName: string | undefined): void {
-  if (names.length === 0) throw new Error('no model to serve');
-  const duplicate = names.find((name, i) => names.indexOf(name) !== i);
-  if (duplicate !== undefined)
-    throw new Error(
-      `two model directories are both named "${duplicate}": give one a different "name" in its manifest.json`,
-    );
-  if (defaultName !== undefined && !names.includes(defaultName))
-    throw new Error(`DEFAULT_MODEL "${defaultName}" is none of the served models (${names.join(', ')})`);
-}
-
 /**
  * Every model the API serves, and which one a request means: `pick` resolves the `model` a client
  * named (404 `unknown_model` for others), `forJob` finds the queue a job ID lives in through the
  * job-ID index the stores write at submit (a lookup only when more than one model is served).
+ * The names are distinct and `defaultName` is one of them: start-up checked them (checkModelNames).
  */
 export class ModelCatalog {
   private readonly byName: ReadonlyMap<string, ServedModel>;
@@ -47,10 +36,6 @@ export class ModelCatalog {
     private readonly redis: RedisClient,
     private readonly indexKey: (jobId: string) => string,
   ) {
-    checkModelNames(
-      models.map((m) => m.name),
-      defaultName,
-    );
     this.byName = new Map(models.map((m) => [m.name, m]));
     this.defaultModel = defaultName === undefined ? models[0]! : this.byName.get(defaultName)!;
   }

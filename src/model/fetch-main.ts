@@ -18,7 +18,7 @@ if (args.precision !== 'fp32' && args.precision !== 'int8') {
   process.stderr.write(`model:fetch: --precision must be fp32 or int8, not "${args.precision}"\n`);
   process.exit(2);
 }
-const source = configuredModelSource(config) ?? zooResNet50ByPrecision[args.precision];
+const source = configuredModelSource(config.models) ?? zooResNet50ByPrecision[args.precision];
 const bar = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
 const say = (message: string) => {
   bar?.end();
@@ -31,7 +31,7 @@ process.once('SIGTERM', () => stop.abort());
 const showProgress = bar ? (p: DownloadProgress) => bar.update(p) : progressLines(say);
 let lastProgress: DownloadProgress | undefined;
 try {
-  const outcome = await fetchModel(config.modelDir, source, {
+  const outcome = await fetchModel(config.models.dir, source, {
     whenPresent: 'verify',
     log: say,
     onProgress: (p) => {
@@ -42,8 +42,8 @@ try {
   });
   say(
     outcome === 'present'
-      ? `${config.modelDir} already has ${source.name} (sha256 verified)`
-      : `${source.name} is ready in ${config.modelDir}`,
+      ? `${config.models.dir} already has ${source.name} (sha256 verified)`
+      : `${source.name} is ready in ${config.models.dir}`,
   );
 } catch (err) {
   const progress = lastProgress ? ` after ${describeProgress(lastProgress)}; run again to resume` : '';

@@ -39,8 +39,8 @@ export const zooResNet50Int8: ModelSource = {
 export const zooResNet50ByPrecision = { fp32: zooResNet50, int8: zooResNet50Int8 } as const;
 
 /** The source set by MODEL_URL and MODEL_SHA256, named after the URL's file; undefined when unset. */
-export function configuredModelSource(config: Pick<Config, 'modelUrl' | 'modelSha256'>): ModelSource | undefined {
-  if (!config.modelUrl || !config.modelSha256) return undefined;
-  const name = path.posix.basename(new URL(config.modelUrl).pathname).replace(/\.onnx$/i, '');
-  return { name: name || 'model', url: config.modelUrl, sha256: config.modelSha256 };
+export function configuredModelSource(models: Config['models']): ModelSource | undefined {
+  if (!models.url || !models.sha256) return undefined;
+  const name = path.posix.basename(new URL(models.url).pathname).replace(/\.onnx$/i, '');
+  return { name: name || 'model', url: models.url, sha256: models.sha256 };
 }

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Worker } from 'bullmq';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import { checkModelNames } from '../model/check-model-names.js';
 import { ModelLoadError } from '../model/classifier.js';
 import { startInferenceThread } from '../model/inference-thread.js';
 import { progressLines } from '../model/download-progress.js';
@@ -37,7 +38,7 @@ interface ModelConsumer {
 }
 
 interface ModelConsumerContext {
-  config: Config;
+  config: Pick<Config, 'worker' | 'queue'>;
   log: Logger;
   metrics: WorkerMetrics;
   redis: RedisClient;
@@ -55,8 +56,8 @@ async function startModelConsumer(
   { config, log, metrics, redis, tracing }: ModelConsumerContext,
 ): Promise<ModelConsumer> {
   const classifier = await startInferenceThread(modelDir, {
-    intraOpThreads: config.intraOpThreads,
-    intraOpSpinning: config.intraOpSpinning,
+    intraOpThreads: config.worker.intraOpThreads,
+    intraOpSpinning: config.worker.intraOpSpinning,
     // Without its model thread the worker cannot run jobs: exit, so the jobs it holds are
     // recovered as stalled by another worker and a supervisor restarts this one.
     onExit: (err) => {
@@ -74,7 +75,7 @@ async function startModelConsumer(
       precision: classifier.precision,
       loadMs: Math.round(classifier.loadMs),
       classes: classifier.labels.length,
-      intraOpThreads: config.intraOpThreads,
+      intraOpThreads: config.worker.intraOpThreads,
     },
     'model loaded',
   );
@@ -83,7 +84,7 @@ async function startModelConsumer(
   metrics.jobsCompleted.inc({ model }, 0);
 
   const batcher = new MicroBatcher<Uint8Array, BatchOutput>(
-    { maxBatchSize: config.maxBatch, maxDelayMs: config.maxBatchDelayMs },
+    { maxBatchSize: config.worker.maxBatch, maxDelayMs: config.worker.maxBatchDelayMs },
     async (images) => {
       const startedAt = Date.now();
       const started = performance.now();
@@ -97,15 +98,15 @@ async function startModelConsumer(
     },
   );
 
-  const queueName = modelQueueName(config.queueName, model);
+  const queueName = modelQueueName(config.queue.name, model);
   const keys = queueKeys(queueName);
-  const inputs = new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(config) });
+  const inputs = new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(config.queue) });
   const worker = new Worker<JobData, JobResult>(queueName, createProcessor(inputs, classifier, batcher, log, tracing), {
     connection: redis,
     prefix: keyPrefix,
-    concurrency: config.workerConcurrency,
-    lockDuration: config.lockDurationMs,
-    stalledInterval: config.stalledIntervalMs,
+    concurrency: config.worker.concurrency,
+    lockDuration: config.worker.lockDurationMs,
+    stalledInterval: config.worker.stalledIntervalMs,
     // A job whose worker died runs again, twice at most; one that keeps killing workers then fails.
     maxStalledCount: 2,
     telemetry: tracing?.bullmq,
@@ -141,7 +142,7 @@ async function startModelConsumer(
     );
   await sweep();
   const sweeper = setInterval(() => void sweep(), sweepIntervalMs);
-  const stopExpiry = startFinishedJobExpiry(queueName, redis, config, log);
+  const stopExpiry = startFinishedJobExpiry(queueName, redis, config.queue, log);
   // Announced last: from here on this worker can run the model's jobs, so the API may accept them.
   const withdraw = await new WorkerPresence(redis, keys).keepAnnounced(randomUUID(), (err) =>
     log.warn({ err, model }, 'worker announcement failed'),
@@ -150,9 +151,9 @@ async function startModelConsumer(
     {
       model,
       queue: queueName,
-      concurrency: config.workerConcurrency,
-      maxBatch: config.maxBatch,
-      maxBatchDelayMs: config.maxBatchDelayMs,
+      concurrency: config.worker.concurrency,
+      maxBatch: config.worker.maxBatch,
+      maxBatchDelayMs: config.worker.maxBatchDelayMs,
     },
     'worker ready',
   );
@@ -174,24 +175,29 @@ async function startModelConsumer(
  * model of MODEL_DIRS (else MODEL_DIR), one after another, each with its own BullMQ Worker.
  */
 export async function startWorker(config: Config, log: Logger, tracing?: Tracing): Promise<RunningWorker> {
-  if (!config.redis) throw new Error('REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required for the worker');
-  const redisTarget = config.redis;
+  if (!config.redis.target)
+    throw new Error('REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required for the worker');
+  const redisTarget = config.redis.target;
   await waitForRedis(redisTarget);
-  const source = configuredModelSource(config);
+  const source = configuredModelSource(config.models);
   if (source) {
     // An empty model volume fills itself on first start; a model already there is used as it is.
-    const onLine = (message: string) => log.info({ modelDir: config.modelDir }, message);
-    await fetchModel(config.modelDir, source, { whenPresent: 'trust', log: onLine, onProgress: progressLines(onLine) });
+    const onLine = (message: string) => log.info({ modelDir: config.models.dir }, message);
+    await fetchModel(config.models.dir, source, {
+      whenPresent: 'trust',
+      log: onLine,
+      onProgress: progressLines(onLine),
+    });
   }
-  const metrics = createWorkerMetrics(config.maxBatch);
+  const metrics = createWorkerMetrics(config.worker.maxBatch);
   // Before any BullMQ worker exists: a port already in use stops start-up before any job is taken.
   let metricsServer: RunningMetricsServer | undefined;
-  if (config.workerMetricsPort !== 0) {
+  if (config.worker.metricsPort !== 0) {
     metricsServer = await startMetricsServer({
-      port: config.workerMetricsPort,
-      host: config.host,
+      port: config.worker.metricsPort,
+      host: config.http.host,
       registry: metrics.registry,
-      credentials: config.metricsCredentials,
+      credentials: config.operators.metricsCredentials,
     });
     log.info({ port: metricsServer.port }, 'worker metrics listening');
   }
@@ -203,15 +209,9 @@ export async function startWorker(config: Config, log: Logger, tracing?: Tracing
     await redis.quit().catch(() => undefined);
   };
   try {
-    for (const dir of config.modelDirs) {
-      const consumer = await startModelConsumer(dir, { config, log, metrics, redis, tracing });
-      if (consumers.some((c) => c.name === consumer.name)) {
-        await consumer.close();
-        throw new StartupError(
-          `two model directories are both named "${consumer.name}": give one a different "name" in its manifest.json`,
-        );
-      }
-      consumers.push(consumer);
+    for (const dir of config.models.dirs) {
+      consumers.push(await startModelConsumer(dir, { config, log, metrics, redis, tracing }));
+      checkModelNames(consumers.map((c) => c.name));
     }
   } catch (err) {
     await closeAll();

@@ -77,7 +77,7 @@ async function postBatch<T = Submitted>(
 
 /** The idle service's stored inputs: nothing consumes them, so the count only grows by what a test adds. */
 async function storedInputs(): Promise<number> {
-  return (await idle.connected.deps.redis.keys(queueKeys(defaultJobQueue(idle.config.queueName)).input('*'))).length;
+  return (await idle.connected.deps.redis.keys(queueKeys(defaultJobQueue(idle.config.queue.name)).input('*'))).length;
 }
 
 describe('POST /batches refuses', () => {

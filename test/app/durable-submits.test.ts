@@ -80,7 +80,7 @@ describe('POST /batches with an Idempotency-Key', () => {
         headers: { 'Idempotency-Key': key },
       });
     const inputs = async () =>
-      (await app.deps.redis.keys(queueKeys(defaultJobQueue(app.config.queueName)).input('*'))).length;
+      (await app.deps.redis.keys(queueKeys(defaultJobQueue(app.config.queue.name)).input('*'))).length;
     const key = randomUUID();
     const first = await post(key);
     expect(first.status).toBe(202);

@@ -89,7 +89,7 @@ describe('the API and a worker in one process', () => {
 
   it("deletes a job's stored input before anyone can see the job finished", async () => {
     // Each waiter answers at the terminal state; the input must already be gone then, every time.
-    const keys = queueKeys(defaultJobQueue(api.config.queueName));
+    const keys = queueKeys(defaultJobQueue(api.config.queue.name));
     const coffee = await image('coffee.png');
     for (let i = 0; i < 5; i++) {
       const submitted = await postImage(api.url, coffee);
@@ -102,7 +102,7 @@ describe('the API and a worker in one process', () => {
   });
 
   it('cancels a queued job with its record and input deletion in one step', async () => {
-    const keys = queueKeys(defaultJobQueue(api.config.queueName));
+    const keys = queueKeys(defaultJobQueue(api.config.queue.name));
     await worker.close();
     try {
       const submitted = await postImage(api.url, await image('coffee.png'));
@@ -139,7 +139,7 @@ describe('workers announce a loaded model; the API refuses jobs nobody can run',
       expect(ready.status).toBe(503);
       expect(ready.body.error.code).toBe('no_worker');
 
-      const presence = new WorkerPresence(redis, queueKeys(defaultJobQueue(api.config.queueName)));
+      const presence = new WorkerPresence(redis, queueKeys(defaultJobQueue(api.config.queue.name)));
       await presence.announce('test-worker');
       expect((await postImage(api.url, coffee)).status).toBe(202);
       expect((await get(api.url, '/readyz')).status).toBe(200);

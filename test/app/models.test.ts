@@ -4,8 +4,10 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { runClassify } from '../../src/cli/classify.js';
+import { connectApiDeps } from '../../src/api/server.js';
 import { ModelsSchema, type BatchEntryView } from '../../src/api/wire.js';
 import { createLogger } from '../../src/logger.js';
+import { StartupError } from '../../src/startup-error.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 import { get, image, postImage, submitAndWait, type ErrorBody } from '../support/http.js';
 import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
@@ -194,7 +196,10 @@ describe('a model that no live worker has loaded', () => {
   beforeAll(async () => {
     const config = testConfig(redisUrl, { MODEL_DIRS: `${tinyDir},${modelDir}`, WORKER_GRACE_SECONDS: '0' });
     // The worker loads only the tiny model: it takes that model's jobs and no others.
-    worker = await startWorker({ ...config, modelDirs: [tinyDir] }, createLogger('silent', 'test-worker'));
+    worker = await startWorker(
+      { ...config, models: { ...config.models, dirs: [tinyDir] } },
+      createLogger('silent', 'test-worker'),
+    );
     api = await startInProcessApi(config);
   });
   afterAll(async () => {
@@ -218,5 +223,23 @@ describe('a model that no live worker has loaded', () => {
     expect((await fetch(`${api.url}/jobs`, { method: 'POST', body: form })).status).toBe(503);
     // The default (first) model is the tiny one, which a worker serves.
     expect((await submitAndWait(api.url, await solid(255, 0, 0))).result!.model).toBe(tiny.name);
+  });
+});
+
+describe('model names at start-up', () => {
+  const log = createLogger('silent', 'test');
+
+  it('API and worker refuse two models of one name with one sentence; the API, a DEFAULT_MODEL it lacks', async () => {
+    const twice = testConfig(redisUrl, { MODEL_DIRS: `${tinyDir},${tinyDir}` });
+    const sentence = `two model directories are both named "${tiny.name}": give one a different "name"`;
+    const api = connectApiDeps(twice, log);
+    await expect(api).rejects.toThrow(StartupError);
+    await expect(api).rejects.toThrow(sentence);
+    const worker = startWorker(twice, log);
+    await expect(worker).rejects.toThrow(StartupError);
+    await expect(worker).rejects.toThrow(sentence);
+    await expect(
+      connectApiDeps(testConfig(redisUrl, { MODEL_DIR: tinyDir, DEFAULT_MODEL: 'resnet' }), log),
+    ).rejects.toThrow(`DEFAULT_MODEL "resnet" is none of the served models (${tiny.name})`);
   });
 });

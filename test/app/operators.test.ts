@@ -34,7 +34,7 @@ let worked: InProcessApi;
 let workerUrl: string;
 let redis: Redis;
 /** The default model's queue of an API. */
-const jobQueue = (api: InProcessApi) => defaultJobQueue(api.config.queueName);
+const jobQueue = (api: InProcessApi) => defaultJobQueue(api.config.queue.name);
 
 async function apiMetrics(api: InProcessApi): Promise<string> {
   const res = await fetch(`${api.url}/metrics`, { headers: bearer(metricsToken) });
@@ -103,7 +103,7 @@ describe('Bull Board at /admin/queues', () => {
       );
       expect(api.status).toBe(200);
       // The batch and webhook queues too: webhook retries are otherwise invisible to operators.
-      const namespace = idle.config.queueName;
+      const namespace = idle.config.queue.name;
       expect(api.body.queues.map((q) => [q.name, q.displayName])).toEqual([
         [jobQueue(idle), `${namespace}: model resnet50-v1.5-int8`],
         [`${namespace}-batches`, `${namespace}: batches`],
@@ -234,7 +234,7 @@ describe('without credentials', () => {
     // The API's own start-up (what src/api/main.ts runs), logging to memory instead of stdout.
     const logs = captureLogs();
     const bare = await startApi(
-      testConfig(redisUrl, { QUEUE_NAME: idle.config.queueName, PORT: '0', HOST: '127.0.0.1' }),
+      testConfig(redisUrl, { QUEUE_NAME: idle.config.queue.name, PORT: '0', HOST: '127.0.0.1' }),
       pino({ level: 'info' }, logs.destination),
     );
     try {

@@ -64,7 +64,7 @@ describe('MAX_QUEUE_DEPTH under concurrent submissions', () => {
       }
       expect(await api.deps.models.defaultModel.store.depth()).toBe(maxQueueDepth);
       // Every reservation was released once its job existed (or it was refused).
-      expect(await redis.zcard(queueKeys(defaultJobQueue(api.config.queueName)).admissions)).toBe(0);
+      expect(await redis.zcard(queueKeys(defaultJobQueue(api.config.queue.name)).admissions)).toBe(0);
     });
   }
 
@@ -83,7 +83,7 @@ describe('MAX_QUEUE_DEPTH under concurrent submissions', () => {
     expect((await postImage<ErrorBody>(api.url, photo)).status).toBe(429);
     expect((await get(api.url, `/jobs/${first.body.id}`, { method: 'DELETE' })).status).toBe(200);
     expect((await postImage(api.url, photo)).status).toBe(202);
-    expect(await redis.zcard(queueKeys(defaultJobQueue(api.config.queueName)).admissions)).toBe(0);
+    expect(await redis.zcard(queueKeys(defaultJobQueue(api.config.queue.name)).admissions)).toBe(0);
   });
 });
 

@@ -23,8 +23,8 @@ beforeAll(async () => {
   api = await startInProcessApi(
     testConfig(redisUrl, { WORKER_GRACE_SECONDS: '3600', MAX_QUEUE_DEPTH: String(maxQueueDepth) }),
   );
-  const connection = connectRedis(api.config.redis!, 'blocking');
-  queue = new Queue(defaultJobQueue(api.config.queueName), { connection, prefix: keyPrefix });
+  const connection = connectRedis(api.config.redis.target!, 'blocking');
+  queue = new Queue(defaultJobQueue(api.config.queue.name), { connection, prefix: keyPrefix });
   hand = new Worker(queue.name, null, { connection, prefix: keyPrefix });
 });
 afterAll(async () => {

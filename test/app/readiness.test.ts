@@ -34,7 +34,7 @@ interface Line {
 function workerFor(dir: string): Promise<RunningWorker> {
   const config = loadConfig({
     REDIS_URL: redisUrl,
-    QUEUE_NAME: api.config.queueName,
+    QUEUE_NAME: api.config.queue.name,
     MODEL_DIRS: dir,
     INTRA_OP_THREADS: '1',
     LOG_LEVEL: 'silent',
@@ -70,8 +70,8 @@ describe('/readyz with two models', () => {
     ]);
 
     // Paused from the dashboard: nothing runs, and the probes, /models and /metrics say so.
-    const queue = new Queue(modelQueueName(api.config.queueName, fp32), {
-      connection: connectRedis(api.config.redis!, 'blocking'),
+    const queue = new Queue(modelQueueName(api.config.queue.name, fp32), {
+      connection: connectRedis(api.config.redis.target!, 'blocking'),
       prefix: keyPrefix,
     });
     await queue.pause();

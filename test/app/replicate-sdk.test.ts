@@ -290,7 +290,7 @@ describe('webhooks', () => {
     await replicate.wait(created, { interval: 50 });
     await until('the completed delivery', () => deliveriesOf(created.id).length >= 1);
     // A start event would have been queued with the job, before it ran: there is none.
-    const webhooks = new Queue(webhookQueueName(api.config.queueName), {
+    const webhooks = new Queue(webhookQueueName(api.config.queue.name), {
       connection: api.deps.redis,
       prefix: keyPrefix,
     });

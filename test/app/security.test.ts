@@ -176,7 +176,7 @@ describe('rate limits', () => {
 
     // Another client behind the same proxy has its own budget.
     expect((await get(app.url, `/jobs/${randomUUID()}`, { headers: from('203.0.113.8') })).status).toBe(404);
-    const ttl = await redis.pttl(`bull:${app.deps.queueName}:ratelimit:203.0.113.7`);
+    const ttl = await redis.pttl(`bull:${app.deps.queue.name}:ratelimit:203.0.113.7`);
     expect(ttl).toBeGreaterThan(0);
     expect(ttl).toBeLessThanOrEqual(60_000);
   });
@@ -236,7 +236,7 @@ describe('rate limits', () => {
         )
       ).status,
     ).toBe(404);
-    const ttl = await redis.ttl(`bull:${app.deps.queueName}:auth-failures:203.0.113.9`);
+    const ttl = await redis.ttl(`bull:${app.deps.queue.name}:auth-failures:203.0.113.9`);
     expect(ttl).toBeGreaterThan(3500);
     expect(ttl).toBeLessThanOrEqual(3600);
   });

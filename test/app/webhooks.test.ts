@@ -61,9 +61,12 @@ afterAll(async () => {
 
 /** The delivery job of a message once BullMQ has settled it (its own event, not a timer). */
 async function settledDelivery(messageId: string): Promise<{ state: string; job: Job }> {
-  const name = webhookQueueName(api.config.queueName);
+  const name = webhookQueueName(api.config.queue.name);
   const queue = new Queue(name, { connection: api.connected.deps.redis, prefix: keyPrefix });
-  const events = new QueueEvents(name, { connection: connectRedis(api.config.redis!, 'blocking'), prefix: keyPrefix });
+  const events = new QueueEvents(name, {
+    connection: connectRedis(api.config.redis.target!, 'blocking'),
+    prefix: keyPrefix,
+  });
   try {
     await events.waitUntilReady();
     const job = await Job.fromId(queue, messageId);

@@ -51,7 +51,7 @@ export function captureLogs(): LogCapture {
 }
 
 export interface InProcessOptions {
-  /** Where the API's and its workers' pino lines go (at config.logLevel); stdout by default. */
+  /** Where the API's and its workers' pino lines go (at config.telemetry.logLevel); stdout by default. */
   logs?: DestinationStream;
 }
 
@@ -62,8 +62,8 @@ export interface InProcessOptions {
  */
 export async function startInProcessApi(config: Config, options: InProcessOptions = {}): Promise<InProcessApi> {
   const log: Logger = options.logs
-    ? pino({ level: config.logLevel, base: { role: 'test', pid: process.pid } }, options.logs)
-    : createLogger(config.logLevel, 'test');
+    ? pino({ level: config.telemetry.logLevel, base: { role: 'test', pid: process.pid } }, options.logs)
+    : createLogger(config.telemetry.logLevel, 'test');
   const connected = await connectApiDeps(config, log);
   const server = createHttpServer(createApp(connected.deps).callback(), log);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -85,7 +85,7 @@ export async function startInProcessApi(config: Config, options: InProcessOption
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await connected.close();
       // A test that stopped its Redis has nothing left to clean (and a client would retry forever).
-      const redis = connectRedis(config.redis!, 'blocking');
+      const redis = connectRedis(config.redis.target!, 'blocking');
       const alive = await Promise.race([
         redis.ping().then(() => true),
         new Promise<boolean>((resolve) => setTimeout(resolve, 1000, false)),
@@ -93,8 +93,8 @@ export async function startInProcessApi(config: Config, options: InProcessOption
       if (alive) {
         const names = [
           ...connected.deps.models.models.map((m) => m.store.queueName),
-          `${config.queueName}-batches`,
-          `${config.queueName}-webhooks`,
+          `${config.queue.name}-batches`,
+          `${config.queue.name}-webhooks`,
         ];
         for (const name of names) {
           const queue = new Queue(name, { connection: redis, prefix: keyPrefix });

@@ -45,9 +45,9 @@ describe('.env in the working directory', () => {
     );
     const { config } = configIn(dir, { LOG_LEVEL: 'debug' });
     expect(config).toMatchObject({
-      port: 6123,
-      logLevel: 'debug',
-      dashboardCredentials: { basic: { user: 'ops', password: 'a long passphrase' } },
+      http: { port: 6123 },
+      telemetry: { logLevel: 'debug' },
+      operators: { dashboardCredentials: { basic: { user: 'ops', password: 'a long passphrase' } } },
     });
   });
 
@@ -55,7 +55,7 @@ describe('.env in the working directory', () => {
     // Whether or not the test that writes one ran first (the order may be shuffled).
     await rm(path.join(dir, '.env'), { force: true });
     const { config, stderr } = configIn(dir);
-    expect(config).toMatchObject({ port: 5000, logLevel: 'info' });
+    expect(config).toMatchObject({ http: { port: 5000 }, telemetry: { logLevel: 'info' } });
     expect(stderr).toBe('');
   });
 

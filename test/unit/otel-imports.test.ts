@@ -16,6 +16,6 @@ describe('OpenTelemetry', () => {
         importers.push(`${file} (dynamic)`);
     }
     expect(importers).toEqual([]);
-    expect(loadConfig({}).otlpEndpoint).toBeUndefined();
+    expect(loadConfig({}).telemetry.otlpEndpoint).toBeUndefined();
   });
 });
