@@ -6,3 +6,8 @@
 export class StartupError extends Error {
   override name = 'StartupError';
 }
+
+/** When none of the Redis variables is set: what to set (an entry point alone starts no Redis). */
+export const noRedisSentence = (role: string): string =>
+  `the ${role} needs a Redis: set REDIS_URL (or REDIS_SENTINELS with REDIS_SENTINEL_NAME, or REDIS_CLUSTER_NODES); ` +
+  '`npm start` starts a private one';

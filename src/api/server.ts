@@ -33,7 +33,7 @@ import { QueueSignals } from '../queue/queue-signals.js';
 import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis } from '../redis.js';
 import { redisErrorListener } from '../redis-outage.js';
-import { StartupError } from '../startup-error.js';
+import { noRedisSentence, StartupError } from '../startup-error.js';
 import { waitForRedis } from '../wait-for-redis.js';
 import { deliveryJobOptions, webhookQueueName } from '../webhook/webhook-queue.js';
 import type { Tracing } from '../telemetry.js';
@@ -84,8 +84,7 @@ export interface ConnectedDeps {
 
 /** Connects to Redis and builds what the routes need. Every model's manifest is read for its preprocessing. */
 export async function connectApiDeps(config: Config, log: Logger, tracing?: Tracing): Promise<ConnectedDeps> {
-  if (!config.redis.target)
-    throw new Error('REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required for the API');
+  if (!config.redis.target) throw new StartupError(noRedisSentence('API'));
   const { models: modelsConfig, queue: queueConfig, limits } = config;
   // Every model's manifest: the API preprocesses for each. A bad one stops start-up, naming it.
   const manifests = await Promise.all(

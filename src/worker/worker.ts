@@ -14,7 +14,7 @@ import type { JobData, JobResult } from '../queue/job-schemas.js';
 import { inputTtlSeconds, keyPrefix, modelQueueName, queueKeys } from '../queue/keys.js';
 import { WorkerPresence } from '../queue/worker-presence.js';
 import { connectRedis, type RedisClient } from '../redis.js';
-import { StartupError } from '../startup-error.js';
+import { noRedisSentence, StartupError } from '../startup-error.js';
 import { waitForRedis } from '../wait-for-redis.js';
 import { redisErrorListener } from '../redis-outage.js';
 import type { Tracing } from '../telemetry.js';
@@ -175,8 +175,7 @@ async function startModelConsumer(
  * model of MODEL_DIRS (else MODEL_DIR), one after another, each with its own BullMQ Worker.
  */
 export async function startWorker(config: Config, log: Logger, tracing?: Tracing): Promise<RunningWorker> {
-  if (!config.redis.target)
-    throw new Error('REDIS_URL, REDIS_SENTINELS or REDIS_CLUSTER_NODES is required for the worker');
+  if (!config.redis.target) throw new StartupError(noRedisSentence('worker'));
   const redisTarget = config.redis.target;
   await waitForRedis(redisTarget);
   const source = configuredModelSource(config.models);

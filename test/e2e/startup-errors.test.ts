@@ -4,7 +4,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { connectApiDeps } from '../../src/api/server.js';
+import { loadConfig } from '../../src/config.js';
+import { createLogger } from '../../src/logger.js';
+import { modelDir } from '../support/paths.js';
 import { freePort, startRedisServer } from '../../src/redis-server.js';
+import { StartupError } from '../../src/startup-error.js';
+import { startWorker } from '../../src/worker/worker.js';
 import { spawnEntry, stopChild, waitForReady, type Entry, type SpawnedEntry } from '../support/service.js';
 
 async function exitOf({ child }: SpawnedEntry): Promise<number | null> {
@@ -59,6 +65,22 @@ describe('start-up failures are one sentence on stderr, once, without a stack', 
         ),
       );
     });
+  });
+
+  it('the API and the worker without any Redis variable: one StartupError sentence, no stack', async () => {
+    const config = loadConfig({ MODEL_DIR: modelDir });
+    const logger = createLogger('silent', 'test');
+    for (const [start, role] of [
+      [() => connectApiDeps(config, logger), 'API'],
+      [() => startWorker(config, logger), 'worker'],
+    ] as const) {
+      const failure = await start().then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      expect(failure).toBeInstanceOf(StartupError);
+      expect((failure as Error).message).toMatch(new RegExp(`^the ${role} needs a Redis: set REDIS_URL`));
+    }
   });
 
   it('without REDIS_URL and without redis-server', async () => {
