@@ -1,42 +1,18 @@
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { FlowProducer, Queue, QueueEvents } from 'bullmq';
+import type { Queue } from 'bullmq';
 import { closeWithin } from '../close-within.js';
 import type { Config } from '../config.js';
 import { hasCredentials } from '../credentials.js';
 import type { Logger } from '../logger.js';
 import { loadManifest, type Manifest } from '../model/manifest.js';
-import { modelPrecision } from '../model/precision.js';
 import { configureSharp } from '../model/sharp-settings.js';
-import { InputStore } from '../queue/input-store.js';
-import type { JobData, JobResult } from '../queue/job-schemas.js';
-import {
-  batchQueueName,
-  defaultJobOptions,
-  inputTtlSeconds,
-  keyPrefix,
-  modelQueueName,
-  queueKeys,
-} from '../queue/keys.js';
 import { loadLabels } from '../model/labels.js';
 import { checkModelNames } from '../model/check-model-names.js';
-import {
-  ModelCatalog,
-  type ServedModel,
-  RedisHeadroom,
-  JobStore,
-  JobWaiter,
-  startBatchFinisher,
-  BatchStore,
-} from '../jobs/index.js';
-import { QueueSignals } from '../queue/queue-signals.js';
-import { WorkerPresence } from '../queue/worker-presence.js';
-import { connectRedis } from '../redis.js';
-import { redisErrorListener } from '../redis-outage.js';
+import { connectJobService, RedisHeadroom } from '../jobs/index.js';
 import { noRedisSentence, StartupError } from '../startup-error.js';
 import { waitForRedis } from '../wait-for-redis.js';
-import { deliveryJobOptions, webhookQueueName } from '../webhook/webhook-queue.js';
 import type { Tracing } from '../telemetry.js';
 import type { Closable } from '../run-main.js';
 import { createApiMetrics } from './api-metrics.js';
@@ -97,119 +73,37 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   );
   const redisTarget = config.redis.target;
   await waitForRedis(redisTarget);
-  // A durable submit's WAIT blocks on the server for up to its own timeout: never cut that short.
-  const { durableReplicas, durableTimeoutMs, commandTimeoutMs } = config.redis;
-  const durableWaitMs = durableReplicas > 0 ? durableTimeoutMs + 1000 : 0;
-  const redis = connectRedis(redisTarget, 'command', {
+  const jobs = await connectJobService(
+    redisTarget,
+    config,
+    manifests.map((manifest, i) => ({ manifest, dir: modelsConfig.dirs[i]!, classes: classes[i] })),
     log,
-    commandTimeoutMs: Math.max(commandTimeoutMs, durableWaitMs),
-  });
-  // One queue (and one event stream, for long-polls) per model.
-  const perModel = manifests.map((manifest, i) => {
-    const dir = modelsConfig.dirs[i]!;
-    const queueName = modelQueueName(queueConfig.name, manifest.name);
-    const queue = new Queue<JobData, JobResult>(queueName, {
-      connection: redis,
-      prefix: keyPrefix,
-      defaultJobOptions: defaultJobOptions(queueConfig),
-      telemetry: tracing?.bullmq,
-    });
-    queue.on('error', redisErrorListener(log, 'queue connection error', { model: manifest.name }));
-    const eventsConnection = connectRedis(redisTarget, 'blocking', { log });
-    const events = new QueueEvents(queueName, { connection: eventsConnection, prefix: keyPrefix });
-    events.on('error', redisErrorListener(log, 'queue events connection error', { model: manifest.name }));
-    // API replicas need not hold the model (workers may fetch it): then only a manifest can say.
-    // Not awaited: reading a 100 MB model file must not delay listening; its readers await it.
-    const precision = modelPrecision(path.join(dir, manifest.file), manifest.precision).catch(() => undefined);
-    return { manifest, queueName, queue, events, eventsConnection, precision, classes: classes[i] };
-  });
-  const queues = perModel.map((m) => m.queue);
-  // Batches are flows whose parents live in a queue of their own, named after QUEUE_NAME.
-  const batchQueue = new Queue(batchQueueName(queueConfig.name), { connection: redis, prefix: keyPrefix });
-  const batchEventsConnection = connectRedis(redisTarget, 'blocking', { log });
-  const batchEvents = new QueueEvents(batchQueue.name, { connection: batchEventsConnection, prefix: keyPrefix });
-  batchEvents.on('error', redisErrorListener(log, 'batch events connection error'));
-  batchQueue.on('error', redisErrorListener(log, 'batch queue connection error'));
-  await Promise.all([
-    ...perModel.flatMap((m) => [m.queue.waitUntilReady(), m.events.waitUntilReady()]),
-    batchQueue.waitUntilReady(),
-    batchEvents.waitUntilReady(),
-  ]);
-
-  // Only the dashboard reads the webhook queue from here (the dispatcher has its own connection).
-  const webhookQueue = new Queue(webhookQueueName(queueConfig.name), { connection: redis, prefix: keyPrefix });
-  webhookQueue.on('error', redisErrorListener(log, 'webhook queue connection error'));
+    tracing,
+  );
+  const { models, batches, redis, namespaceKeys } = jobs;
   const dashboardQueues: DashboardQueue[] = [
-    ...perModel.map(({ queue, manifest }) => ({
+    ...jobs.queues.models.map((queue, i) => ({
       queue: queue as Queue,
-      displayName: `${queueConfig.name}: model ${manifest.name}`,
-      description: `classification jobs for ${manifest.name}`,
+      displayName: `${queueConfig.name}: model ${manifests[i]!.name}`,
+      description: `classification jobs for ${manifests[i]!.name}`,
     })),
-    { queue: batchQueue, displayName: `${queueConfig.name}: batches`, description: 'one parent job per POST /batches' },
     {
-      queue: webhookQueue,
+      queue: jobs.queues.batches,
+      displayName: `${queueConfig.name}: batches`,
+      description: 'one parent job per POST /batches',
+    },
+    {
+      queue: jobs.queues.webhooks,
       displayName: `${queueConfig.name}: webhooks`,
       description: 'webhook deliveries and their retries',
     },
   ];
-  const waiter = new JobWaiter(perModel.map((m) => m.events));
-  // Jobs with a webhook and batches are added as flows (a delivery or batch parent over them).
-  const flows = new FlowProducer({ connection: redis, prefix: keyPrefix });
-  flows.on('error', redisErrorListener(log, 'flow producer connection error'));
-  const webhookSecret = config.webhooks.secret;
-  const webhookRoute = webhookSecret && {
-    queueName: webhookQueueName(queueConfig.name),
-    jobOptions: deliveryJobOptions({
-      attempts: config.webhooks.attempts,
-      backoffMs: config.webhooks.backoffMs,
-      keepSeconds: queueConfig.failedTtlSeconds,
-    }),
-  };
-  const namespaceKeys = queueKeys(queueConfig.name);
-  const served: ServedModel[] = perModel.map(({ manifest, queueName, queue, precision, classes }) => {
-    const keys = queueKeys(queueName);
-    const workers = new WorkerPresence(redis, keys);
-    const store = new JobStore(
-      queue,
-      redis,
-      {
-        queueName,
-        keys,
-        inputs: new InputStore(redis, keys, { ttlSeconds: inputTtlSeconds(queueConfig) }),
-        workers,
-        resultTtlSeconds: queueConfig.resultTtlSeconds,
-        maxQueueDepth: limits.maxQueueDepth,
-        index: {
-          key: (id) => namespaceKeys.jobModel(id),
-          model: manifest.name,
-          ttlSeconds: inputTtlSeconds(queueConfig),
-        },
-        webhooks: webhookRoute || undefined,
-        durableReplicas,
-        durableTimeoutMs,
-      },
-      flows,
-    );
-    return {
-      name: manifest.name,
-      manifest,
-      precision,
-      classes,
-      store,
-      signals: new QueueSignals(queue, redis, workers),
-    };
-  });
-  const models = new ModelCatalog(served, modelsConfig.defaultModel, redis, (id) => namespaceKeys.jobModel(id));
   const predictions = new PredictionBook(models, redis, namespaceKeys, queueConfig.resultTtlSeconds);
   const modelFiles = new Map(manifests.map((m, i) => [m.name, path.join(modelsConfig.dirs[i]!, m.file)]));
-  const batchWaiter = new JobWaiter(batchEvents);
-  const batches = new BatchStore((queueName) => models.storeOfQueue(queueName), batchQueue, redis, {
-    keepSeconds: queueConfig.failedTtlSeconds,
-  });
-  // The batch finisher and the webhook dispatcher need no model, so they run beside the routes.
-  const finisher = startBatchFinisher(redisTarget, batchQueue.name, log);
+  const webhookSecret = config.webhooks.secret;
+  // The webhook dispatcher needs no model, so it runs beside the routes; it reads every kind of view.
   let dispatcher: WebhookDispatcher | undefined;
-  if (webhookSecret && webhookRoute) {
+  if (webhookSecret) {
     // `message.queue` names the job's model queue (the batch queue for batches).
     const readView: ReadView = async (message) => {
       if (message.subject === 'batch') return batches.get(message.id, message.owner);
@@ -218,7 +112,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
     };
     dispatcher = startWebhookDispatcher(
       redisTarget,
-      webhookRoute.queueName,
+      jobs.queues.webhooks.name,
       { ...config.webhooks, secret: webhookSecret },
       readView,
       log,
@@ -226,9 +120,9 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
   }
   const deps: ApiDeps = {
     models,
-    waiter,
+    waiter: jobs.waiter,
     batches,
-    batchWaiter,
+    batchWaiter: jobs.batchWaiter,
     webhooks: config.webhooks,
     log,
     redis,
@@ -256,27 +150,15 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       },
       webhookSecret: webhookSecret && `whsec_${webhookSecret.toString('base64')}`,
     },
-    operators: { ...config.operators, queues, dashboardQueues },
+    operators: { ...config.operators, queues: jobs.queues.models, dashboardQueues },
   };
   let closing: Promise<void> | undefined;
   return {
     deps,
     close: () =>
       (closing ??= (async () => {
-        waiter.close();
-        batchWaiter.close();
         await closeWithin(dispatcher?.close() ?? Promise.resolve(), closeStepMs);
-        await closeWithin(finisher.close(), closeStepMs);
-        // BullMQ's close() waits for Redis; with Redis down it would wait forever, so each gets
-        // a bounded time and then its connection is dropped.
-        for (const m of perModel)
-          await closeWithin(m.events.close(), closeStepMs, () => m.eventsConnection.disconnect());
-        await closeWithin(batchEvents.close(), closeStepMs, () => batchEventsConnection.disconnect());
-        await closeWithin(flows.close(), closeStepMs, () => redis.disconnect());
-        await closeWithin(batchQueue.close(), closeStepMs, () => redis.disconnect());
-        await closeWithin(webhookQueue.close(), closeStepMs, () => redis.disconnect());
-        for (const queue of queues) await closeWithin(queue.close(), closeStepMs, () => redis.disconnect());
-        await closeWithin(redis.quit(), closeStepMs, () => redis.disconnect());
+        await jobs.close();
       })()),
   };
 }
