@@ -12,7 +12,7 @@ import type { ApiState } from './api-state.js';
 import { parseParam } from './params.js';
 import { parseSubmitOptions } from './submit-options.js';
 import type { ServedModel } from './model-catalog.js';
-import { AppError } from '../errors.js';
+import { AppError, queueFull } from '../errors.js';
 
 async function chooseBatchModel(deps: ApiDeps, name: unknown): Promise<ServedModel> {
   const model = deps.models.pick(name);
@@ -48,10 +48,7 @@ export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiD
   const reserveRoom = async (chosen: ServedModel, bytes: number) => {
     await deps.uploads.redisHeadroom.assertRoom(bytes);
     const max = deps.limits.maxQueueDepth;
-    if (max > 0 && (await chosen.store.depth()) + stored.length + 1 > max)
-      throw new AppError('queue_full', `the queue holds ${max} unfinished jobs with this batch's; retry shortly`, {
-        'Retry-After': '5',
-      });
+    if (max > 0 && (await chosen.store.depth()) + stored.length + 1 > max) throw queueFull(max, " with this batch's");
   };
   const acceptPart = async (part: BatchPart, chosen: ServedModel) => {
     if (part.error)
