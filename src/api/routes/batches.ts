@@ -1,22 +1,15 @@
 import { Readable } from 'node:stream';
 import type Router from '@koa/router';
-import type { Context } from 'koa';
 import { AppError } from '../../errors.js';
 import { acceptBatch } from '../batch-intake.js';
 import { clientGoneSignal } from '../client-gone.js';
-import type { BatchView } from '../wire.js';
 import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../api-state.js';
 import { requireWorker } from '../require-worker.js';
 import { parseParam } from '../params.js';
 import { defaultWaitSeconds, WaitQuerySchema } from '../wire.js';
-
-function respond(ctx: Context, view: BatchView): void {
-  ctx.status = view.status === 'completed' ? 200 : 202;
-  if (ctx.status === 202) ctx.set('Location', view.links.self);
-  ctx.body = view;
-}
+import { respondWithView } from './respond-with-view.js';
 
 export function batchRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   const notFound = (id: string) => new AppError('not_found', `no batch ${id} (unknown, malformed or expired)`);
@@ -47,7 +40,7 @@ export function batchRoutes(router: Router<ApiState>, deps: ApiDeps): void {
       clientGoneSignal(ctx),
     );
     if (!view) throw notFound(id);
-    respond(ctx, view);
+    respondWithView(ctx, view);
   });
 
   /** NDJSON, one line per image in upload order; lines of unfinished images carry their current status. */

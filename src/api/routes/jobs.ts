@@ -1,5 +1,4 @@
 import type Router from '@koa/router';
-import type { Context } from 'koa';
 import { AppError } from '../../errors.js';
 import { acceptImage, appendEventTiming, deadlineAt, waitForJob } from '../accept-image.js';
 import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
@@ -9,17 +8,8 @@ import { streamJobEvents } from '../job-events.js';
 import { parseParam, preferWaitSeconds } from '../params.js';
 import { requireWorker } from '../require-worker.js';
 import { parseSubmitOptions, submitValue } from '../submit-options.js';
-import { defaultWaitSeconds, isTerminal, SubmitQuerySchema, WaitQuerySchema, type JobView } from '../wire.js';
-
-/**
- * Terminal jobs answer 200. A job still queued or active answers 202 with its current view:
- * "accepted, not finished; ask again" (Location points at the job).
- */
-function respond(ctx: Context, view: JobView): void {
-  ctx.status = isTerminal(view.status) ? 200 : 202;
-  if (ctx.status === 202) ctx.set('Location', view.links.self);
-  ctx.body = view;
-}
+import { defaultWaitSeconds, SubmitQuerySchema, WaitQuerySchema } from '../wire.js';
+import { respondWithView } from './respond-with-view.js';
 
 export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   const notFound = (id: string) => new AppError('not_found', `no job ${id} (unknown, malformed or expired)`);
@@ -44,13 +34,13 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
       },
     );
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
-    if (preferWait === undefined || preferWait === 0) return respond(ctx, view);
+    if (preferWait === undefined || preferWait === 0) return respondWithView(ctx, view);
     const seconds = clampWait(preferWait);
     ctx.set('Preference-Applied', `wait=${seconds}`);
     const since = Date.now();
     const waited = (await waitForJob(ctx, deps, view.id, seconds)) ?? view;
     appendEventTiming(ctx, waited, since);
-    respond(ctx, waited);
+    respondWithView(ctx, waited);
   });
 
   router.get('/jobs/:id', ...guards, async (ctx) => {
@@ -66,7 +56,7 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     const view = await waitForJob(ctx, deps, id, clampWait(timeout));
     if (!view) throw notFound(id);
     appendEventTiming(ctx, view, since);
-    respond(ctx, view);
+    respondWithView(ctx, view);
   });
 
   /** Server-Sent Events: queued, active, completed/failed, each with the job's view; ends after the last. */
