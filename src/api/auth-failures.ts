@@ -1,7 +1,7 @@
 import type { RedisClient } from '../redis.js';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { retryLater, type AppError } from '../errors.js';
-import { keyPrefix } from '../queue/keys.js';
+import { queueKeys } from '../queue/keys.js';
 
 const windowSeconds = 3600;
 
@@ -27,7 +27,7 @@ export class AuthFailures {
       perHour > 0
         ? new RateLimiterRedis({
             storeClient: redis,
-            keyPrefix: `${keyPrefix}:${queueName}:auth-failures`,
+            keyPrefix: queueKeys(queueName).authFailures,
             points: perHour,
             duration: windowSeconds,
           })

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { AppError, queueFull, retryLater } from '../errors.js';
-import { keyPrefix } from '../queue/keys.js';
+import { queueKeys } from '../queue/keys.js';
 import type { AuthFailures } from './auth-failures.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
@@ -52,7 +52,7 @@ export function rateLimit(deps: Pick<ApiDeps, 'redis' | 'queueName' | 'clients'>
   if (limit === 0) return (_ctx, next) => next();
   const limiter = new RateLimiterRedis({
     storeClient: deps.redis,
-    keyPrefix: `${keyPrefix}:${deps.queueName}:ratelimit`,
+    keyPrefix: queueKeys(deps.queueName).rateLimits,
     points: limit,
     duration: 60,
   });
