@@ -2,6 +2,7 @@ import cluster from 'node:cluster';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { superviseChild, type SupervisedChild } from './child-supervisor.js';
+import { closeWithin } from './close-within.js';
 import { childEnv, type Config } from './config.js';
 import { hasCredentials } from './credentials.js';
 import type { Logger } from './logger.js';
@@ -21,12 +22,6 @@ const apiEntry = path.join(path.dirname(here), 'api', `main${path.extname(here)}
  * Redis, so SIGTERM ends everything within 10 s even with Redis down (a child still closing is killed).
  */
 const stopTimeoutMs = 7000;
-
-const within = (promise: Promise<unknown>, ms: number): Promise<unknown> => {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise((resolve) => (timer = setTimeout(resolve, ms)));
-  return Promise.race([promise.catch(() => undefined), timeout]).finally(() => clearTimeout(timer));
-};
 
 /**
  * All-in-one for a single machine: Redis (private unless REDIS_URL, REDIS_SENTINELS or
@@ -66,7 +61,7 @@ async function startAll(config: Config, log: Logger) {
   const close = () =>
     (closing ??= (async () => {
       await Promise.all([...apis, ...workers].map((child) => child.stop(stopTimeoutMs)));
-      await within(redis?.stop() ?? Promise.resolve(), 2000);
+      await closeWithin(redis?.stop() ?? Promise.resolve(), 2000);
     })());
   const giveUp = (reason: string) => {
     // A child's own start-up sentence already names the problem: said once, as ours.

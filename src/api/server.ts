@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { FlowProducer, Queue, QueueEvents } from 'bullmq';
+import { closeWithin } from '../close-within.js';
 import type { Config } from '../config.js';
 import { hasCredentials } from '../credentials.js';
 import type { Logger } from '../logger.js';
@@ -43,20 +44,6 @@ import { startWebhookDispatcher, type ReadView, type WebhookDispatcher } from '.
 
 /** How long one Redis client may take to close before its connection is dropped, ms. */
 const closeStepMs = 1500;
-
-async function closeWithin(closing: Promise<unknown>, ms: number, drop: () => void): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), ms)));
-  const outcome = await Promise.race([
-    closing.then(
-      () => 'closed',
-      () => 'failed',
-    ),
-    late,
-  ]);
-  clearTimeout(timer);
-  if (outcome !== 'closed') drop();
-}
 
 export interface RunningApi extends Closable {
   port: number;
@@ -284,8 +271,8 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       (closing ??= (async () => {
         waiter.close();
         batchWaiter.close();
-        await closeWithin(dispatcher?.close() ?? Promise.resolve(), closeStepMs, () => undefined);
-        await closeWithin(finisher.close(), closeStepMs, () => undefined);
+        await closeWithin(dispatcher?.close() ?? Promise.resolve(), closeStepMs);
+        await closeWithin(finisher.close(), closeStepMs);
         // BullMQ's close() waits for Redis; with Redis down it would wait forever, so each gets
         // a bounded time and then its connection is dropped.
         for (const m of perModel)
