@@ -7,8 +7,7 @@ import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../api-state.js';
 import { requireWorker } from '../require-worker.js';
-import { parseParam } from '../params.js';
-import { defaultWaitSeconds, WaitQuerySchema } from '../wire.js';
+import { waitTimeoutSeconds } from '../params.js';
 import { respondWithView } from './respond-with-view.js';
 
 export function batchRoutes(router: Router<ApiState>, deps: ApiDeps): void {
@@ -31,8 +30,7 @@ export function batchRoutes(router: Router<ApiState>, deps: ApiDeps): void {
 
   router.get('/batches/:id/wait', ...guards, async (ctx) => {
     const id = ctx.params['id']!;
-    const timeout = parseParam('timeout', WaitQuerySchema.shape.timeout, ctx.query['timeout']) ?? defaultWaitSeconds;
-    const seconds = Math.min(timeout, deps.limits.waitMaxSeconds);
+    const seconds = waitTimeoutSeconds(ctx.query['timeout'], deps.limits.waitMaxSeconds);
     const view = await deps.batchWaiter.wait(
       id,
       seconds * 1000,

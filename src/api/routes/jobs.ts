@@ -5,15 +5,14 @@ import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../api-state.js';
 import { streamJobEvents } from '../job-events.js';
-import { parseParam, preferWaitSeconds } from '../params.js';
+import { parseParam, preferWaitSeconds, waitTimeoutSeconds } from '../params.js';
 import { requireWorker } from '../require-worker.js';
 import { parseSubmitOptions, submitValue } from '../submit-options.js';
-import { defaultWaitSeconds, SubmitQuerySchema, WaitQuerySchema } from '../wire.js';
+import { SubmitQuerySchema } from '../wire.js';
 import { respondWithView } from './respond-with-view.js';
 
 export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   const notFound = (id: string) => new AppError('not_found', `no job ${id} (unknown, malformed or expired)`);
-  const clampWait = (seconds: number) => Math.min(seconds, deps.limits.waitMaxSeconds);
   const guards = [requireApiKey(deps.clients.apiKeyDigests, deps.clients.authFailures), rateLimit(deps)];
 
   router.post('/jobs', ...guards, requireWorker(deps), queueBackpressure(deps), async (ctx) => {
@@ -35,7 +34,7 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     );
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
     if (preferWait === undefined || preferWait === 0) return respondWithView(ctx, view);
-    const seconds = clampWait(preferWait);
+    const seconds = Math.min(preferWait, deps.limits.waitMaxSeconds);
     ctx.set('Preference-Applied', `wait=${seconds}`);
     const since = Date.now();
     const waited = (await waitForJob(ctx, deps, view.id, seconds)) ?? view;
@@ -51,9 +50,9 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
 
   router.get('/jobs/:id/wait', ...guards, async (ctx) => {
     const id = ctx.params['id']!;
-    const timeout = parseParam('timeout', WaitQuerySchema.shape.timeout, ctx.query['timeout']) ?? defaultWaitSeconds;
+    const seconds = waitTimeoutSeconds(ctx.query['timeout'], deps.limits.waitMaxSeconds);
     const since = Date.now();
-    const view = await waitForJob(ctx, deps, id, clampWait(timeout));
+    const view = await waitForJob(ctx, deps, id, seconds);
     if (!view) throw notFound(id);
     appendEventTiming(ctx, view, since);
     respondWithView(ctx, view);
