@@ -185,6 +185,11 @@ export function queueFull(max: number, detail = ''): AppError {
   return retryLater('queue_full', `the queue holds ${max} unfinished jobs${detail}; retry shortly`);
 }
 
+/** 404 `not_found` for a job, batch or prediction `id` this caller cannot see. */
+export function notFound(what: 'job' | 'batch' | 'prediction', id: string): AppError {
+  return new AppError('not_found', `no ${what} ${id} (unknown, malformed or expired)`);
+}
+
 /** 413 `payload_too_large` for an upload over MAX_UPLOAD_BYTES (`maxBytes`). */
 export function uploadTooLarge(maxBytes: number): AppError {
   return new AppError('payload_too_large', `the upload exceeds the limit of ${maxBytes} bytes`);

@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 import type Router from '@koa/router';
-import { AppError } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import { acceptBatch } from '../batch-intake.js';
 import { clientGoneSignal } from '../client-gone.js';
 import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
@@ -11,7 +11,6 @@ import { waitTimeoutSeconds } from '../params.js';
 import { respondWithView } from './respond-with-view.js';
 
 export function batchRoutes(router: Router<ApiState>, deps: ApiDeps): void {
-  const notFound = (id: string) => new AppError('not_found', `no batch ${id} (unknown, malformed or expired)`);
   const guards = [requireApiKey(deps.clients.apiKeyDigests, deps.clients.authFailures), rateLimit(deps)];
 
   router.post('/batches', ...guards, requireWorker(deps), queueBackpressure(deps), async (ctx) => {
@@ -24,7 +23,7 @@ export function batchRoutes(router: Router<ApiState>, deps: ApiDeps): void {
 
   router.get('/batches/:id', ...guards, async (ctx) => {
     const view = await deps.batches.get(ctx.params['id']!, ctx.state.owner);
-    if (!view) throw notFound(ctx.params['id']!);
+    if (!view) throw notFound('batch', ctx.params['id']!);
     ctx.body = view;
   });
 
@@ -37,14 +36,14 @@ export function batchRoutes(router: Router<ApiState>, deps: ApiDeps): void {
       () => deps.batches.get(id, ctx.state.owner),
       clientGoneSignal(ctx),
     );
-    if (!view) throw notFound(id);
+    if (!view) throw notFound('batch', id);
     respondWithView(ctx, view);
   });
 
   /** NDJSON, one line per image in upload order; lines of unfinished images carry their current status. */
   router.get('/batches/:id/results', ...guards, async (ctx) => {
     const id = ctx.params['id']!;
-    if (!(await deps.batches.exists(id, ctx.state.owner))) throw notFound(id);
+    if (!(await deps.batches.exists(id, ctx.state.owner))) throw notFound('batch', id);
     const lines = deps.batches.results(id, ctx.state.owner);
     ctx.type = 'application/x-ndjson';
     ctx.body = Readable.from(

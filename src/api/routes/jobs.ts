@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { AppError } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import { acceptImage, appendEventTiming, deadlineAt, waitForJob } from '../accept-image.js';
 import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
 import type { ApiDeps } from '../deps.js';
@@ -12,7 +12,6 @@ import { SubmitQuerySchema } from '../wire.js';
 import { respondWithView } from './respond-with-view.js';
 
 export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
-  const notFound = (id: string) => new AppError('not_found', `no job ${id} (unknown, malformed or expired)`);
   const guards = [requireApiKey(deps.clients.apiKeyDigests, deps.clients.authFailures), rateLimit(deps)];
 
   router.post('/jobs', ...guards, requireWorker(deps), queueBackpressure(deps), async (ctx) => {
@@ -44,7 +43,7 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
 
   router.get('/jobs/:id', ...guards, async (ctx) => {
     const view = await deps.models.getJob(ctx.params['id']!, ctx.state.owner);
-    if (!view) throw notFound(ctx.params['id']!);
+    if (!view) throw notFound('job', ctx.params['id']!);
     ctx.body = view;
   });
 
@@ -53,7 +52,7 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
     const seconds = waitTimeoutSeconds(ctx.query['timeout'], deps.limits.waitMaxSeconds);
     const since = Date.now();
     const view = await waitForJob(ctx, deps, id, seconds);
-    if (!view) throw notFound(id);
+    if (!view) throw notFound('job', id);
     appendEventTiming(ctx, view, since);
     respondWithView(ctx, view);
   });
@@ -64,7 +63,7 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   /** Cancels a queued job (200 with its final view); 409 once it is active or finished. */
   router.delete('/jobs/:id', ...guards, async (ctx) => {
     const view = await deps.models.cancelJob(ctx.params['id']!, ctx.state.owner);
-    if (!view) throw notFound(ctx.params['id']!);
+    if (!view) throw notFound('job', ctx.params['id']!);
     ctx.body = view;
   });
 }
