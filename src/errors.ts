@@ -147,3 +147,50 @@ export class AppError extends Error {
     this.expose = options.expose ?? this.status < 500;
   }
 }
+
+/**
+ * Seconds a client is told to wait (Retry-After) before retrying a refusal that clears by itself:
+ * Redis back, a worker up, room in the queue.
+ */
+export const retryAfterSeconds = 5;
+
+export interface RetryLaterOptions {
+  /** The Retry-After delay, seconds. Default `retryAfterSeconds`. */
+  retryAfterSeconds?: number;
+  /** Headers beside Retry-After (a Location to follow meanwhile). */
+  headers?: Record<string, string>;
+  /** Whether a 5xx message reaches the client (see AppError). */
+  expose?: boolean;
+  cause?: unknown;
+}
+
+/** A refusal the client should retry: the code's status with a Retry-After header. */
+export function retryLater(code: ErrorCode, message: string, options: RetryLaterOptions = {}): AppError {
+  const { retryAfterSeconds: seconds = retryAfterSeconds, headers, ...rest } = options;
+  return new AppError(code, message, { 'Retry-After': String(seconds), ...headers }, rest);
+}
+
+/** 503 `unavailable` with Retry-After: Redis unreachable, uploads at their cap, a submit not yet replicated. */
+export function unavailable(message: string, options?: RetryLaterOptions): AppError {
+  return retryLater('unavailable', message, options);
+}
+
+/** 503 `unavailable` for a Redis call of a request that failed; `what` names the operation (`read`, `batch`). */
+export function storeUnavailable(what: string, cause?: unknown): AppError {
+  return unavailable(`the job store is unavailable (${what}); retry shortly`, { cause });
+}
+
+/** 429 `queue_full`: the queue holds `max` (MAX_QUEUE_DEPTH) unfinished jobs; `detail` follows that. */
+export function queueFull(max: number, detail = ''): AppError {
+  return retryLater('queue_full', `the queue holds ${max} unfinished jobs${detail}; retry shortly`);
+}
+
+/** 404 `not_found` for a job, batch or prediction `id` this caller cannot see. */
+export function notFound(what: 'job' | 'batch' | 'prediction', id: string): AppError {
+  return new AppError('not_found', `no ${what} ${id} (unknown, malformed or expired)`);
+}
+
+/** 413 `payload_too_large` for an upload over MAX_UPLOAD_BYTES (`maxBytes`). */
+export function uploadTooLarge(maxBytes: number): AppError {
+  return new AppError('payload_too_large', `the upload exceeds the limit of ${maxBytes} bytes`);
+}

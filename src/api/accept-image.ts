@@ -114,14 +114,16 @@ export function deadlineAt(deps: Pick<ApiDeps, 'limits'>, seconds: number | unde
 }
 
 /**
- * The model a submission names (query parameter, multipart field or JSON property; default
- * DEFAULT_MODEL, else the first), checked to have a live worker: call once the body is read.
+ * The model a submission names (`name`: by default the query parameter, multipart field or JSON
+ * property; DEFAULT_MODEL, else the first, when none), checked to have a live worker: call once
+ * the body is read (a batch: once its first image arrives).
  */
 export async function chooseModel(
   ctx: ApiContext,
   deps: Pick<ApiDeps, 'models' | 'acceptWithoutWorkerUntil'>,
+  name: unknown = submitValue(ctx, 'model'),
 ): Promise<ServedModel> {
-  const model = deps.models.pick(submitValue(ctx, 'model'));
+  const model = deps.models.pick(name);
   // Checked before the body was read already (requireWorker) when it is the model looked at then.
   if (model.name !== ctx.state.liveModel) await deps.models.requireWorker(model, deps.acceptWithoutWorkerUntil);
   return model;

@@ -1,7 +1,7 @@
 import type { RedisClient } from '../redis.js';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError } from '../errors.js';
-import { keyPrefix } from '../queue/keys.js';
+import { retryLater, type AppError } from '../errors.js';
+import { queueKeys } from '../queue/keys.js';
 
 const windowSeconds = 3600;
 
@@ -27,7 +27,7 @@ export class AuthFailures {
       perHour > 0
         ? new RateLimiterRedis({
             storeClient: redis,
-            keyPrefix: `${keyPrefix}:${queueName}:auth-failures`,
+            keyPrefix: queueKeys(queueName).authFailures,
             points: perHour,
             duration: windowSeconds,
           })
@@ -50,10 +50,10 @@ export class AuthFailures {
 
   #refusal(used: RateLimiterRes): AppError {
     const retryAfter = Math.max(1, Math.ceil(used.msBeforeNext / 1000));
-    return new AppError(
+    return retryLater(
       'rate_limited',
       `too many failed authentication attempts from this address; retry in ${retryAfter} s`,
-      { 'Retry-After': String(retryAfter) },
+      { retryAfterSeconds: retryAfter },
     );
   }
 }

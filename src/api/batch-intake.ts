@@ -1,23 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
+import { chooseModel } from './accept-image.js';
 import { ImageError } from '../model/image-error.js';
 import { TopkSchema } from '../queue/job-schemas.js';
 import { inspectImage, prepareImage } from '../model/preprocess.js';
 import type { BatchEntry, CreatedBatch, ServedModel } from '../jobs/index.js';
 import { readBatchUpload, type BatchPart } from './batch-upload.js';
-import { declaredBodyBytes, multipartOverheadBytes } from './upload.js';
+import { multipartOverheadBytes } from './multipart-body.js';
+import { declaredBodyBytes } from './upload.js';
 import { limitUploadIdle } from './upload-idle-timeout.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
 import { parseParam } from './params.js';
 import { parseSubmitOptions } from './submit-options.js';
-import { AppError } from '../errors.js';
-
-async function chooseBatchModel(deps: ApiDeps, name: unknown): Promise<ServedModel> {
-  const model = deps.models.pick(name);
-  await deps.models.requireWorker(model, deps.acceptWithoutWorkerUntil);
-  return model;
-}
+import { AppError, queueFull } from '../errors.js';
 
 /**
  * POST /batches: each image part is validated and reduced to its crop as it arrives (the crop
@@ -47,10 +43,7 @@ export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiD
   const reserveRoom = async (chosen: ServedModel, bytes: number) => {
     await deps.uploads.redisHeadroom.assertRoom(bytes);
     const max = deps.limits.maxQueueDepth;
-    if (max > 0 && (await chosen.store.depth()) + stored.length + 1 > max)
-      throw new AppError('queue_full', `the queue holds ${max} unfinished jobs with this batch's; retry shortly`, {
-        'Retry-After': '5',
-      });
+    if (max > 0 && (await chosen.store.depth()) + stored.length + 1 > max) throw queueFull(max, " with this batch's");
   };
   const acceptPart = async (part: BatchPart, chosen: ServedModel) => {
     if (part.error)
@@ -87,7 +80,7 @@ export async function acceptBatch(ctx: Context & { state: ApiState }, deps: ApiD
         // The body waits while its part is decoded and stored: that is not the client idling.
         lift();
         try {
-          model ??= await chooseBatchModel(deps, ctx.query['model'] ?? fieldsSoFar['model']);
+          model ??= await chooseModel(ctx, deps, ctx.query['model'] ?? fieldsSoFar['model']);
           await acceptPart(part, model);
         } finally {
           lift = limitUploadIdle(ctx.req, deps.limits.uploadIdleTimeoutMs);

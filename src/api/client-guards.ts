@@ -1,8 +1,8 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError } from '../errors.js';
-import { keyPrefix } from '../queue/keys.js';
+import { AppError, queueFull, retryLater } from '../errors.js';
+import { queueKeys } from '../queue/keys.js';
 import type { AuthFailures } from './auth-failures.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
@@ -52,7 +52,7 @@ export function rateLimit(deps: Pick<ApiDeps, 'redis' | 'queue' | 'clients'>): M
   if (limit === 0) return (_ctx, next) => next();
   const limiter = new RateLimiterRedis({
     storeClient: deps.redis,
-    keyPrefix: `${keyPrefix}:${deps.queue.name}:ratelimit`,
+    keyPrefix: queueKeys(deps.queue.name).rateLimits,
     points: limit,
     duration: 60,
   });
@@ -74,9 +74,7 @@ export function rateLimit(deps: Pick<ApiDeps, 'redis' | 'queue' | 'clients'>): M
       RateLimit: `"${policyName}";r=${state.remainingPoints};t=${resetSeconds}`,
     });
     if (state.consumedPoints > limit) {
-      throw new AppError('rate_limited', `more than ${limit} requests this minute`, {
-        'Retry-After': String(resetSeconds),
-      });
+      throw retryLater('rate_limited', `more than ${limit} requests this minute`, { retryAfterSeconds: resetSeconds });
     }
     await next();
   };
@@ -99,9 +97,7 @@ export function queueBackpressure(deps: Pick<ApiDeps, 'models' | 'limits' | 'upl
         named !== undefined || !ctx.is('multipart', 'json') ? [deps.models.pick(named)] : deps.models.models;
       const depths = await Promise.all(candidates.map((model) => model.store.depth()));
       if (depths.every((depth) => depth >= max)) {
-        throw new AppError('queue_full', `the queue holds ${max} unfinished jobs; retry shortly`, {
-          'Retry-After': '5',
-        });
+        throw queueFull(max);
       }
     }
     await next();

@@ -2,6 +2,9 @@ import type { IncomingMessage } from 'node:http';
 import { Busboy, type BusboyConfig, type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
 import { AppError } from '../errors.js';
 
+/** What a multipart body may carry beyond its images: boundaries, part headers and text fields. */
+export const multipartOverheadBytes = 64 * 1024;
+
 /** The one way a multipart body breaks for the client: cut off, corrupted, or abandoned. */
 export type MultipartBroken = (err: AppError) => void;
 

@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import { AppError } from '../errors.js';
-import { openMultipart, stopReading } from './multipart-body.js';
+import { AppError, uploadTooLarge } from '../errors.js';
+import { multipartOverheadBytes, openMultipart, stopReading } from './multipart-body.js';
 
 /** The field real clients (the Flask tutorial, curl -F, the web page) put the image in. */
 export const imageField = 'image';
@@ -16,9 +16,6 @@ export interface MultipartUpload {
   image: Buffer;
   fields: Record<string, string>;
 }
-
-const tooLarge = (maxBytes: number) =>
-  new AppError('payload_too_large', `the upload exceeds the limit of ${maxBytes} bytes`);
 
 /**
  * The bytes of the one multipart part named `image` (or `imageField`). Every part counts as a file whatever its
@@ -39,7 +36,7 @@ export function readMultipartImage(
     const others: string[] = [];
     const fields: Record<string, string> = {};
     // Non-image parts are drained, not kept; this bounds the body as a whole all the same.
-    const maxBodyBytes = maxUploadBytes + 64 * 1024;
+    const maxBodyBytes = maxUploadBytes + multipartOverheadBytes;
     let bodyBytes = 0;
     let settled = false;
     const fail = (err: AppError) => {
@@ -56,7 +53,7 @@ export function readMultipartImage(
     );
     const onData = (chunk: Buffer) => {
       bodyBytes += chunk.length;
-      if (bodyBytes > maxBodyBytes) fail(tooLarge(maxUploadBytes));
+      if (bodyBytes > maxBodyBytes) fail(uploadTooLarge(maxUploadBytes));
     };
     req.on('data', onData);
     parser.on('file', (name, stream) => {
@@ -81,7 +78,7 @@ export function readMultipartImage(
         return;
       }
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('limit', () => fail(tooLarge(maxUploadBytes)));
+      stream.on('limit', () => fail(uploadTooLarge(maxUploadBytes)));
     });
     parser.on('partsLimit', () =>
       fail(

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
+import { defaultWaitSeconds, WaitQuerySchema } from './wire.js';
 
 /** Parses one query parameter or header with a zod schema; failure names it in a 400. */
 export function parseParam<T>(name: string, schema: z.ZodType<T>, value: unknown): T {
@@ -14,4 +15,9 @@ export function parseParam<T>(name: string, schema: z.ZodType<T>, value: unknown
 export function preferWaitSeconds(header: string): number | undefined {
   const match = /(?:^|[;,\s])wait=(\d+)(?:$|[;,\s])/i.exec(header);
   return match ? Number(match[1]) : undefined;
+}
+
+/** A long-poll's `?timeout=`, seconds: `defaultWaitSeconds` when absent, at most WAIT_MAX_SECONDS (`maxSeconds`). */
+export function waitTimeoutSeconds(value: unknown, maxSeconds: number): number {
+  return Math.min(parseParam('timeout', WaitQuerySchema.shape.timeout, value) ?? defaultWaitSeconds, maxSeconds);
 }

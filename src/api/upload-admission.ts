@@ -1,4 +1,4 @@
-import { AppError } from '../errors.js';
+import { unavailable } from '../errors.js';
 
 export interface UploadAdmissionLimits {
   /** Uploads received at once (MAX_CONCURRENT_UPLOADS). */
@@ -25,9 +25,7 @@ export class UploadAdmission {
     if (this.uploads >= maxConcurrentUploads || (this.uploads > 0 && this.bytes + bytes > uploadBufferBytes)) {
       // The body is never buffered: Node discards it so that the client, still sending, reads
       // this answer (a client that sent Expect: 100-continue never sends it at all).
-      throw new AppError('unavailable', `${this.uploads} uploads are being received; retry shortly`, {
-        'Retry-After': '1',
-      });
+      throw unavailable(`${this.uploads} uploads are being received; retry shortly`, { retryAfterSeconds: 1 });
     }
     this.uploads++;
     this.bytes += bytes;

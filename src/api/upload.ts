@@ -1,8 +1,9 @@
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
-import { AppError } from '../errors.js';
+import { AppError, uploadTooLarge } from '../errors.js';
 import { sendContinue } from './expect-continue.js';
 import { decodeJsonImage, maxJsonBytes } from './json-image.js';
+import { multipartOverheadBytes } from './multipart-body.js';
 import { imageField, readMultipartImage } from './multipart-image.js';
 
 declare module 'koa' {
@@ -15,9 +16,6 @@ declare module 'koa' {
   }
 }
 
-/** What a multipart body may carry beyond its image: boundaries and part headers. */
-export const multipartOverheadBytes = 64 * 1024;
-
 /** How the request carries its image, from its Content-Type alone (the bytes decide the format). */
 type BodyKind = 'multipart' | 'json' | 'raw';
 
@@ -26,9 +24,6 @@ function bodyKind(ctx: Context): BodyKind {
   if (ctx.is('json')) return 'json';
   return 'raw';
 }
-
-const tooLarge = (maxBytes: number) =>
-  new AppError('payload_too_large', `the upload exceeds the limit of ${maxBytes} bytes`);
 
 /**
  * Largest body this request may send, bytes: the limit applies to the image itself, so multipart
@@ -76,7 +71,7 @@ async function readRawBody(ctx: Context, limit: number, maxUploadBytes: number):
     return await getRawBody(ctx.req, { limit, length: declaredBodyBytes(ctx) });
   } catch (err) {
     const type = (err as { type?: string }).type;
-    if (type === 'entity.too.large') throw tooLarge(maxUploadBytes);
+    if (type === 'entity.too.large') throw uploadTooLarge(maxUploadBytes);
     if (type === 'request.size.invalid')
       throw new AppError('invalid_request', 'the body is shorter or longer than its Content-Length');
     throw new AppError('invalid_request', 'the body could not be read');
@@ -109,7 +104,7 @@ export async function readImageUpload(
   const limit = maxBodyBytes(ctx, maxUploadBytes);
   if ((declaredBodyBytes(ctx) ?? 0) > limit) {
     discardRest(ctx, maxUploadBytes);
-    throw tooLarge(maxUploadBytes);
+    throw uploadTooLarge(maxUploadBytes);
   }
   sendContinue(ctx.res);
   try {

@@ -212,7 +212,10 @@ export const ModelsSchema = z.object({
 /** Batch IDs are random UUIDs, like job IDs. */
 export const BatchIdSchema = z.uuid();
 
-/** `queued`: no image has finished yet; `completed`: every image has (some may have failed). */
+/**
+ * `queued`: no image has finished yet; `active`: some have; `completed`: every image has (some may
+ * have failed).
+ */
 export const BatchStatusSchema = JobStatusSchema.exclude(['failed']);
 
 /** What GET /batches/:id answers. */

@@ -1,9 +1,8 @@
 import { openAsBlob } from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import { BatchEntryViewSchema, BatchViewSchema, type BatchView } from '../api/wire.js';
 import type { ClassifyArgs } from './classify-args.js';
-import { call, exitCodes, Failure, httpFailure, jobFailure, type FileResult, type Reply } from './service-call.js';
+import { call, exitCodes, Failure, httpFailure, jobFailure, parseReply, type FileResult } from './service-call.js';
 
 /** Longest single long-poll while following a batch, seconds: the progress line is redrawn at least this often. */
 const progressSeconds = 1;
@@ -36,17 +35,6 @@ function progressPrinter(io: ProgressIo): (view: BatchView) => void {
     lastStep = step;
     io.err(`classify: batch ${view.id}: ${counts}${done ? ', done' : ''}\n`);
   };
-}
-
-function parse<T>(schema: z.ZodType<T>, reply: Reply): T {
-  const parsed = schema.safeParse(reply.body);
-  if (!parsed.success)
-    throw new Failure(
-      exitCodes.serverError,
-      'bad_response',
-      `unexpected answer from the service (HTTP ${reply.status})`,
-    );
-  return parsed.data;
 }
 
 /**
@@ -89,7 +77,7 @@ export async function classifyBatch(
         submitted,
         submitted.status >= 400 && submitted.status < 500 ? exitCodes.badInput : exitCodes.serverError,
       );
-    const batch = parse(SubmittedSchema, submitted);
+    const batch = parseReply(SubmittedSchema, submitted);
     const progress = progressPrinter(io);
     for (;;) {
       const remainingSeconds = (deadlineMs - Date.now()) / 1000;
@@ -100,7 +88,7 @@ export async function classifyBatch(
         deadlineMs,
       );
       if (waited.status !== 200 && waited.status !== 202) throw httpFailure(waited, exitCodes.serverError);
-      const view = parse(BatchViewSchema, waited);
+      const view = parseReply(BatchViewSchema, waited);
       progress(view);
       if (view.status === 'completed') break;
     }

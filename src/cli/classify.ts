@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isTerminal, JobViewSchema, type JobView } from '../api/wire.js';
+import { isTerminal, JobViewSchema } from '../api/wire.js';
 import { classifyBatch } from './classify-batch.js';
 import { parseClassifyArgs, usage, UsageError, type ClassifyArgs, type ClassifyEnv } from './classify-args.js';
 import { expandFiles } from './expand-files.js';
@@ -11,9 +11,9 @@ import {
   Failure,
   httpFailure,
   jobFailure,
+  parseReply,
   type ExitCode,
   type FileResult,
-  type Reply,
 } from './service-call.js';
 
 export { exitCodes, type FileResult };
@@ -33,17 +33,6 @@ export interface Io {
   progress?: (text: string) => void;
   /** Stderr is a terminal: progress is drawn in place rather than logged line by line. */
   tty?: boolean;
-}
-
-function parseView(reply: Reply): JobView {
-  const parsed = JobViewSchema.safeParse(reply.body);
-  if (!parsed.success)
-    throw new Failure(
-      exitCodes.serverError,
-      'bad_response',
-      `unexpected answer from the service (HTTP ${reply.status})`,
-    );
-  return parsed.data;
 }
 
 /** Submits one image and follows its job to the end or the deadline; every failure becomes part of the result. */
@@ -68,7 +57,7 @@ async function classifyFile(file: string, args: ClassifyArgs, deadlineMs: number
         submitted.status >= 400 && submitted.status < 500 ? exitCodes.badInput : exitCodes.serverError,
       );
     }
-    let view = parseView(submitted);
+    let view = parseReply(JobViewSchema, submitted);
     result.id = view.id;
     result.status = view.status;
     while (!isTerminal(view.status)) {
@@ -88,7 +77,7 @@ async function classifyFile(file: string, args: ClassifyArgs, deadlineMs: number
       );
       // 202 is "not finished yet, ask again"; anything but 200/202 is the service's fault here.
       if (waited.status !== 200 && waited.status !== 202) throw httpFailure(waited, exitCodes.serverError);
-      view = parseView(waited);
+      view = parseReply(JobViewSchema, waited);
       result.status = view.status;
     }
     if (view.status === 'failed') throw jobFailure(view.error);

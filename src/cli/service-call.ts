@@ -1,3 +1,4 @@
+import type { z } from 'zod';
 import type { JobView, Prediction } from '../api/wire.js';
 import { errorTable, isErrorCode } from '../errors.js';
 
@@ -64,6 +65,18 @@ export async function call(
       `cannot reach ${new URL(url).origin}: ${cause?.code ?? cause?.message ?? (err as Error).message}`,
     );
   }
+}
+
+/** The reply's body as `schema` describes it; anything else is the service's fault. */
+export function parseReply<T>(schema: z.ZodType<T>, reply: Reply): T {
+  const parsed = schema.safeParse(reply.body);
+  if (!parsed.success)
+    throw new Failure(
+      exitCodes.serverError,
+      'bad_response',
+      `unexpected answer from the service (HTTP ${reply.status})`,
+    );
+  return parsed.data;
 }
 
 /** The service's `{error: {code, message}}`, or a stand-in naming the HTTP status. */

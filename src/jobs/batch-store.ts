@@ -1,10 +1,10 @@
 import { Job, type Queue } from 'bullmq';
 import type { RedisClient } from '../redis.js';
 import { z } from 'zod';
-import { AppError } from '../errors.js';
+import { notFound } from '../errors.js';
 import { queueKeys, type QueueKeys } from '../queue/keys.js';
 import type { PreparedImage } from '../model/preprocess.js';
-import { idempotencyDigest, type JobStore, type Submission } from './job-store.js';
+import { idempotencyDigest, redisCall, type JobStore, type Submission } from './job-store.js';
 import { BatchIdSchema, type BatchEntryView, type BatchView } from '../api/wire.js';
 
 /** An image of the upload: accepted (its crop stored under `jobId`), or rejected with an error. */
@@ -91,7 +91,7 @@ export class BatchStore {
     };
     const key = this.keys.batchRecord(id);
     // The record first: once the flow exists, a read of the batch finds its entries.
-    await this.readCall(() => this.redis.set(key, JSON.stringify(record), 'EX', this.options.keepSeconds));
+    await redisCall('batch', () => this.redis.set(key, JSON.stringify(record), 'EX', this.options.keepSeconds));
     const accepted = entries.flatMap((e) => ('jobId' in e ? [e] : []));
     const batch = { id, queueName: this.queue.name, keepSeconds: this.options.keepSeconds, entries: accepted };
     try {
@@ -110,7 +110,7 @@ export class BatchStore {
    */
   private async claim(id: string, submission: Submission, key: string): Promise<BatchView | undefined> {
     const claim = this.keys.idempotency(idempotencyDigest(submission, key));
-    return this.readCall(async () => {
+    return redisCall('batch', async () => {
       if ((await this.redis.set(claim, id, 'EX', this.options.keepSeconds, 'NX')) === 'OK') return undefined;
       const earlierId = await this.redis.get(claim);
       const earlier = earlierId ? await this.get(earlierId, submission.owner) : undefined;
@@ -123,7 +123,7 @@ export class BatchStore {
   async get(id: string, owner?: string): Promise<BatchView | undefined> {
     const record = await this.record(id, owner);
     if (!record) return undefined;
-    return this.readCall(async () => {
+    return redisCall('batch', async () => {
       const state = await this.queue.getJobState(id);
       const parent = await Job.fromId(this.queue, id);
       if (state === 'unknown' || !parent) return undefined;
@@ -140,7 +140,7 @@ export class BatchStore {
   /** Each image's line in upload order, read one job at a time as the response is written. */
   async *results(id: string, owner?: string): AsyncGenerator<BatchEntryView> {
     const record = await this.record(id, owner);
-    if (!record) throw new AppError('not_found', `no batch ${id} (unknown, malformed or expired)`);
+    if (!record) throw notFound('batch', id);
     for (const [index, entry] of record.entries.entries()) {
       if (entry.e || !entry.j) {
         yield { index, filename: entry.f, status: 'failed', error: entry.e };
@@ -166,7 +166,7 @@ export class BatchStore {
 
   private async record(id: string, owner?: string): Promise<BatchRecord | undefined> {
     if (!BatchIdSchema.safeParse(id).success) return undefined;
-    const raw = await this.readCall(() => this.redis.get(this.keys.batchRecord(id)));
+    const raw = await redisCall('batch', () => this.redis.get(this.keys.batchRecord(id)));
     if (!raw) return undefined;
     const record = RecordSchema.parse(JSON.parse(raw));
     return record.owner === owner ? record : undefined;
@@ -193,14 +193,5 @@ export class BatchStore {
       finishedAt: finished && progress.finishedOn ? new Date(progress.finishedOn).toISOString() : undefined,
       links,
     };
-  }
-
-  private async readCall<T>(call: () => Promise<T>): Promise<T> {
-    try {
-      return await call();
-    } catch (err) {
-      if (err instanceof AppError) throw err;
-      throw new AppError('unavailable', 'the job store is unavailable (batch); retry shortly', { 'Retry-After': '5' });
-    }
   }
 }

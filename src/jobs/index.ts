@@ -4,7 +4,7 @@
  * store, per model; how they are kept in Redis and BullMQ stays behind these names.
  */
 export { connectJobService, type JobService, type ModelToServe } from './job-service.js';
-export { redisCall, retryAfterSeconds, type JobStore, type Submission, type Submitted } from './job-store.js';
+export { redisCall, type JobStore, type Submission, type Submitted } from './job-store.js';
 export type { BatchEntry, BatchStore, CreatedBatch } from './batch-store.js';
 export type { JobWaiter } from './job-waiter.js';
 export type { ModelCatalog, ServedModel } from './model-catalog.js';

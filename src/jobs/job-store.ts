@@ -8,7 +8,7 @@ import {
   type JobType,
   type Queue,
 } from 'bullmq';
-import { AppError } from '../errors.js';
+import { AppError, storeUnavailable, unavailable } from '../errors.js';
 import type { RedisClient } from '../redis.js';
 import type { PreparedImage } from '../model/preprocess.js';
 import type { InputStore } from '../queue/input-store.js';
@@ -28,21 +28,13 @@ import { readJobHash, toJobView } from './job-view.js';
 import { QueueAdmission } from './queue-admission.js';
 import { JobViewSchema, type JobView } from '../api/wire.js';
 
-/** Seconds a client should wait before retrying while Redis is unreachable or no worker runs. */
-export const retryAfterSeconds = 5;
-
 /** Redis failures on a request path become a 503 with Retry-After, never a hang or a 500. */
 export async function redisCall<T>(what: string, call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (err) {
     if (err instanceof AppError) throw err;
-    throw new AppError(
-      'unavailable',
-      `the job store is unavailable (${what}); retry shortly`,
-      { 'Retry-After': String(retryAfterSeconds) },
-      { cause: err },
-    );
+    throw storeUnavailable(what, err);
   }
 }
 
@@ -365,13 +357,11 @@ export class JobStore {
     if (acknowledged < replicas) {
       const { kind, id } = subject;
       const location = `/${kind}s/${id}`;
-      throw new AppError(
-        'unavailable',
+      throw unavailable(
         `${kind} ${id} was accepted but not yet replicated to ${replicas} replica(s) within ${timeoutMs} ms: ` +
           `it may still run and could be lost in a failover; follow ${location}, ` +
           'or retry with the same Idempotency-Key (a retry without one runs the images again)',
-        { 'Retry-After': String(retryAfterSeconds), Location: location },
-        { expose: true },
+        { headers: { Location: location }, expose: true },
       );
     }
   }

@@ -19,8 +19,8 @@ const wakingEvents = ['active', 'completed', 'failed', 'removed'] as const;
  * listeners call those of the job concerned.
  * Registering happens before the job is read (subscribe, then check), so a job that changes in
  * between is never missed, and one that finished long ago answers at once.
- * There are never more than four listeners (active, completed, failed, removed), however many
- * clients wait or follow.
+ * Each QueueEvents gets four listeners (active, completed, failed, removed), however many clients
+ * wait or follow.
  */
 export class JobWaiter {
   private readonly waiters = new Map<string, Set<Wake>>();
@@ -37,7 +37,7 @@ export class JobWaiter {
     for (const source of this.events) for (const name of wakingEvents) source.on(name, this.onEvent);
   }
 
-  /** Listeners on the shared QueueEvents for the events that wake waiters (for tests: one per event). */
+  /** Listeners on the shared QueueEvents for the events that wake waiters (for tests: four per queue). */
   get listenerCount(): number {
     return this.events.reduce(
       (total, source) => wakingEvents.reduce((n, name) => n + source.listenerCount(name), total),

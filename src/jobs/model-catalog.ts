@@ -1,9 +1,9 @@
 import type { Manifest } from '../model/manifest.js';
 import type { Precision } from '../model/precision.js';
-import { AppError } from '../errors.js';
+import { AppError, retryLater } from '../errors.js';
 import type { QueueSignals } from '../queue/queue-signals.js';
 import type { RedisClient } from '../redis.js';
-import { retryAfterSeconds, type JobStore } from './job-store.js';
+import { redisCall, type JobStore } from './job-store.js';
 import type { JobView } from '../api/wire.js';
 
 /** One model as the API serves it: its preprocessing contract and the store of its queue. */
@@ -66,25 +66,15 @@ export class ModelCatalog {
    */
   async requireWorker(model: ServedModel, graceUntil: number): Promise<void> {
     if (await this.isLive(model, graceUntil)) return;
-    throw new AppError(
-      'no_worker',
-      `no worker with the model ${model.name} loaded is running; retry later`,
-      { 'Retry-After': String(retryAfterSeconds) },
-      { expose: true },
-    );
+    throw retryLater('no_worker', `no worker with the model ${model.name} loaded is running; retry later`, {
+      expose: true,
+    });
   }
 
   /** The model whose queue holds job `id`; undefined when the index has no entry (unknown or expired). */
   async forJob(id: string): Promise<ServedModel | undefined> {
     if (this.models.length === 1) return this.defaultModel;
-    const name = await this.redis.get(this.indexKey(id)).catch((err: unknown) => {
-      throw new AppError(
-        'unavailable',
-        'the job store is unavailable (read); retry shortly',
-        { 'Retry-After': String(retryAfterSeconds) },
-        { cause: err },
-      );
-    });
+    const name = await redisCall('read', () => this.redis.get(this.indexKey(id)));
     return name === null ? undefined : this.byName.get(name);
   }
 

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { RedisClient } from '../redis.js';
-import { AppError } from '../errors.js';
+import { queueFull } from '../errors.js';
 import { queueDepthKeys, queueDepthStates } from '../queue/queue-depth.js';
 
 /**
@@ -84,9 +84,7 @@ export class QueueAdmission {
     )) as [number, number];
     if (admitted !== 1) {
       const what = jobIds.length === 1 ? '' : ` (this submission adds ${jobIds.length})`;
-      throw new AppError('queue_full', `the queue holds ${max} unfinished jobs${what}; retry shortly`, {
-        'Retry-After': '5',
-      });
+      throw queueFull(max, what);
     }
     let released: Promise<void> | undefined;
     return {

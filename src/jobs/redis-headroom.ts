@@ -1,5 +1,5 @@
 import { Cluster } from 'ioredis';
-import { AppError } from '../errors.js';
+import { retryLater } from '../errors.js';
 import type { RedisClient } from '../redis.js';
 
 /** New work is refused once Redis holds this share of its maxmemory: the rest is the workers' room. */
@@ -40,10 +40,9 @@ export class RedisHeadroom {
   async assertRoom(bytes = 0): Promise<void> {
     const { freeBytes: free } = await this.current();
     if (free - this.storedSinceSample < bytes || free <= 0) {
-      throw new AppError(
+      throw retryLater(
         'redis_full',
         `Redis holds ${Math.round(maxMemoryShare * 100)}% of its maxmemory: no new work until the queue drains`,
-        { 'Retry-After': '5' },
         { expose: true },
       );
     }

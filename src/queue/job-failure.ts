@@ -11,7 +11,6 @@ export const jobFailureCodes = [
   'inference_failed',
   'internal',
 ] as const satisfies readonly ErrorCode[];
-export type JobFailureCode = (typeof jobFailureCodes)[number];
 
 /**
  * Why a job failed. `message` is written for the client (never an ONNX Runtime or Redis text);

@@ -39,8 +39,10 @@ export interface QueueKeys {
   batchRecord(batchId: string): string;
   /** Sorted set of queue-depth reservations: jobs admitted under MAX_QUEUE_DEPTH but not yet added. */
   readonly admissions: string;
-  /** Per-client request counter of one rate-limit window. */
-  rateLimit(client: string, window: number): string;
+  /** Prefix of the per-client request counters of RATE_LIMIT_PER_MINUTE (rate-limiter-flexible adds the client). */
+  readonly rateLimits: string;
+  /** Prefix of the per-address failed-authentication counters (rate-limiter-flexible adds the address). */
+  readonly authFailures: string;
   /** Sorted set of live workers with a loaded model, scored by when their announcement expires (epoch ms). */
   readonly workers: string;
   /** Which model (queue) a job ID belongs to; kept in the namespace's keys (QUEUE_NAME), not a model queue's. */
@@ -68,7 +70,8 @@ export function queueKeys(queueName: string): QueueKeys {
     idempotency: (digest) => `${base}:idempotency:${digest}`,
     batchRecord: (batchId) => `${base}:record:${batchId}`,
     admissions: `${base}:admissions`,
-    rateLimit: (client, window) => `${base}:ratelimit:${client}:${window}`,
+    rateLimits: `${base}:ratelimit`,
+    authFailures: `${base}:auth-failures`,
     workers: `${base}:live-workers`,
     jobModel: (jobId) => `${base}:job-model:${jobId}`,
     prediction: (jobId) => `${base}:prediction:${jobId}`,

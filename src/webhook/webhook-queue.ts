@@ -13,7 +13,6 @@ export const deliveryJobName = 'deliver';
  * Replicate prediction (the body is then the prediction itself, as Replicate sends it).
  */
 export const WebhookSubjectSchema = z.enum(['job', 'batch', 'prediction']);
-export type WebhookSubject = z.infer<typeof WebhookSubjectSchema>;
 
 /**
  * One message to deliver. The delivery job is the parent of what it reports on (a BullMQ flow),

@@ -144,6 +144,24 @@ describe('predictions', () => {
     expect((await replicate.predictions.get(created.id)).status).toBe('succeeded');
   });
 
+  it('urls.stream sends the output, then done, and ends; an unknown prediction has no stream (404)', async () => {
+    const created = await replicate.predictions.create({
+      model,
+      input: { image: `data:image/png;base64,${(await image('coffee.png')).toString('base64')}` },
+    });
+    const headers = { authorization: `Bearer ${apiKey}` };
+    const stream = await fetch(created.urls.stream!, { headers });
+    expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    const events = [...(await stream.text()).matchAll(/^event: (.+)\ndata: (.+)$/gm)].map(([, event, data]) => ({
+      event,
+      data: data!,
+    }));
+    expect(events.map((e) => e.event)).toEqual(['output', 'done']);
+    expect(top1(JSON.parse(events[0]!.data))).toBe('espresso');
+    const unknown = await fetch(`${api.url}/v1/predictions/${crypto.randomUUID()}/stream`, { headers });
+    expect(unknown.status).toBe(404);
+  });
+
   it('cancels a queued prediction; an open API lists it to its own address only', async () => {
     // No worker on this service's queue: the prediction stays queued until it is cancelled.
     const idle = await startInProcessApi(

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Queue } from 'bullmq';
 import { pino, type DestinationStream } from 'pino';
 import { createApp } from '../../src/api/app.js';
+import { batchQueueName } from '../../src/queue/keys.js';
 import type { ApiDeps } from '../../src/api/deps.js';
 import { createHttpServer } from '../../src/api/http-server.js';
 import { connectApiDeps, type ConnectedDeps } from '../../src/api/server.js';
@@ -10,6 +11,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { keyPrefix } from '../../src/queue/keys.js';
 import { connectRedis } from '../../src/redis.js';
+import { webhookQueueName } from '../../src/webhook/webhook-queue.js';
 import { startWorker, type RunningWorker } from '../../src/worker/worker.js';
 
 export interface InProcessApi {
@@ -93,8 +95,8 @@ export async function startInProcessApi(config: Config, options: InProcessOption
       if (alive) {
         const names = [
           ...connected.deps.models.models.map((m) => m.store.queueName),
-          `${config.queue.name}-batches`,
-          `${config.queue.name}-webhooks`,
+          batchQueueName(config.queue.name),
+          webhookQueueName(config.queue.name),
         ];
         for (const name of names) {
           const queue = new Queue(name, { connection: redis, prefix: keyPrefix });

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { AppError, isErrorCode } from '../../errors.js';
+import { AppError, isErrorCode, unavailable } from '../../errors.js';
 import { encodeCrop } from '../../model/crop-codec.js';
 import type { PreparedImage } from '../../model/preprocess.js';
 import { deadlineAt, prepareUpload } from '../accept-image.js';
@@ -85,12 +85,9 @@ export async function runInference(
   if (failed) throw failure(failed);
   // A worker of a release before logits (a rolling deploy) answers without them.
   if (done.some((v) => v.result?.logits === undefined))
-    throw new AppError(
-      'unavailable',
-      'a worker without logits support ran these images; retry once every worker is updated',
-      { 'Retry-After': '5' },
-      { expose: true },
-    );
+    throw unavailable('a worker without logits support ran these images; retry once every worker is updated', {
+      expose: true,
+    });
   const binaryOutputs = request.parameters?.['binary_data_output'] === true;
   const outputs = requested.map((output, i): ResponseOutput => {
     const k = classification[i];

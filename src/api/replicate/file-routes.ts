@@ -1,5 +1,5 @@
 import type Router from '@koa/router';
-import { AppError } from '../../errors.js';
+import { AppError, uploadTooLarge } from '../../errors.js';
 import { inspectImage } from '../../model/preprocess.js';
 import { publicOrigin } from './public-origin.js';
 import type { ApiState } from '../api-state.js';
@@ -56,8 +56,7 @@ export function fileRoutes(router: Router<ApiState>, deps: ApiDeps): void {
       throw new AppError('invalid_request', 'send the file as multipart/form-data, in the field "content"');
     const max = deps.limits.maxUploadBytes;
     const limit = maxBodyBytes(ctx, max);
-    if ((declaredBodyBytes(ctx) ?? 0) > limit)
-      throw new AppError('payload_too_large', `the upload exceeds the limit of ${max} bytes`);
+    if ((declaredBodyBytes(ctx) ?? 0) > limit) throw uploadTooLarge(max);
     const release = deps.uploads.admission.admit(Math.min(declaredBodyBytes(ctx) ?? limit, limit));
     try {
       const { image, fields } = await readMultipartImage(

@@ -1,5 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { AppError } from '../../errors.js';
+import { retryLater } from '../../errors.js';
 import type { QueueKeys } from '../../queue/keys.js';
 import type { RedisClient } from '../../redis.js';
 import { redisCall } from '../../jobs/index.js';
@@ -69,11 +69,11 @@ export class FileStore {
     const count = Number(replies?.[3]?.[1] ?? 0);
     if (this.maxFiles > 0 && count > this.maxFiles) {
       await redisCall('files', () => this.redis.zrem(held, id));
-      throw new AppError(
+      throw retryLater(
         'rate_limited',
         `${this.maxFiles} files are already stored for this key (MAX_QUEUE_DEPTH): delete some, or retry once ` +
           'they expire',
-        { 'Retry-After': String(this.ttlSeconds) },
+        { retryAfterSeconds: this.ttlSeconds },
       );
     }
     await redisCall('files', () =>

@@ -1,11 +1,8 @@
-import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
-import { AppError } from '../../errors.js';
 import type { ApiState } from '../api-state.js';
-import { clientGoneSignal } from '../client-gone.js';
 import type { ApiDeps } from '../deps.js';
-import { heartbeatMs } from '../job-events.js';
-import type { JobView } from '../wire.js';
+import { followEvents } from '../follow-events.js';
+import { isTerminal, type JobView } from '../wire.js';
 import { predictionStatus } from './prediction-view.js';
 
 /** The events Replicate streams for a finished prediction: its output (or error), then `done`. */
@@ -27,29 +24,12 @@ function goneEvents(id: string): string {
  * (the top-k list as JSON) then `done`; a failure is `error` then `done`, a cancellation `done`
  * with `{"reason": "canceled"}`. Driven by the shared JobWaiter, as GET /jobs/{id}/events is.
  */
-export async function streamPrediction(ctx: Context & { state: ApiState }, deps: ApiDeps, id: string): Promise<void> {
-  const events = deps.waiter.follow(id, () => deps.models.getJob(id, ctx.state.owner), clientGoneSignal(ctx));
-  const first = await events.next();
-  if (first.done || !first.value)
-    throw new AppError('not_found', `no prediction ${id} (unknown, malformed or expired)`);
-  const stream = new PassThrough();
-  ctx.status = 200;
-  ctx.type = 'text/event-stream';
-  ctx.set('X-Accel-Buffering', 'no');
-  ctx.body = stream;
-  const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), heartbeatMs);
-  void (async () => {
-    try {
-      let last: JobView | undefined = first.value;
-      for await (const view of events) last = view;
-      // Gone without a terminal event (expired, cleaned, a Redis that lost its data): say so and end.
-      if (!last) stream.write(goneEvents(id));
-      else if (last.status === 'completed' || last.status === 'failed') stream.write(finalEvents(last));
-    } catch (err) {
-      deps.log.warn({ err, jobId: id }, 'prediction stream ended by an error');
-    } finally {
-      clearInterval(heartbeat);
-      stream.end();
-    }
-  })();
+export function streamPrediction(ctx: Context & { state: ApiState }, deps: ApiDeps, id: string): Promise<void> {
+  return followEvents(ctx, deps, id, 'prediction', async function* (first, rest) {
+    let last: JobView | undefined = first;
+    for await (const view of rest) last = view;
+    // Gone without a terminal event (expired, cleaned, a Redis that lost its data): say so and end.
+    if (!last) yield goneEvents(id);
+    else if (isTerminal(last.status)) yield finalEvents(last);
+  });
 }

@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { z } from 'zod';
-import { AppError } from '../../errors.js';
+import { AppError, notFound } from '../../errors.js';
 import { publicOrigin } from './public-origin.js';
 import type { ApiState } from '../api-state.js';
 import { rateLimit, requireApiKey } from '../client-guards.js';
@@ -28,7 +28,6 @@ const servedSince = new Date().toISOString();
 export function replicateRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   const { replicate } = deps;
   const guards = [requireApiKey(deps.clients.apiKeyDigests, deps.clients.authFailures), rateLimit(deps)];
-  const notFound = (id: string) => new AppError('not_found', `no prediction ${id} (unknown, malformed or expired)`);
 
   router.post('/v1/predictions', ...guards, async (ctx) => {
     ctx.body = await createPrediction(ctx, deps, PredictionRequestSchema, (request) =>
@@ -60,7 +59,7 @@ export function replicateRoutes(router: Router<ApiState>, deps: ApiDeps): void {
 
   router.get('/v1/predictions/:id', ...guards, async (ctx) => {
     const prediction = await replicate.predictions.get(ctx.params['id']!, ctx.state.owner, publicOrigin(ctx));
-    if (!prediction) throw notFound(ctx.params['id']!);
+    if (!prediction) throw notFound('prediction', ctx.params['id']!);
     ctx.body = prediction;
   });
 
@@ -68,7 +67,7 @@ export function replicateRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   router.post('/v1/predictions/:id/cancel', ...guards, async (ctx) => {
     const id = ctx.params['id']!;
     try {
-      if (!(await deps.models.cancelJob(id, ctx.state.owner))) throw notFound(id);
+      if (!(await deps.models.cancelJob(id, ctx.state.owner))) throw notFound('prediction', id);
     } catch (err) {
       const view =
         err instanceof AppError && err.code === 'not_cancellable'

@@ -102,12 +102,12 @@ export const ReplicatePredictionSchema = z.object({
 });
 export type ReplicatePrediction = z.infer<typeof ReplicatePredictionSchema>;
 
-/** One page of GET /v1/predictions, newest first; `next` is the absolute URL of the next page. */
-export const PredictionPageSchema = z.object({
-  previous: z.url().nullable(),
-  next: z.url().nullable(),
-  results: z.array(ReplicatePredictionSchema),
-});
+/** One page of a Replicate list, newest first; `next` is the absolute URL of the next page. */
+const pageOf = <T extends z.ZodType>(item: T) =>
+  z.object({ previous: z.url().nullable(), next: z.url().nullable(), results: z.array(item) });
+
+/** One page of GET /v1/predictions. */
+export const PredictionPageSchema = pageOf(ReplicatePredictionSchema);
 
 /** Query of GET /v1/predictions. */
 export const PredictionListQuerySchema = z.object({
@@ -133,11 +133,8 @@ export const ReplicateFileSchema = z.object({
 });
 export type ReplicateFile = z.infer<typeof ReplicateFileSchema>;
 
-export const FilePageSchema = z.object({
-  previous: z.url().nullable(),
-  next: z.url().nullable(),
-  results: z.array(ReplicateFileSchema),
-});
+/** One page of GET /v1/files. */
+export const FilePageSchema = pageOf(ReplicateFileSchema);
 
 /** A served model as Replicate describes a model; `latest_version.id` is the sha256 of its ONNX file. */
 export const ReplicateModelSchema = z.object({

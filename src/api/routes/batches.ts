@@ -1,25 +1,16 @@
 import { Readable } from 'node:stream';
 import type Router from '@koa/router';
-import type { Context } from 'koa';
-import { AppError } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import { acceptBatch } from '../batch-intake.js';
 import { clientGoneSignal } from '../client-gone.js';
-import type { BatchView } from '../wire.js';
 import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../api-state.js';
 import { requireWorker } from '../require-worker.js';
-import { parseParam } from '../params.js';
-import { defaultWaitSeconds, WaitQuerySchema } from '../wire.js';
-
-function respond(ctx: Context, view: BatchView): void {
-  ctx.status = view.status === 'completed' ? 200 : 202;
-  if (ctx.status === 202) ctx.set('Location', view.links.self);
-  ctx.body = view;
-}
+import { waitTimeoutSeconds } from '../params.js';
+import { respondWithView } from './respond-with-view.js';
 
 export function batchRoutes(router: Router<ApiState>, deps: ApiDeps): void {
-  const notFound = (id: string) => new AppError('not_found', `no batch ${id} (unknown, malformed or expired)`);
   const guards = [requireApiKey(deps.clients.apiKeyDigests, deps.clients.authFailures), rateLimit(deps)];
 
   router.post('/batches', ...guards, requireWorker(deps), queueBackpressure(deps), async (ctx) => {
@@ -32,28 +23,27 @@ export function batchRoutes(router: Router<ApiState>, deps: ApiDeps): void {
 
   router.get('/batches/:id', ...guards, async (ctx) => {
     const view = await deps.batches.get(ctx.params['id']!, ctx.state.owner);
-    if (!view) throw notFound(ctx.params['id']!);
+    if (!view) throw notFound('batch', ctx.params['id']!);
     ctx.body = view;
   });
 
   router.get('/batches/:id/wait', ...guards, async (ctx) => {
     const id = ctx.params['id']!;
-    const timeout = parseParam('timeout', WaitQuerySchema.shape.timeout, ctx.query['timeout']) ?? defaultWaitSeconds;
-    const seconds = Math.min(timeout, deps.limits.waitMaxSeconds);
+    const seconds = waitTimeoutSeconds(ctx.query['timeout'], deps.limits.waitMaxSeconds);
     const view = await deps.batchWaiter.wait(
       id,
       seconds * 1000,
       () => deps.batches.get(id, ctx.state.owner),
       clientGoneSignal(ctx),
     );
-    if (!view) throw notFound(id);
-    respond(ctx, view);
+    if (!view) throw notFound('batch', id);
+    respondWithView(ctx, view);
   });
 
   /** NDJSON, one line per image in upload order; lines of unfinished images carry their current status. */
   router.get('/batches/:id/results', ...guards, async (ctx) => {
     const id = ctx.params['id']!;
-    if (!(await deps.batches.exists(id, ctx.state.owner))) throw notFound(id);
+    if (!(await deps.batches.exists(id, ctx.state.owner))) throw notFound('batch', id);
     const lines = deps.batches.results(id, ctx.state.owner);
     ctx.type = 'application/x-ndjson';
     ctx.body = Readable.from(

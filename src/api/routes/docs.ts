@@ -4,6 +4,7 @@ import type Router from '@koa/router';
 import type { ApiState } from '../api-state.js';
 import { buildOpenApiDocument } from '../openapi.js';
 import { pagePolicy } from '../security-headers.js';
+import { fixedFile } from './fixed-file.js';
 
 /** Redoc's self-contained browser bundle, served from its npm package: the page loads nothing from elsewhere. */
 const redocBundlePath = createRequire(import.meta.url).resolve('redoc/bundles/redoc.standalone.js');
@@ -56,15 +57,7 @@ export function docsRoutes(router: Router<ApiState>): void {
   router.get('/openapi.json', (ctx) => {
     ctx.body = document;
   });
-  router.get('/docs', docsPolicy, (ctx) => {
-    ctx.set('Cache-Control', 'no-cache');
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.body = page;
-  });
-  router.get('/docs/redoc.standalone.js', (ctx) => {
-    // The file changes only with the package version, i.e. with a new deployment.
-    ctx.set('Cache-Control', 'public, max-age=3600');
-    ctx.type = 'text/javascript; charset=utf-8';
-    ctx.body = bundle;
-  });
+  router.get('/docs', docsPolicy, fixedFile(page, 'text/html; charset=utf-8', 'no-cache'));
+  // The bundle changes only with the package version, i.e. with a new deployment.
+  router.get('/docs/redoc.standalone.js', fixedFile(bundle, 'text/javascript; charset=utf-8', 'public, max-age=3600'));
 }

@@ -1,9 +1,8 @@
 import type Router from '@koa/router';
 import type { z } from 'zod';
-import { AppError } from '../../errors.js';
+import { retryLater, unavailable } from '../../errors.js';
 import type { ApiState } from '../api-state.js';
 import type { ApiDeps } from '../deps.js';
-import { retryAfterSeconds } from '../../jobs/index.js';
 import { modelReadiness, notReadySentence } from '../readiness.js';
 import type { HealthSchema, ReadySchema } from '../wire.js';
 
@@ -20,20 +19,10 @@ export function healthRoutes(router: Router<ApiState>, deps: ApiDeps): void {
    */
   router.get('/readyz', async (ctx) => {
     const states = await modelReadiness(deps.models.models).catch((err: unknown) => {
-      throw new AppError(
-        'unavailable',
-        'not ready: Redis does not answer',
-        { 'Retry-After': String(retryAfterSeconds) },
-        { cause: err, expose: true },
-      );
+      throw unavailable('not ready: Redis does not answer', { cause: err, expose: true });
     });
     if (states.some((s) => s.state !== 'ready')) {
-      throw new AppError(
-        'no_worker',
-        `not ready: ${notReadySentence(states)}`,
-        { 'Retry-After': String(retryAfterSeconds) },
-        { expose: true },
-      );
+      throw retryLater('no_worker', `not ready: ${notReadySentence(states)}`, { expose: true });
     }
     const model = deps.models.defaultModel;
     ctx.body = {

@@ -1,29 +1,17 @@
 import type Router from '@koa/router';
-import type { Context } from 'koa';
-import { AppError } from '../../errors.js';
+import { notFound } from '../../errors.js';
 import { acceptImage, appendEventTiming, deadlineAt, waitForJob } from '../accept-image.js';
 import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../api-state.js';
 import { streamJobEvents } from '../job-events.js';
-import { parseParam, preferWaitSeconds } from '../params.js';
+import { parseParam, preferWaitSeconds, waitTimeoutSeconds } from '../params.js';
 import { requireWorker } from '../require-worker.js';
 import { parseSubmitOptions, submitValue } from '../submit-options.js';
-import { defaultWaitSeconds, isTerminal, SubmitQuerySchema, WaitQuerySchema, type JobView } from '../wire.js';
-
-/**
- * Terminal jobs answer 200. A job still queued or active answers 202 with its current view:
- * "accepted, not finished; ask again" (Location points at the job).
- */
-function respond(ctx: Context, view: JobView): void {
-  ctx.status = isTerminal(view.status) ? 200 : 202;
-  if (ctx.status === 202) ctx.set('Location', view.links.self);
-  ctx.body = view;
-}
+import { SubmitQuerySchema } from '../wire.js';
+import { respondWithView } from './respond-with-view.js';
 
 export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
-  const notFound = (id: string) => new AppError('not_found', `no job ${id} (unknown, malformed or expired)`);
-  const clampWait = (seconds: number) => Math.min(seconds, deps.limits.waitMaxSeconds);
   const guards = [requireApiKey(deps.clients.apiKeyDigests, deps.clients.authFailures), rateLimit(deps)];
 
   router.post('/jobs', ...guards, requireWorker(deps), queueBackpressure(deps), async (ctx) => {
@@ -44,29 +32,29 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
       },
     );
     if (replayed) ctx.set('Idempotent-Replayed', 'true');
-    if (preferWait === undefined || preferWait === 0) return respond(ctx, view);
-    const seconds = clampWait(preferWait);
+    if (preferWait === undefined || preferWait === 0) return respondWithView(ctx, view);
+    const seconds = Math.min(preferWait, deps.limits.waitMaxSeconds);
     ctx.set('Preference-Applied', `wait=${seconds}`);
     const since = Date.now();
     const waited = (await waitForJob(ctx, deps, view.id, seconds)) ?? view;
     appendEventTiming(ctx, waited, since);
-    respond(ctx, waited);
+    respondWithView(ctx, waited);
   });
 
   router.get('/jobs/:id', ...guards, async (ctx) => {
     const view = await deps.models.getJob(ctx.params['id']!, ctx.state.owner);
-    if (!view) throw notFound(ctx.params['id']!);
+    if (!view) throw notFound('job', ctx.params['id']!);
     ctx.body = view;
   });
 
   router.get('/jobs/:id/wait', ...guards, async (ctx) => {
     const id = ctx.params['id']!;
-    const timeout = parseParam('timeout', WaitQuerySchema.shape.timeout, ctx.query['timeout']) ?? defaultWaitSeconds;
+    const seconds = waitTimeoutSeconds(ctx.query['timeout'], deps.limits.waitMaxSeconds);
     const since = Date.now();
-    const view = await waitForJob(ctx, deps, id, clampWait(timeout));
-    if (!view) throw notFound(id);
+    const view = await waitForJob(ctx, deps, id, seconds);
+    if (!view) throw notFound('job', id);
     appendEventTiming(ctx, view, since);
-    respond(ctx, view);
+    respondWithView(ctx, view);
   });
 
   /** Server-Sent Events: queued, active, completed/failed, each with the job's view; ends after the last. */
@@ -75,7 +63,7 @@ export function jobRoutes(router: Router<ApiState>, deps: ApiDeps): void {
   /** Cancels a queued job (200 with its final view); 409 once it is active or finished. */
   router.delete('/jobs/:id', ...guards, async (ctx) => {
     const view = await deps.models.cancelJob(ctx.params['id']!, ctx.state.owner);
-    if (!view) throw notFound(ctx.params['id']!);
+    if (!view) throw notFound('job', ctx.params['id']!);
     ctx.body = view;
   });
 }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import type Router from '@koa/router';
 import { projectRoot } from '../../config.js';
 import { pagePolicy } from '../security-headers.js';
+import { fixedFile } from './fixed-file.js';
 
 /** The page for people: one HTML file, one script and the icon, served as they are. */
 export const publicDir = path.join(projectRoot, 'public');
@@ -35,19 +36,7 @@ export function webPageRoutes(router: Router, maxUploadBytes: number): void {
     'form-action': ["'self'"],
   });
 
-  router.get('/', policy, (ctx) => {
-    ctx.set('Cache-Control', 'no-cache');
-    ctx.type = 'text/html; charset=utf-8';
-    ctx.body = html;
-  });
-  router.get('/app.js', (ctx) => {
-    ctx.set('Cache-Control', 'no-cache');
-    ctx.type = 'text/javascript; charset=utf-8';
-    ctx.body = script;
-  });
-  router.get('/favicon.svg', (ctx) => {
-    ctx.set('Cache-Control', 'public, max-age=86400');
-    ctx.type = 'image/svg+xml';
-    ctx.body = icon;
-  });
+  router.get('/', policy, fixedFile(html, 'text/html; charset=utf-8', 'no-cache'));
+  router.get('/app.js', fixedFile(script, 'text/javascript; charset=utf-8', 'no-cache'));
+  router.get('/favicon.svg', fixedFile(icon, 'image/svg+xml', 'public, max-age=86400'));
 }
