@@ -9,11 +9,38 @@ import { resolveWebhookTarget, WebhookRefusedError } from '../webhook/address-gu
 import { postWebhook } from '../webhook/post-webhook.js';
 import { webhookHeaders } from '../webhook/webhook-signature.js';
 import { DeliveryDataSchema, type DeliveryData } from '../webhook/webhook-queue.js';
+import { ReplicatePredictionSchema, type ReplicatePrediction } from './replicate/wire.js';
+import {
+  BatchMessageSchema,
+  JobMessageSchema,
+  type BatchMessage,
+  type BatchView,
+  type JobMessage,
+  type JobView,
+} from './wire.js';
 
 /** Reads the current view of what a message reports on (in its queue), as its submitter would. */
 export type ReadView = (
   message: Pick<DeliveryData, 'subject' | 'id' | 'queue' | 'owner' | 'origin'>,
-) => Promise<{ status: string } | undefined>;
+) => Promise<JobView | BatchView | ReplicatePrediction | undefined>;
+
+/** What a webhook receives (the document's `webhooks`). */
+export type WebhookMessage = JobMessage | BatchMessage | ReplicatePrediction;
+
+/**
+ * The message reporting `view`, parsed with its published schema: a prediction as itself, as
+ * Replicate sends it; a job or batch in a typed envelope. A view the schema refuses (a job not
+ * finished yet) throws, so the attempt is retried rather than an undocumented body sent.
+ */
+export function webhookMessage(
+  subject: DeliveryData['subject'],
+  view: JobView | BatchView | ReplicatePrediction,
+  at: Date,
+): WebhookMessage {
+  if (subject === 'prediction') return ReplicatePredictionSchema.parse(view);
+  const envelope = { type: `${subject}.${view.status}`, timestamp: at.toISOString(), data: view };
+  return subject === 'job' ? JobMessageSchema.parse(envelope) : BatchMessageSchema.parse(envelope);
+}
 
 export interface WebhookDispatcher {
   close(): Promise<void>;
@@ -41,12 +68,7 @@ export function startWebhookDispatcher(
     if (body === undefined) {
       const view = await readView(data);
       if (!view) throw new UnrecoverableError(`${data.subject} ${data.id} expired before its webhook was sent`);
-      // A prediction is sent as itself, as Replicate does; jobs and batches in a typed envelope.
-      body = JSON.stringify(
-        data.subject === 'prediction'
-          ? view
-          : { type: `${data.subject}.${view.status}`, timestamp: new Date().toISOString(), data: view },
-      );
+      body = JSON.stringify(webhookMessage(data.subject, view, new Date()));
       await job.updateData({ ...data, body });
     }
     const target = await resolveWebhookTarget(data.url, config.allowHosts).catch((err: unknown) => {
