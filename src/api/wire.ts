@@ -102,6 +102,16 @@ export const InstancesJsonSchema = z.strictObject({
 /** The JSON request bodies /jobs and /predict accept; the upload limit applies to the decoded bytes. */
 export const ImageJsonBodySchema = z.union([ImageJsonSchema, InstancesJsonSchema]);
 
+/**
+ * The options POST /jobs also takes beside the image, as multipart fields or JSON properties (each
+ * is read on its own, the query parameter first; see submit-options.ts).
+ */
+export const SubmitFieldsSchema = z.object({
+  model: ModelNameSchema.optional(),
+  priority: PrioritySchema.optional(),
+  webhook: WebhookUrlSchema.optional(),
+});
+
 // ---- Responses
 
 export const JobStatusSchema = z.enum(['queued', 'active', 'completed', 'failed']);

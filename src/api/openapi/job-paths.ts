@@ -1,15 +1,13 @@
 import { z } from 'zod';
-import { PrioritySchema } from '../../queue/job-schemas.js';
 import {
   ImageJsonSchema,
   InstancesJsonSchema,
   JobPathSchema,
-  ModelNameSchema,
+  SubmitFieldsSchema,
   SubmitHeadersSchema,
   SubmitQuerySchema,
   UploadFormSchema,
   WaitQuerySchema,
-  WebhookUrlSchema,
 } from '../wire.js';
 import { clientCodes, clientSecurity, errorResponses, uploadCodes } from './error-responses.js';
 import type { Paths } from './openapi-document.js';
@@ -29,11 +27,7 @@ const eventTiming = serverTiming(
 
 /** POST /jobs's bodies: the image and, optionally, its options as multipart fields or JSON properties beside it. */
 function jobUpload() {
-  const options = {
-    model: ModelNameSchema.optional(),
-    priority: PrioritySchema.optional(),
-    webhook: WebhookUrlSchema.optional(),
-  };
+  const options = SubmitFieldsSchema.shape;
   return {
     ...uploadBody,
     description:

@@ -44,9 +44,12 @@ export const jsonOf = (id: string): Content => ({
   'application/json': { schema: { $ref: `#/components/schemas/${id}` } },
 });
 
-/** A JSON request body, described by the zod schema its route parses with. */
+/**
+ * A JSON request body, described by the zod schema its route parses with, as that parse reads it
+ * (input): a property a non-strict object does not name is dropped, not refused.
+ */
 export const requestJsonOf = (schema: z.ZodType): Content => ({
-  'application/json': { schema: fragment(schema, 'output') },
+  'application/json': { schema: fragment(schema, 'input') },
 });
 
 /** A path segment the route reads as a plain string. */
