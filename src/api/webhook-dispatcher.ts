@@ -9,38 +9,16 @@ import { resolveWebhookTarget, WebhookRefusedError } from '../webhook/address-gu
 import { postWebhook } from '../webhook/post-webhook.js';
 import { webhookHeaders } from '../webhook/webhook-signature.js';
 import { DeliveryDataSchema, type DeliveryData } from '../webhook/webhook-queue.js';
-import { ReplicatePredictionSchema, type ReplicatePrediction } from './replicate/wire.js';
-import {
-  BatchMessageSchema,
-  JobMessageSchema,
-  type BatchMessage,
-  type BatchView,
-  type JobMessage,
-  type JobView,
-} from './wire.js';
-
-/** Reads the current view of what a message reports on (in its queue), as its submitter would. */
-export type ReadView = (
-  message: Pick<DeliveryData, 'subject' | 'id' | 'queue' | 'owner' | 'origin'>,
-) => Promise<JobView | BatchView | ReplicatePrediction | undefined>;
-
-/** What a webhook receives (the document's `webhooks`). */
-export type WebhookMessage = JobMessage | BatchMessage | ReplicatePrediction;
 
 /**
- * The message reporting `view`, parsed with its published schema: a prediction as itself, as
- * Replicate sends it; a job or batch in a typed envelope. A view the schema refuses (a job not
- * finished yet) throws, so the attempt is retried rather than an undocumented body sent.
+ * Writes the message of a delivery whose body was not fixed when it was queued, from the current
+ * state of what it reports on (read as its submitter would); undefined once that has expired. The
+ * API builds it with the schemas the OpenAPI document publishes (see api/webhook-message.ts).
  */
-export function webhookMessage(
-  subject: DeliveryData['subject'],
-  view: JobView | BatchView | ReplicatePrediction,
+export type ComposeMessage = (
+  delivery: Pick<DeliveryData, 'subject' | 'id' | 'queue' | 'owner' | 'origin'>,
   at: Date,
-): WebhookMessage {
-  if (subject === 'prediction') return ReplicatePredictionSchema.parse(view);
-  const envelope = { type: `${subject}.${view.status}`, timestamp: at.toISOString(), data: view };
-  return subject === 'job' ? JobMessageSchema.parse(envelope) : BatchMessageSchema.parse(envelope);
-}
+) => Promise<object | undefined>;
 
 export interface WebhookDispatcher {
   close(): Promise<void>;
@@ -59,16 +37,16 @@ export function startWebhookDispatcher(
   redis: RedisTarget,
   queueName: string,
   config: WebhookConfig & { secret: Buffer },
-  readView: ReadView,
+  compose: ComposeMessage,
   log: Logger,
 ): WebhookDispatcher {
   const deliver = async (job: Job) => {
     const data = DeliveryDataSchema.parse(job.data);
     let body = data.body;
     if (body === undefined) {
-      const view = await readView(data);
-      if (!view) throw new UnrecoverableError(`${data.subject} ${data.id} expired before its webhook was sent`);
-      body = JSON.stringify(webhookMessage(data.subject, view, new Date()));
+      const message = await compose(data, new Date());
+      if (!message) throw new UnrecoverableError(`${data.subject} ${data.id} expired before its webhook was sent`);
+      body = JSON.stringify(message);
       await job.updateData({ ...data, body });
     }
     const target = await resolveWebhookTarget(data.url, config.allowHosts).catch((err: unknown) => {
