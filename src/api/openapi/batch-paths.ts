@@ -1,8 +1,19 @@
+import type { ErrorCode } from '../../errors.js';
 import { TopkSchema } from '../../queue/job-schemas.js';
 import { BatchFormSchema, BatchIdSchema, SubmitHeadersSchema, SubmitQuerySchema, WaitQuerySchema } from '../wire.js';
-import { clientCodes, clientSecurity, errorResponses } from './error-responses.js';
+import { clientCodes, clientSecurity, errorResponses, uploadCodes } from './error-responses.js';
 import type { Parameter, Paths } from './openapi-document.js';
 import { fragment, jsonOf, parametersOf } from './schema-fragments.js';
+
+/** A bad image fails only its own entry (with its code in the results), never the whole upload. */
+const imageCodes: readonly ErrorCode[] = [
+  'empty_image',
+  'invalid_image',
+  'unsupported_format',
+  'corrupt_image',
+  'image_too_large',
+];
+const batchCodes = uploadCodes.filter((code) => !imageCodes.includes(code));
 
 const batchLocation = { Location: { description: 'The batch: `/batches/{id}`.', schema: { type: 'string' } } };
 
@@ -59,16 +70,7 @@ export function batchPaths(): Paths {
             headers: batchLocation,
             content: jsonOf('BatchSubmitted'),
           },
-          ...errorResponses('Error', [
-            ...clientCodes,
-            'unknown_model',
-            'no_worker',
-            'queue_full',
-            'redis_full',
-            'missing_image',
-            'invalid_request',
-            'payload_too_large',
-          ]),
+          ...errorResponses('Error', batchCodes),
         },
       },
     },
