@@ -27,7 +27,8 @@ import { UploadAdmission } from './upload-admission.js';
 import { FileStore } from './replicate/file-store.js';
 import { ModelVersions } from './replicate/model-versions.js';
 import { PredictionBook } from './replicate/prediction-book.js';
-import { startWebhookDispatcher, type ReadView, type WebhookDispatcher } from '../webhook/webhook-dispatcher.js';
+import { startWebhookDispatcher, type WebhookDispatcher } from '../webhook/webhook-dispatcher.js';
+import { composeWebhookMessage, type ReadView } from './webhook-message.js';
 
 /** How long one Redis client may take to close before its connection is dropped, ms. */
 const closeStepMs = 1500;
@@ -114,7 +115,7 @@ export async function connectApiDeps(config: Config, log: Logger, tracing?: Trac
       redisTarget,
       jobs.queues.webhooks.name,
       { ...config.webhooks, secret: webhookSecret },
-      readView,
+      composeWebhookMessage(readView),
       log,
     );
   }

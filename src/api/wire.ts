@@ -102,6 +102,16 @@ export const InstancesJsonSchema = z.strictObject({
 /** The JSON request bodies /jobs and /predict accept; the upload limit applies to the decoded bytes. */
 export const ImageJsonBodySchema = z.union([ImageJsonSchema, InstancesJsonSchema]);
 
+/**
+ * The options POST /jobs also takes beside the image, as multipart fields or JSON properties (each
+ * is read on its own, the query parameter first; see submit-options.ts).
+ */
+export const SubmitFieldsSchema = z.object({
+  model: ModelNameSchema.optional(),
+  priority: PrioritySchema.optional(),
+  webhook: WebhookUrlSchema.optional(),
+});
+
 // ---- Responses
 
 export const JobStatusSchema = z.enum(['queued', 'active', 'completed', 'failed']);
@@ -233,6 +243,22 @@ export const BatchViewSchema = z.object({
 });
 export type BatchView = z.infer<typeof BatchViewSchema>;
 
+/** What POST /batches answers. */
+export const BatchSubmittedSchema = BatchViewSchema.pick({ id: true, total: true, links: true });
+
+/**
+ * POST /batches's multipart form: many `image` parts; text fields may come anywhere in the body.
+ * Read part by part as it streams in, so this describes the form rather than parses it.
+ */
+export const BatchFormSchema = z.object({
+  image: z.array(z.file()).min(1),
+  /** Before the first image part: every image of a batch goes to one model. */
+  model: ModelNameSchema.optional(),
+  topk: TopkSchema.optional(),
+  priority: PrioritySchema.optional(),
+  webhook: WebhookUrlSchema.optional(),
+});
+
 /** One line of GET /batches/:id/results: an image, in upload order. */
 export const BatchEntryViewSchema = z.object({
   index: z.number().int().nonnegative(),
@@ -244,3 +270,21 @@ export const BatchEntryViewSchema = z.object({
   error: JobViewSchema.shape.error,
 });
 export type BatchEntryView = z.infer<typeof BatchEntryViewSchema>;
+
+// ---- Webhook messages (Standard Webhooks' recommended envelope: an event type, when it was written, the data)
+
+/** The body POSTed to a job's webhook once it has completed or failed. */
+export const JobMessageSchema = z.object({
+  type: z.enum(['job.completed', 'job.failed']),
+  timestamp: z.iso.datetime(),
+  data: JobViewSchema,
+});
+export type JobMessage = z.infer<typeof JobMessageSchema>;
+
+/** The body POSTed to a batch's webhook once all its images have finished. */
+export const BatchMessageSchema = z.object({
+  type: z.literal('batch.completed'),
+  timestamp: z.iso.datetime(),
+  data: BatchViewSchema,
+});
+export type BatchMessage = z.infer<typeof BatchMessageSchema>;

@@ -10,10 +10,15 @@ import { postWebhook } from './post-webhook.js';
 import { webhookHeaders } from './webhook-signature.js';
 import { DeliveryDataSchema, type DeliveryData } from './webhook-queue.js';
 
-/** Reads the current view of what a message reports on (in its queue), as its submitter would. */
-export type ReadView = (
-  message: Pick<DeliveryData, 'subject' | 'id' | 'queue' | 'owner' | 'origin'>,
-) => Promise<{ status: string } | undefined>;
+/**
+ * Writes the message of a delivery whose body was not fixed when it was queued, from the current
+ * state of what it reports on (read as its submitter would); undefined once that has expired. The
+ * API builds it with the schemas the OpenAPI document publishes (see api/webhook-message.ts).
+ */
+export type ComposeMessage = (
+  delivery: Pick<DeliveryData, 'subject' | 'id' | 'queue' | 'owner' | 'origin'>,
+  at: Date,
+) => Promise<object | undefined>;
 
 export interface WebhookDispatcher {
   close(): Promise<void>;
@@ -32,21 +37,16 @@ export function startWebhookDispatcher(
   redis: RedisTarget,
   queueName: string,
   config: WebhookConfig & { secret: Buffer },
-  readView: ReadView,
+  compose: ComposeMessage,
   log: Logger,
 ): WebhookDispatcher {
   const deliver = async (job: Job) => {
     const data = DeliveryDataSchema.parse(job.data);
     let body = data.body;
     if (body === undefined) {
-      const view = await readView(data);
-      if (!view) throw new UnrecoverableError(`${data.subject} ${data.id} expired before its webhook was sent`);
-      // A prediction is sent as itself, as Replicate does; jobs and batches in a typed envelope.
-      body = JSON.stringify(
-        data.subject === 'prediction'
-          ? view
-          : { type: `${data.subject}.${view.status}`, timestamp: new Date().toISOString(), data: view },
-      );
+      const message = await compose(data, new Date());
+      if (!message) throw new UnrecoverableError(`${data.subject} ${data.id} expired before its webhook was sent`);
+      body = JSON.stringify(message);
       await job.updateData({ ...data, body });
     }
     const target = await resolveWebhookTarget(data.url, config.allowHosts).catch((err: unknown) => {

@@ -2,7 +2,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { buildOpenApiDocument } from '../../src/api/openapi.js';
+import { buildOpenApiDocument } from '../../src/api/openapi/build-openapi-document.js';
 import { chromiumPath, launchChromium, reportMissingChromium } from '../support/chromium.js';
 import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
 import { imagesDir, outputDir } from '../support/paths.js';

@@ -6,11 +6,14 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { keyPrefix } from '../../src/queue/keys.js';
 import { connectRedis } from '../../src/redis.js';
+import type { OpenApiDocument } from '../../src/api/openapi/openapi-document.js';
 import { postWebhook } from '../../src/webhook/post-webhook.js';
 import { webhookQueueName } from '../../src/webhook/webhook-queue.js';
 import { coffee } from '../support/fixtures.js';
-import { postImage, type ErrorBody, type JobBody } from '../support/http.js';
+import { get, image, postImage, type ErrorBody, type JobBody } from '../support/http.js';
 import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
+import { ResponseValidator } from '../support/openapi-validator.js';
+import { defaultModelName } from '../support/paths.js';
 
 const secret = `whsec_${randomBytes(32).toString('base64')}`;
 
@@ -43,6 +46,8 @@ async function startReceiver(failures: number) {
 
 let api: InProcessApi;
 let photo: Buffer;
+/** The document the API publishes, to check what the dispatcher sends against its `webhooks`. */
+let published: ResponseValidator;
 
 beforeAll(async () => {
   api = await startInProcessApi(
@@ -54,6 +59,7 @@ beforeAll(async () => {
   );
   await api.startWorker();
   photo = await coffee();
+  published = new ResponseValidator((await get<OpenApiDocument>(api.url, '/openapi.json')).body);
 });
 afterAll(async () => {
   await api?.close();
@@ -115,6 +121,52 @@ describe('webhooks', () => {
     }
   });
 
+  it('sends only bodies the published document describes: job, batch, prediction start and completed', async () => {
+    const receiver = await startReceiver(0);
+    try {
+      const hook = encodeURIComponent(receiver.url);
+      const job = await postImage(api.url, photo, { query: `?webhook=${hook}` });
+      const form = new FormData();
+      form.append('webhook', receiver.url);
+      form.append('image', new Blob([new Uint8Array(await image('orange.jpg'))]), 'a.jpg');
+      form.append('image', new Blob([new Uint8Array(Buffer.from('text'))]), 'b.txt');
+      const batch = (await (await fetch(`${api.url}/batches`, { method: 'POST', body: form })).json()) as {
+        id: string;
+      };
+      const created = await fetch(`${api.url}/v1/models/local/${defaultModelName}/predictions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          input: { image: `data:image/png;base64,${photo.toString('base64')}` },
+          webhook: receiver.url,
+        }),
+      });
+      const prediction = (await created.json()) as { id: string };
+      const expected = new Map([
+        [`msg_${job.body.id}`, 'jobFinished'],
+        [`msg_${batch.id}`, 'batchFinished'],
+        [`msg_${prediction.id}_start`, 'predictionEvent'],
+        [`msg_${prediction.id}`, 'predictionEvent'],
+      ]);
+      // A prediction's start message is a child of its final one: settled before it.
+      for (const id of [job.body.id, batch.id, prediction.id])
+        expect((await settledDelivery(`msg_${id}`)).state).toBe('completed');
+      const sent = receiver.deliveries.map((d) => ({
+        webhook: expected.get(d.headers['webhook-id'] as string),
+        body: JSON.parse(d.body) as Record<string, unknown>,
+      }));
+      expect(sent.map((m) => m.webhook).sort()).toEqual([...expected.values()].sort());
+      for (const { webhook, body } of sent) expect(published.messageProblems(webhook!, body), webhook).toEqual([]);
+      // Not a rubber stamp: a message the document does not describe is refused.
+      const jobMessage = sent.find((m) => m.webhook === 'jobFinished')!.body;
+      expect(published.messageProblems('jobFinished', { ...jobMessage, type: 'job.active' })).not.toEqual([]);
+      expect(published.messageProblems('batchFinished', jobMessage)).not.toEqual([]);
+      expect(published.messageProblems('predictionEvent', { ...jobMessage.data!, surprise: 1 })).not.toEqual([]);
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it.each([
     ['http to a host not allow-listed', 'http://example.com/hook'],
     ['loopback by name', 'https://localhost/hook'],
@@ -169,6 +221,7 @@ describe('webhooks of jobs that fail', () => {
       };
       expect(payload.type).toBe('job.failed');
       expect(payload.data).toMatchObject({ id: submitted.id, status: 'failed', error: { code: 'cancelled' } });
+      expect(published.messageProblems('jobFinished', payload)).toEqual([]);
     } finally {
       await receiver.close();
       await idle.close();

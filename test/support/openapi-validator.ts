@@ -1,6 +1,6 @@
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
-import type { HttpMethod, OpenApiDocument } from '../../src/api/openapi.js';
+import type { HttpMethod, OpenApiDocument } from '../../src/api/openapi/openapi-document.js';
 
 // ajv-formats is CommonJS with a default export; under NodeNext its callable sits on .default's type.
 const addFormats = addFormatsModule as unknown as typeof addFormatsModule.default;
@@ -38,6 +38,15 @@ export class ResponseValidator {
       this.compiled.set(text, validate);
     }
     return validate;
+  }
+
+  /** Problems with one message POSTed to a webhook (the document's `webhooks`), as readable lines. */
+  messageProblems(webhook: string, body: unknown): string[] {
+    const schema = this.doc.webhooks[webhook]?.post.requestBody?.content['application/json']?.schema;
+    if (!schema) return [`no webhook ${webhook} with a JSON body in the document`];
+    const validate = this.compile(schema);
+    if (validate(body)) return [];
+    return (validate.errors ?? []).map((e) => `${webhook} body${e.instancePath} ${e.message ?? ''}`);
   }
 
   /** Problems with one response, as readable lines; empty when it conforms. */

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type Router from '@koa/router';
 import type { ApiState } from '../api-state.js';
-import { buildOpenApiDocument } from '../openapi.js';
+import { buildOpenApiDocument } from '../openapi/build-openapi-document.js';
 import { pagePolicy } from '../security-headers.js';
 import { fixedFile } from './fixed-file.js';
 

@@ -1,4 +1,4 @@
-import { errorTable, type ErrorCode } from '../errors.js';
+import { errorTable, type ErrorCode } from '../../errors.js';
 
 /** A request example as Redoc shows it beside an operation (`x-codeSamples`). */
 export interface CodeSample {
