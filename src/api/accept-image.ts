@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { inspectImage, prepareImage, type PreparedImage } from '../model/preprocess.js';
 import { clientGoneSignal } from './client-gone.js';
+import type { ReadView } from './job-waiter.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
 import type { Submission, Submitted } from './job-store.js';
@@ -100,9 +101,19 @@ export function appendEventTiming(ctx: ApiContext, view: JobView, sinceMs: numbe
   if (finishedAt >= sinceMs) ctx.append('Server-Timing', serverTiming('event', Math.max(0, Date.now() - finishedAt)));
 }
 
+/**
+ * How a waiter reads the caller's job: after its completed event, from the event's result and one
+ * small read (ModelCatalog.completedJob); otherwise, or if that finds the job gone, a whole read.
+ */
+export function jobReader(deps: Pick<ApiDeps, 'models'>, id: string, owner: string | undefined): ReadView<JobView> {
+  return async (completion) =>
+    (completion && (await deps.models.completedJob(completion.previous, completion.returnvalue))) ??
+    deps.models.getJob(id, owner);
+}
+
 /** Waits for the job as long as the client stays connected, at most `seconds`. */
 export function waitForJob(ctx: ApiContext, deps: ApiDeps, id: string, seconds: number): Promise<JobView | undefined> {
-  return deps.waiter.wait(id, seconds * 1000, () => deps.models.getJob(id, ctx.state.owner), clientGoneSignal(ctx));
+  return deps.waiter.wait(id, seconds * 1000, jobReader(deps, id, ctx.state.owner), clientGoneSignal(ctx));
 }
 
 /**

@@ -2,6 +2,7 @@ import { PassThrough } from 'node:stream';
 import type { Context } from 'koa';
 import { AppError, type ErrorBody } from '../errors.js';
 import { clientGoneSignal } from './client-gone.js';
+import { jobReader } from './accept-image.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
 import type { JobView } from './wire.js';
@@ -34,7 +35,7 @@ export async function streamJobEvents(
   deps: Pick<ApiDeps, 'models' | 'waiter' | 'log'>,
   id: string,
 ): Promise<void> {
-  const events = deps.waiter.follow(id, () => deps.models.getJob(id, ctx.state.owner), clientGoneSignal(ctx));
+  const events = deps.waiter.follow(id, jobReader(deps, id, ctx.state.owner), clientGoneSignal(ctx));
   // The first view decides between a stream and a 404, so errors before it are ordinary answers.
   const first = await events.next();
   if (first.done || !first.value) throw new AppError('not_found', `no job ${id} (unknown, malformed or expired)`);

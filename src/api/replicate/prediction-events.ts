@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { AppError } from '../../errors.js';
 import type { ApiState } from '../api-state.js';
 import { clientGoneSignal } from '../client-gone.js';
+import { jobReader } from '../accept-image.js';
 import type { ApiDeps } from '../deps.js';
 import { heartbeatMs } from '../job-events.js';
 import type { JobView } from '../wire.js';
@@ -28,7 +29,7 @@ function goneEvents(id: string): string {
  * with `{"reason": "canceled"}`. Driven by the shared JobWaiter, as GET /jobs/{id}/events is.
  */
 export async function streamPrediction(ctx: Context & { state: ApiState }, deps: ApiDeps, id: string): Promise<void> {
-  const events = deps.waiter.follow(id, () => deps.models.getJob(id, ctx.state.owner), clientGoneSignal(ctx));
+  const events = deps.waiter.follow(id, jobReader(deps, id, ctx.state.owner), clientGoneSignal(ctx));
   const first = await events.next();
   if (first.done || !first.value)
     throw new AppError('not_found', `no prediction ${id} (unknown, malformed or expired)`);
