@@ -1,6 +1,7 @@
 /**
- * Where one lone request's time goes (C=1): `tsx bench/c1-trace.ts [requests] [--prefer-wait]`
- * starts the service (redis-server, one worker, the API; this checkout's src/), sends the shared
+ * Where one lone request's time goes (C=1): `tsx bench/c1-trace.ts [requests] [--prefer-wait]
+ * [--service-root DIR]` starts the service (redis-server, one worker, the API; this checkout's
+ * src/, or DIR's), sends the shared
  * photos one after another, each as POST /jobs then GET /jobs/:id/wait (or one POST with
  * `Prefer: wait`), and splits each request's time on one clock (one host: epoch ms compare) with
  * the client's own timestamps, the job's BullMQ timestamps and the worker's marks (job result):
@@ -25,13 +26,15 @@ import { sharedImages, submitImage } from './shared-images.js';
 import { percentile, round } from './stats.js';
 
 const preferWait = process.argv.includes('--prefer-wait');
-const requests = Number(process.argv.slice(2).find((a) => /^\d+$/.test(a)) ?? 60);
+const rootAt = process.argv.indexOf('--service-root');
+const serviceRoot = rootAt > 0 ? path.resolve(process.argv[rootAt + 1]!) : projectRoot;
+const requests = Number(process.argv[2] !== undefined && /^\d+$/.test(process.argv[2]) ? process.argv[2] : 60);
 const warmup = 10;
 const modelDir = process.env['TRACE_MODEL_DIR'] ?? path.resolve(projectRoot, '../shared/models/resnet50-v1.5-int8');
 const queueName = modelQueueName('classify', (await loadManifest(modelDir)).name);
 const images = (await sharedImages()).map((b) => new Blob([new Uint8Array(b)]));
 
-const service = await startBenchService({ MODEL_DIR: modelDir }, 1);
+const service = await startBenchService({ MODEL_DIR: modelDir }, 1, serviceRoot);
 const redis = new Redis(service.redisUrl);
 const queue = new Queue(queueName, { connection: redis });
 const rows: Record<string, number>[] = [];
@@ -46,6 +49,8 @@ try {
     const postAnswered = Date.now();
     if (!preferWait) {
       const waited = await fetch(`${service.url}/jobs/${postBody.id}/wait?timeout=60`);
+      for (const m of (waited.headers.get('server-timing') ?? '').matchAll(/([\w-]+);dur=([\d.]+)/g))
+        timing[m[1]!] = Number(m[2]);
       const view = (await waited.json()) as { status: string };
       if (view.status !== 'completed') throw new Error(`job ${postBody.id} ended ${view.status}`);
     } else if (postBody.status !== 'completed') throw new Error(`job ${postBody.id} answered ${postBody.status}`);
@@ -66,6 +71,7 @@ try {
       engine: marks.batchEndAt - marks.batchStartAt,
       finish: job.finishedOn - marks.batchEndAt,
       answer: done - job.finishedOn,
+      'of which event + view read (API)': timing['event'] ?? NaN,
       total: done - sent,
       'POST answered, after job added': postAnswered - job.timestamp,
       'POST answered, before job finished': job.finishedOn - postAnswered,
