@@ -12,7 +12,8 @@
  *   finish   forward pass ends -> BullMQ records completed (job.finishedOn)
  *   answer   finishedOn -> the client holds the answer (event delivery, the view read, HTTP)
  * and, apart, when the POST's answer reached the client against those marks. Prints medians (ms)
- * as JSON; the first 10 requests warm up and are not counted.
+ * and the CPU per request of the API, the worker and Redis (/proc) as JSON; the first 10 requests
+ * warm up and are not counted.
  */
 import path from 'node:path';
 import { Job, Queue } from 'bullmq';
@@ -21,7 +22,7 @@ import { projectRoot } from '../src/config.js';
 import { loadManifest } from '../src/model/manifest.js';
 import { modelQueueName } from '../src/queue/keys.js';
 import type { JobResult } from '../src/queue/job-schemas.js';
-import { startBenchService } from './service.js';
+import { cpuSeconds, startBenchService } from './service.js';
 import { sharedImages, submitImage } from './shared-images.js';
 import { percentile, round } from './stats.js';
 
@@ -38,6 +39,11 @@ const service = await startBenchService({ MODEL_DIR: modelDir }, 1, serviceRoot)
 const redis = new Redis(service.redisUrl);
 const queue = new Queue(queueName, { connection: redis });
 const rows: Record<string, number>[] = [];
+/** CPU seconds so far of the API, the worker and redis-server. */
+const processCpu = () =>
+  Promise.all([service.api.pid!, service.workers[0]!.pid!, service.redisPid].map((pid) => cpuSeconds(pid)));
+let cpuAtStart: number[] = [];
+let cpuPerRequestMs: Record<string, number> | undefined;
 try {
   for (let i = 0; i < requests + warmup; i++) {
     const sent = Date.now();
@@ -55,6 +61,7 @@ try {
       if (view.status !== 'completed') throw new Error(`job ${postBody.id} ended ${view.status}`);
     } else if (postBody.status !== 'completed') throw new Error(`job ${postBody.id} answered ${postBody.status}`);
     const done = Date.now();
+    if (i === warmup - 1) cpuAtStart = await processCpu();
     if (i < warmup) continue;
     const job = await Job.fromId<unknown, JobResult>(queue, postBody.id);
     const marks = job?.returnvalue?.marks;
@@ -77,6 +84,9 @@ try {
       'POST answered, before job finished': job.finishedOn - postAnswered,
     });
   }
+  const cpuAtEnd = await processCpu();
+  const perRequest = (i: number) => round(((cpuAtEnd[i]! - cpuAtStart[i]!) * 1000) / rows.length, 2);
+  cpuPerRequestMs = { api: perRequest(0), worker: perRequest(1), redis: perRequest(2) };
 } finally {
   await queue.close();
   redis.disconnect();
@@ -96,6 +106,7 @@ process.stdout.write(
     {
       shape: preferWait ? 'Prefer: wait' : 'POST + /wait',
       requests: rows.length,
+      cpuPerRequestMs,
       medians: Object.fromEntries(names.map((n) => [n, median(n)])),
     },
     null,
