@@ -11,13 +11,14 @@ import { promisify } from 'node:util';
 import helmet from 'helmet';
 import { pino } from 'pino';
 import zlib from 'node:zlib';
-import { Job, Queue } from 'bullmq';
+import { Job, Queue, type JobState } from 'bullmq';
 import { Redis } from 'ioredis';
 import path from 'node:path';
 import { projectRoot } from '../src/config.js';
 import { loadManifest } from '../src/model/manifest.js';
 import { inspectImage, prepareImage } from '../src/model/preprocess.js';
 import { jobViewScript } from '../src/jobs/job-store.js';
+import { readJobHash, toJobView } from '../src/jobs/job-view.js';
 import { topK } from '../src/model/top-k.js';
 import { startRedisServer } from '../src/redis-server.js';
 import { sharedImages } from './shared-images.js';
@@ -145,6 +146,53 @@ await lever('job read, finished job (ms CPU, client + Redis)', {
 await lever('job read, queued job (ms CPU, client + Redis)', {
   stateThenHash: reads('queued', oldRead),
   oneScript: reads('queued', newRead),
+});
+// A long-poll's view once the completed event arrived: the whole job read again (the view script, its hash parsed)
+// before, or the event's result (already parsed by QueueEvents) and an HMGET of the two timestamps it lacks (after).
+// A real completed job: its data and a top-5 result as the worker writes them.
+const result = {
+  model: 'resnet50-v1.5-int8',
+  precision: 'int8',
+  predictions: Array.from({ length: 5 }, (_, i) => ({
+    classId: 900 + i,
+    label: `class number ${i}`,
+    probability: 0.2 - i / 50,
+  })),
+  batchSize: 8,
+  inferenceMs: 61.25,
+  marks: { pickedUpAt: 1, inputAt: 2, batchStartAt: 3, batchEndAt: 4 },
+};
+const done = await queue.add('classify', { topk: 5, owner: 'owner-digest-prefix' }, { jobId: 'done', attempts: 2 });
+const doneAt = Date.now();
+await redis.hset(queue.toKey('done'), {
+  processedOn: doneAt - 80,
+  finishedOn: doneAt,
+  returnvalue: JSON.stringify(result),
+});
+await redis.zadd(queue.keys.completed!, doneAt, done.id!);
+const previous = toJobView(readJobHash('done', await redis.hgetall(queue.toKey('done')))!.job, 'waiting');
+const wholeRead = async () => {
+  const [state, fields] = (await newRead('done')) as [JobState, string[]];
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) hash[fields[i]!] = fields[i + 1]!;
+  return toJobView(readJobHash('done', hash)!.job, state);
+};
+const fromEvent = async () => {
+  const [processedOn, finishedOn] = await redis.hmget(queue.toKey('done'), 'processedOn', 'finishedOn');
+  const job = {
+    id: previous.id,
+    timestamp: Date.parse(previous.createdAt),
+    processedOn: Number(processedOn),
+    finishedOn: Number(finishedOn),
+    failedReason: '',
+    returnvalue: result,
+  };
+  return toJobView(job, 'completed');
+};
+if (JSON.stringify(await wholeRead()) !== JSON.stringify(await fromEvent())) throw new Error('the two views differ');
+await lever('view after the completed event (ms CPU, client + Redis)', {
+  wholeRead: reads('done', wholeRead),
+  eventAndHmget: reads('done', fromEvent),
 });
 // What one small round trip costs the caller (the live-worker check, the kept-outcome read).
 await lever('one small round trip, ZCOUNT (ms CPU, client + Redis)', {

@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { inspectImage, prepareImage, type PreparedImage } from '../model/preprocess.js';
 import { clientGoneSignal } from './client-gone.js';
+import { jobReader } from './job-reader.js';
 import type { ApiDeps } from './deps.js';
 import type { ApiState } from './api-state.js';
 import type { Submission, Submitted, ServedModel } from '../jobs/index.js';
@@ -101,7 +102,7 @@ export function appendEventTiming(ctx: ApiContext, view: JobView, sinceMs: numbe
 
 /** Waits for the job as long as the client stays connected, at most `seconds`. */
 export function waitForJob(ctx: ApiContext, deps: ApiDeps, id: string, seconds: number): Promise<JobView | undefined> {
-  return deps.waiter.wait(id, seconds * 1000, () => deps.models.getJob(id, ctx.state.owner), clientGoneSignal(ctx));
+  return deps.waiter.wait(id, seconds * 1000, jobReader(deps, id, ctx.state.owner), clientGoneSignal(ctx));
 }
 
 /**

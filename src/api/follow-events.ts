@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import { notFound } from '../errors.js';
 import type { ApiState } from './api-state.js';
 import { clientGoneSignal } from './client-gone.js';
+import { jobReader } from './job-reader.js';
 import type { ApiDeps } from './deps.js';
 import type { JobView } from './wire.js';
 
@@ -23,7 +24,7 @@ export async function followEvents(
   what: 'job' | 'prediction',
   render: (first: JobView, rest: AsyncIterable<JobView | undefined>) => AsyncIterable<string>,
 ): Promise<void> {
-  const events = deps.waiter.follow(id, () => deps.models.getJob(id, ctx.state.owner), clientGoneSignal(ctx));
+  const events = deps.waiter.follow(id, jobReader(deps, id, ctx.state.owner), clientGoneSignal(ctx));
   const next = await events.next();
   if (next.done || !next.value) throw notFound(what, id);
   const first = next.value;

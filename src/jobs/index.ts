@@ -6,6 +6,6 @@
 export { connectJobService, type JobService, type ModelToServe } from './job-service.js';
 export { redisCall, type JobStore, type Submission, type Submitted } from './job-store.js';
 export type { BatchEntry, BatchStore, CreatedBatch } from './batch-store.js';
-export type { JobWaiter } from './job-waiter.js';
+export type { JobWaiter, ReadView } from './job-waiter.js';
 export type { ModelCatalog, ServedModel } from './model-catalog.js';
 export { RedisHeadroom } from './redis-headroom.js';

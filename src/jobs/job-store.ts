@@ -390,6 +390,29 @@ export class JobStore {
   }
 
   /**
+   * The finished view of a job completed since `previous` was read (by `get`, so the job exists
+   * and is the caller's), from its completed event's return value: one HMGET adds the two
+   * timestamps the event lacks, instead of a whole read of the job, so the view is the one `get`
+   * gives. Undefined when the job's hash is gone meanwhile (then `get` tells what became of it).
+   */
+  async completedView(previous: JobView, returnvalue: unknown): Promise<JobView | undefined> {
+    return redisCall('read', async () => {
+      const { id } = previous;
+      const [processedOn, finishedOn] = await this.redis.hmget(this.options.keys.job(id), 'processedOn', 'finishedOn');
+      if (!finishedOn) return undefined;
+      const job = {
+        id,
+        timestamp: Date.parse(previous.createdAt),
+        processedOn: processedOn ? Number(processedOn) : undefined,
+        finishedOn: Number(finishedOn),
+        failedReason: '',
+        returnvalue,
+      };
+      return toJobView(job, 'completed');
+    });
+  }
+
+  /**
    * Cancels a queued job: it is removed from the queue and its final view (failed, code
    * `cancelled`) is kept for the result TTL. Active or finished jobs answer `not_cancellable`.
    */

@@ -1,7 +1,25 @@
 import type { QueueEvents } from 'bullmq';
 import { isTerminal, type JobStatus } from '../api/wire.js';
 
-type Wake = () => void;
+/** What a completed event brings: the job's return value (BullMQ has parsed it). */
+interface CompletedEvent {
+  returnvalue: unknown;
+}
+
+type Wake = (completed?: CompletedEvent) => void;
+
+/**
+ * A completed event for a job the waiter has read before: its view then (`previous`: the job
+ * exists and is the caller's) and the event's return value, from which a reader can build the
+ * finished view with less than a whole read of the job.
+ */
+export interface Completion<V> {
+  previous: V;
+  returnvalue: unknown;
+}
+
+/** Reads a job's view: a whole read, or, given a completion, whatever that still needs. */
+export type ReadView<V> = (completion?: Completion<V>) => Promise<V | undefined>;
 
 /**
  * How often a waiting job is read again without an event, ms: a job can vanish without one (a
@@ -25,16 +43,22 @@ const wakingEvents = ['active', 'completed', 'failed', 'removed'] as const;
 export class JobWaiter {
   private readonly waiters = new Map<string, Set<Wake>>();
   private closed = false;
-  private readonly onEvent = ({ jobId }: { jobId: string }) => {
-    for (const wake of this.waiters.get(jobId) ?? []) wake();
-  };
+  private readonly onEvent = ({ jobId }: { jobId: string }) => this.wakeAll(jobId);
+  private readonly onCompleted = ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) =>
+    this.wakeAll(jobId, { returnvalue });
+  private readonly listener = (name: (typeof wakingEvents)[number]) =>
+    name === 'completed' ? this.onCompleted : this.onEvent;
 
   private readonly events: readonly QueueEvents[];
 
   /** Job IDs are unique across queues, so one waiter serves the events of several. */
   constructor(events: QueueEvents | readonly QueueEvents[]) {
     this.events = Array.isArray(events) ? events : [events as QueueEvents];
-    for (const source of this.events) for (const name of wakingEvents) source.on(name, this.onEvent);
+    for (const source of this.events) for (const name of wakingEvents) source.on(name, this.listener(name));
+  }
+
+  private wakeAll(jobId: string, completed?: CompletedEvent): void {
+    for (const wake of this.waiters.get(jobId) ?? []) wake(completed);
   }
 
   /** Listeners on the shared QueueEvents for the events that wake waiters (for tests: four per queue). */
@@ -56,13 +80,15 @@ export class JobWaiter {
    * Resolves with the job once it is terminal, or with its latest view when `timeoutMs` passes,
    * `signal` aborts (client gone) or the waiter closes. Undefined if the job does not exist.
    * A wake-up re-reads the job rather than trusting the event: a failed attempt that will be
-   * retried is not terminal. Any view with a job status works: batches are waited for the same
-   * way, on their own queue's events.
+   * retried is not terminal. A completed event (always terminal) is handed to `read` with the view
+   * read before it, so the reader can take the result from the event and read only what the event
+   * lacks. Any view with a job status works: batches are waited for the same way, on their own
+   * queue's events.
    */
   async wait<V extends { status: JobStatus }>(
     id: string,
     timeoutMs: number,
-    read: () => Promise<V | undefined>,
+    read: ReadView<V>,
     signal?: AbortSignal,
   ): Promise<V | undefined> {
     let last: V | undefined;
@@ -77,7 +103,7 @@ export class JobWaiter {
    */
   async *follow<V extends { status: JobStatus }>(
     id: string,
-    read: () => Promise<V | undefined>,
+    read: ReadView<V>,
     signal?: AbortSignal,
   ): AsyncGenerator<V | undefined> {
     let status: JobStatus | undefined;
@@ -94,26 +120,32 @@ export class JobWaiter {
    */
   private async *watch<V extends { status: JobStatus }>(
     id: string,
-    read: () => Promise<V | undefined>,
+    read: ReadView<V>,
     until: { timeoutMs: number; signal?: AbortSignal },
   ): AsyncGenerator<V | undefined> {
     const { signal } = until;
-    let wake: Wake = () => undefined;
+    let wake: () => void = () => undefined;
     let woken: boolean;
-    const onWake: Wake = () => {
+    let completed: CompletedEvent | undefined;
+    const onWake: Wake = (event) => {
       woken = true;
+      completed ??= event;
       wake();
     };
+    const onAbort = () => onWake();
     const set = this.waiters.get(id) ?? new Set<Wake>();
     this.waiters.set(id, set);
     set.add(onWake);
     const deadline = performance.now() + until.timeoutMs;
     let timer: NodeJS.Timeout | undefined;
-    signal?.addEventListener('abort', onWake);
+    signal?.addEventListener('abort', onAbort);
     try {
+      let view: V | undefined;
       for (;;) {
         woken = false;
-        const view = await read();
+        const completion = completed && view && { previous: view, returnvalue: completed.returnvalue };
+        completed = undefined;
+        view = await read(completion);
         yield view;
         if (!view) return;
         const remainingMs = deadline - performance.now();
@@ -127,7 +159,7 @@ export class JobWaiter {
         }
       }
     } finally {
-      signal?.removeEventListener('abort', onWake);
+      signal?.removeEventListener('abort', onAbort);
       set.delete(onWake);
       if (set.size === 0 && this.waiters.get(id) === set) this.waiters.delete(id);
     }
@@ -136,7 +168,7 @@ export class JobWaiter {
   /** Releases every waiter with its job's current view; the shared listeners are removed. */
   close(): void {
     this.closed = true;
-    for (const source of this.events) for (const name of wakingEvents) source.off(name, this.onEvent);
+    for (const source of this.events) for (const name of wakingEvents) source.off(name, this.listener(name));
     for (const set of this.waiters.values()) for (const wake of set) wake();
   }
 }

@@ -83,6 +83,16 @@ export class ModelCatalog {
     return (await this.forJob(id))?.store.get(id, owner);
   }
 
+  /**
+   * JobStore.completedView in the store of the model the result names (no index lookup); undefined
+   * when that model is not served here or the job is gone.
+   */
+  async completedJob(previous: JobView, returnvalue: unknown): Promise<JobView | undefined> {
+    const named = (returnvalue as { model?: unknown } | null)?.model;
+    const model = this.models.length === 1 ? this.defaultModel : this.byName.get(String(named));
+    return model?.store.completedView(previous, returnvalue);
+  }
+
   async cancelJob(id: string, owner?: string): Promise<JobView | undefined> {
     return (await this.forJob(id))?.store.cancel(id, owner);
   }

@@ -15,6 +15,32 @@ export interface InputStoreOptions {
 }
 
 /**
+ * Calls of one kind made in the same tick, sent together: a worker fetches several jobs at once
+ * (its concurrency) and a batch's jobs finish at once, so their reads and writes go as one
+ * command (MGET, one DEL) or one MULTI instead of one round trip each. `send` answers per item, in order.
+ */
+class TickBatch<T, R> {
+  private items: { item: T; resolve: (value: R) => void; reject: (err: unknown) => void }[] = [];
+
+  constructor(private readonly send: (items: T[]) => Promise<R[]>) {}
+
+  add(item: T): Promise<R> {
+    return new Promise<R>((resolve, reject) => {
+      if (this.items.push({ item, resolve, reject }) === 1) process.nextTick(() => this.flush());
+    });
+  }
+
+  private flush(): void {
+    const calls = this.items;
+    this.items = [];
+    this.send(calls.map((c) => c.item)).then(
+      (values) => calls.forEach((c, i) => c.resolve(values[i]!)),
+      (err: unknown) => calls.forEach((c) => c.reject(err)),
+    );
+  }
+}
+
+/**
  * The stored input of each job: written by the API at submit, read by the worker, deleted when
  * the job reaches a terminal state. The bytes are opaque here (their encoding is the model's
  * business). BullMQ moves a job to completed/failed in a Lua script that cannot delete a key of
@@ -28,6 +54,21 @@ export interface InputStoreOptions {
  */
 export class InputStore {
   private readonly graceSeconds: number;
+  private readonly reads = new TickBatch<string, Buffer | null>((ids) =>
+    this.redis.mgetBuffer(...ids.map((id) => this.keys.input(id))),
+  );
+  private readonly finishes = new TickBatch<{ jobId: string; outcome: string }, void>(async (items) => {
+    const multi = this.redis.multi();
+    for (const { jobId, outcome } of items) {
+      multi.set(this.keys.outcome(jobId), outcome, 'EX', this.options.ttlSeconds).del(this.keys.input(jobId));
+    }
+    await multi.exec();
+    return [];
+  });
+  private readonly forgets = new TickBatch<string, void>(async (ids) => {
+    await this.redis.del(...ids.map((id) => this.keys.outcome(id)));
+    return [];
+  });
 
   constructor(
     private readonly redis: Redis | Cluster,
@@ -41,22 +82,21 @@ export class InputStore {
     await this.redis.set(this.keys.input(jobId), bytes, 'EX', this.options.ttlSeconds);
   }
 
-  /** The stored bytes, or null when they expired or were deleted. */
+  /** The stored bytes, or null when they expired or were deleted. Reads of the same tick go as one MGET. */
   get(jobId: string): Promise<Buffer | null> {
-    return this.redis.getBuffer(this.keys.input(jobId));
+    return this.reads.add(jobId);
   }
 
   async delete(jobId: string): Promise<void> {
     await this.redis.del(this.keys.input(jobId));
   }
 
-  /** Deletes the input and keeps the job's final outcome (opaque text) in its place, in one MULTI. */
-  async finish(jobId: string, outcome: string): Promise<void> {
-    await this.redis
-      .multi()
-      .set(this.keys.outcome(jobId), outcome, 'EX', this.options.ttlSeconds)
-      .del(this.keys.input(jobId))
-      .exec();
+  /**
+   * Deletes the input and keeps the job's final outcome (opaque text) in its place, in one MULTI
+   * (with the other jobs finishing in the same tick: a batch's).
+   */
+  finish(jobId: string, outcome: string): Promise<void> {
+    return this.finishes.add({ jobId, outcome });
   }
 
   /** The outcome `finish` kept, while BullMQ has not yet recorded the job as finished; null otherwise. */
@@ -65,8 +105,8 @@ export class InputStore {
   }
 
   /** Once BullMQ has recorded the terminal state, the kept outcome has served its purpose. */
-  async forgetOutcome(jobId: string): Promise<void> {
-    await this.redis.del(this.keys.outcome(jobId));
+  forgetOutcome(jobId: string): Promise<void> {
+    return this.forgets.add(jobId);
   }
 
   /** Adds the deletion to a MULTI the caller executes, so it happens in one step with the caller's writes. */

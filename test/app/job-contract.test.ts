@@ -1,7 +1,7 @@
 import { Queue, QueueEvents, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { InputStore } from '../../src/queue/input-store.js';
 import { keyPrefix, queueKeys } from '../../src/queue/keys.js';
@@ -70,6 +70,42 @@ describe('InputStore.sweep', () => {
     await events.close();
     await queue.obliterate({ force: true });
     await queue.close();
+  });
+});
+
+describe('InputStore round trips', () => {
+  it("reads of one tick go as one MGET, a batch's finishes as one MULTI, their forgets as one DEL", async () => {
+    const keys = queueKeys(`ticks-${randomUUID().slice(0, 8)}`);
+    const inputs = new InputStore(redis, keys, { ttlSeconds: 60 });
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    for (const id of ids) await inputs.put(id, Buffer.from(`crop of ${id}`));
+    // What this file's connection sends (other test files share the Redis server).
+    const addr = /addr=(\S+)/.exec(String(await redis.client('INFO')))![1];
+    const monitor = await new Redis(redisUrl).monitor();
+    const sent: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      if (source === addr) sent.push(args[0]!.toLowerCase());
+    });
+    try {
+      // Three jobs fetched together, then finished by one batch, then recorded.
+      const stored = await Promise.all(ids.map((id) => inputs.get(id)));
+      expect(stored.map(String)).toEqual(ids.map((id) => `crop of ${id}`));
+      await Promise.all(ids.map((id) => inputs.finish(id, `outcome of ${id}`)));
+      for (const id of ids) expect(await redis.get(keys.outcome(id))).toBe(`outcome of ${id}`);
+      await Promise.all(ids.map((id) => inputs.forgetOutcome(id)));
+      await vi.waitFor(() => expect(sent.filter((c) => c === 'del')).toHaveLength(4));
+    } finally {
+      monitor.disconnect();
+    }
+    // The MULTI holds each job's SET of its outcome and DEL of its input.
+    expect(sent.filter((c) => c !== 'get')).toEqual([
+      'mget',
+      'multi',
+      ...ids.flatMap(() => ['set', 'del']),
+      'exec',
+      'del',
+    ]);
+    for (const id of ids) expect(await redis.exists(keys.input(id), keys.outcome(id))).toBe(0);
   });
 });
 

@@ -1,4 +1,6 @@
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { jobViewScript } from '../../src/jobs/job-store.js';
 import { get, image, postImage, type ErrorBody, type JobBody } from '../support/http.js';
 import { startInProcessApi, testConfig, type InProcessApi } from '../support/in-process.js';
 
@@ -82,6 +84,38 @@ describe('GET /jobs/:id/events', () => {
     expect(final.body.result!.predictions[0]!.label).toBe('espresso');
     expect(api.deps.waiter.listenerCount).toBe(listeners);
     expect(api.deps.waiter.size).toBe(0);
+  });
+
+  it("a long-poll builds the completed view from the event's result and one HMGET, not a whole read", async () => {
+    const api = await serve();
+    const job = await submit(api);
+    const monitor = await new Redis(inject('redisUrl')).monitor();
+    // What the API asked Redis about this job: the view script's whole reads, the HMGET of two timestamps.
+    const reads: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (!args.some((a) => a.endsWith(`:${job.id}`))) return;
+      // MONITOR shows the script with its newlines escaped.
+      if (args[0]?.toLowerCase() === 'eval' && args[1] === jobViewScript.replaceAll('\n', '\\n'))
+        reads.push('view script');
+      if (args[0]?.toLowerCase() === 'hmget' && args.includes('finishedOn')) reads.push('hmget of the timestamps');
+    });
+    try {
+      const waited = get(api.url, `${job.links.wait}?timeout=60`, { headers: alpha });
+      // The first read (queued) is done before the job can run, so the completion is an event.
+      await vi.waitFor(() => expect(reads).toEqual(['view script']), { timeout: 10_000 });
+      await api.startWorker();
+      const { status, body } = await waited;
+      expect(status).toBe(200);
+      expect(body.status).toBe('completed');
+      // A read per event before it (the active one, unless the two came together), then the HMGET.
+      expect(reads.at(-1)).toBe('hmget of the timestamps');
+      expect(reads.filter((r) => r === 'view script').length).toBeLessThanOrEqual(2);
+      expect(reads.filter((r) => r !== 'view script')).toHaveLength(1);
+      expect(body).toEqual((await get(api.url, `/jobs/${job.id}`, { headers: alpha })).body);
+      expect(body.result!.predictions[0]!.label).toBe('espresso');
+    } finally {
+      monitor.disconnect();
+    }
   });
 
   it("a finished job answers its terminal event at once; unknown or another caller's job is a JSON 404", async () => {

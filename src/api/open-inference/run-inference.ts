@@ -3,6 +3,7 @@ import { AppError, isErrorCode, unavailable } from '../../errors.js';
 import { encodeCrop } from '../../model/crop-codec.js';
 import type { PreparedImage } from '../../model/preprocess.js';
 import { deadlineAt, prepareUpload } from '../accept-image.js';
+import { jobReader } from '../job-reader.js';
 import type { ApiState } from '../api-state.js';
 import { clientGoneSignal } from '../client-gone.js';
 import type { ApiDeps } from '../deps.js';
@@ -69,7 +70,7 @@ export async function runInference(
   for (const image of images) ids.push((await model.store.submit(image, submission)).view.id);
   const timeoutMs = deps.limits.predictTimeoutSeconds * 1000;
   const views = await Promise.all(
-    ids.map((id) => deps.waiter.wait(id, timeoutMs, () => deps.models.getJob(id, owner), clientGoneSignal(ctx))),
+    ids.map((id) => deps.waiter.wait(id, timeoutMs, jobReader(deps, id, owner), clientGoneSignal(ctx))),
   );
   const unfinished = views.filter((v) => !v || !isTerminal(v.status));
   if (unfinished.length > 0)
