@@ -7,7 +7,7 @@ import type { ApiState } from './api-state.js';
 import { errorHandler } from './error-handler.js';
 import { httpMetrics } from './http-metrics.js';
 import { requestLog } from './request-log.js';
-import { securityHeaders } from './security-headers.js';
+import { securityHeaders } from './guards/security-headers.js';
 import { batchRoutes } from './routes/batches.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';

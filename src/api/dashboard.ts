@@ -5,11 +5,11 @@ import type { Queue } from 'bullmq';
 import type { Context, Middleware, Next } from 'koa';
 import type { Credentials } from '../credentials.js';
 import type { ApiState } from './api-state.js';
-import type { AuthFailures } from './auth-failures.js';
-import { rejectCrossSite } from './cross-site.js';
+import type { AuthFailures } from './guards/auth-failures.js';
+import { rejectCrossSite } from './guards/cross-site.js';
 import { sendContinue } from './expect-continue.js';
-import { requireCredentials } from './require-credentials.js';
-import { pagePolicy } from './security-headers.js';
+import { requireCredentials } from './guards/require-credentials.js';
+import { pagePolicy } from './guards/security-headers.js';
 
 /** A queue as the dashboard lists it: the sidebar shows `displayName` rather than the queue's key name. */
 export interface DashboardQueue {

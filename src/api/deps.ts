@@ -4,11 +4,11 @@ import type { JobData, JobResult } from '../queue/job-schemas.js';
 import type { RedisClient } from '../redis.js';
 import type { Logger } from '../logger.js';
 import type { ApiMetrics } from './api-metrics.js';
-import type { AuthFailures } from './auth-failures.js';
+import type { AuthFailures } from './guards/auth-failures.js';
 import type { BatchStore, ModelCatalog, JobWaiter, RedisHeadroom } from '../jobs/index.js';
 import type { DashboardQueue } from './dashboard.js';
-import type { DecodeSlots } from './decode-slots.js';
-import type { UploadAdmission } from './upload-admission.js';
+import type { DecodeSlots } from './uploads/decode-slots.js';
+import type { UploadAdmission } from './uploads/upload-admission.js';
 import type { ReplicateDeps } from './replicate/replicate-deps.js';
 
 /** Everything the routes need; built by the entry point, so tests can build it the same way. */

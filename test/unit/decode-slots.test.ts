@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DecodeSlots } from '../../src/api/decode-slots.js';
+import { DecodeSlots } from '../../src/api/uploads/decode-slots.js';
 
 /** A task that runs until released, recording when it started. */
 function gate(started: string[], name: string) {

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { AppError, isErrorCode, unavailable } from '../../errors.js';
 import { encodeCrop } from '../../model/crop-codec.js';
 import type { PreparedImage } from '../../model/preprocess.js';
-import { deadlineAt, prepareUpload } from '../accept-image.js';
+import { deadlineAt, prepareUpload } from '../uploads/accept-image.js';
 import { jobReader } from '../job-reader.js';
 import type { ApiState } from '../api-state.js';
 import { clientGoneSignal } from '../client-gone.js';

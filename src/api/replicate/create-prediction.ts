@@ -1,16 +1,16 @@
 import type { Context } from 'koa';
 import type { z } from 'zod';
-import { deadlineAt, prepareUpload, waitForJob } from '../accept-image.js';
+import { deadlineAt, prepareUpload, waitForJob } from '../uploads/accept-image.js';
 import { publicOrigin } from './public-origin.js';
 import type { ApiState } from '../api-state.js';
 import type { ApiDeps } from '../deps.js';
-import { maxJsonBytes } from '../json-image.js';
+import { maxJsonBytes } from '../uploads/json-image.js';
 import type { ServedModel } from '../../jobs/index.js';
 import { preferWaitSeconds } from '../params.js';
 import { parseSubmitOptions } from '../submit-options.js';
 import { readImageInput } from './image-input.js';
 import { readJsonBody } from './read-json-body.js';
-import { declaredBodyBytes } from '../upload.js';
+import { declaredBodyBytes } from '../uploads/upload.js';
 import { toPrediction, type PredictionRecord } from './prediction-view.js';
 import type { ModelPredictionRequestSchema, ReplicatePrediction } from './wire.js';
 

@@ -3,11 +3,11 @@ import { AppError, uploadTooLarge } from '../../errors.js';
 import { inspectImage } from '../../model/preprocess.js';
 import { publicOrigin } from './public-origin.js';
 import type { ApiState } from '../api-state.js';
-import { rateLimit, requireApiKey } from '../client-guards.js';
+import { rateLimit, requireApiKey } from '../guards/client-guards.js';
 import type { ApiDeps } from '../deps.js';
-import { readMultipartImage } from '../multipart-image.js';
-import { declaredBodyBytes, maxBodyBytes } from '../upload.js';
-import { limitUploadIdle } from '../upload-idle-timeout.js';
+import { readMultipartImage } from '../uploads/multipart-image.js';
+import { declaredBodyBytes, maxBodyBytes } from '../uploads/upload.js';
+import { limitUploadIdle } from '../uploads/upload-idle-timeout.js';
 import type { StoredFile } from './file-store.js';
 import type { ReplicateFile } from './wire.js';
 

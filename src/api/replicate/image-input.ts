@@ -1,5 +1,5 @@
 import { AppError } from '../../errors.js';
-import { decodeBase64Image } from '../json-image.js';
+import { decodeBase64Image } from '../uploads/json-image.js';
 import { fetchImageUrl, type UrlFetchLimits } from './fetch-image-url.js';
 import type { FileStore } from './file-store.js';
 

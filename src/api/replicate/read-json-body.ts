@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import getRawBody from 'raw-body';
 import type { z } from 'zod';
 import { AppError } from '../../errors.js';
-import { limitUploadIdle } from '../upload-idle-timeout.js';
+import { limitUploadIdle } from '../uploads/upload-idle-timeout.js';
 
 /**
  * A JSON body of at most `limit` bytes, parsed with `schema`; every problem is a 400 naming the

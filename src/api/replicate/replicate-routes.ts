@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { AppError, notFound } from '../../errors.js';
 import { publicOrigin } from './public-origin.js';
 import type { ApiState } from '../api-state.js';
-import { rateLimit, requireApiKey } from '../client-guards.js';
+import { rateLimit, requireApiKey } from '../guards/client-guards.js';
 import type { ApiDeps } from '../deps.js';
 import { parseParam } from '../params.js';
 import { createPrediction } from './create-prediction.js';

@@ -1,12 +1,12 @@
 import { Readable } from 'node:stream';
 import type Router from '@koa/router';
 import { notFound } from '../../errors.js';
-import { acceptBatch } from '../batch-intake.js';
+import { acceptBatch } from '../uploads/batch-intake.js';
 import { clientGoneSignal } from '../client-gone.js';
-import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
+import { queueBackpressure, rateLimit, requireApiKey } from '../guards/client-guards.js';
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../api-state.js';
-import { requireWorker } from '../require-worker.js';
+import { requireWorker } from '../guards/require-worker.js';
 import { waitTimeoutSeconds } from '../params.js';
 import { respondWithView } from './respond-with-view.js';
 

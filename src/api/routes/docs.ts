@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type Router from '@koa/router';
 import type { ApiState } from '../api-state.js';
 import { buildOpenApiDocument } from '../openapi/build-openapi-document.js';
-import { pagePolicy } from '../security-headers.js';
+import { pagePolicy } from '../guards/security-headers.js';
 import { fixedFile } from './fixed-file.js';
 
 /** Redoc's self-contained browser bundle, served from its npm package: the page loads nothing from elsewhere. */

@@ -1,12 +1,12 @@
 import type Router from '@koa/router';
 import { notFound } from '../../errors.js';
-import { acceptImage, appendEventTiming, deadlineAt, waitForJob } from '../accept-image.js';
-import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
+import { acceptImage, appendEventTiming, deadlineAt, waitForJob } from '../uploads/accept-image.js';
+import { queueBackpressure, rateLimit, requireApiKey } from '../guards/client-guards.js';
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../api-state.js';
 import { streamJobEvents } from '../job-events.js';
 import { parseParam, preferWaitSeconds, waitTimeoutSeconds } from '../params.js';
-import { requireWorker } from '../require-worker.js';
+import { requireWorker } from '../guards/require-worker.js';
 import { parseSubmitOptions, submitValue } from '../submit-options.js';
 import { SubmitQuerySchema } from '../wire.js';
 import { respondWithView } from './respond-with-view.js';

@@ -2,7 +2,7 @@ import type Router from '@koa/router';
 import { renderMetrics } from '../../render-metrics.js';
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../api-state.js';
-import { requireCredentials } from '../require-credentials.js';
+import { requireCredentials } from '../guards/require-credentials.js';
 
 /** GET /metrics: Prometheus text format; behind METRICS_TOKEN when it is set, open otherwise. */
 export function metricsRoute(router: Router<ApiState>, deps: ApiDeps): void {

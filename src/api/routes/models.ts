@@ -1,6 +1,6 @@
 import type Router from '@koa/router';
 import type { ApiState } from '../api-state.js';
-import { rateLimit, requireApiKey } from '../client-guards.js';
+import { rateLimit, requireApiKey } from '../guards/client-guards.js';
 import type { ApiDeps } from '../deps.js';
 import type { ModelView, ModelsSchema } from '../wire.js';
 import type { z } from 'zod';

@@ -1,10 +1,10 @@
 import type Router from '@koa/router';
 import { AppError, isErrorCode } from '../../errors.js';
-import { acceptImage, deadlineAt, waitForJob } from '../accept-image.js';
-import { queueBackpressure, rateLimit, requireApiKey } from '../client-guards.js';
+import { acceptImage, deadlineAt, waitForJob } from '../uploads/accept-image.js';
+import { queueBackpressure, rateLimit, requireApiKey } from '../guards/client-guards.js';
 import type { ApiDeps } from '../deps.js';
 import type { ApiState } from '../api-state.js';
-import { requireWorker } from '../require-worker.js';
+import { requireWorker } from '../guards/require-worker.js';
 import { PredictResponseSchema } from '../wire.js';
 
 /** Top-k of the tutorial's `decode_predictions(preds)` call. */

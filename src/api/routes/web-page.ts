@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type Router from '@koa/router';
 import { projectRoot } from '../../config.js';
-import { pagePolicy } from '../security-headers.js';
+import { pagePolicy } from '../guards/security-headers.js';
 import { fixedFile } from './fixed-file.js';
 
 /** The page for people: one HTML file, one script and the icon, served as they are. */

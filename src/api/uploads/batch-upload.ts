@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { BusboyFileStream } from '@fastify/busboy';
-import { AppError } from '../errors.js';
+import { AppError } from '../../errors.js';
 import { openMultipart, stopReading } from './multipart-body.js';
 
 export interface BatchUploadLimits {

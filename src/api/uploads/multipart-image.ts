@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { AppError, uploadTooLarge } from '../errors.js';
+import { AppError, uploadTooLarge } from '../../errors.js';
 import { multipartOverheadBytes, openMultipart, stopReading } from './multipart-body.js';
 
 /** The field real clients (the Flask tutorial, curl -F, the web page) put the image in. */

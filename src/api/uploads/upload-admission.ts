@@ -1,4 +1,4 @@
-import { unavailable } from '../errors.js';
+import { unavailable } from '../../errors.js';
 
 export interface UploadAdmissionLimits {
   /** Uploads received at once (MAX_CONCURRENT_UPLOADS). */

@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
-import { challenges, hasCredentials, isAuthorized, type Credentials } from '../credentials.js';
-import { AppError } from '../errors.js';
+import { challenges, hasCredentials, isAuthorized, type Credentials } from '../../credentials.js';
+import { AppError } from '../../errors.js';
 import type { AuthFailures } from './auth-failures.js';
 
 /**

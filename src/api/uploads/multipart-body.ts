@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { Busboy, type BusboyConfig, type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
-import { AppError } from '../errors.js';
+import { AppError } from '../../errors.js';
 
 /** What a multipart body may carry beyond its images: boundaries, part headers and text fields. */
 export const multipartOverheadBytes = 64 * 1024;

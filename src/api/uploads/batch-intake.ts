@@ -1,19 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'koa';
 import { chooseModel } from './accept-image.js';
-import { ImageError } from '../model/image-error.js';
-import { TopkSchema } from '../queue/job-schemas.js';
-import { inspectImage, prepareImage } from '../model/preprocess.js';
-import type { BatchEntry, CreatedBatch, ServedModel } from '../jobs/index.js';
+import { ImageError } from '../../model/image-error.js';
+import { TopkSchema } from '../../queue/job-schemas.js';
+import { inspectImage, prepareImage } from '../../model/preprocess.js';
+import type { BatchEntry, CreatedBatch, ServedModel } from '../../jobs/index.js';
 import { readBatchUpload, type BatchPart } from './batch-upload.js';
 import { multipartOverheadBytes } from './multipart-body.js';
 import { declaredBodyBytes } from './upload.js';
 import { limitUploadIdle } from './upload-idle-timeout.js';
-import type { ApiDeps } from './deps.js';
-import type { ApiState } from './api-state.js';
-import { parseParam } from './params.js';
-import { parseSubmitOptions } from './submit-options.js';
-import { AppError, queueFull } from '../errors.js';
+import type { ApiDeps } from '../deps.js';
+import type { ApiState } from '../api-state.js';
+import { parseParam } from '../params.js';
+import { parseSubmitOptions } from '../submit-options.js';
+import { AppError, queueFull } from '../../errors.js';
 
 /**
  * POST /batches: each image part is validated and reduced to its crop as it arrives (the crop

@@ -1,14 +1,14 @@
 import type { Context } from 'koa';
-import { inspectImage, prepareImage, type PreparedImage } from '../model/preprocess.js';
-import { clientGoneSignal } from './client-gone.js';
-import { jobReader } from './job-reader.js';
-import type { ApiDeps } from './deps.js';
-import type { ApiState } from './api-state.js';
-import type { Submission, Submitted, ServedModel } from '../jobs/index.js';
-import { submitValue } from './submit-options.js';
+import { inspectImage, prepareImage, type PreparedImage } from '../../model/preprocess.js';
+import { clientGoneSignal } from '../client-gone.js';
+import { jobReader } from '../job-reader.js';
+import type { ApiDeps } from '../deps.js';
+import type { ApiState } from '../api-state.js';
+import type { Submission, Submitted, ServedModel } from '../../jobs/index.js';
+import { submitValue } from '../submit-options.js';
 import { declaredBodyBytes, maxBodyBytes, readImageUpload } from './upload.js';
 import { limitUploadIdle } from './upload-idle-timeout.js';
-import type { JobView } from './wire.js';
+import type { JobView } from '../wire.js';
 
 type ApiContext = Context & { state: ApiState };
 

@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { AppError } from '../errors.js';
+import { AppError } from '../../errors.js';
 
 /** Methods that only read: a cross-site GET (a link, an image) must still work and changes nothing. */
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);

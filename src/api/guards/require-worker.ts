@@ -1,6 +1,6 @@
 import type { Context, Next } from 'koa';
-import type { ApiState } from './api-state.js';
-import type { ApiDeps } from './deps.js';
+import type { ApiState } from '../api-state.js';
+import type { ApiDeps } from '../deps.js';
 
 /**
  * Refuses submissions (503 no_worker, before the upload is read) while no worker has announced

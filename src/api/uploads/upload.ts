@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import getRawBody from 'raw-body';
-import { AppError, uploadTooLarge } from '../errors.js';
-import { sendContinue } from './expect-continue.js';
+import { AppError, uploadTooLarge } from '../../errors.js';
+import { sendContinue } from '../expect-continue.js';
 import { decodeJsonImage, maxJsonBytes } from './json-image.js';
 import { multipartOverheadBytes } from './multipart-body.js';
 import { imageField, readMultipartImage } from './multipart-image.js';

@@ -1,7 +1,7 @@
-import type { RedisClient } from '../redis.js';
+import type { RedisClient } from '../../redis.js';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { retryLater, type AppError } from '../errors.js';
-import { queueKeys } from '../queue/keys.js';
+import { retryLater, type AppError } from '../../errors.js';
+import { queueKeys } from '../../queue/keys.js';
 
 const windowSeconds = 3600;
 

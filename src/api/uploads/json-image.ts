@@ -1,5 +1,5 @@
-import { AppError } from '../errors.js';
-import { ImageJsonSchema, InstancesJsonSchema } from './wire.js';
+import { AppError } from '../../errors.js';
+import { ImageJsonSchema, InstancesJsonSchema } from '../wire.js';
 
 /** Longest JSON body whose decoded image can fit `maxUploadBytes`: base64's 4/3, plus room for the wrapping. */
 export function maxJsonBytes(maxUploadBytes: number): number {

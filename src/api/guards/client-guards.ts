@@ -1,11 +1,11 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Context, Next } from 'koa';
 import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { AppError, queueFull, retryLater } from '../errors.js';
-import { queueKeys } from '../queue/keys.js';
+import { AppError, queueFull, retryLater } from '../../errors.js';
+import { queueKeys } from '../../queue/keys.js';
 import type { AuthFailures } from './auth-failures.js';
-import type { ApiDeps } from './deps.js';
-import type { ApiState } from './api-state.js';
+import type { ApiDeps } from '../deps.js';
+import type { ApiState } from '../api-state.js';
 
 type Middleware = (ctx: Context & { state: ApiState }, next: Next) => Promise<void>;
 
