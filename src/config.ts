@@ -337,13 +337,14 @@ function checkCombinations(env: Env, ctx: z.RefinementCtx): void {
       message: `set one of REDIS_URL, REDIS_SENTINELS, REDIS_CLUSTER_NODES (got ${targets.join(' and ')})`,
     });
   }
-  if ((env.REDIS_SENTINELS === undefined) !== (env.REDIS_SENTINEL_NAME === undefined)) {
-    const missing = env.REDIS_SENTINELS === undefined ? 'REDIS_SENTINELS' : 'REDIS_SENTINEL_NAME';
-    ctx.addIssue({
-      code: 'custom',
-      path: [missing],
-      message: 'REDIS_SENTINELS and REDIS_SENTINEL_NAME are set together',
-    });
+  for (const [first, second, rule] of [
+    ['REDIS_SENTINELS', 'REDIS_SENTINEL_NAME', 'set together'],
+    ['DASHBOARD_USER', 'DASHBOARD_PASSWORD', 'set together or not at all'],
+  ] as const) {
+    if ((env[first] === undefined) !== (env[second] === undefined)) {
+      const missing = env[first] === undefined ? first : second;
+      ctx.addIssue({ code: 'custom', path: [missing], message: `${first} and ${second} are ${rule}` });
+    }
   }
   if (env.SUBMIT_DURABLE_REPLICAS > 0 && env.REDIS_CLUSTER_NODES !== undefined) {
     // WAIT counts the replicas of the connection it is sent on; a cluster spreads a submission's
@@ -352,14 +353,6 @@ function checkCombinations(env: Env, ctx: z.RefinementCtx): void {
       code: 'custom',
       path: ['SUBMIT_DURABLE_REPLICAS'],
       message: 'not supported with REDIS_CLUSTER_NODES',
-    });
-  }
-  if ((env.DASHBOARD_USER === undefined) !== (env.DASHBOARD_PASSWORD === undefined)) {
-    const missing = env.DASHBOARD_USER === undefined ? 'DASHBOARD_USER' : 'DASHBOARD_PASSWORD';
-    ctx.addIssue({
-      code: 'custom',
-      path: [missing],
-      message: 'DASHBOARD_USER and DASHBOARD_PASSWORD are set together or not at all',
     });
   }
   // A download is only ever trusted against a pinned checksum, so the two come together.
