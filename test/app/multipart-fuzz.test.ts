@@ -61,6 +61,18 @@ async function post(route: string, body: Buffer): Promise<{ status: number; json
   return { status: res.status, json };
 }
 
+/**
+ * Posts every body, eight at a time, and answers in the bodies' order: sent one by one, the bodies
+ * that stay valid were each one forward pass, where eight at once share the worker's micro-batch.
+ */
+async function postAll(route: string, bodies: Buffer[]): Promise<{ status: number; json: unknown }[]> {
+  const answers: { status: number; json: unknown }[] = [];
+  for (let at = 0; at < bodies.length; at += 8) {
+    answers.push(...(await Promise.all(bodies.slice(at, at + 8).map((body) => post(route, body)))));
+  }
+  return answers;
+}
+
 describe('multipart bodies cut off or corrupted at every byte (F1)', () => {
   it.each(['/jobs', '/predict', '/batches'])('%s: the valid body is accepted', async (route) => {
     expect((await post(route, bodies()[route]!)).status).toBeLessThan(300);
@@ -71,8 +83,8 @@ describe('multipart bodies cut off or corrupted at every byte (F1)', () => {
     async (route) => {
       const body = bodies()[route]!;
       // Only the CRLF after the closing delimiter may go: the body is complete without it.
-      for (let cut = 0; cut < body.length - 2; cut++) {
-        const { status, json } = await post(route, body.subarray(0, cut));
+      const cuts = Array.from({ length: body.length - 2 }, (_, cut) => body.subarray(0, cut));
+      for (const [cut, { status, json }] of (await postAll(route, cuts)).entries()) {
         expect(status, `cut at ${cut}`).toBeGreaterThanOrEqual(400);
         expect(status, `cut at ${cut}`).toBeLessThan(500);
         expect(json, `cut at ${cut}`).toBeTypeOf('object');
@@ -85,10 +97,12 @@ describe('multipart bodies cut off or corrupted at every byte (F1)', () => {
     '%s: every corrupted byte gets a JSON answer, never a 5xx, and the API keeps answering',
     async (route) => {
       const body = bodies()[route]!;
-      for (let at = 0; at < body.length; at++) {
-        const corrupted = Buffer.from(body);
-        corrupted[at] = corrupted[at]! ^ 0x55;
-        const { status, json } = await post(route, corrupted);
+      const corrupted = Array.from({ length: body.length }, (_, at) => {
+        const copy = Buffer.from(body);
+        copy[at] = copy[at]! ^ 0x55;
+        return copy;
+      });
+      for (const [at, { status, json }] of (await postAll(route, corrupted)).entries()) {
         expect(status, `byte ${at} corrupted`).toBeLessThan(500);
         expect(json, `byte ${at} corrupted`).toBeTypeOf('object');
       }
