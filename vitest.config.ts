@@ -36,13 +36,17 @@ class LongFirstSequencer extends BaseSequencer {
  * child process, a failover), and no test depends on timing or on another file, so the tiers
  * (test/unit, test/integration and test/app in process; test/e2e, test/faults and test/conformance
  * with child processes) share one pool. The global setup builds dist/ once (the process tier runs
- * the compiled service) and starts one Redis; each file uses its own queue names.
+ * the compiled service) and starts one Redis; each file uses its own queue names. Files share their
+ * worker's module cache (isolate: false): no file relies on a fresh module state, and importing the
+ * service, BullMQ, sharp and ONNX Runtime once per worker instead of once per file cut the import
+ * phase from 105 s to 19 s and the run from 384 s to 302 s (quiet 2-core machine, one run each).
  */
 export default defineConfig({
   test: {
     globalSetup: ['test/support/global-build.ts', 'test/support/global-redis.ts'],
     include: ['test/**/*.test.ts'],
     maxWorkers: 3,
+    isolate: false,
     sequence: { sequencer: LongFirstSequencer },
     testTimeout: 120_000,
     hookTimeout: 120_000,
