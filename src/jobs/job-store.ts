@@ -114,7 +114,7 @@ export interface BatchJobEntry {
 }
 
 /** The job name of a batch's parent, in the batch queue (see batchQueueName). */
-export const batchJobName = 'batch';
+const batchJobName = 'batch';
 
 export interface Submitted {
   view: JobView;
