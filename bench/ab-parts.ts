@@ -11,7 +11,6 @@
  * CPU comes from /proc (per thread for the worker's main thread). Prints JSON; progress on stderr.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Queue } from 'bullmq';
@@ -21,7 +20,7 @@ import { loadManifest } from '../src/model/manifest.js';
 import { modelQueueName } from '../src/queue/keys.js';
 import { freePort, startRedisServer } from '../src/redis-server.js';
 import { redisPerJob, redisSnapshot } from './redis-stats.js';
-import { cpuSeconds } from './service.js';
+import { cpuSeconds, stopProcesses } from './service.js';
 import { sharedImages, submitImage } from './shared-images.js';
 import { round } from './stats.js';
 
@@ -139,12 +138,7 @@ async function measure(root: string, side: string) {
   } finally {
     await queue.close();
     client.disconnect();
-    for (const child of [api, worker]) {
-      if (!child) continue;
-      child.kill('SIGTERM');
-      if (child.exitCode === null) await once(child, 'exit');
-    }
-    await redis.stop();
+    await stopProcesses([api, worker], redis);
   }
 }
 

@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { projectRoot } from '../src/config.js';
 import { freePort, startRedisServer } from '../src/redis-server.js';
 import { redisPerJob, redisSnapshot } from './redis-stats.js';
-import { cpuSeconds } from './service.js';
+import { cpuSeconds, stopProcesses } from './service.js';
 import { percentile, round } from './stats.js';
 
 const [rootA, rootB, roundsArg, secondsArg] = process.argv.slice(2);
@@ -130,11 +130,7 @@ async function measure(root: string, side: string, roundNo: number) {
     };
   } finally {
     client.disconnect();
-    for (const child of [api, worker]) {
-      child.kill('SIGTERM');
-      if (child.exitCode === null) await once(child, 'exit');
-    }
-    await redis.stop();
+    await stopProcesses([api, worker], redis);
   }
 }
 

@@ -67,14 +67,21 @@ export async function startBenchService(
     redisPid: redis.pid,
     api,
     workers,
-    stop: async () => {
-      for (const child of [api, ...workers]) {
-        child.kill('SIGTERM');
-        if (child.exitCode === null) await once(child, 'exit');
-      }
-      await redis.stop();
-    },
+    stop: () => stopProcesses([api, ...workers], redis),
   };
+}
+
+/** Stops a bench's service: each child with SIGTERM, waiting for its exit, then its Redis. */
+export async function stopProcesses(
+  children: readonly (ChildProcess | undefined)[],
+  redis: { stop(): Promise<void> },
+): Promise<void> {
+  for (const child of children) {
+    if (!child) continue;
+    child.kill('SIGTERM');
+    if (child.exitCode === null) await once(child, 'exit');
+  }
+  await redis.stop();
 }
 
 /** Event-loop delay of the API since the previous call (ms), from its preloaded probe. */

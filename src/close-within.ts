@@ -1,3 +1,6 @@
+/** How long one client (a BullMQ queue, worker or Redis connection) may take to close before it is dropped, ms. */
+export const closeStepMs = 1500;
+
 /**
  * Waits for `closing` at most `ms`, then runs `drop` (cutting its connection) unless it closed:
  * with Redis down, BullMQ's and ioredis' close would wait forever. Never rejects, so one part that

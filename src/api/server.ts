@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Queue } from 'bullmq';
-import { closeWithin } from '../close-within.js';
+import { closeStepMs, closeWithin } from '../close-within.js';
 import type { Config } from '../config.js';
 import { hasCredentials } from '../credentials.js';
 import type { Logger } from '../logger.js';
@@ -29,9 +29,6 @@ import { ModelVersions } from './replicate/model-versions.js';
 import { PredictionBook } from './replicate/prediction-book.js';
 import { startWebhookDispatcher, type WebhookDispatcher } from '../webhook/webhook-dispatcher.js';
 import { composeWebhookMessage, type ReadView } from './webhook-message.js';
-
-/** How long one Redis client may take to close before its connection is dropped, ms. */
-const closeStepMs = 1500;
 
 export interface RunningApi extends Closable {
   port: number;

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { FlowProducer, Queue, QueueEvents } from 'bullmq';
-import { closeWithin } from '../close-within.js';
+import { closeStepMs, closeWithin } from '../close-within.js';
 import type { Config, RedisTarget } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { Manifest } from '../model/manifest.js';
@@ -27,9 +27,6 @@ import { BatchStore } from './batch-store.js';
 import { JobStore } from './job-store.js';
 import { JobWaiter } from './job-waiter.js';
 import { ModelCatalog, type ServedModel } from './model-catalog.js';
-
-/** How long one Redis client may take to close before its connection is dropped, ms. */
-const closeStepMs = 1500;
 
 /** A model to take jobs for: its manifest, its directory, and its class count when its labels could be read. */
 export interface ModelToServe {
